@@ -1,0 +1,205 @@
+/**
+ * GPU acquisition for both hosts. In a browser `navigator.gpu` is used; in Node the npm `webgpu`
+ * package (Dawn) is loaded lazily so that browser bundles never reference it.
+ *
+ * Everything the engine later needs to know about the device (software adapter? timestamp queries?
+ * shader-f16? binding-size limits?) is gathered here once into `AdapterReport`.
+ */
+import { EffnetError } from './errors.js';
+
+export interface AdapterReport {
+  host: 'node' | 'browser';
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software rasteriser (SwiftShader, WARP, llvmpipe, ...) or an adapter that says it is a fallback. */
+  isFallback: boolean;
+  features: {
+    timestampQuery: boolean;
+    shaderF16: boolean;
+    subgroups: boolean;
+  };
+  limits: {
+    maxStorageBufferBindingSize: number;
+    maxBufferSize: number;
+    maxComputeWorkgroupSizeX: number;
+    maxComputeInvocationsPerWorkgroup: number;
+    maxComputeWorkgroupsPerDimension: number;
+    maxStorageBuffersPerShaderStage: number;
+  };
+  /** Set when we had to point Dawn at the SwiftShader Vulkan driver ourselves (Node only). */
+  note?: string;
+}
+
+export interface Gpu {
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  report: AdapterReport;
+  /** Rejects (never resolves) when the device is lost; race it against GPU work so nothing hangs. */
+  lost: Promise<never>;
+  /** Uncaptured GPU errors collected since the last call, cleared on read. */
+  takeErrors(): EffnetError[];
+  destroy(): void;
+}
+
+export interface AcquireOptions {
+  /** Features to require when the adapter has them (never fails if absent). */
+  optionalFeatures?: GPUFeatureName[];
+  /** Features that must be present: a missing one is an EffnetError('MISSING_FEATURE'). */
+  requiredFeatures?: GPUFeatureName[];
+  powerPreference?: GPUPowerPreference;
+}
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|warp|software|basic render/i;
+/** Debian's chromium package ships this ICD; it is how Node gets WebGPU on a machine with no GPU. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+let nodeGpu: { gpu: GPU; note?: string } | undefined;
+
+async function nodeNavigatorGpu(): Promise<{ gpu: GPU; note?: string }> {
+  if (nodeGpu) return nodeGpu;
+  let note: string | undefined;
+  const env = process.env;
+  const driverConfigured = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES;
+  if (!driverConfigured) {
+    const fs = await import('node:fs');
+    // Without a GPU device node no hardware Vulkan driver can work, and Mesa's lavapipe that Debian may
+    // register is too old for Dawn; SwiftShader (shipped with Debian's chromium) is the CPU driver that works.
+    const gpuNodes = ['/dev/nvidia0', '/dev/dxg'].some((p) => fs.existsSync(p)) ||
+      (fs.existsSync('/dev/dri') && fs.readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
+    if (!gpuNodes && fs.existsSync(SWIFTSHADER_ICD)) {
+      env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      note = `no Vulkan driver configured: using SwiftShader (CPU) from ${SWIFTSHADER_ICD}`;
+    }
+  }
+  let mod: { create(opts: string[]): GPU; globals: object };
+  try {
+    mod = (await import('webgpu')) as unknown as typeof mod;
+  } catch (cause) {
+    throw new EffnetError(
+      'NO_WEBGPU',
+      "WebGPU for Node is missing: run `npm install webgpu` (Dawn). On Linux it also needs libvulkan1 and a Vulkan driver " +
+        "(`apt-get install -y libvulkan1 chromium` gives the SwiftShader CPU driver).",
+      { cause },
+    );
+  }
+  // Dawn's GPUBufferUsage & co. must be globals for code written against the browser API.
+  for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  nodeGpu = { gpu: mod.create([]), ...(note ? { note } : {}) };
+  return nodeGpu;
+}
+
+export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
+  let gpu: GPU | undefined;
+  let note: string | undefined;
+  if (isNode) {
+    ({ gpu, note } = await nodeNavigatorGpu());
+  } else {
+    gpu = (globalThis as { navigator?: Navigator }).navigator?.gpu;
+    if (!gpu) {
+      throw new EffnetError(
+        'NO_WEBGPU',
+        'This browser exposes no WebGPU (navigator.gpu is undefined): use a current Chrome/Edge, or start Chromium with --enable-unsafe-webgpu.',
+      );
+    }
+  }
+  const adapter = await gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined);
+  if (!adapter) {
+    throw new EffnetError(
+      'NO_ADAPTER',
+      isNode
+        ? 'WebGPU found no adapter: install a Vulkan driver, or `apt-get install -y chromium libvulkan1` and set VK_ICD_FILENAMES=' + SWIFTSHADER_ICD
+        : 'WebGPU found no adapter (the GPU is blocklisted or WebGPU is disabled in this browser).',
+    );
+  }
+  for (const f of opts.requiredFeatures ?? []) {
+    if (!adapter.features.has(f)) {
+      throw new EffnetError('MISSING_FEATURE', `this GPU adapter lacks the WebGPU feature '${f}', which was required`);
+    }
+  }
+  const want = new Set<GPUFeatureName>([...(opts.requiredFeatures ?? []), ...(opts.optionalFeatures ?? WANTED_FEATURES)]);
+  const requiredFeatures = [...want].filter((f) => adapter.features.has(f));
+  const al = adapter.limits;
+  // Ask for the adapter's maxima on the limits our kernels size against; defaults are far below what GPUs offer.
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+    maxBufferSize: al.maxBufferSize,
+    maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
+    maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupsPerDimension: al.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
+  };
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const errors: EffnetError[] = [];
+  device.addEventListener('uncapturederror', (ev) => {
+    const e = (ev as GPUUncapturedErrorEvent).error;
+    const oom = typeof GPUOutOfMemoryError !== 'undefined' && e instanceof GPUOutOfMemoryError;
+    errors.push(new EffnetError(oom ? 'GPU_OUT_OF_MEMORY' : 'GPU_VALIDATION', `GPU error: ${e.message}`));
+  });
+  let destroyed = false;
+  const lost = device.lost.then((info) => {
+    throw new EffnetError('DEVICE_LOST', `GPU device lost (${info.reason}): ${info.message || 'no message'}`);
+  });
+  // A lost-device rejection nobody awaits must not become an unhandled rejection that kills Node.
+  lost.catch(() => undefined);
+  const report = describeAdapter(adapter, device, isNode ? 'node' : 'browser', note);
+  return {
+    device,
+    adapter,
+    report,
+    lost,
+    takeErrors: () => errors.splice(0, errors.length),
+    destroy() {
+      if (destroyed) return;
+      destroyed = true;
+      device.destroy();
+    },
+  };
+}
+
+function describeAdapter(adapter: GPUAdapter, device: GPUDevice, host: 'node' | 'browser', note?: string): AdapterReport {
+  // `adapter.info` is the current spec; older browsers only have requestAdapterInfo().
+  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const dev = info?.device ?? '';
+  const description = info?.description ?? '';
+  const fallbackFlag = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true;
+  const isFallback = fallbackFlag || SOFTWARE_ADAPTER.test(`${vendor} ${architecture} ${dev} ${description}`);
+  const l = device.limits;
+  return {
+    host,
+    vendor,
+    architecture,
+    device: dev,
+    description,
+    isFallback,
+    features: {
+      timestampQuery: device.features.has('timestamp-query'),
+      shaderF16: device.features.has('shader-f16'),
+      subgroups: device.features.has('subgroups' as GPUFeatureName),
+    },
+    limits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+    ...(note ? { note } : {}),
+  };
+}
+
+export function formatAdapter(r: AdapterReport): string {
+  const name = [r.vendor, r.architecture, r.device || r.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const feats = Object.entries(r.features)
+    .map(([k, v]) => `${k}=${v ? 'yes' : 'no'}`)
+    .join(' ');
+  return `${name} (${r.host}${r.isFallback ? ', software/fallback adapter' : ''}) ${feats}`;
+}

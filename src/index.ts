@@ -1,0 +1,9 @@
+/** effnet-webgpu: the public API, the same in Node and in the browser. */
+export { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
+export { acquireGpu, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
+export { KernelLibrary } from './kernels/library.js';
+export { KERNELS, kernelEntry, kernelSource, type KernelEntry } from './kernels/registry.js';
+export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
+export { ARCHS, getArch, customArch, withFusedStages, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
+export { planLayers, distinctLayerShapes } from './model/layers.js';
+export { modelInfo } from './model/info.js';

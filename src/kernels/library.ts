@@ -1,0 +1,148 @@
+/**
+ * KernelLibrary: turns registry entries into GPU objects on one device — shader modules and explicit
+ * bind-group layouts built from the entry (never 'auto', so an unused binding is still validated),
+ * pipelines cached per override set, uniforms packed through the reflected layout, bind groups checked
+ * by binding name.
+ */
+import { EffnetError } from '../errors.js';
+import { kernelEntry, kernelSource, type KernelEntry } from './registry.js';
+import { reflectKernel, type ReflectedKernel, type UniformLayout, type UniformValues } from './reflect.js';
+
+export type Overrides = Record<string, number>;
+
+export class KernelLibrary {
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly layouts = new Map<string, GPUPipelineLayout & { group0: GPUBindGroupLayout }>();
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly reflected = new Map<string, ReflectedKernel>();
+
+  constructor(readonly device: GPUDevice) {}
+
+  entry(name: string): KernelEntry {
+    return kernelEntry(name);
+  }
+
+  reflect(name: string): ReflectedKernel {
+    let r = this.reflected.get(name);
+    if (!r) {
+      r = reflectKernel(kernelSource(kernelEntry(name)), name);
+      this.reflected.set(name, r);
+    }
+    return r;
+  }
+
+  /** The layout of the kernel's uniform binding (every kernel has exactly one). */
+  uniformLayout(name: string): UniformLayout {
+    const entry = kernelEntry(name);
+    const u = entry.bindings.find((b) => b.kind === 'uniform');
+    const layout = u && this.reflect(name).uniforms.get(u.name);
+    if (!layout) throw new EffnetError('KERNEL_REGISTRY', `kernel '${name}' has no uniform binding`);
+    return layout;
+  }
+
+  packUniforms(name: string, values: UniformValues): ArrayBuffer {
+    return this.uniformLayout(name).pack(values, name);
+  }
+
+  /** A uniform buffer holding `values`, written by field name. */
+  uniformBuffer(name: string, values: UniformValues, label = name): GPUBuffer {
+    const data = this.packUniforms(name, values);
+    const buf = this.device.createBuffer({ label: `${label}.params`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buf, 0, data);
+    return buf;
+  }
+
+  private layout(name: string) {
+    let l = this.layouts.get(name);
+    if (!l) {
+      const entry = kernelEntry(name);
+      const group0 = this.device.createBindGroupLayout({
+        label: name,
+        entries: entry.bindings.map((b, i) => ({
+          binding: i,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: b.kind },
+        })),
+      });
+      l = Object.assign(this.device.createPipelineLayout({ label: name, bindGroupLayouts: [group0] }), { group0 });
+      this.layouts.set(name, l);
+    }
+    return l;
+  }
+
+  private module(name: string): GPUShaderModule {
+    let m = this.modules.get(name);
+    if (!m) {
+      m = this.device.createShaderModule({ label: name, code: kernelSource(kernelEntry(name)) });
+      this.modules.set(name, m);
+    }
+    return m;
+  }
+
+  /** Pipelines are shared by every layer with the same kernel and override values. */
+  pipeline(name: string, overrides: Overrides = {}): Promise<GPUComputePipeline> {
+    const entry = kernelEntry(name);
+    const bad = Object.keys(overrides).filter((k) => !entry.overrides.includes(k));
+    if (bad.length) {
+      throw new EffnetError('KERNEL_REGISTRY', `kernel '${name}': unknown override(s) ${bad.join(', ')} (allowed: ${entry.overrides.join(', ') || 'none'})`);
+    }
+    const key = `${name}|${Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',')}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      p = this.createPipeline(entry, overrides);
+      this.pipelines.set(key, p);
+      p.catch(() => this.pipelines.delete(key));
+    }
+    return p;
+  }
+
+  private async createPipeline(entry: KernelEntry, overrides: Overrides): Promise<GPUComputePipeline> {
+    const module = this.module(entry.name);
+    try {
+      return await this.device.createComputePipelineAsync({
+        label: entry.name,
+        layout: this.layout(entry.name),
+        compute: { module, entryPoint: entry.entryPoint, constants: overrides },
+      });
+    } catch (cause) {
+      const info = await module.getCompilationInfo();
+      const msgs = info.messages.map((m) => `${m.type} ${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      throw new EffnetError('KERNEL_REGISTRY', `kernel '${entry.name}' failed to compile: ${(cause as Error).message}${msgs ? '\n' + msgs : ''}`, { cause });
+    }
+  }
+
+  /** Bind group for `name`; `resources` must name exactly the entry's bindings. */
+  bindGroup(name: string, resources: Record<string, GPUBuffer | GPUBufferBinding>, label = name): GPUBindGroup {
+    const entry = kernelEntry(name);
+    const want = entry.bindings.map((b) => b.name);
+    const missing = want.filter((n) => !(n in resources));
+    const extra = Object.keys(resources).filter((n) => !want.includes(n));
+    if (missing.length || extra.length) {
+      throw new EffnetError(
+        'KERNEL_REGISTRY',
+        `kernel '${name}' bind group: ${[missing.length ? `missing ${missing.join(', ')}` : '', extra.length ? `unexpected ${extra.join(', ')}` : ''].filter(Boolean).join('; ')}`,
+      );
+    }
+    return this.device.createBindGroup({
+      label,
+      layout: this.layout(name).group0,
+      entries: want.map((n, i) => {
+        const r = resources[n]!;
+        return { binding: i, resource: 'buffer' in r ? r : { buffer: r } };
+      }),
+    });
+  }
+
+  /** Fold a linear workgroup count into (x, y) within maxComputeWorkgroupsPerDimension. */
+  grid(count: number): [number, number, number] {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (count <= max) return [Math.max(1, count), 1, 1];
+    const y = Math.ceil(count / max);
+    if (y > max) throw new EffnetError('LIMIT_EXCEEDED', `dispatch of ${count} workgroups exceeds ${max}² on this device`);
+    return [Math.ceil(count / y), y, 1];
+  }
+
+  workgroups(name: string, params: Record<string, number>): [number, number, number] {
+    return this.grid(kernelEntry(name).workgroups(params));
+  }
+}

@@ -1,0 +1,195 @@
+import { EffnetError } from '../errors';
+
+/**
+ * The EfficientNet zoo as data. Every per-variant fact (widths, depths, resolution, BN eps, padding) lives in
+ * the tables below; code elsewhere reads an ArchSpec and never looks at the variant's name.
+ */
+
+export type BlockType = 'fused' | 'mbconv';
+
+/** One stage of the network: `repeats` blocks, only the first of which has `stride` and changes the width. */
+export interface StageRow {
+  block: BlockType;
+  expand: number;
+  kernel: number;
+  stride: number;
+  outC: number;
+  repeats: number;
+  /** Squeeze ratio relative to the block's INPUT channels (torchvision: max(1, inC // 4)); 0 = no SE. */
+  se: number;
+}
+
+export interface ArchSpec {
+  name: string;
+  stemC: number;
+  /** Already scaled: these are the concrete widths and repeat counts. */
+  stages: StageRow[];
+  headC: number;
+  numClasses: number;
+  /** Default evaluation resolution. */
+  resolution: number;
+  bnEps: number;
+  /** 'symmetric' = torchvision's k//2 on every side; 'same' = TensorFlow SAME (TFJS weights, timm tf_ variants). */
+  padding: 'symmetric' | 'same';
+}
+
+const mb = (expand: number, kernel: number, stride: number, outC: number, repeats: number): StageRow => ({
+  block: 'mbconv', expand, kernel, stride, outC, repeats, se: 0.25,
+});
+// V2 uses no SE in its Fused-MBConv stages.
+const fu = (expand: number, kernel: number, stride: number, outC: number, repeats: number): StageRow => ({
+  block: 'fused', expand, kernel, stride, outC, repeats, se: 0,
+});
+
+interface Scaling {
+  width: number;
+  depth: number;
+  resolution: number;
+  bnEps: number;
+}
+
+interface Family {
+  stemC: number;
+  rows: StageRow[];
+  /** Fixed head width; absent means torchvision's V1 rule, 4 × the last stage's scaled width. */
+  headC?: number;
+  variants: Record<string, Scaling>;
+}
+
+const v1 = (width: number, depth: number, resolution: number, bnEps: number): Scaling => ({ width, depth, resolution, bnEps });
+const v2 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution, bnEps: 1e-3 });
+
+const FAMILIES: Family[] = [
+  {
+    // torchvision efficientnet.py, B0 base table.
+    stemC: 32,
+    rows: [mb(1, 3, 1, 16, 1), mb(6, 3, 2, 24, 2), mb(6, 5, 2, 40, 2), mb(6, 3, 2, 80, 3), mb(6, 5, 1, 112, 3), mb(6, 5, 2, 192, 4), mb(6, 3, 1, 320, 1)],
+    variants: {
+      efficientnet_b0: v1(1.0, 1.0, 224, 1e-5),
+      efficientnet_b1: v1(1.0, 1.1, 240, 1e-5),
+      efficientnet_b2: v1(1.1, 1.2, 260, 1e-5),
+      efficientnet_b3: v1(1.2, 1.4, 300, 1e-5),
+      efficientnet_b4: v1(1.4, 1.8, 380, 1e-5),
+      efficientnet_b5: v1(1.6, 2.2, 456, 1e-3),
+      efficientnet_b6: v1(1.8, 2.6, 528, 1e-3),
+      efficientnet_b7: v1(2.0, 3.1, 600, 1e-3),
+    },
+  },
+  {
+    stemC: 24,
+    rows: [fu(1, 3, 1, 24, 2), fu(4, 3, 2, 48, 4), fu(4, 3, 2, 64, 4), mb(4, 3, 2, 128, 6), mb(6, 3, 1, 160, 9), mb(6, 3, 2, 256, 15)],
+    headC: 1280,
+    variants: { efficientnet_v2_s: v2(384) },
+  },
+  {
+    stemC: 24,
+    rows: [fu(1, 3, 1, 24, 3), fu(4, 3, 2, 48, 5), fu(4, 3, 2, 80, 5), mb(4, 3, 2, 160, 7), mb(6, 3, 1, 176, 14), mb(6, 3, 2, 304, 18), mb(6, 3, 1, 512, 5)],
+    headC: 1280,
+    variants: { efficientnet_v2_m: v2(480) },
+  },
+  {
+    stemC: 32,
+    rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 7), fu(4, 3, 2, 96, 7), mb(4, 3, 2, 192, 10), mb(6, 3, 1, 224, 19), mb(6, 3, 2, 384, 25), mb(6, 3, 1, 640, 7)],
+    headC: 1280,
+    variants: { efficientnet_v2_l: v2(480) },
+  },
+  {
+    // Not in torchvision: the paper / timm definition.
+    stemC: 32,
+    rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 8), fu(4, 3, 2, 96, 8), mb(4, 3, 2, 192, 16), mb(6, 3, 1, 256, 24), mb(6, 3, 2, 512, 32), mb(6, 3, 1, 640, 8)],
+    headC: 1280,
+    variants: { efficientnet_v2_xl: v2(512) },
+  },
+];
+
+/**
+ * torchvision `_make_divisible(v, 8)`: `int(v + 4) // 8 * 8`, i.e. nearest multiple of 8 with halves rounding
+ * up (B2: 1.1 × 40 = 44 → 48), at least 8, and bumped by 8 if that fell more than 10% below v.
+ */
+export function makeDivisible(v: number, divisor = 8): number {
+  let out = Math.max(divisor, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
+  if (out < 0.9 * v) out += divisor;
+  return out;
+}
+
+/** Compound scaling, the one place it happens: widths via makeDivisible(c × width), depths via ceil(n × depth). */
+function scaleArch(name: string, family: Family, s: Scaling): ArchSpec {
+  const stages = family.rows.map((r) => ({
+    ...r,
+    outC: makeDivisible(r.outC * s.width),
+    repeats: Math.ceil(r.repeats * s.depth),
+  }));
+  return {
+    name,
+    stemC: makeDivisible(family.stemC * s.width),
+    stages,
+    headC: family.headC ?? 4 * stages[stages.length - 1]!.outC,
+    numClasses: 1000,
+    resolution: s.resolution,
+    bnEps: s.bnEps,
+    padding: 'symmetric',
+  };
+}
+
+export const ARCHS: Readonly<Record<string, ArchSpec>> = Object.fromEntries(
+  FAMILIES.flatMap((f) => Object.entries(f.variants).map(([name, s]) => [name, scaleArch(name, f, s)])),
+);
+
+export function getArch(name: string): ArchSpec {
+  const spec = ARCHS[name];
+  if (!spec) {
+    throw new EffnetError('MODEL_SPEC', `unknown architecture '${name}'; known: ${Object.keys(ARCHS).join(', ')}`);
+  }
+  return spec;
+}
+
+const resolve = (a: ArchSpec | string): ArchSpec => (typeof a === 'string' ? getArch(a) : a);
+
+function fail(spec: ArchSpec, what: string): never {
+  throw new EffnetError('MODEL_SPEC', `architecture '${spec.name}': ${what}`);
+}
+
+const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Throws a MODEL_SPEC EffnetError naming the first field that the engine could not run. */
+export function validateArch(spec: ArchSpec): ArchSpec {
+  if (typeof spec.name !== 'string' || spec.name === '') fail(spec, 'name must be a non-empty string');
+  for (const k of ['stemC', 'headC', 'numClasses', 'resolution'] as const) {
+    if (!isPosInt(spec[k])) fail(spec, `${k} must be a positive integer, got ${spec[k]}`);
+  }
+  if (!(spec.bnEps > 0)) fail(spec, `bnEps must be > 0, got ${spec.bnEps}`);
+  if (spec.padding !== 'symmetric' && spec.padding !== 'same') fail(spec, `padding must be 'symmetric' or 'same', got '${spec.padding}'`);
+  if (!Array.isArray(spec.stages) || spec.stages.length === 0) fail(spec, 'stages must be a non-empty array');
+  spec.stages.forEach((r, i) => {
+    const at = `stage ${i + 1}`;
+    if (r.block !== 'fused' && r.block !== 'mbconv') fail(spec, `${at}: block must be 'fused' or 'mbconv', got '${r.block}'`);
+    for (const k of ['expand', 'outC', 'repeats'] as const) {
+      if (!isPosInt(r[k])) fail(spec, `${at}: ${k} must be a positive integer, got ${r[k]}`);
+    }
+    if (![3, 5, 7].includes(r.kernel)) fail(spec, `${at}: kernel must be 3, 5 or 7, got ${r.kernel}`);
+    if (r.stride !== 1 && r.stride !== 2) fail(spec, `${at}: stride must be 1 or 2, got ${r.stride}`);
+    if (typeof r.se !== 'number' || !(r.se >= 0 && r.se <= 1)) fail(spec, `${at}: se must be in [0, 1], got ${r.se}`);
+    // SE gates the expanded tensor between the k×k conv and the projection; a fused block with expand 1 is
+    // a single conv and has no such tensor.
+    if (r.block === 'fused' && r.expand === 1 && r.se > 0) fail(spec, `${at}: a fused block with expand 1 cannot have SE`);
+  });
+  return spec;
+}
+
+/** A user variant: `base` (spec or zoo name) with fields replaced, validated. */
+export function customArch(base: ArchSpec | string, overrides: Partial<ArchSpec>): ArchSpec {
+  const b = resolve(base);
+  return validateArch({ ...b, name: `${b.name}_custom`, ...overrides, stages: (overrides.stages ?? b.stages).map((r) => ({ ...r })) });
+}
+
+/** V2 paper ablation: the first `count` stages become Fused-MBConv with the same expand/kernel/stride/outC and no SE. */
+export function withFusedStages(arch: ArchSpec | string, count: number): ArchSpec {
+  const a = resolve(arch);
+  if (!Number.isInteger(count) || count < 0 || count > a.stages.length) {
+    throw new EffnetError('MODEL_SPEC', `withFusedStages: count must be an integer in 0..${a.stages.length}, got ${count}`);
+  }
+  return customArch(a, {
+    name: `${a.name}_fused${count}`,
+    stages: a.stages.map((r, i) => (i < count ? { ...r, block: 'fused', se: 0 } : r)),
+  });
+}

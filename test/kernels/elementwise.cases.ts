@@ -1,0 +1,55 @@
+import type { KernelCase } from './case.js';
+import { compare } from '../support/compare.js';
+import { dispatchOnce } from '../support/dispatch.js';
+import { randomF32, toNHWC4, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
+import { TOL } from '../tolerances.js';
+
+/** float64 references, independent of the WGSL. */
+export const siluRef = (x: number) => x / (1 + Math.exp(-x));
+
+interface Shape { n: number; h: number; w: number; c: number; tags: KernelCase['tags'] }
+
+const SHAPES: Shape[] = [
+  { n: 1, h: 112, w: 112, c: 32, tags: ['b0', 'chrome'] },
+  { n: 1, h: 7, w: 7, c: 1280, tags: ['b0'] },
+  { n: 1, h: 192, w: 192, c: 24, tags: ['v2s'] },
+  { n: 3, h: 5, w: 7, c: 6, tags: ['awkward', 'chrome'] },
+  // More vec4s than one dispatch dimension allows workgroups for, to exercise the x/y fold.
+  { n: 1, h: 1, w: 1, c: 4 * 64 * 70000, tags: ['awkward'] },
+];
+
+const label = (s: Shape) => `${s.n}x${s.h}x${s.w}x${s.c}`;
+
+export const elementwiseCases: KernelCase[] = SHAPES.flatMap((s): KernelCase[] => {
+  const pixels = s.n * s.h * s.w;
+  const count = (pixels * pad4(s.c)) / 4;
+  return [
+    {
+      name: `silu ${label(s)}`,
+      kernel: 'silu',
+      tags: s.tags,
+      async run(lib) {
+        // Wide range so exp over/underflow paths (x = ±30) are exercised, not just the linear middle.
+        const dense = randomF32(pixels * s.c, 11, 30);
+        const x = toNHWC4(dense, s.n, s.h, s.w, s.c);
+        const { y } = await dispatchOnce(lib, { kernel: 'silu', uniforms: { count }, buffers: { x, y: x.byteLength }, read: ['y'] });
+        return [
+          compare(fromNHWC4(y!, s.n, s.h, s.w, s.c), Array.from(dense, siluRef), TOL.elementwise, `silu ${label(s)}`),
+          compare(paddingValues(y!, pixels, s.c), new Array(pixels * (pad4(s.c) - s.c)).fill(0), TOL.exact, 'padding stays zero'),
+        ];
+      },
+    },
+    {
+      name: `add ${label(s)}`,
+      kernel: 'add',
+      tags: s.tags,
+      async run(lib) {
+        const a = toNHWC4(randomF32(pixels * s.c, 21), s.n, s.h, s.w, s.c);
+        const b = toNHWC4(randomF32(pixels * s.c, 22), s.n, s.h, s.w, s.c);
+        const { y } = await dispatchOnce(lib, { kernel: 'add', uniforms: { count }, buffers: { a, b, y: a.byteLength }, read: ['y'] });
+        // f32 + f32 rounded to f32 is exact in IEEE arithmetic, so the GPU must match Math.fround bit for bit.
+        return [compare(y!, Array.from(a, (v, i) => Math.fround(v + b[i]!)), TOL.exact, `add ${label(s)}`)];
+      },
+    },
+  ];
+});

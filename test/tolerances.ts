@@ -1,0 +1,29 @@
+/**
+ * Every numerical tolerance the tests use, each with the reason it has the value it has.
+ * A comparison passes where |got - want| <= abs + rel * |want| holds element-wise.
+ */
+export interface Tolerance {
+  abs: number;
+  rel: number;
+  why: string;
+}
+
+export const TOL = {
+  exact: { abs: 0, rel: 0, why: 'pure data movement or a single IEEE-exact operation (add of two f32): the GPU must reproduce f32 bit for bit' },
+  elementwise: {
+    abs: 1e-6,
+    rel: 2e-6,
+    why: 'one transcendental (exp) per element: WGSL allows exp a few ULP of error, and the reference is float64',
+  },
+  /**
+   * f32 accumulation of K products against a float64 reference: the error grows like sqrt(K)·eps·Σ|a·b|,
+   * so for K ≤ 9·1536 (the deepest fused conv in V2) a relative 1e-5 of the magnitude plus a small
+   * absolute floor for outputs that cancel to near zero covers it with margin.
+   */
+  conv: { abs: 2e-5, rel: 1e-5, why: 'f32 dot products of up to ~14k terms (plus exp in SiLU) vs a float64 reference' },
+  reduction: {
+    abs: 1e-5,
+    rel: 1e-5,
+    why: 'mean over up to 192×192 positions and two small FCs with sigmoid: f32 summation order differs from float64',
+  },
+} satisfies Record<string, Tolerance>;

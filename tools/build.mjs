@@ -1,0 +1,41 @@
+// Bundles with esbuild: the library (dist/index.js), the CLI (dist/effnet.js), and the browser bundles
+// served to headless Chromium (dist/browser/). WGSL files are inlined as text by the `text` loader.
+import { build } from 'esbuild';
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wgsl': 'text' },
+  sourcemap: true,
+  logLevel: 'warning',
+  // Node-only modules are reached through dynamic imports that never run in a browser.
+  external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild'],
+};
+
+const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+await mkdir('dist/browser', { recursive: true });
+
+const browserEntries = { effnet: 'src/index.ts' };
+if (existsSync('test/browser/entry.ts')) browserEntries.tests = 'test/browser/entry.ts';
+if (existsSync('bench/browser/entry.ts')) browserEntries.bench = 'bench/browser/entry.ts';
+
+await Promise.all([
+  build({ ...common, platform: 'neutral', entryPoints: ['src/index.ts'], outfile: 'dist/index.js', mainFields: ['module', 'main'] }),
+  build({
+    ...common,
+    platform: 'node',
+    entryPoints: ['tools/cli.ts'],
+    outfile: 'dist/effnet.js',
+    banner: { js: '#!/usr/bin/env node' },
+    define: { __EFFNET_VERSION__: JSON.stringify(pkg.version) },
+    packages: 'external',
+  }),
+  build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
+]);
+await writeFile(
+  'dist/browser/index.html',
+  '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>effnet-webgpu harness</title><body></body>\n',
+);

@@ -1,0 +1,145 @@
+/**
+ * Headless Chromium through puppeteer-core, for tests, benchmarks and `--host chrome`: launches the
+ * system browser (CHROME_PATH, default /usr/bin/chromium), serves a folder on 127.0.0.1 only, and
+ * opens a page there so that WebGPU runs in a secure context.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'puppeteer-core';
+import { EffnetError } from '../src/errors.js';
+
+export const CHROME_FLAGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  // Without it Chrome quantises timestamp queries to 100 µs; the profiler wants real resolution.
+  '--enable-webgpu-developer-features',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.json': 'application/json',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.map': 'application/json',
+};
+
+export interface StaticServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serve `roots` (URL prefix → folder) on 127.0.0.1; the first root with a '' prefix answers `/`. */
+export async function serveStatic(roots: Record<string, string>, extra?: (path: string) => Promise<Uint8Array | undefined>): Promise<StaticServer> {
+  const server: Server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const dynamic = extra && (await extra(path));
+      if (dynamic) {
+        res.writeHead(200, { 'content-type': MIME[extname(path)] ?? 'application/octet-stream' });
+        res.end(dynamic);
+        return;
+      }
+      const prefix = Object.keys(roots)
+        .filter((p) => path.startsWith(`/${p}`))
+        .sort((a, b) => b.length - a.length)[0];
+      if (prefix === undefined) throw new Error('not found');
+      const root = resolve(roots[prefix]!);
+      const file = normalize(join(root, path.slice(prefix.length + 1) || 'index.html'));
+      // Refuse `..` escapes: only files below a served root are reachable.
+      if (file !== root && !file.startsWith(root + sep)) throw new Error('not found');
+      const s = await stat(file);
+      if (!s.isFile()) throw new Error('not found');
+      res.writeHead(200, {
+        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+        // SharedArrayBuffer (wasm threads in peers' runtimes) needs cross-origin isolation.
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      });
+      res.end(await readFile(file));
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
+}
+
+export interface ChromeSession {
+  browser: Browser;
+  page: Page;
+  url: string;
+  /** Console errors and page errors seen so far. */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export function chromePath(): string {
+  const path = process.env.CHROME_PATH || '/usr/bin/chromium';
+  if (!existsSync(path)) {
+    throw new EffnetError(
+      'NO_WEBGPU',
+      `no Chromium at ${path}: install it (Debian: apt-get install -y chromium) or set CHROME_PATH to a Chrome/Chromium binary`,
+    );
+  }
+  return path;
+}
+
+/** Launch headless Chromium and open `page` (default index.html) of a server over `roots`. */
+export async function openChrome(
+  roots: Record<string, string>,
+  opts: { page?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<Uint8Array | undefined> } = {},
+): Promise<ChromeSession> {
+  const { default: puppeteer } = await import('puppeteer-core');
+  const server = await serveStatic(roots, opts.dynamic);
+  let browser: Browser | undefined;
+  try {
+    browser = await puppeteer.launch({
+      executablePath: chromePath(),
+      args: [...CHROME_FLAGS, ...(opts.extraFlags ?? [])],
+      protocolTimeout: 1_800_000,
+    });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+      opts.log?.(`[chrome ${m.type()}] ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.setDefaultTimeout(1_800_000);
+    await page.goto(server.url + (opts.page ?? 'index.html'));
+    const b = browser;
+    return {
+      browser: b,
+      page,
+      url: server.url,
+      errors,
+      async close() {
+        await b.close().catch(() => undefined);
+        await server.close();
+      },
+    };
+  } catch (e) {
+    await browser?.close().catch(() => undefined);
+    await server.close();
+    throw e;
+  }
+}

@@ -1,0 +1,53 @@
+/** The `effnet` command line. Each subcommand lives in tools/commands/; errors print as one line. */
+import type { Command } from './command.js';
+import { infoCommand } from './commands/info.js';
+import { EffnetError } from '../src/errors.js';
+
+declare const __EFFNET_VERSION__: string;
+
+const commands: Command[] = [infoCommand];
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'effnet — EfficientNet V1/V2 on hand-written WebGPU kernels',
+    '',
+    'usage: effnet <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'effnet <command> --help shows a command\'s options. effnet --version prints the version.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    console.log(__EFFNET_VERSION__);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    console.error(`effnet: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`);
+    return 0;
+  }
+  return cmd.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = e instanceof EffnetError ? `${e.message}` : e instanceof Error ? e.message : String(e);
+    console.error(`effnet: ${msg}`);
+    if (process.env.EFFNET_DEBUG && e instanceof Error) console.error(e.stack);
+    process.exit(1);
+  },
+);
