@@ -34,7 +34,8 @@ export interface AdapterReport {
 
 export interface Gpu {
   device: GPUDevice;
-  adapter: GPUAdapter;
+  /** Absent when the application passed in a device. */
+  adapter?: GPUAdapter;
   report: AdapterReport;
   /** Rejects (never resolves) when the device is lost; race it against GPU work so nothing hangs. */
   lost: Promise<never>;
@@ -134,6 +135,14 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
   };
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  return wrapDevice(device, { adapter, note, owned: true });
+}
+
+/**
+ * Wrap a device: collect uncaptured errors, turn device loss into a rejection we can race GPU work
+ * against, and describe the adapter. Used for devices we request and for ones an application passes in.
+ */
+export function wrapDevice(device: GPUDevice, opts: { adapter?: GPUAdapter; note?: string; owned?: boolean } = {}): Gpu {
   const errors: EffnetError[] = [];
   device.addEventListener('uncapturederror', (ev) => {
     const e = (ev as GPUUncapturedErrorEvent).error;
@@ -146,29 +155,29 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   });
   // A lost-device rejection nobody awaits must not become an unhandled rejection that kills Node.
   lost.catch(() => undefined);
-  const report = describeAdapter(adapter, device, isNode ? 'node' : 'browser', note);
+  const info = opts.adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const report = describeAdapter(info, opts.adapter, device, isNode ? 'node' : 'browser', opts.note);
   return {
     device,
-    adapter,
+    adapter: opts.adapter,
     report,
     lost,
     takeErrors: () => errors.splice(0, errors.length),
     destroy() {
-      if (destroyed) return;
+      // A device the application handed us is the application's to destroy.
+      if (destroyed || !opts.owned) return;
       destroyed = true;
       device.destroy();
     },
   };
 }
 
-function describeAdapter(adapter: GPUAdapter, device: GPUDevice, host: 'node' | 'browser', note?: string): AdapterReport {
-  // `adapter.info` is the current spec; older browsers only have requestAdapterInfo().
-  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+function describeAdapter(info: GPUAdapterInfo | undefined, adapter: GPUAdapter | undefined, device: GPUDevice, host: 'node' | 'browser', note?: string): AdapterReport {
   const vendor = info?.vendor ?? '';
   const architecture = info?.architecture ?? '';
   const dev = info?.device ?? '';
   const description = info?.description ?? '';
-  const fallbackFlag = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+  const fallbackFlag = (adapter as (GPUAdapter & { isFallbackAdapter?: boolean }) | undefined)?.isFallbackAdapter === true ||
     (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true;
   const isFallback = fallbackFlag || SOFTWARE_ADAPTER.test(`${vendor} ${architecture} ${dev} ${description}`);
   const l = device.limits;

@@ -7,3 +7,8 @@ export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type Tens
 export { ARCHS, getArch, customArch, withFusedStages, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
 export { planLayers, distinctLayerShapes } from './model/layers.js';
 export { modelInfo } from './model/info.js';
+export { loadModel, type LoadModelOptions } from './api.js';
+export { Model, type InputTensor, type RunOptions, type StageDump } from './runtime/model.js';
+export { verifyModel, errorStats, type VerifyReport } from './verify.js';
+export { resolveWeights, type WeightsSource, type WeightFormat } from './weights/load.js';
+export type { ModelParams } from './weights/params.js';

@@ -26,4 +26,9 @@ export const TOL = {
     rel: 1e-5,
     why: 'mean over up to 192×192 positions and two small FCs with sigmoid: f32 summation order differs from float64',
   },
+  resample: {
+    abs: 5e-4,
+    rel: 0,
+    why: 'image resampling in f32: source positions x0 + (o + ½)·step round by ~1e-4 px at ~1000 px, and on noise images (neighbours up to 255 apart) that moves a value by ~0.03 grey levels, ≈ 5e-4 after ImageNet 1/std ≈ 4.4; 30× below one grey level (measured ≤ 1.1e-4)',
+  },
 } satisfies Record<string, Tolerance>;

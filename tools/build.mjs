@@ -12,13 +12,13 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   // Node-only modules are reached through dynamic imports that never run in a browser.
-  external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild'],
+  external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild', 'jpeg-js', 'pngjs'],
 };
 
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 await mkdir('dist/browser', { recursive: true });
 
-const browserEntries = { effnet: 'src/index.ts' };
+const browserEntries = { effnet: 'src/index.ts', host: 'tools/browser/host.ts' };
 if (existsSync('test/browser/entry.ts')) browserEntries.tests = 'test/browser/entry.ts';
 if (existsSync('bench/browser/entry.ts')) browserEntries.bench = 'bench/browser/entry.ts';
 

@@ -1,11 +1,12 @@
 /** The `effnet` command line. Each subcommand lives in tools/commands/; errors print as one line. */
 import type { Command } from './command.js';
 import { infoCommand } from './commands/info.js';
+import { verifyCommand } from './commands/verify.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [infoCommand];
+const commands: Command[] = [infoCommand, verifyCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -37,7 +37,108 @@ const elementwise = (name: string, inputs: string[]): KernelEntry => ({
   workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
 });
 
-export const KERNELS: readonly KernelEntry[] = [elementwise('silu', ['x']), elementwise('add', ['a', 'b'])];
+const fusedConv: KernelEntry = {
+  name: 'fused_conv',
+  file: 'fused_conv.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'x', kind: 'read-only-storage' },
+    { name: 'w', kind: 'read-only-storage' },
+    { name: 'b', kind: 'read-only-storage' },
+    { name: 'res', kind: 'read-only-storage' },
+    { name: 'y', kind: 'storage' },
+  ],
+  overrides: ['WG', 'TM', 'TN', 'ACT', 'HAS_RES'],
+  workgroups: (p) => ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? 4), p.WG ?? 64),
+};
+
+const stem: KernelEntry = {
+  name: 'stem',
+  file: 'stem.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'x', kind: 'read-only-storage' },
+    { name: 'w', kind: 'read-only-storage' },
+    { name: 'b', kind: 'read-only-storage' },
+    { name: 'y', kind: 'storage' },
+  ],
+  overrides: ['WG', 'TM', 'TN'],
+  workgroups: (p) => ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? 2), p.WG ?? 64),
+};
+
+const dwconv: KernelEntry = {
+  name: 'dwconv',
+  file: 'dwconv.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'x', kind: 'read-only-storage' },
+    { name: 'w', kind: 'read-only-storage' },
+    { name: 'b', kind: 'read-only-storage' },
+    { name: 'y', kind: 'storage' },
+    { name: 'part', kind: 'storage' },
+  ],
+  overrides: ['K', 'S', 'TW', 'WG', 'SQUEEZE'],
+  workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
+};
+
+const seExcite: KernelEntry = {
+  name: 'se_excite',
+  file: 'se_excite.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'part', kind: 'read-only-storage' },
+    { name: 'w1', kind: 'read-only-storage' },
+    { name: 'b1', kind: 'read-only-storage' },
+    { name: 'w2', kind: 'read-only-storage' },
+    { name: 'b2', kind: 'read-only-storage' },
+    { name: 'se', kind: 'storage' },
+  ],
+  overrides: ['WG'],
+  workgroups: (p) => p.N!,
+};
+
+// Bindings params, x, y and ceil(count / WG) workgroups: the elementwise shape.
+const pool = elementwise('pool', ['x']);
+
+// One workgroup per row.
+const softmax: KernelEntry = { ...elementwise('softmax', ['x']), workgroups: (p) => p.N! };
+
+const pointwise: KernelEntry = {
+  name: 'pointwise',
+  file: 'pointwise.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'x', kind: 'read-only-storage' },
+    { name: 'w', kind: 'read-only-storage' },
+    { name: 'b', kind: 'read-only-storage' },
+    { name: 'se', kind: 'read-only-storage' },
+    { name: 'res', kind: 'read-only-storage' },
+    { name: 'y', kind: 'storage' },
+  ],
+  overrides: ['TM', 'TN', 'WG', 'ACT', 'SE_SCALE', 'HAS_RES'],
+  workgroups: (p) => ceilDiv(ceilDiv(p.M!, p.TM ?? 8) * ceilDiv(p.N4!, p.TN ?? 4), p.WG ?? 64),
+};
+
+// One invocation per output pixel of one image.
+const preprocess: KernelEntry = {
+  name: 'preprocess',
+  file: 'preprocess.wgsl',
+  entryPoint: 'main',
+  bindings: [
+    { name: 'params', kind: 'uniform' },
+    { name: 'src', kind: 'read-only-storage' },
+    { name: 'y', kind: 'storage' },
+  ],
+  overrides: ['WG', 'MODE', 'ANTIALIAS'],
+  workgroups: (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64),
+};
+
+export const KERNELS: readonly KernelEntry[] = [dwconv, seExcite, pool, softmax, elementwise('silu', ['x']), elementwise('add', ['a', 'b']), fusedConv, stem, pointwise, preprocess];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));
 

@@ -5,8 +5,16 @@
  */
 import actLib from '../../kernels/lib/act.wgsl';
 import gridLib from '../../kernels/lib/grid.wgsl';
+import dwconv from '../../kernels/dwconv.wgsl';
+import seExcite from '../../kernels/se_excite.wgsl';
+import pool from '../../kernels/pool.wgsl';
+import softmax from '../../kernels/softmax.wgsl';
 import silu from '../../kernels/silu.wgsl';
 import add from '../../kernels/add.wgsl';
+import fusedConv from '../../kernels/fused_conv.wgsl';
+import stem from '../../kernels/stem.wgsl';
+import preprocess from '../../kernels/preprocess.wgsl';
+import pointwise from '../../kernels/pointwise.wgsl';
 
 export const LIB_SOURCES: Readonly<Record<string, string>> = {
   'lib/act.wgsl': actLib,
@@ -14,6 +22,11 @@ export const LIB_SOURCES: Readonly<Record<string, string>> = {
 };
 
 export const KERNEL_SOURCES: Readonly<Record<string, string>> = {
+  'dwconv.wgsl': dwconv, 'se_excite.wgsl': seExcite, 'pool.wgsl': pool, 'softmax.wgsl': softmax,
   'silu.wgsl': silu,
   'add.wgsl': add,
+  'fused_conv.wgsl': fusedConv,
+  'stem.wgsl': stem,
+  'preprocess.wgsl': preprocess,
+  'pointwise.wgsl': pointwise,
 };

@@ -1,0 +1,109 @@
+// se_excite: the Squeeze-and-Excitation gate from the squeeze partial sums a conv wrote (dwconv SQUEEZE):
+//   m[c]  = (Σ_p part[n, p, c]) / HW                          the global average pool of the activation
+//   h[j]  = silu( b1[j] + Σ_c w1[j, c] · m[c] )                fc1: C → seC
+//   se[c] = sigmoid( b2[c] + Σ_j w2[j, c] · h[j] )             fc2: seC → C
+// Layouts (vec4 = 4 channels, C4 = ceil(C/4)):
+//   part [N, P, C4] vec4 partial sums (P slots per image)
+//   w1   [seC, C4] vec4: w1[j·C4 + c4] = fc1.weight[j][4·c4 .. 4·c4+3], padding lanes 0
+//   b1   [seC] f32
+//   w2   [seC, C4] vec4: w2[j·C4 + c4] = fc2.weight[4·c4 .. 4·c4+3][j] (transposed, so an invocation
+//        computes 4 output channels per load), padding lanes 0
+//   b2   [C4] vec4, padding lanes 0
+//   se   [N, C4] vec4, element (n, c) at vec4 n·C4 + c/4; padding channels are written 0 (not
+//        sigmoid(0) = 0.5) so a consumer that scales by it keeps its padding 0.
+// One workgroup per image; `se` doubles as the scratch for the mean vector (so C is unbounded), h lives in
+// workgroup memory (seC ≤ MAX_SEC). The mean and fc1 are reductions of P and C4 terms: when there are
+// fewer outputs than invocations, G = WG / lanes invocations share one output, each summing every G-th
+// term, and the G partials are added through workgroup memory.
+// Dispatch: N workgroups (linear, see lib/grid.wgsl).
+//!include lib/act.wgsl
+//!include lib/grid.wgsl
+
+struct Params {
+  N: u32,
+  C: u32,
+  C4: u32,
+  seC: u32,
+  // Partial slots per image, and the number of positions they sum (Ho·Wo).
+  P: u32,
+  HW: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> part: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w1: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> b1: array<f32>;
+@group(0) @binding(4) var<storage, read> w2: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> b2: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> se: array<vec4<f32>>;
+
+override WG: u32 = 64;
+// The launch planner refuses wider squeezes (4 KiB of workgroup memory).
+const MAX_SEC: u32 = 1024u;
+
+var<workgroup> red: array<vec4<f32>, WG>;
+var<workgroup> hidden: array<f32, MAX_SEC>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let n = linear_workgroup(wid, nwg);
+  if (n >= params.N) { return; }
+  let C4 = params.C4;
+  let P = params.P;
+  let seC = params.seC;
+  let out = n * C4;
+
+  // Mean: `lanes` channel vec4s at a time, G invocations per channel vec4 (lanes with lid ≥ G·lanes idle).
+  let lanes = min(C4, WG);
+  let G = WG / lanes;
+  let cl = lid % lanes;
+  let g = lid / lanes;
+  let inv = 1.0 / f32(params.HW);
+  for (var c0 = 0u; c0 < C4; c0 += lanes) {
+    let c4 = c0 + cl;
+    var s = vec4<f32>(0.0);
+    if (c4 < C4 && g < G) {
+      for (var p = g; p < P; p += G) { s += part[(n * P + p) * C4 + c4]; }
+    }
+    red[lid] = s;
+    workgroupBarrier();
+    if (g == 0u && c4 < C4) {
+      var t = red[lid];
+      for (var k = 1u; k < G; k++) { t += red[k * lanes + cl]; }
+      se[out + c4] = t * inv;
+    }
+    workgroupBarrier();
+  }
+  // Makes the mean written to `se` above visible to every invocation of the workgroup.
+  storageBarrier();
+
+  // fc1 + SiLU: `lanes1` outputs at a time, G1 invocations per output splitting the C4 terms.
+  let lanes1 = min(seC, WG);
+  let G1 = WG / lanes1;
+  let jl = lid % lanes1;
+  let g1 = lid / lanes1;
+  for (var j0 = 0u; j0 < seC; j0 += lanes1) {
+    let j = j0 + jl;
+    var s = vec4<f32>(0.0);
+    if (j < seC && g1 < G1) {
+      for (var c4 = g1; c4 < C4; c4 += G1) { s += w1[j * C4 + c4] * se[out + c4]; }
+    }
+    red[lid] = s;
+    workgroupBarrier();
+    if (g1 == 0u && j < seC) {
+      var t = red[lid];
+      for (var k = 1u; k < G1; k++) { t += red[k * lanes1 + jl]; }
+      hidden[j] = silu1(t.x + t.y + t.z + t.w + b1[j]);
+    }
+    workgroupBarrier();
+  }
+
+  // fc2 + sigmoid, overwriting the mean (every read of it happened before the last barrier).
+  for (var c4 = lid; c4 < C4; c4 += WG) {
+    var a = b2[c4];
+    for (var j = 0u; j < seC; j++) { a += w2[j * C4 + c4] * hidden[j]; }
+    let ch = vec4<u32>(4u * c4) + vec4<u32>(0u, 1u, 2u, 3u);
+    se[out + c4] = select(vec4<f32>(0.0), sigmoid4(a), ch < vec4<u32>(params.C));
+  }
+}

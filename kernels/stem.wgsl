@@ -1,0 +1,137 @@
+// stem: the network's first conv, 3×3 stride 2 over the 3-channel input image, + bias + SiLU,
+//   y[n, oh, ow, co] = silu(b[co] + Σ_{kh, kw, c} x[n, c, 2·oh + kh − padTop, 2·ow + kw − padLeft] · w[co, c, kh, kw])
+// Taps outside the image read 0, so torchvision's symmetric padding 1 and TensorFlow SAME (the extra row/column
+// at the bottom/right on even sizes) differ only in padTop/padLeft and the output size.
+// Layouts: x is the RAW network input, a dense float32 tensor read through element strides (sN, sC, sH, sW),
+//   so NCHW (3HW, HW, W, 1) and NHWC (3HW, 1, 3W, 3) images, or any strided view, need no transpose pass.
+//   y [N, Ho, Wo, Cout4] vec4 (NHWC, channels zero-padded to 4).
+//   w: [3][3][CoutP4] mat3x4, CoutP4 = Cout4 rounded up to a multiple of 4 (so any TN ∈ {1, 2, 4} reads in
+//   bounds); matrix (kh, kw, co4) has column c = the weights of input channel c for output channels
+//   4·co4 .. 4·co4 + 3, so `m * rgb` is one tap for one output vec4. Padded output channels have zero weights.
+//   b: [CoutP4] vec4, zero-padded.
+// One invocation: TM consecutive output pixels of one row × TN consecutive output vec4s, in named accumulators.
+//   Per tap it loads each pixel's 3 input values once for all TN output groups and each weight matrix once for
+//   all TM pixels; the tap's in-image test is made once per (kh, kw) and pixel. Invocations are ordered output
+//   group fastest, then pixel tiles along W, H, N.
+// Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
+//!include lib/act.wgsl
+//!include lib/grid.wgsl
+
+struct Params {
+  N: u32,
+  H: u32,
+  W: u32,
+  Ho: u32,
+  Wo: u32,
+  Cout4: u32,
+  padTop: u32,
+  padLeft: u32,
+  sN: u32,
+  sC: u32,
+  sH: u32,
+  sW: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<mat3x4<f32>>;
+@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
+
+override WG: u32 = 64;
+// Output pixels per invocation, 1..4.
+override TM: u32 = 4;
+// Output vec4s per invocation: 1, 2 or 4.
+override TN: u32 = 2;
+
+// One pixel's accumulators for the TN output vec4s; members, not an array, so SwiftShader keeps them in registers.
+struct Px {
+  c0: vec4<f32>,
+  c1: vec4<f32>,
+  c2: vec4<f32>,
+  c3: vec4<f32>,
+}
+
+struct Wt {
+  m0: mat3x4<f32>,
+  m1: mat3x4<f32>,
+  m2: mat3x4<f32>,
+  m3: mat3x4<f32>,
+}
+
+// The 3 input channels of one tap; 0 outside the image (no load is made there).
+fn rgb(rowStart: u32, iw: i32) -> vec3<f32> {
+  if (iw < 0 || iw >= i32(params.W)) { return vec3<f32>(0.0); }
+  let at = rowStart + u32(iw) * params.sW;
+  return vec3<f32>(x[at], x[at + params.sC], x[at + 2u * params.sC]);
+}
+
+fn mac(a: Px, v: vec3<f32>, m: Wt) -> Px {
+  var r = a;
+  r.c0 += m.m0 * v;
+  if (TN > 1u) { r.c1 += m.m1 * v; }
+  if (TN > 2u) {
+    r.c2 += m.m2 * v;
+    r.c3 += m.m3 * v;
+  }
+  return r;
+}
+
+fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
+  if (co4 >= params.Cout4) { return; }
+  y[pix * params.Cout4 + co4] = silu4(acc + b[co4]);
+}
+
+fn finish(a: Px, n: u32, oh: u32, ow: u32, co4: u32) {
+  if (ow >= params.Wo) { return; }
+  let pix = (n * params.Ho + oh) * params.Wo + ow;
+  epilogue(a.c0, pix, co4);
+  if (TN > 1u) { epilogue(a.c1, pix, co4 + 1u); }
+  if (TN > 2u) {
+    epilogue(a.c2, pix, co4 + 2u);
+    epilogue(a.c3, pix, co4 + 3u);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let groups = (params.Cout4 + TN - 1u) / TN;
+  let tilesW = (params.Wo + TM - 1u) / TM;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
+  if (i >= params.N * params.Ho * tilesW * groups) { return; }
+  let co4 = (i % groups) * TN;
+  let t = i / groups;
+  let ow0 = (t % tilesW) * TM;
+  let r = t / tilesW;
+  let oh = r % params.Ho;
+  let n = r / params.Ho;
+
+  let coutP4 = (params.Cout4 + 3u) & ~3u;
+  var p0: Px; var p1: Px; var p2: Px; var p3: Px;
+  for (var kh = 0u; kh < 3u; kh++) {
+    let ih = i32(2u * oh + kh) - i32(params.padTop);
+    if (ih < 0 || ih >= i32(params.H)) { continue; }
+    let rowStart = n * params.sN + u32(ih) * params.sH;
+    for (var kw = 0u; kw < 3u; kw++) {
+      let wi = (kh * 3u + kw) * coutP4 + co4;
+      var m: Wt;
+      m.m0 = w[wi];
+      if (TN > 1u) { m.m1 = w[wi + 1u]; }
+      if (TN > 2u) {
+        m.m2 = w[wi + 2u];
+        m.m3 = w[wi + 3u];
+      }
+      let iw0 = i32(2u * ow0 + kw) - i32(params.padLeft);
+      p0 = mac(p0, rgb(rowStart, iw0), m);
+      if (TM > 1u) { p1 = mac(p1, rgb(rowStart, iw0 + 2), m); }
+      if (TM > 2u) { p2 = mac(p2, rgb(rowStart, iw0 + 4), m); }
+      if (TM > 3u) { p3 = mac(p3, rgb(rowStart, iw0 + 6), m); }
+    }
+  }
+
+  finish(p0, n, oh, ow0, co4);
+  if (TM > 1u) { finish(p1, n, oh, ow0 + 1u, co4); }
+  if (TM > 2u) { finish(p2, n, oh, ow0 + 2u, co4); }
+  if (TM > 3u) { finish(p3, n, oh, ow0 + 3u, co4); }
+}

@@ -1,0 +1,32 @@
+/**
+ * `loadModel`: the one call an application makes. Works the same in Node and in the browser.
+ *
+ *   const model = await loadModel({ arch: 'efficientnet_b0', weights: 'efficientnet_b0.safetensors' });
+ *   const logits = await model.run(nchwFloat32);   // [N, 1000]
+ *   model.dispose();
+ */
+import { EffnetError } from './errors.js';
+import { acquireGpu, wrapDevice, type Gpu } from './gpu.js';
+import { getArch, validateArch, type ArchSpec } from './model/tables.js';
+import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
+import { Model } from './runtime/model.js';
+
+export interface LoadModelOptions extends WeightOptions {
+  /** A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl') or a custom stage table. */
+  arch: string | ArchSpec;
+  /** Weights: a path/URL (.safetensors, TF.js model dir or model.json), bytes, ModelParams, or 'random'. */
+  weights: WeightsSource;
+  /** Run on this device / acquired GPU instead of acquiring one (the model then never destroys it). */
+  device?: GPUDevice | Gpu;
+}
+
+export async function loadModel(opts: LoadModelOptions): Promise<Model> {
+  if (!opts || opts.arch === undefined) throw new EffnetError('MODEL_SPEC', 'loadModel needs { arch, weights }');
+  if (opts.weights === undefined) {
+    throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
+  }
+  const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
+  const { spec, params } = await resolveWeights(base, opts.weights, opts);
+  const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
+  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined);
+}

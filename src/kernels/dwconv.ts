@@ -1,0 +1,88 @@
+/**
+ * Depthwise k×k conv + bias + SiLU (kernels/dwconv.wgsl), with the SE squeeze partial sums fused in:
+ * weight packing from torchvision layouts and the launch planner.
+ */
+import { EffnetError } from '../errors.js';
+import { convGeometry } from '../model/layers.js';
+import type { ArchSpec } from '../model/tables.js';
+import type { Overrides } from './library.js';
+import { kernelEntry } from './registry.js';
+
+export interface DwconvShape {
+  N: number;
+  C: number;
+  /** Input size. */
+  H: number;
+  W: number;
+  k: number;
+  s: number;
+  padding: ArchSpec['padding'];
+  /** Emit the SE squeeze partial sums (the block has SE). */
+  squeeze: boolean;
+}
+
+export interface DwconvLaunch {
+  kernel: 'dwconv';
+  overrides: Overrides;
+  uniforms: {
+    H: number; W: number; C4: number; Ho: number; Wo: number; padTop: number; padLeft: number;
+    strips: number; rows: number; rowBlocks: number; count: number;
+  };
+  /** Linear workgroup count. */
+  workgroups: number;
+  outH: number;
+  outW: number;
+  /** Partial slots per image in `part` ([N, partSlots, C4] vec4); se_excite sums them. 0 without squeeze. */
+  partSlots: number;
+}
+
+const WG = 64;
+/**
+ * Enough invocations to keep a GPU's cores busy (and both SwiftShader threads balanced); beyond that an
+ * invocation takes more output rows, which shrinks `part` and the squeeze sum se_excite has to do.
+ */
+const TARGET_INVOCATIONS = 8192;
+
+export function dwconvLaunch(shape: DwconvShape): DwconvLaunch {
+  const { N, C, H, W, k, s } = shape;
+  if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `dwconv: kernel size must be odd and ≤ 7, got ${k}`);
+  if (s !== 1 && s !== 2) throw new EffnetError('MODEL_SPEC', `dwconv: stride must be 1 or 2, got ${s}`);
+  const gh = convGeometry(H, k, s, shape.padding);
+  const gw = convGeometry(W, k, s, shape.padding);
+  const C4 = Math.ceil(C / 4);
+  const TW = gw.out >= 8 ? 8 : 4;
+  const strips = Math.ceil(gw.out / TW);
+  const rowInvocations = N * strips * C4;
+  const rows = Math.max(1, Math.min(gh.out, Math.floor((rowInvocations * gh.out) / TARGET_INVOCATIONS)));
+  const rowBlocks = Math.ceil(gh.out / rows);
+  const uniforms = {
+    H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,
+    strips, rows, rowBlocks, count: rowInvocations * rowBlocks,
+  };
+  const overrides = { K: k, S: s, TW, WG, SQUEEZE: shape.squeeze ? 1 : 0 };
+  return {
+    kernel: 'dwconv',
+    overrides,
+    uniforms,
+    workgroups: kernelEntry('dwconv').workgroups({ ...uniforms, ...overrides }),
+    outH: gh.out,
+    outW: gw.out,
+    partSlots: shape.squeeze ? rowBlocks * strips : 0,
+  };
+}
+
+/**
+ * torchvision depthwise weight [C, 1, k, k] and bias [C] (BatchNorm already folded) → w [k, k, C4] vec4
+ * and b [C4] vec4, both zero in the padding channels so those outputs stay silu(0) = 0.
+ */
+export function packDwconv(weight: Float32Array, bias: Float32Array, C: number, k: number): { w: Float32Array; b: Float32Array } {
+  if (weight.length !== C * k * k || bias.length !== C) {
+    throw new EffnetError('WEIGHTS', `dwconv: expected weight [${C},1,${k},${k}] and bias [${C}], got ${weight.length} and ${bias.length} values`);
+  }
+  const Cp = Math.ceil(C / 4) * 4;
+  const w = new Float32Array(k * k * Cp);
+  for (let c = 0; c < C; c++) for (let t = 0; t < k * k; t++) w[t * Cp + c] = weight[c * k * k + t]!;
+  const b = new Float32Array(Cp);
+  b.set(bias);
+  return { w, b };
+}

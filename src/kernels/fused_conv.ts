@@ -1,0 +1,113 @@
+/**
+ * Fused-MBConv k×k conv + bias + SiLU (+ residual) as an implicit GEMM (kernels/fused_conv.wgsl): weight
+ * packing from torchvision layouts and the launch planner.
+ */
+import { EffnetError } from '../errors.js';
+import { convGeometry } from '../model/layers.js';
+import type { ArchSpec } from '../model/tables.js';
+import type { Overrides } from './library.js';
+import { kernelEntry } from './registry.js';
+
+export interface FusedConvShape {
+  N: number;
+  inC: number;
+  outC: number;
+  /** Input size. */
+  H: number;
+  W: number;
+  k: number;
+  s: number;
+  padding: ArchSpec['padding'];
+  act: 'silu' | 'none';
+  /** Add the block input (same shape as the output) after the activation. */
+  residual: boolean;
+}
+
+export interface FusedConvLaunch {
+  kernel: 'fused_conv';
+  overrides: Overrides;
+  uniforms: {
+    N: number; H: number; W: number; Cin4: number; Ho: number; Wo: number; Cout4: number;
+    K: number; stride: number; padTop: number; padLeft: number;
+  };
+  /** Linear workgroup count. */
+  workgroups: number;
+  outH: number;
+  outW: number;
+}
+
+const WG = 64;
+
+/** What the planner needs to know about the device: a software adapter (SwiftShader) or a real GPU. */
+export interface LaunchTarget {
+  isFallback: boolean;
+}
+
+/**
+ * Register tile (TM pixels × TN output vec4s) per device class and shape. On SwiftShader (measured on 2 cores
+ * over the V2-S and fused-B0 shapes) bigger tiles win up to 16 × 4 (4.2 GFLOP/s against 3.4 at 8 × 4 and 2.4
+ * at 4 × 4), since every buffer load is a per-lane gather there and the tile divides the loads per
+ * multiply-add; TM is a divisor of Wo near 16 where one exists so no pixel of a row tile is wasted. On a
+ * hardware GPU 256 accumulator floats would spill registers and starve occupancy, so it gets 4 × 2.
+ * TN divides Cout4 where possible (3 for the 24-channel V2-S stage 1); every choice keeps
+ * ceil(Cout4/TN)·TN ≤ CoutP4, the padded width the weights are packed to.
+ */
+function tile(cout4: number, wo: number, target: LaunchTarget): { TM: number; TN: number } {
+  if (!target.isFallback) return { TM: Math.min(4, wo), TN: cout4 % 2 === 0 ? 2 : 1 };
+  const TN = [4, 3, 2].find((t) => cout4 % t === 0) ?? Math.min(4, cout4);
+  if (wo <= 16) return { TM: wo, TN };
+  const TM = [16, 15, 14, 13, 12].find((t) => wo % t === 0) ?? 16;
+  return { TM, TN };
+}
+
+export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = { isFallback: true }): FusedConvLaunch {
+  const { N, inC, outC, H, W, k, s } = shape;
+  if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `fused_conv: kernel size must be odd and ≤ 7, got ${k}`);
+  if (s !== 1 && s !== 2) throw new EffnetError('MODEL_SPEC', `fused_conv: stride must be 1 or 2, got ${s}`);
+  const gh = convGeometry(H, k, s, shape.padding);
+  const gw = convGeometry(W, k, s, shape.padding);
+  if (shape.residual && (s !== 1 || inC !== outC || gh.out !== H || gw.out !== W)) {
+    throw new EffnetError('MODEL_SPEC', `fused_conv: a residual needs stride 1 and inC = outC, got ${inC}→${outC} stride ${s}`);
+  }
+  const Cout4 = Math.ceil(outC / 4);
+  const uniforms = {
+    N, H, W, Cin4: Math.ceil(inC / 4), Ho: gh.out, Wo: gw.out, Cout4,
+    K: k, stride: s, padTop: gh.padBefore, padLeft: gw.padBefore,
+  };
+  const overrides = { ...tile(Cout4, gw.out, target), WG, ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
+  return {
+    kernel: 'fused_conv',
+    overrides,
+    uniforms,
+    workgroups: kernelEntry('fused_conv').workgroups({ ...uniforms, ...overrides }),
+    outH: gh.out,
+    outW: gw.out,
+  };
+}
+
+/**
+ * torchvision conv weight [outC, inC, k, k] and bias [outC] (BatchNorm already folded) → w as
+ * [k][k][Cin4][CoutP4] 4×4 column-major matrices (column j = input channel 4·ci4 + j, row r = output
+ * channel 4·co4 + r; CoutP4 = Cout4 rounded up to 4) and b [CoutP4] vec4, zero outside the real channels.
+ */
+export function packFusedConv(
+  weight: Float32Array, bias: Float32Array, inC: number, outC: number, k: number,
+): { w: Float32Array; b: Float32Array } {
+  if (weight.length !== outC * inC * k * k || bias.length !== outC) {
+    throw new EffnetError('WEIGHTS', `fused_conv: expected weight [${outC},${inC},${k},${k}] and bias [${outC}], got ${weight.length} and ${bias.length} values`);
+  }
+  const cin4 = Math.ceil(inC / 4);
+  const coutP4 = Math.ceil(outC / 16) * 4;
+  const w = new Float32Array(k * k * cin4 * coutP4 * 16);
+  for (let co = 0; co < outC; co++) {
+    for (let ci = 0; ci < inC; ci++) {
+      for (let t = 0; t < k * k; t++) {
+        const mat = (t * cin4 + (ci >> 2)) * coutP4 + (co >> 2);
+        w[mat * 16 + (ci & 3) * 4 + (co & 3)] = weight[(co * inC + ci) * k * k + t]!;
+      }
+    }
+  }
+  const b = new Float32Array(coutP4 * 4);
+  b.set(bias);
+  return { w, b };
+}

@@ -1,0 +1,120 @@
+/**
+ * 1×1 convolution as a register-tiled GEMM with the SE gate, bias, SiLU and residual fused
+ * (kernels/pointwise.wgsl): weight packing from torchvision layouts and the launch planner. The same
+ * kernel runs the MBConv expansions and projections, the head conv and the classifier (H = W = 1).
+ */
+import { EffnetError } from '../errors.js';
+import type { Overrides } from './library.js';
+import { kernelEntry } from './registry.js';
+
+export interface PointwiseShape {
+  N: number;
+  H: number;
+  W: number;
+  inC: number;
+  outC: number;
+  act: 'silu' | 'none';
+  /** Add the block input ([N, H, W, outC], like the output) after the activation. */
+  residual: boolean;
+  /** Multiply the input by the per-(image, channel) SE gate `se` [N, Cin4] on the fly. */
+  seScale: boolean;
+}
+
+export interface PointwiseLaunch {
+  kernel: 'pointwise';
+  overrides: Overrides;
+  uniforms: { M: number; K4: number; N4: number; HW: number };
+  /** Linear workgroup count. */
+  workgroups: number;
+}
+
+/**
+ * Cost model of one invocation on SwiftShader, in units of one 4×4 weight block times an x vec4, fitted to
+ * timings of every B0 and V2-S shape over a range of tiles (2 cores). SwiftShader gathers each loaded
+ * scalar lane by lane, so a loaded vec4 costs more than the 16 multiply-adds it feeds; the epilogue
+ * (bias, SiLU, residual, store) and the setup are per output vec4 and per invocation.
+ */
+const LOAD = 1.65;
+const OUT = 2;
+const SETUP = 56;
+/** Per workgroup: SwiftShader runs each one as a separate call. */
+const GROUP = 20;
+/** CPU threads sharing the workgroups. */
+const THREADS = 2;
+const MAX_TM = 16;
+const MAX_TN = 8;
+
+/**
+ * Workgroup size: SwiftShader hands whole workgroups to its threads, so small ones balance the two cores
+ * on late-stage layers with few tiles; it showed no cost on the large ones.
+ */
+const WG = 16;
+
+interface Tile {
+  TM: number;
+  TN: number;
+}
+
+function estimate(s: PointwiseShape, t: Tile, M: number, K4: number, N4: number): number {
+  const epilogue = 1 + (s.act === 'silu' ? 1 : 0) + (s.residual ? 1 : 0);
+  const perInvocation =
+    K4 * (LOAD * (t.TM + 4 * t.TN + (s.seScale ? 2 : 0)) + t.TM * t.TN) + OUT * epilogue * t.TM * t.TN + SETUP;
+  const groups = Math.ceil((Math.ceil(M / t.TM) * Math.ceil(N4 / t.TN)) / WG);
+  // The busiest thread's share of whole workgroups: few workgroups leave a core idle.
+  return Math.ceil(groups / THREADS) * (WG * perInvocation + GROUP);
+}
+
+/**
+ * The tile with the lowest estimated time. Any TM ≤ 16 and TN ≤ 8 is one code path (the unused rows and
+ * columns are dead code), so tiles that divide M and N4 exactly win over padded ones by the model alone.
+ * With the SE prologue TM ≤ H·W keeps every tile within two images (the kernel's gate selection).
+ */
+function chooseTile(s: PointwiseShape, M: number, K4: number, N4: number): Tile {
+  let best: Tile = { TM: 1, TN: 1 };
+  let bestCost = Infinity;
+  const maxTM = Math.min(MAX_TM, s.seScale ? s.H * s.W : MAX_TM);
+  for (let TM = 1; TM <= maxTM; TM++) {
+    for (let TN = 1; TN <= Math.min(MAX_TN, N4); TN++) {
+      const cost = estimate(s, { TM, TN }, M, K4, N4);
+      if (cost < bestCost) [best, bestCost] = [{ TM, TN }, cost];
+    }
+  }
+  return best;
+}
+
+export function pointwiseLaunch(shape: PointwiseShape): PointwiseLaunch {
+  const { N, H, W, inC, outC } = shape;
+  for (const [k, v] of Object.entries({ N, H, W, inC, outC })) {
+    if (!Number.isInteger(v) || v <= 0) throw new EffnetError('MODEL_SPEC', `pointwise: ${k} must be a positive integer, got ${v}`);
+  }
+  const uniforms = { M: N * H * W, K4: Math.ceil(inC / 4), N4: Math.ceil(outC / 4), HW: H * W };
+  const tile = chooseTile(shape, uniforms.M, uniforms.K4, uniforms.N4);
+  const overrides = {
+    ...tile,
+    WG,
+    ACT: shape.act === 'silu' ? 1 : 0,
+    SE_SCALE: shape.seScale ? 1 : 0,
+    HAS_RES: shape.residual ? 1 : 0,
+  };
+  return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) };
+}
+
+/**
+ * torchvision conv weight [outC, inC, 1, 1] (or Linear [outC, inC]) and bias [outC], BatchNorm already
+ * folded, → w as [K4][N4] column-major 4×4 blocks (block (k4, j4), column i = input channel 4·k4 + i,
+ * row r = output channel 4·j4 + r) and b [N4] vec4, zero outside the real channels.
+ */
+export function packPointwise(weight: Float32Array, bias: Float32Array, inC: number, outC: number): { w: Float32Array; b: Float32Array } {
+  if (weight.length !== outC * inC || bias.length !== outC) {
+    throw new EffnetError('WEIGHTS', `pointwise: expected weight [${outC},${inC},1,1] and bias [${outC}], got ${weight.length} and ${bias.length} values`);
+  }
+  const K4 = Math.ceil(inC / 4);
+  const N4 = Math.ceil(outC / 4);
+  const w = new Float32Array(K4 * N4 * 16);
+  for (let co = 0; co < outC; co++) {
+    for (let ci = 0; ci < inC; ci++) w[((ci >> 2) * N4 + (co >> 2)) * 16 + (ci & 3) * 4 + (co & 3)] = weight[co * inC + ci]!;
+  }
+  const b = new Float32Array(N4 * 4);
+  b.set(bias);
+  return { w, b };
+}

@@ -1,0 +1,160 @@
+/**
+ * Executor: turns a Graph into GPU objects once (pipelines created in parallel and shared across layers
+ * with the same kernel configuration, uniforms written, bind groups prebuilt, activations placed by the
+ * liveness arena) and records an inference as one command buffer with one compute pass per stage.
+ */
+import { EffnetError } from '../errors.js';
+import type { KernelLibrary } from '../kernels/library.js';
+import { planArena, type ArenaPlan } from './arena.js';
+import type { Graph, Op } from './graph.js';
+
+export interface CompiledOp {
+  op: Op;
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+}
+
+export interface CompiledPass {
+  stage: string;
+  ops: CompiledOp[];
+}
+
+/** Where the profiler wants timestamps: one pair per pass, or one pass per op (detail mode). */
+export interface TimestampPlan {
+  querySet: GPUQuerySet;
+  perOp: boolean;
+}
+
+export class CompiledGraph {
+  private constructor(
+    readonly graph: Graph,
+    readonly passes: CompiledPass[],
+    readonly arena: ArenaPlan,
+    private readonly slotBuffers: GPUBuffer[],
+    private readonly owned: GPUBuffer[],
+  ) {}
+
+  static async create(lib: KernelLibrary, graph: Graph, weightBuffers: Map<string, GPUBuffer>, label: string): Promise<CompiledGraph> {
+    const { device } = lib;
+    const lastUse = new Map<number, number>();
+    const firstUse = new Map<number, number>();
+    graph.ops.forEach((op, i) => {
+      for (const r of Object.values(op.bind)) {
+        if (!('tensor' in r)) continue;
+        if (!firstUse.has(r.tensor)) firstUse.set(r.tensor, i);
+        lastUse.set(r.tensor, i);
+      }
+    });
+    const pinned = new Set([graph.input, graph.output, ...graph.keep]);
+    const arena = planArena(
+      graph.tensors.map((t) => ({
+        id: t.id,
+        bytes: t.bytes,
+        first: t.id === graph.input ? -1 : (firstUse.get(t.id) ?? -1),
+        last: pinned.has(t.id) ? Infinity : (lastUse.get(t.id) ?? -1),
+      })),
+    );
+    const maxBinding = device.limits.maxStorageBufferBindingSize;
+    const owned: GPUBuffer[] = [];
+    try {
+      const slotBuffers = arena.slots.map((bytes, i) => {
+        if (bytes > maxBinding) {
+          throw new EffnetError('LIMIT_EXCEEDED', `${label}: an activation needs ${bytes} bytes, above maxStorageBufferBindingSize ${maxBinding} (use a smaller batch or resolution)`);
+        }
+        const b = device.createBuffer({ label: `${label}.arena${i}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        owned.push(b);
+        return b;
+      });
+      const dummy = device.createBuffer({ label: `${label}.unused`, size: 16, usage: GPUBufferUsage.STORAGE });
+      owned.push(dummy);
+      const tensorBytes = new Map(graph.tensors.map((t) => [t.id, t.bytes]));
+
+      // One pipeline per distinct (kernel, overrides); all compiled concurrently.
+      const pipelines = await Promise.all(graph.ops.map((op) => lib.pipeline(op.kernel, op.overrides)));
+      const passes: CompiledPass[] = [];
+      graph.ops.forEach((op, i) => {
+        const resources: Record<string, GPUBufferBinding> = {};
+        for (const [name, r] of Object.entries(op.bind)) {
+          if ('tensor' in r) {
+            resources[name] = { buffer: slotBuffers[arena.slotOf.get(r.tensor)!]!, size: Math.max(16, Math.ceil(tensorBytes.get(r.tensor)! / 16) * 16) };
+          } else if ('weight' in r) {
+            const w = weightBuffers.get(r.weight);
+            if (!w) throw new EffnetError('WEIGHTS', `${label}: op ${op.name} needs weight '${r.weight}', which was not uploaded`);
+            resources[name] = { buffer: w };
+          } else {
+            resources[name] = { buffer: dummy };
+          }
+        }
+        const params = lib.uniformBuffer(op.kernel, op.uniforms, op.name);
+        owned.push(params);
+        const uniformName = lib.entry(op.kernel).bindings.find((b) => b.kind === 'uniform')!.name;
+        resources[uniformName] = { buffer: params };
+        const compiled: CompiledOp = {
+          op,
+          pipeline: pipelines[i]!,
+          bindGroup: lib.bindGroup(op.kernel, resources, op.name),
+          grid: lib.grid(op.workgroups),
+        };
+        const last = passes[passes.length - 1];
+        if (last && last.stage === op.stage) last.ops.push(compiled);
+        else passes.push({ stage: op.stage, ops: [compiled] });
+      });
+      return new CompiledGraph(graph, passes, arena, slotBuffers, owned);
+    } catch (e) {
+      for (const b of owned) b.destroy();
+      throw e;
+    }
+  }
+
+  /** The buffer and byte range holding tensor `id` (valid after a run only for pinned tensors). */
+  tensorBinding(id: number): { buffer: GPUBuffer; bytes: number } {
+    const t = this.graph.tensors.find((x) => x.id === id);
+    const slot = this.arena.slotOf.get(id);
+    if (!t || slot === undefined) throw new EffnetError('INPUT', `no tensor ${id} in this graph`);
+    return { buffer: this.slotBuffers[slot]!, bytes: t.bytes };
+  }
+
+  /** Number of timestamp pairs `encode` writes with this plan. */
+  timestampPairs(perOp: boolean): number {
+    return perOp ? this.graph.ops.length : this.passes.length;
+  }
+
+  /**
+   * Record the whole network. Without timestamps the passes are the same as with them, so a profiled
+   * run executes exactly the schedule an unprofiled one does.
+   */
+  encode(enc: GPUCommandEncoder, ts?: TimestampPlan): void {
+    let q = 0;
+    const begin = (label: string): GPUComputePassEncoder => {
+      const desc: GPUComputePassDescriptor = { label };
+      if (ts) desc.timestampWrites = { querySet: ts.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 };
+      q += 2;
+      return enc.beginComputePass(desc);
+    };
+    for (const pass of this.passes) {
+      if (ts?.perOp) {
+        for (const c of pass.ops) {
+          const p = begin(c.op.name);
+          dispatch(p, c);
+          p.end();
+        }
+      } else {
+        const p = begin(pass.stage);
+        for (const c of pass.ops) dispatch(p, c);
+        p.end();
+      }
+    }
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+}
+
+function dispatch(p: GPUComputePassEncoder, c: CompiledOp): void {
+  p.setPipeline(c.pipeline);
+  p.setBindGroup(0, c.bindGroup);
+  p.dispatchWorkgroups(c.grid[0], c.grid[1], c.grid[2]);
+}

