@@ -13,11 +13,15 @@
 //        (rb, strip) holds Σ y over output rows rb·rows .. rb·rows+rows-1 and columns strip·TW .. +TW-1.
 //        The slots of an image add up to Σ_{oh,ow} y, the SE squeeze sum; each slot is written by exactly
 //        one invocation, so the sum is deterministic without float atomics. Unbound (dummy) otherwise.
-// One invocation: one vec4 of channels for `rows` output rows, each a strip of TW output pixels along W,
-// as TW named vec4 accumulators. Per kernel row and phase p < S it keeps a window of TW named input
-// vec4s r_t = x[.., S·t + kw, ..] and slides it by one tap (kw += S) with a single new load, so each input
-// column of the strip is loaded once per kernel row (S = 2 splits the taps into even and odd phases,
-// each a stride-1 walk over every other column).
+// One invocation: one vec4 of channels, `rows` consecutive output rows, and in each a strip of TW output
+// pixels along W held as TW named vec4 accumulators (struct Strip). Its K·K weights are loaded once into
+// named registers (struct Taps per kernel row) and reused for every row. Per kernel row and phase it keeps
+// a window of TW input vec4s, window[t] = x[.., S·t + kw, ..], and slides it by one tap (kw += S) with a
+// single new load, so each input column of the strip is loaded once per kernel row; stride 2 splits the
+// taps into an even and an odd phase, each a stride-1 walk over every other column.
+// The tap and kernel-row sequences are unrolled up to K = 7 behind `K > j` guards, which are constant once
+// the override is set and fold away: SwiftShader runs loop bookkeeping and both sides of a runtime branch
+// at full cost (kernels/README.md), so the only runtime loop is over the output rows.
 // Invocations walk the channel vec4s fastest (neighbours read adjacent 16-byte vectors), then strips,
 // row blocks and images: the linear invocation index is the partial slot index ((n·rowBlocks + rb)·strips
 // + strip)·C4 + c4.
@@ -33,7 +37,9 @@ struct Params {
   Wo: u32,
   padTop: u32,
   padLeft: u32,
+  // ceil(Wo / TW) strips per output row.
   strips: u32,
+  // Output rows per invocation, and ceil(Ho / rows) row blocks per image.
   rows: u32,
   rowBlocks: u32,
   count: u32,
@@ -46,122 +52,110 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;
 
+// Kernel size (odd, ≤ 7) and stride (1 or 2).
 override K: u32 = 3;
 override S: u32 = 1;
-override TW: u32 = 4;
+// Output pixels per strip: 4 or 8.
+override TW: u32 = 8;
 override WG: u32 = 64;
 override SQUEEZE: bool = false;
 
-struct Strip { p0: vec4<f32>, p1: vec4<f32>, p2: vec4<f32>, p3: vec4<f32>, p4: vec4<f32>, p5: vec4<f32>, p6: vec4<f32>, p7: vec4<f32>, p8: vec4<f32>, p9: vec4<f32>, p10: vec4<f32>, p11: vec4<f32>, p12: vec4<f32>, p13: vec4<f32>, p14: vec4<f32>, p15: vec4<f32> }
+// TW ≤ 8 pixels of one output row (accumulators) or their current input columns (the window); the
+// fields past TW are never read.
+struct Strip { p0: vec4<f32>, p1: vec4<f32>, p2: vec4<f32>, p3: vec4<f32>, p4: vec4<f32>, p5: vec4<f32>, p6: vec4<f32>, p7: vec4<f32> }
 
+// The weights of one kernel row, tap kw in field t<kw>.
+struct Taps { t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>, t4: vec4<f32>, t5: vec4<f32>, t6: vec4<f32> }
+
+// Input vec4 at column iw of the row whose column 0 is vec4 `row`; 0 outside the map. The clamped address
+// is always loaded and the select discards it: cheaper than a branch, which SwiftShader would run anyway.
 fn tap(row: u32, iw: i32) -> vec4<f32> {
   let W = i32(params.W);
   let v = x[row + u32(clamp(iw, 0, W - 1)) * params.C4];
   return select(vec4<f32>(0.0), v, iw >= 0 && iw < W);
 }
 
+// The window for the first tap of a phase: pixel t reads column col + step·t.
 fn window(row: u32, col: i32, step: i32) -> Strip {
   var s: Strip;
-  { s.p0 = tap(row, col + 0 * step); }
-  { s.p1 = tap(row, col + 1 * step); }
-  { s.p2 = tap(row, col + 2 * step); }
-  { s.p3 = tap(row, col + 3 * step); }
-  if (TW > 4u) { s.p4 = tap(row, col + 4 * step); }
-  if (TW > 5u) { s.p5 = tap(row, col + 5 * step); }
-  if (TW > 6u) { s.p6 = tap(row, col + 6 * step); }
-  if (TW > 7u) { s.p7 = tap(row, col + 7 * step); }
-  if (TW > 8u) { s.p8 = tap(row, col + 8 * step); }
-  if (TW > 9u) { s.p9 = tap(row, col + 9 * step); }
-  if (TW > 10u) { s.p10 = tap(row, col + 10 * step); }
-  if (TW > 11u) { s.p11 = tap(row, col + 11 * step); }
-  if (TW > 12u) { s.p12 = tap(row, col + 12 * step); }
-  if (TW > 13u) { s.p13 = tap(row, col + 13 * step); }
-  if (TW > 14u) { s.p14 = tap(row, col + 14 * step); }
-  if (TW > 15u) { s.p15 = tap(row, col + 15 * step); }
+  s.p0 = tap(row, col); s.p1 = tap(row, col + step); s.p2 = tap(row, col + 2 * step); s.p3 = tap(row, col + 3 * step);
+  if (TW == 8u) {
+    s.p4 = tap(row, col + 4 * step); s.p5 = tap(row, col + 5 * step);
+    s.p6 = tap(row, col + 6 * step); s.p7 = tap(row, col + 7 * step);
+  }
   return s;
 }
 
+// Next tap of the phase: every pixel moves on by S input columns, which is where its right neighbour
+// was, so the window shifts down by one and only the last pixel's column (`next`) is new.
 fn slide(s: Strip, next: vec4<f32>) -> Strip {
-  var r = s;
-  if (TW > 1u) { r.p0 = s.p1; }
-  if (TW > 2u) { r.p1 = s.p2; }
-  if (TW > 3u) { r.p2 = s.p3; }
-  if (TW > 4u) { r.p3 = s.p4; }
-  if (TW > 5u) { r.p4 = s.p5; }
-  if (TW > 6u) { r.p5 = s.p6; }
-  if (TW > 7u) { r.p6 = s.p7; }
-  if (TW > 8u) { r.p7 = s.p8; }
-  if (TW > 9u) { r.p8 = s.p9; }
-  if (TW > 10u) { r.p9 = s.p10; }
-  if (TW > 11u) { r.p10 = s.p11; }
-  if (TW > 12u) { r.p11 = s.p12; }
-  if (TW > 13u) { r.p12 = s.p13; }
-  if (TW > 14u) { r.p13 = s.p14; }
-  if (TW > 15u) { r.p14 = s.p15; }
-  if (TW == 4u) { r.p3 = next; }
-  if (TW == 8u) { r.p7 = next; }
-  if (TW == 16u) { r.p15 = next; }
-  return r;
+  if (TW == 8u) { return Strip(s.p1, s.p2, s.p3, s.p4, s.p5, s.p6, s.p7, next); }
+  return Strip(s.p1, s.p2, s.p3, next, s.p4, s.p5, s.p6, s.p7);
 }
 
 fn madd(acc: Strip, s: Strip, wv: vec4<f32>) -> Strip {
   var a = acc;
-  { a.p0 += s.p0 * wv; }
-  { a.p1 += s.p1 * wv; }
-  { a.p2 += s.p2 * wv; }
-  { a.p3 += s.p3 * wv; }
-  if (TW > 4u) { a.p4 += s.p4 * wv; }
-  if (TW > 5u) { a.p5 += s.p5 * wv; }
-  if (TW > 6u) { a.p6 += s.p6 * wv; }
-  if (TW > 7u) { a.p7 += s.p7 * wv; }
-  if (TW > 8u) { a.p8 += s.p8 * wv; }
-  if (TW > 9u) { a.p9 += s.p9 * wv; }
-  if (TW > 10u) { a.p10 += s.p10 * wv; }
-  if (TW > 11u) { a.p11 += s.p11 * wv; }
-  if (TW > 12u) { a.p12 += s.p12 * wv; }
-  if (TW > 13u) { a.p13 += s.p13 * wv; }
-  if (TW > 14u) { a.p14 += s.p14 * wv; }
-  if (TW > 15u) { a.p15 += s.p15 * wv; }
+  a.p0 += s.p0 * wv; a.p1 += s.p1 * wv; a.p2 += s.p2 * wv; a.p3 += s.p3 * wv;
+  if (TW == 8u) { a.p4 += s.p4 * wv; a.p5 += s.p5 * wv; a.p6 += s.p6 * wv; a.p7 += s.p7 * wv; }
   return a;
 }
 
-// Taps kw = P, P + S, P + 2S, ... of one kernel row (P = 0, and P = 1 at stride 2).
-fn phase_even(acc: Strip, row: u32, col: i32, wrow: u32) -> Strip {
+// Kernel row whose tap 0 is vec4 `at` of w (taps are C4 vec4s apart).
+fn load_taps(at: u32) -> Taps {
+  let C4 = params.C4;
+  var r: Taps;
+  r.t0 = w[at];
+  if (K > 1u) { r.t1 = w[at + C4]; }
+  if (K > 2u) { r.t2 = w[at + 2u * C4]; }
+  if (K > 3u) { r.t3 = w[at + 3u * C4]; }
+  if (K > 4u) { r.t4 = w[at + 4u * C4]; }
+  if (K > 5u) { r.t5 = w[at + 5u * C4]; }
+  if (K > 6u) { r.t6 = w[at + 6u * C4]; }
+  return r;
+}
+
+// Taps kw = 0, S, 2S, ... of one kernel row; `col` is the input column of pixel 0 at kw = 0.
+fn phase_even(acc: Strip, row: u32, col: i32, wr: Taps) -> Strip {
   let step = i32(S);
-  let ws = S * params.C4;
   let last = col + step * i32(TW - 1u);
   var s = window(row, col, step);
-  var a = madd(acc, s, w[wrow]);
-  if (S * 1u < K) { s = slide(s, tap(row, last + step)); a = madd(a, s, w[wrow + ws]); }
-  if (S * 2u < K) { s = slide(s, tap(row, last + 2 * step)); a = madd(a, s, w[wrow + 2u * ws]); }
-  if (S * 3u < K) { s = slide(s, tap(row, last + 3 * step)); a = madd(a, s, w[wrow + 3u * ws]); }
-  if (S * 4u < K) { s = slide(s, tap(row, last + 4 * step)); a = madd(a, s, w[wrow + 4u * ws]); }
-  if (S * 5u < K) { s = slide(s, tap(row, last + 5 * step)); a = madd(a, s, w[wrow + 5u * ws]); }
-  if (S * 6u < K) { s = slide(s, tap(row, last + 6 * step)); a = madd(a, s, w[wrow + 6u * ws]); }
+  var a = madd(acc, s, wr.t0);
+  if (S == 1u) {
+    if (K > 1u) { s = slide(s, tap(row, last + 1)); a = madd(a, s, wr.t1); }
+    if (K > 2u) { s = slide(s, tap(row, last + 2)); a = madd(a, s, wr.t2); }
+    if (K > 3u) { s = slide(s, tap(row, last + 3)); a = madd(a, s, wr.t3); }
+    if (K > 4u) { s = slide(s, tap(row, last + 4)); a = madd(a, s, wr.t4); }
+    if (K > 5u) { s = slide(s, tap(row, last + 5)); a = madd(a, s, wr.t5); }
+    if (K > 6u) { s = slide(s, tap(row, last + 6)); a = madd(a, s, wr.t6); }
+  } else {
+    if (K > 2u) { s = slide(s, tap(row, last + 2)); a = madd(a, s, wr.t2); }
+    if (K > 4u) { s = slide(s, tap(row, last + 4)); a = madd(a, s, wr.t4); }
+    if (K > 6u) { s = slide(s, tap(row, last + 6)); a = madd(a, s, wr.t6); }
+  }
   return a;
 }
 
-fn phase_odd(acc: Strip, row: u32, col: i32, wrow: u32) -> Strip {
+// Stride 2 only: taps kw = 1, 3, 5; `col` is the input column of pixel 0 at kw = 1.
+fn phase_odd(acc: Strip, row: u32, col: i32, wr: Taps) -> Strip {
   let last = col + 2 * i32(TW - 1u);
-  let ws = 2u * params.C4;
-  let w0 = wrow + params.C4;
   var s = window(row, col, 2);
-  var a = madd(acc, s, w[w0]);
-  if (3u < K) { s = slide(s, tap(row, last + 2)); a = madd(a, s, w[w0 + ws]); }
-  if (5u < K) { s = slide(s, tap(row, last + 4)); a = madd(a, s, w[w0 + 2u * ws]); }
+  var a = madd(acc, s, wr.t1);
+  if (K > 3u) { s = slide(s, tap(row, last + 2)); a = madd(a, s, wr.t3); }
+  if (K > 5u) { s = slide(s, tap(row, last + 4)); a = madd(a, s, wr.t5); }
   return a;
 }
 
-fn krow(acc: Strip, n: u32, ih0: i32, kh: u32, c4: u32, iw0: i32) -> Strip {
-  let ih = ih0 + i32(kh);
+// One kernel row (input row ih, 0 outside the map) into the strip's accumulators.
+fn krow(acc: Strip, n: u32, ih: i32, c4: u32, iw0: i32, wr: Taps) -> Strip {
   if (ih < 0 || ih >= i32(params.H)) { return acc; }
   let row = (n * params.H + u32(ih)) * params.W * params.C4 + c4;
-  let wrow = kh * K * params.C4 + c4;
-  var a = phase_even(acc, row, iw0, wrow);
-  if (S == 2u && K > 1u) { a = phase_odd(a, row, iw0 + 1, wrow); }
+  var a = phase_even(acc, row, iw0, wr);
+  if (S == 2u && K > 1u) { a = phase_odd(a, row, iw0 + 1, wr); }
   return a;
 }
 
+// The activated output of one strip pixel, stored when the pixel is inside the map; returns what it
+// adds to the squeeze sum (0 for the pixels of a ragged last strip that lie past Wo).
 fn emit(acc: vec4<f32>, i: u32, inside: bool) -> vec4<f32> {
   if (!inside) { return vec4<f32>(0.0); }
   let v = silu4(acc);
@@ -182,41 +176,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rb = row_block % params.rowBlocks;
   let n = row_block / params.rowBlocks;
 
+  let kr = K * C4;
+  let w0 = load_taps(c4);
+  var w1: Taps; var w2: Taps; var w3: Taps; var w4: Taps; var w5: Taps; var w6: Taps;
+  if (K > 1u) { w1 = load_taps(c4 + kr); }
+  if (K > 2u) { w2 = load_taps(c4 + 2u * kr); }
+  if (K > 3u) { w3 = load_taps(c4 + 3u * kr); }
+  if (K > 4u) { w4 = load_taps(c4 + 4u * kr); }
+  if (K > 5u) { w5 = load_taps(c4 + 5u * kr); }
+  if (K > 6u) { w6 = load_taps(c4 + 6u * kr); }
+  let bias = b[c4];
+
   let ow0 = strip * TW;
   let iw0 = i32(ow0 * S) - i32(params.padLeft);
-  let bias = b[c4];
+  let Wo = params.Wo;
   let oh0 = rb * params.rows;
   let oh1 = min(oh0 + params.rows, params.Ho);
   var sq = vec4<f32>(0.0);
-
   for (var oh = oh0; oh < oh1; oh++) {
-    let ih0 = i32(oh * S) - i32(params.padTop);
-    var a = Strip(bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias, bias);
-    a = krow(a, n, ih0, 0u, c4, iw0);
-    if (K > 1u) { a = krow(a, n, ih0, 1u, c4, iw0); }
-    if (K > 2u) { a = krow(a, n, ih0, 2u, c4, iw0); }
-    if (K > 3u) { a = krow(a, n, ih0, 3u, c4, iw0); }
-    if (K > 4u) { a = krow(a, n, ih0, 4u, c4, iw0); }
-    if (K > 5u) { a = krow(a, n, ih0, 5u, c4, iw0); }
-    if (K > 6u) { a = krow(a, n, ih0, 6u, c4, iw0); }
-    let o = ((n * params.Ho + oh) * params.Wo + ow0) * C4 + c4;
-    let Wo = params.Wo;
-    { sq += emit(a.p0, o + 0u * C4, ow0 + 0u < Wo); }
-    { sq += emit(a.p1, o + 1u * C4, ow0 + 1u < Wo); }
-    { sq += emit(a.p2, o + 2u * C4, ow0 + 2u < Wo); }
-    { sq += emit(a.p3, o + 3u * C4, ow0 + 3u < Wo); }
-    if (TW > 4u) { sq += emit(a.p4, o + 4u * C4, ow0 + 4u < Wo); }
-    if (TW > 5u) { sq += emit(a.p5, o + 5u * C4, ow0 + 5u < Wo); }
-    if (TW > 6u) { sq += emit(a.p6, o + 6u * C4, ow0 + 6u < Wo); }
-    if (TW > 7u) { sq += emit(a.p7, o + 7u * C4, ow0 + 7u < Wo); }
-    if (TW > 8u) { sq += emit(a.p8, o + 8u * C4, ow0 + 8u < Wo); }
-    if (TW > 9u) { sq += emit(a.p9, o + 9u * C4, ow0 + 9u < Wo); }
-    if (TW > 10u) { sq += emit(a.p10, o + 10u * C4, ow0 + 10u < Wo); }
-    if (TW > 11u) { sq += emit(a.p11, o + 11u * C4, ow0 + 11u < Wo); }
-    if (TW > 12u) { sq += emit(a.p12, o + 12u * C4, ow0 + 12u < Wo); }
-    if (TW > 13u) { sq += emit(a.p13, o + 13u * C4, ow0 + 13u < Wo); }
-    if (TW > 14u) { sq += emit(a.p14, o + 14u * C4, ow0 + 14u < Wo); }
-    if (TW > 15u) { sq += emit(a.p15, o + 15u * C4, ow0 + 15u < Wo); }
+    let ih = i32(oh * S) - i32(params.padTop);
+    var a = Strip(bias, bias, bias, bias, bias, bias, bias, bias);
+    a = krow(a, n, ih, c4, iw0, w0);
+    if (K > 1u) { a = krow(a, n, ih + 1, c4, iw0, w1); }
+    if (K > 2u) { a = krow(a, n, ih + 2, c4, iw0, w2); }
+    if (K > 3u) { a = krow(a, n, ih + 3, c4, iw0, w3); }
+    if (K > 4u) { a = krow(a, n, ih + 4, c4, iw0, w4); }
+    if (K > 5u) { a = krow(a, n, ih + 5, c4, iw0, w5); }
+    if (K > 6u) { a = krow(a, n, ih + 6, c4, iw0, w6); }
+    let o = ((n * params.Ho + oh) * Wo + ow0) * C4 + c4;
+    sq += emit(a.p0, o, ow0 < Wo) + emit(a.p1, o + C4, ow0 + 1u < Wo)
+        + emit(a.p2, o + 2u * C4, ow0 + 2u < Wo) + emit(a.p3, o + 3u * C4, ow0 + 3u < Wo);
+    if (TW == 8u) {
+      sq += emit(a.p4, o + 4u * C4, ow0 + 4u < Wo) + emit(a.p5, o + 5u * C4, ow0 + 5u < Wo)
+          + emit(a.p6, o + 6u * C4, ow0 + 6u < Wo) + emit(a.p7, o + 7u * C4, ow0 + 7u < Wo);
+    }
   }
   if (SQUEEZE) { part[i] = sq; }
 }

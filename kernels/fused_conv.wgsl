@@ -1,14 +1,15 @@
 // fused_conv: the Fused-MBConv k×k convolution as an implicit GEMM,
-//   y[n, oh, ow, co] = act(b[co] + Σ_{kh, kw, ci} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci] · w[co, ci, kh, kw])
-//                      (+ res[n, oh, ow, co] when HAS_RES)
-// i.e. M = N·Ho·Wo output pixels, K = k·k·Cin4·4, N = Cout. Input taps outside the map read 0, so torchvision's
-// symmetric k//2 and TensorFlow SAME (extra row/column at the bottom/right) are the same code with different
-// padTop/padLeft and output size. The residual is added after the activation (torchvision FusedMBConv, expand 1).
+//   y[n, oh, ow, co] = act(b[co] + Σ_{kh, kw, ci} x[n, oh·s + kh − padTop, ow·s + kw − padLeft, ci]
+//                                                 · w[co, ci, kh, kw])  (+ res[n, oh, ow, co] when HAS_RES)
+// i.e. a GEMM of N·Ho·Wo output pixels × Cout columns over k·k·Cin4·4 terms. Input taps outside the map read 0,
+// so torchvision's symmetric k//2 and TensorFlow SAME (extra row/column at the bottom/right) are the same code
+// with different padTop/padLeft and output size. The residual is added after the activation (torchvision's
+// FusedMBConv with expand 1).
 // Layouts: x [N, H, W, Cin4] vec4, y and res [N, Ho, Wo, Cout4] vec4 (NHWC, channels zero-padded to 4).
 //   w: [k][k][Cin4][CoutP4] mat4x4, CoutP4 = Cout4 rounded up to a multiple of 4 (TN = 1, 2, 4, or 3 when it
-//   divides Cout4, then reads in bounds); matrix (kh, kw, ci4, co4) has column j = the weights of input channel 4·ci4 + j for output
-//   channels 4·co4 .. 4·co4 + 3, so `m * xv` is the 16 multiply-adds of one input vec4 into one output vec4.
-//   Padded input/output channels have zero weights. b: [CoutP4] vec4, zero-padded.
+//   divides Cout4, then reads in bounds); matrix (kh, kw, ci4, co4) has column j = the weights of input channel
+//   4·ci4 + j for output channels 4·co4 .. 4·co4 + 3, so `m * xv` is the 16 multiply-adds of one input vec4
+//   into one output vec4. Padded input/output channels have zero weights. b: [CoutP4] vec4, zero-padded.
 // One invocation: TM consecutive output pixels of one row (ow0 .. ow0 + TM − 1) × TN consecutive output vec4s
 //   (co4 .. co4 + TN − 1), in TM·TN named vec4 accumulators. Per (kh, kw) it works out each pixel's input offset
 //   and a 0/1 mask once; the channel loop then loads each input vec4 once for all TN output groups and each

@@ -2,30 +2,30 @@
 //   y[m, j] = act( Σ_k x[m, k] · g[n(m), k] · W[j, k] + bias[j] ) + res[m, j]
 // m = (n·H + h)·W + w runs over the M = N·H·W pixels (the classifier is H = W = 1: one row per image),
 // k over Cin, j over Cout; n(m) = m / HW is the row's image. Fusions, each an override:
-//   SE_SCALE: g is the SE gate of the row's own image (the MBConv projection reads the gated tensor
-//     without it ever being written); otherwise g = 1.
+//   SE_SCALE: g is the SE gate of the row's own image, so the MBConv projection reads the gated tensor
+//     without it ever being written; otherwise g = 1.
 //   ACT = 1: SiLU after the bias; 0: none.
 //   HAS_RES: + res after the activation. Only projections have a residual and they have no activation,
 //     so this order and torchvision's (activation-free projection, then add) agree.
 // Layouts (C4 = ceil(C/4), padding channels 0):
 //   x   [M, K4] vec4, the NHWC4 input (K4 = ceil(Cin/4))
-//   w   [K4, N4] mat4x4 (N4 = ceil(Cout/4)): block (k4, j4) has column i = output channels
-//       4·j4 .. 4·j4+3 of input channel 4·k4 + i, so `w[k4·N4 + j4] * x4` is the contribution of four
-//       input channels to four output channels. Zero outside Cin × Cout.
+//   w   [K4, N4] mat4x4 (N4 = ceil(Cout/4)): block (k4, j4) has column i = output channels 4·j4 .. 4·j4+3
+//       of input channel 4·k4 + i, so `w[k4·N4 + j4] * x4` is what four input channels give four output
+//       channels. Zero outside Cin × Cout.
 //   b   [N4] vec4, zero padded
 //   se  [N, K4] vec4 gate per (image, input channel); read only when SE_SCALE
 //   res [M, N4] vec4; read only when HAS_RES
 //   y   [M, N4] vec4, the NHWC4 output
 // Padding outputs stay 0: their weight rows and bias lanes are 0, silu(0) = 0 and res's padding is 0.
-// One invocation: a TM × TN register tile (TM ≤ 16 rows, TN ≤ 8 vec4 columns) of named vec4
-// accumulators — SwiftShader keeps private arrays in memory (kernels/README.md). Each K step (four input
-// channels) loads TM x vec4s and TN weight blocks, so per loaded value the tile does TN (resp. TM) 4×4
-// products: SwiftShader gathers every loaded scalar lane by lane, and the large tile is what amortises it.
-// TM and TN are constant-folded, so rows and columns beyond them are dead code. Invocations walk the
-// column tiles fastest: neighbours share their x rows.
-// With SE_SCALE the host keeps TM ≤ H·W, so a tile's rows span at most two images (a tile straddles an
-// image boundary when H·W is not a multiple of TM): rows before `split` use image n0's gate, the rest
-// n1's, two gate loads per K step instead of one per row.
+// One invocation: a TM × TN register tile — TM ≤ 16 rows by TN ≤ 8 vec4 columns — held in named vec4
+// accumulators (SwiftShader keeps private arrays indexed in a loop in memory, kernels/README.md). Each K
+// step (four input channels) loads TM x vec4s and TN weight blocks and does TM·TN block products:
+// SwiftShader gathers every loaded scalar lane by lane, and a large tile is what amortises that. TM and
+// TN are constant-folded, so rows and columns beyond them are dead code and every tile up to 16 × 8 is
+// this one body. Invocations walk the column tiles fastest, so neighbours share their x rows.
+// With SE_SCALE the host keeps TM ≤ H·W, so a tile's rows span at most two images (it straddles an image
+// boundary when H·W is not a multiple of TM): rows before `split` take image n0's gate, the rest n1's —
+// two gate loads per K step instead of one per row.
 // Dispatch: ceil(ceil(M / TM) · ceil(N4 / TN) / WG) workgroups (linear, see lib/grid.wgsl).
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
@@ -46,7 +46,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> res: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> y: array<vec4<f32>>;
 
-// Register tile: rows (1..16) and vec4 columns (1..8) per invocation.
+// Register tile: rows (1 to 16) and vec4 columns (1 to 8) per invocation.
 override TM: u32 = 8;
 override TN: u32 = 4;
 override WG: u32 = 64;
@@ -55,32 +55,28 @@ override ACT: u32 = 0;
 override SE_SCALE: bool = false;
 override HAS_RES: bool = false;
 
+// The finished tile, row r at [8·r, 8·r + TN). The accumulators leave their registers here right after
+// the K loop, and the epilogue below is one loop body rather than TM·TN inlined copies each keeping
+// every accumulator live: that halves SwiftShader's compile time for a large tile, for one extra private
+// read per output.
+var<private> tile: array<vec4<f32>, 128>;
+
 // x vec4 `i` of a row, gated by the row's image (g0 before the tile's image split, g1 after).
 fn load_a(i: u32, second: bool, g0: vec4<f32>, g1: vec4<f32>) -> vec4<f32> {
   if (SE_SCALE) { return x[i] * select(g0, g1, second); }
   return x[i];
 }
 
-fn store(v: vec4<f32>, m: u32, j: u32) {
-  let i = m * params.N4 + j;
-  var o = v;
-  if (ACT == 1u) { o = silu4(o); }
-  if (HAS_RES) { o += res[i]; }
-  y[i] = o;
-}
-
-// Row m of the tile, bias already added; columns past TN or past N4 are not stored.
-fn store_row(m: u32, j0: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>,
-             v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>) {
-  let n = params.N4 - j0;
-  store(v0, m, j0);
-  if (TN > 1u && n > 1u) { store(v1, m, j0 + 1u); }
-  if (TN > 2u && n > 2u) { store(v2, m, j0 + 2u); }
-  if (TN > 3u && n > 3u) { store(v3, m, j0 + 3u); }
-  if (TN > 4u && n > 4u) { store(v4, m, j0 + 4u); }
-  if (TN > 5u && n > 5u) { store(v5, m, j0 + 5u); }
-  if (TN > 6u && n > 6u) { store(v6, m, j0 + 6u); }
-  if (TN > 7u && n > 7u) { store(v7, m, j0 + 7u); }
+fn put_row(r: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>,
+           v4: vec4<f32>, v5: vec4<f32>, v6: vec4<f32>, v7: vec4<f32>) {
+  tile[8u * r] = v0;
+  if (TN > 1u) { tile[8u * r + 1u] = v1; }
+  if (TN > 2u) { tile[8u * r + 2u] = v2; }
+  if (TN > 3u) { tile[8u * r + 3u] = v3; }
+  if (TN > 4u) { tile[8u * r + 4u] = v4; }
+  if (TN > 5u) { tile[8u * r + 5u] = v5; }
+  if (TN > 6u) { tile[8u * r + 6u] = v6; }
+  if (TN > 7u) { tile[8u * r + 7u] = v7; }
 }
 
 @compute @workgroup_size(WG)
@@ -94,24 +90,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let m0 = (t / tiles_n) * TM;
   if (m0 >= M) { return; }
   let j0 = (t % tiles_n) * TN;
-  // Rows past M and columns past N4 re-read the last real one, so the loop needs no bounds tests;
-  // their results are never stored.
+  // Rows past M and columns past N4 re-read the last real one, so the K loop needs no bounds tests; the
+  // epilogue does not store them.
   let last = M - 1u;
   let n1 = min(m0 + TM - 1u, last) / params.HW;
   let split = n1 * params.HW;
-  let s0 = (m0 / params.HW) * K4;
+  let s0 = m0 / params.HW * K4;
   let s1 = n1 * K4;
-  let j1 = min(j0 + 1u, N4 - 1u); let j2 = min(j0 + 2u, N4 - 1u); let j3 = min(j0 + 3u, N4 - 1u); let j4 = min(j0 + 4u, N4 - 1u); let j5 = min(j0 + 5u, N4 - 1u); let j6 = min(j0 + 6u, N4 - 1u); let j7 = min(j0 + 7u, N4 - 1u);
-  let x0 = min(m0 + 0u, last) * K4;  let h0 = m0 + 0u >= split;
-  let x1 = min(m0 + 1u, last) * K4;  let h1 = m0 + 1u >= split;
-  let x2 = min(m0 + 2u, last) * K4;  let h2 = m0 + 2u >= split;
-  let x3 = min(m0 + 3u, last) * K4;  let h3 = m0 + 3u >= split;
-  let x4 = min(m0 + 4u, last) * K4;  let h4 = m0 + 4u >= split;
-  let x5 = min(m0 + 5u, last) * K4;  let h5 = m0 + 5u >= split;
-  let x6 = min(m0 + 6u, last) * K4;  let h6 = m0 + 6u >= split;
-  let x7 = min(m0 + 7u, last) * K4;  let h7 = m0 + 7u >= split;
-  let x8 = min(m0 + 8u, last) * K4;  let h8 = m0 + 8u >= split;
-  let x9 = min(m0 + 9u, last) * K4;  let h9 = m0 + 9u >= split;
+  let j1 = min(j0 + 1u, N4 - 1u); let j2 = min(j0 + 2u, N4 - 1u); let j3 = min(j0 + 3u, N4 - 1u);
+  let j4 = min(j0 + 4u, N4 - 1u); let j5 = min(j0 + 5u, N4 - 1u); let j6 = min(j0 + 6u, N4 - 1u);
+  let j7 = min(j0 + 7u, N4 - 1u);
+  let x0 = min(m0, last) * K4; let h0 = m0 >= split;
+  let x1 = min(m0 + 1u, last) * K4; let h1 = m0 + 1u >= split;
+  let x2 = min(m0 + 2u, last) * K4; let h2 = m0 + 2u >= split;
+  let x3 = min(m0 + 3u, last) * K4; let h3 = m0 + 3u >= split;
+  let x4 = min(m0 + 4u, last) * K4; let h4 = m0 + 4u >= split;
+  let x5 = min(m0 + 5u, last) * K4; let h5 = m0 + 5u >= split;
+  let x6 = min(m0 + 6u, last) * K4; let h6 = m0 + 6u >= split;
+  let x7 = min(m0 + 7u, last) * K4; let h7 = m0 + 7u >= split;
+  let x8 = min(m0 + 8u, last) * K4; let h8 = m0 + 8u >= split;
+  let x9 = min(m0 + 9u, last) * K4; let h9 = m0 + 9u >= split;
   let x10 = min(m0 + 10u, last) * K4; let h10 = m0 + 10u >= split;
   let x11 = min(m0 + 11u, last) * K4; let h11 = m0 + 11u >= split;
   let x12 = min(m0 + 12u, last) * K4; let h12 = m0 + 12u >= split;
@@ -145,22 +143,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let b0 = w[wk + j0]; let b1 = w[wk + j1]; let b2 = w[wk + j2]; let b3 = w[wk + j3];
     let b4 = w[wk + j4]; let b5 = w[wk + j5]; let b6 = w[wk + j6]; let b7 = w[wk + j7];
-    let a0 = load_a(x0 + k, h0, g0, g1);
-    let a1 = load_a(x1 + k, h1, g0, g1);
-    let a2 = load_a(x2 + k, h2, g0, g1);
-    let a3 = load_a(x3 + k, h3, g0, g1);
-    let a4 = load_a(x4 + k, h4, g0, g1);
-    let a5 = load_a(x5 + k, h5, g0, g1);
-    let a6 = load_a(x6 + k, h6, g0, g1);
-    let a7 = load_a(x7 + k, h7, g0, g1);
-    let a8 = load_a(x8 + k, h8, g0, g1);
-    let a9 = load_a(x9 + k, h9, g0, g1);
-    let a10 = load_a(x10 + k, h10, g0, g1);
-    let a11 = load_a(x11 + k, h11, g0, g1);
-    let a12 = load_a(x12 + k, h12, g0, g1);
-    let a13 = load_a(x13 + k, h13, g0, g1);
-    let a14 = load_a(x14 + k, h14, g0, g1);
-    let a15 = load_a(x15 + k, h15, g0, g1);
+    let a0 = load_a(x0 + k, h0, g0, g1); let a1 = load_a(x1 + k, h1, g0, g1); let a2 = load_a(x2 + k, h2, g0, g1); let a3 = load_a(x3 + k, h3, g0, g1);
+    let a4 = load_a(x4 + k, h4, g0, g1); let a5 = load_a(x5 + k, h5, g0, g1); let a6 = load_a(x6 + k, h6, g0, g1); let a7 = load_a(x7 + k, h7, g0, g1);
+    let a8 = load_a(x8 + k, h8, g0, g1); let a9 = load_a(x9 + k, h9, g0, g1); let a10 = load_a(x10 + k, h10, g0, g1); let a11 = load_a(x11 + k, h11, g0, g1);
+    let a12 = load_a(x12 + k, h12, g0, g1); let a13 = load_a(x13 + k, h13, g0, g1); let a14 = load_a(x14 + k, h14, g0, g1); let a15 = load_a(x15 + k, h15, g0, g1);
     c0_0 += b0 * a0; c0_1 += b1 * a0; c0_2 += b2 * a0; c0_3 += b3 * a0; c0_4 += b4 * a0; c0_5 += b5 * a0; c0_6 += b6 * a0; c0_7 += b7 * a0;
     c1_0 += b0 * a1; c1_1 += b1 * a1; c1_2 += b2 * a1; c1_3 += b3 * a1; c1_4 += b4 * a1; c1_5 += b5 * a1; c1_6 += b6 * a1; c1_7 += b7 * a1;
     c2_0 += b0 * a2; c2_1 += b1 * a2; c2_2 += b2 * a2; c2_3 += b3 * a2; c2_4 += b4 * a2; c2_5 += b5 * a2; c2_6 += b6 * a2; c2_7 += b7 * a2;
@@ -179,21 +165,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     c15_0 += b0 * a15; c15_1 += b1 * a15; c15_2 += b2 * a15; c15_3 += b3 * a15; c15_4 += b4 * a15; c15_5 += b5 * a15; c15_6 += b6 * a15; c15_7 += b7 * a15;
     wk += N4;
   }
-  let bias0 = b[j0]; let bias1 = b[j1]; let bias2 = b[j2]; let bias3 = b[j3]; let bias4 = b[j4]; let bias5 = b[j5]; let bias6 = b[j6]; let bias7 = b[j7];
-  if (TM > 0u && m0 + 0u < M) { store_row(m0 + 0u, j0, c0_0 + bias0, c0_1 + bias1, c0_2 + bias2, c0_3 + bias3, c0_4 + bias4, c0_5 + bias5, c0_6 + bias6, c0_7 + bias7); }
-  if (TM > 1u && m0 + 1u < M) { store_row(m0 + 1u, j0, c1_0 + bias0, c1_1 + bias1, c1_2 + bias2, c1_3 + bias3, c1_4 + bias4, c1_5 + bias5, c1_6 + bias6, c1_7 + bias7); }
-  if (TM > 2u && m0 + 2u < M) { store_row(m0 + 2u, j0, c2_0 + bias0, c2_1 + bias1, c2_2 + bias2, c2_3 + bias3, c2_4 + bias4, c2_5 + bias5, c2_6 + bias6, c2_7 + bias7); }
-  if (TM > 3u && m0 + 3u < M) { store_row(m0 + 3u, j0, c3_0 + bias0, c3_1 + bias1, c3_2 + bias2, c3_3 + bias3, c3_4 + bias4, c3_5 + bias5, c3_6 + bias6, c3_7 + bias7); }
-  if (TM > 4u && m0 + 4u < M) { store_row(m0 + 4u, j0, c4_0 + bias0, c4_1 + bias1, c4_2 + bias2, c4_3 + bias3, c4_4 + bias4, c4_5 + bias5, c4_6 + bias6, c4_7 + bias7); }
-  if (TM > 5u && m0 + 5u < M) { store_row(m0 + 5u, j0, c5_0 + bias0, c5_1 + bias1, c5_2 + bias2, c5_3 + bias3, c5_4 + bias4, c5_5 + bias5, c5_6 + bias6, c5_7 + bias7); }
-  if (TM > 6u && m0 + 6u < M) { store_row(m0 + 6u, j0, c6_0 + bias0, c6_1 + bias1, c6_2 + bias2, c6_3 + bias3, c6_4 + bias4, c6_5 + bias5, c6_6 + bias6, c6_7 + bias7); }
-  if (TM > 7u && m0 + 7u < M) { store_row(m0 + 7u, j0, c7_0 + bias0, c7_1 + bias1, c7_2 + bias2, c7_3 + bias3, c7_4 + bias4, c7_5 + bias5, c7_6 + bias6, c7_7 + bias7); }
-  if (TM > 8u && m0 + 8u < M) { store_row(m0 + 8u, j0, c8_0 + bias0, c8_1 + bias1, c8_2 + bias2, c8_3 + bias3, c8_4 + bias4, c8_5 + bias5, c8_6 + bias6, c8_7 + bias7); }
-  if (TM > 9u && m0 + 9u < M) { store_row(m0 + 9u, j0, c9_0 + bias0, c9_1 + bias1, c9_2 + bias2, c9_3 + bias3, c9_4 + bias4, c9_5 + bias5, c9_6 + bias6, c9_7 + bias7); }
-  if (TM > 10u && m0 + 10u < M) { store_row(m0 + 10u, j0, c10_0 + bias0, c10_1 + bias1, c10_2 + bias2, c10_3 + bias3, c10_4 + bias4, c10_5 + bias5, c10_6 + bias6, c10_7 + bias7); }
-  if (TM > 11u && m0 + 11u < M) { store_row(m0 + 11u, j0, c11_0 + bias0, c11_1 + bias1, c11_2 + bias2, c11_3 + bias3, c11_4 + bias4, c11_5 + bias5, c11_6 + bias6, c11_7 + bias7); }
-  if (TM > 12u && m0 + 12u < M) { store_row(m0 + 12u, j0, c12_0 + bias0, c12_1 + bias1, c12_2 + bias2, c12_3 + bias3, c12_4 + bias4, c12_5 + bias5, c12_6 + bias6, c12_7 + bias7); }
-  if (TM > 13u && m0 + 13u < M) { store_row(m0 + 13u, j0, c13_0 + bias0, c13_1 + bias1, c13_2 + bias2, c13_3 + bias3, c13_4 + bias4, c13_5 + bias5, c13_6 + bias6, c13_7 + bias7); }
-  if (TM > 14u && m0 + 14u < M) { store_row(m0 + 14u, j0, c14_0 + bias0, c14_1 + bias1, c14_2 + bias2, c14_3 + bias3, c14_4 + bias4, c14_5 + bias5, c14_6 + bias6, c14_7 + bias7); }
-  if (TM > 15u && m0 + 15u < M) { store_row(m0 + 15u, j0, c15_0 + bias0, c15_1 + bias1, c15_2 + bias2, c15_3 + bias3, c15_4 + bias4, c15_5 + bias5, c15_6 + bias6, c15_7 + bias7); }
+  let d0 = b[j0]; let d1 = b[j1]; let d2 = b[j2]; let d3 = b[j3]; let d4 = b[j4]; let d5 = b[j5]; let d6 = b[j6]; let d7 = b[j7];
+  put_row(0u, c0_0 + d0, c0_1 + d1, c0_2 + d2, c0_3 + d3, c0_4 + d4, c0_5 + d5, c0_6 + d6, c0_7 + d7);
+  if (TM > 1u) { put_row(1u, c1_0 + d0, c1_1 + d1, c1_2 + d2, c1_3 + d3, c1_4 + d4, c1_5 + d5, c1_6 + d6, c1_7 + d7); }
+  if (TM > 2u) { put_row(2u, c2_0 + d0, c2_1 + d1, c2_2 + d2, c2_3 + d3, c2_4 + d4, c2_5 + d5, c2_6 + d6, c2_7 + d7); }
+  if (TM > 3u) { put_row(3u, c3_0 + d0, c3_1 + d1, c3_2 + d2, c3_3 + d3, c3_4 + d4, c3_5 + d5, c3_6 + d6, c3_7 + d7); }
+  if (TM > 4u) { put_row(4u, c4_0 + d0, c4_1 + d1, c4_2 + d2, c4_3 + d3, c4_4 + d4, c4_5 + d5, c4_6 + d6, c4_7 + d7); }
+  if (TM > 5u) { put_row(5u, c5_0 + d0, c5_1 + d1, c5_2 + d2, c5_3 + d3, c5_4 + d4, c5_5 + d5, c5_6 + d6, c5_7 + d7); }
+  if (TM > 6u) { put_row(6u, c6_0 + d0, c6_1 + d1, c6_2 + d2, c6_3 + d3, c6_4 + d4, c6_5 + d5, c6_6 + d6, c6_7 + d7); }
+  if (TM > 7u) { put_row(7u, c7_0 + d0, c7_1 + d1, c7_2 + d2, c7_3 + d3, c7_4 + d4, c7_5 + d5, c7_6 + d6, c7_7 + d7); }
+  if (TM > 8u) { put_row(8u, c8_0 + d0, c8_1 + d1, c8_2 + d2, c8_3 + d3, c8_4 + d4, c8_5 + d5, c8_6 + d6, c8_7 + d7); }
+  if (TM > 9u) { put_row(9u, c9_0 + d0, c9_1 + d1, c9_2 + d2, c9_3 + d3, c9_4 + d4, c9_5 + d5, c9_6 + d6, c9_7 + d7); }
+  if (TM > 10u) { put_row(10u, c10_0 + d0, c10_1 + d1, c10_2 + d2, c10_3 + d3, c10_4 + d4, c10_5 + d5, c10_6 + d6, c10_7 + d7); }
+  if (TM > 11u) { put_row(11u, c11_0 + d0, c11_1 + d1, c11_2 + d2, c11_3 + d3, c11_4 + d4, c11_5 + d5, c11_6 + d6, c11_7 + d7); }
+  if (TM > 12u) { put_row(12u, c12_0 + d0, c12_1 + d1, c12_2 + d2, c12_3 + d3, c12_4 + d4, c12_5 + d5, c12_6 + d6, c12_7 + d7); }
+  if (TM > 13u) { put_row(13u, c13_0 + d0, c13_1 + d1, c13_2 + d2, c13_3 + d3, c13_4 + d4, c13_5 + d5, c13_6 + d6, c13_7 + d7); }
+  if (TM > 14u) { put_row(14u, c14_0 + d0, c14_1 + d1, c14_2 + d2, c14_3 + d3, c14_4 + d4, c14_5 + d5, c14_6 + d6, c14_7 + d7); }
+  if (TM > 15u) { put_row(15u, c15_0 + d0, c15_1 + d1, c15_2 + d2, c15_3 + d3, c15_4 + d4, c15_5 + d5, c15_6 + d6, c15_7 + d7); }
+  let rows = min(TM, M - m0);
+  let cols = min(TN, N4 - j0);
+  for (var r = 0u; r < rows; r++) {
+    for (var c = 0u; c < cols; c++) {
+      let i = (m0 + r) * N4 + j0 + c;
+      var v = tile[8u * r + c];
+      if (ACT == 1u) { v = silu4(v); }
+      if (HAS_RES) { v += res[i]; }
+      y[i] = v;
+    }
+  }
 }

@@ -1,18 +1,23 @@
 // stem: the network's first conv, 3×3 stride 2 over the 3-channel input image, + bias + SiLU,
-//   y[n, oh, ow, co] = silu(b[co] + Σ_{kh, kw, c} x[n, c, 2·oh + kh − padTop, 2·ow + kw − padLeft] · w[co, c, kh, kw])
+//   y[n, oh, ow, co] = silu(b[co] + Σ_{kh, kw, c} x[n, c, 2·oh + kh − padTop, 2·ow + kw − padLeft]
+//                                                · w[co, c, kh, kw])
 // Taps outside the image read 0, so torchvision's symmetric padding 1 and TensorFlow SAME (the extra row/column
 // at the bottom/right on even sizes) differ only in padTop/padLeft and the output size.
 // Layouts: x is the RAW network input, a dense float32 tensor read through element strides (sN, sC, sH, sW),
 //   so NCHW (3HW, HW, W, 1) and NHWC (3HW, 1, 3W, 3) images, or any strided view, need no transpose pass.
 //   y [N, Ho, Wo, Cout4] vec4 (NHWC, channels zero-padded to 4).
-//   w: [3][3][CoutP4] mat3x4, CoutP4 = Cout4 rounded up to a multiple of 4 (so any TN ∈ {1, 2, 4} reads in
-//   bounds); matrix (kh, kw, co4) has column c = the weights of input channel c for output channels
-//   4·co4 .. 4·co4 + 3, so `m * rgb` is one tap for one output vec4. Padded output channels have zero weights.
+//   w: [3][3][CoutP4] mat3x4, CoutP4 = Cout4 rounded up to a multiple of 4 (TN = 1, 2, 4, or 3 when it divides
+//   Cout4, then reads in bounds); matrix (kh, kw, co4) has column c = the weights of input channel c for output
+//   channels 4·co4 .. 4·co4 + 3, so `m * rgb` is one tap for one output vec4. Padded output channels have zero
+//   weights.
 //   b: [CoutP4] vec4, zero-padded.
+// inScale/inShift: a per-input-channel affine applied to in-image taps only (x·scale + shift), for weights whose
+//   graph normalises the image itself (the TF-Hub B0 takes [0, 1] RGB and normalises before its SAME padding,
+//   so padding must stay 0 in the normalised space — folding the affine into w would be wrong at the border).
 // One invocation: TM consecutive output pixels of one row × TN consecutive output vec4s, in named accumulators.
 //   Per tap it loads each pixel's 3 input values once for all TN output groups and each weight matrix once for
-//   all TM pixels; the tap's in-image test is made once per (kh, kw) and pixel. Invocations are ordered output
-//   group fastest, then pixel tiles along W, H, N.
+//   all TM pixels; a padding row is skipped for the whole tile. Invocations are ordered output group fastest,
+//   then pixel tiles along W, H, N.
 // Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
@@ -30,6 +35,8 @@ struct Params {
   sC: u32,
   sH: u32,
   sW: u32,
+  inScale: vec4<f32>,
+  inShift: vec4<f32>,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -39,9 +46,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
 
 override WG: u32 = 64;
-// Output pixels per invocation, 1..4.
+// Output pixels per invocation, 1..16.
 override TM: u32 = 4;
-// Output vec4s per invocation: 1, 2 or 4.
+// Output vec4s per invocation, 1..4, with ceil(Cout4/TN)·TN ≤ CoutP4.
 override TN: u32 = 2;
 
 // One pixel's accumulators for the TN output vec4s; members, not an array, so SwiftShader keeps them in registers.
@@ -59,21 +66,19 @@ struct Wt {
   m3: mat3x4<f32>,
 }
 
-// The 3 input channels of one tap; 0 outside the image (no load is made there).
+// The 3 input channels of one tap, after the input affine; 0 outside the image (the padding of the normalised image).
 fn rgb(rowStart: u32, iw: i32) -> vec3<f32> {
   if (iw < 0 || iw >= i32(params.W)) { return vec3<f32>(0.0); }
   let at = rowStart + u32(iw) * params.sW;
-  return vec3<f32>(x[at], x[at + params.sC], x[at + 2u * params.sC]);
+  return vec3<f32>(x[at], x[at + params.sC], x[at + 2u * params.sC]) * params.inScale.xyz + params.inShift.xyz;
 }
 
 fn mac(a: Px, v: vec3<f32>, m: Wt) -> Px {
   var r = a;
   r.c0 += m.m0 * v;
   if (TN > 1u) { r.c1 += m.m1 * v; }
-  if (TN > 2u) {
-    r.c2 += m.m2 * v;
-    r.c3 += m.m3 * v;
-  }
+  if (TN > 2u) { r.c2 += m.m2 * v; }
+  if (TN > 3u) { r.c3 += m.m3 * v; }
   return r;
 }
 
@@ -87,10 +92,8 @@ fn finish(a: Px, n: u32, oh: u32, ow: u32, co4: u32) {
   let pix = (n * params.Ho + oh) * params.Wo + ow;
   epilogue(a.c0, pix, co4);
   if (TN > 1u) { epilogue(a.c1, pix, co4 + 1u); }
-  if (TN > 2u) {
-    epilogue(a.c2, pix, co4 + 2u);
-    epilogue(a.c3, pix, co4 + 3u);
-  }
+  if (TN > 2u) { epilogue(a.c2, pix, co4 + 2u); }
+  if (TN > 3u) { epilogue(a.c3, pix, co4 + 3u); }
 }
 
 @compute @workgroup_size(WG)
@@ -108,7 +111,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = r / params.Ho;
 
   let coutP4 = (params.Cout4 + 3u) & ~3u;
-  var p0: Px; var p1: Px; var p2: Px; var p3: Px;
+  var p0: Px; var p1: Px; var p2: Px; var p3: Px; var p4: Px; var p5: Px; var p6: Px; var p7: Px;
+  var p8: Px; var p9: Px; var p10: Px; var p11: Px; var p12: Px; var p13: Px; var p14: Px; var p15: Px;
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - i32(params.padTop);
     if (ih < 0 || ih >= i32(params.H)) { continue; }
@@ -118,15 +122,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var m: Wt;
       m.m0 = w[wi];
       if (TN > 1u) { m.m1 = w[wi + 1u]; }
-      if (TN > 2u) {
-        m.m2 = w[wi + 2u];
-        m.m3 = w[wi + 3u];
-      }
+      if (TN > 2u) { m.m2 = w[wi + 2u]; }
+      if (TN > 3u) { m.m3 = w[wi + 3u]; }
       let iw0 = i32(2u * ow0 + kw) - i32(params.padLeft);
       p0 = mac(p0, rgb(rowStart, iw0), m);
       if (TM > 1u) { p1 = mac(p1, rgb(rowStart, iw0 + 2), m); }
       if (TM > 2u) { p2 = mac(p2, rgb(rowStart, iw0 + 4), m); }
       if (TM > 3u) { p3 = mac(p3, rgb(rowStart, iw0 + 6), m); }
+      if (TM > 4u) { p4 = mac(p4, rgb(rowStart, iw0 + 8), m); }
+      if (TM > 5u) { p5 = mac(p5, rgb(rowStart, iw0 + 10), m); }
+      if (TM > 6u) { p6 = mac(p6, rgb(rowStart, iw0 + 12), m); }
+      if (TM > 7u) { p7 = mac(p7, rgb(rowStart, iw0 + 14), m); }
+      if (TM > 8u) { p8 = mac(p8, rgb(rowStart, iw0 + 16), m); }
+      if (TM > 9u) { p9 = mac(p9, rgb(rowStart, iw0 + 18), m); }
+      if (TM > 10u) { p10 = mac(p10, rgb(rowStart, iw0 + 20), m); }
+      if (TM > 11u) { p11 = mac(p11, rgb(rowStart, iw0 + 22), m); }
+      if (TM > 12u) { p12 = mac(p12, rgb(rowStart, iw0 + 24), m); }
+      if (TM > 13u) { p13 = mac(p13, rgb(rowStart, iw0 + 26), m); }
+      if (TM > 14u) { p14 = mac(p14, rgb(rowStart, iw0 + 28), m); }
+      if (TM > 15u) { p15 = mac(p15, rgb(rowStart, iw0 + 30), m); }
     }
   }
 
@@ -134,4 +148,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (TM > 1u) { finish(p1, n, oh, ow0 + 1u, co4); }
   if (TM > 2u) { finish(p2, n, oh, ow0 + 2u, co4); }
   if (TM > 3u) { finish(p3, n, oh, ow0 + 3u, co4); }
+  if (TM > 4u) { finish(p4, n, oh, ow0 + 4u, co4); }
+  if (TM > 5u) { finish(p5, n, oh, ow0 + 5u, co4); }
+  if (TM > 6u) { finish(p6, n, oh, ow0 + 6u, co4); }
+  if (TM > 7u) { finish(p7, n, oh, ow0 + 7u, co4); }
+  if (TM > 8u) { finish(p8, n, oh, ow0 + 8u, co4); }
+  if (TM > 9u) { finish(p9, n, oh, ow0 + 9u, co4); }
+  if (TM > 10u) { finish(p10, n, oh, ow0 + 10u, co4); }
+  if (TM > 11u) { finish(p11, n, oh, ow0 + 11u, co4); }
+  if (TM > 12u) { finish(p12, n, oh, ow0 + 12u, co4); }
+  if (TM > 13u) { finish(p13, n, oh, ow0 + 13u, co4); }
+  if (TM > 14u) { finish(p14, n, oh, ow0 + 14u, co4); }
+  if (TM > 15u) { finish(p15, n, oh, ow0 + 15u, co4); }
 }

@@ -2,11 +2,12 @@
 import type { Command } from './command.js';
 import { infoCommand } from './commands/info.js';
 import { verifyCommand } from './commands/verify.js';
+import { classifyCommand } from './commands/classify.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [infoCommand, verifyCommand];
+const commands: Command[] = [classifyCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -52,7 +52,7 @@ export interface LaunchTarget {
  * TN divides Cout4 where possible (3 for the 24-channel V2-S stage 1); every choice keeps
  * ceil(Cout4/TN)·TN ≤ CoutP4, the padded width the weights are packed to.
  */
-function tile(cout4: number, wo: number, target: LaunchTarget): { TM: number; TN: number } {
+export function convTile(cout4: number, wo: number, target: LaunchTarget): { TM: number; TN: number } {
   if (!target.isFallback) return { TM: Math.min(4, wo), TN: cout4 % 2 === 0 ? 2 : 1 };
   const TN = [4, 3, 2].find((t) => cout4 % t === 0) ?? Math.min(4, cout4);
   if (wo <= 16) return { TM: wo, TN };
@@ -74,7 +74,7 @@ export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = { 
     N, H, W, Cin4: Math.ceil(inC / 4), Ho: gh.out, Wo: gw.out, Cout4,
     K: k, stride: s, padTop: gh.padBefore, padLeft: gw.padBefore,
   };
-  const overrides = { ...tile(Cout4, gw.out, target), WG, ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
+  const overrides = { ...convTile(Cout4, gw.out, target), WG, ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
   return {
     kernel: 'fused_conv',
     overrides,

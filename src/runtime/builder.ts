@@ -55,8 +55,7 @@ export function packModel(spec: ArchSpec, params: ModelParams): Map<string, Floa
     out.set(`${key}.b`, packed.b);
   };
   put('stem', packStem(params.stem.weight, params.stem.bias, plan.stem.outC));
-  const affine = params.inputAffine ?? { scale: [1, 1, 1], shift: [0, 0, 0] };
-  out.set('input.affine', new Float32Array([...affine.scale, 0, ...affine.shift, 0]));
+  if (params.inputAffine) out.set('input.affine', new Float32Array([...params.inputAffine.scale, ...params.inputAffine.shift]));
   plan.blocks.forEach((b, i) => {
     const p = params.blocks[i]!;
     const key = b.name;
@@ -111,10 +110,12 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
   tensors.push({ id: inputId, name: 'input', bytes: N * 3 * opts.height * opts.width * 4, shape: { n: N, h: opts.height, w: opts.width, c: 3, c4: 1 } });
 
   const st = plan.stem;
+  const a = weights.get('input.affine');
+  const affine = a && { scale: [...a.subarray(0, 3)], shift: [...a.subarray(3, 6)] };
   const stemOut = tensor('features.0', N, st.outH, st.outW, st.outC);
   add('features.0.stem', 'stem', 'stem',
-    stemLaunch({ N, outC: st.outC, H: opts.height, W: opts.width, padding: spec.padding, strides: denseStrides(opts.layout, opts.height, opts.width) }),
-    { x: T(inputId), w: W('stem.w'), b: W('stem.b'), affine: W('input.affine'), y: T(stemOut) },
+    stemLaunch({ N, outC: st.outC, H: opts.height, W: opts.width, padding: spec.padding, strides: denseStrides(opts.layout, opts.height, opts.width), affine }),
+    { x: T(inputId), w: W('stem.w'), b: W('stem.b'), y: T(stemOut) },
     2 * N * st.outH * st.outW * st.outC * 27);
   stageOutputs.push({ name: 'features.0', tensor: stemOut });
 

@@ -106,6 +106,22 @@ export class Model {
     });
   }
 
+  /**
+   * Run on an input produced on the GPU: `fill` records commands that write the input buffer (e.g. the
+   * preprocessing kernel) into the same command buffer as the network, so images to predictions is one submit.
+   */
+  async runOnGpuInput(
+    shape: { batch: number; height: number; width: number; layout: InputLayout },
+    fill: (enc: GPUCommandEncoder, input: GPUBuffer) => void,
+    opts: RunOptions = {},
+  ): Promise<Float32Array> {
+    return this.serial(async () => {
+      const plan = await this.plan({ ...shape, keepStages: false, softmax: !!opts.probabilities });
+      const [out] = await this.execute(plan, fill, []);
+      return out!;
+    });
+  }
+
   /** Logits plus every `features.i` output (dense NCHW), for verification against a reference. */
   async runStages(input: Float32Array | InputTensor): Promise<{ logits: Float32Array; stages: StageDump[] }> {
     const { data, batch, height, width, layout } = this.validate(input);
@@ -127,20 +143,21 @@ export class Model {
   }
 
   /**
-   * Run once with `data` already validated for `schedule`: upload, one command buffer, read back the
+   * Run once with an input already validated for `schedule` (data to upload, or commands that write the
+   * input buffer): one command buffer, read back the
    * output (and optional extra tensors). `ts` adds timestamp writes (profiling) without changing the passes.
    */
   async execute(
     plan: { built: BuiltGraph; compiled: CompiledGraph },
-    data: Float32Array,
+    input: Float32Array | ((enc: GPUCommandEncoder, input: GPUBuffer) => void),
     extra: number[],
     ts?: TimestampPlan & { resolve: (enc: GPUCommandEncoder) => void },
   ): Promise<Float32Array[]> {
     this.assertLive();
     const { device } = this.gpu;
     const { built, compiled } = plan;
-    const input = compiled.tensorBinding(built.input);
-    device.queue.writeBuffer(input.buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    const inputBuffer = compiled.tensorBinding(built.input).buffer;
+    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
     const reads = [built.output, ...extra].map((id) => ({ id, ...compiled.tensorBinding(id) }));
     const total = reads.reduce((a, r) => a + r.bytes, 0);
     let staging = this.staging.get(total);
@@ -151,6 +168,7 @@ export class Model {
     try {
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder({ label: 'inference' });
+      if (typeof input === 'function') input(enc, inputBuffer);
       compiled.encode(enc, ts);
       ts?.resolve(enc);
       let off = 0;

@@ -68,24 +68,33 @@ function withTile(l: PointwiseLaunch, TM: number, TN: number, WG: number): Point
 const tileLabel = (l: PointwiseLaunch) => `tile ${l.overrides.TM}x${l.overrides.TN} wg${l.overrides.WG}`;
 
 /** Every distinct 1×1 conv of the network: expansions, projections (SE-gated, with residual), head and classifier. */
-const real = (arch: string, tag: CaseTag): { shape: PointwiseShape; tags: CaseTag[] }[] =>
-  distinctLayerShapes(getArch(arch)).flatMap((op): { shape: PointwiseShape; tags: CaseTag[] }[] => {
-    const base = { N: 1, tags: [tag] };
-    if (op.kind === 'pwconv') {
-      return [{ shape: { N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: op.act, residual: op.residual, seScale: op.seScaled }, tags: base.tags }];
-    }
-    if (op.kind === 'head') return [{ shape: { N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: 'silu', residual: false, seScale: false }, tags: base.tags }];
-    if (op.kind === 'classifier') return [{ shape: { N: 1, H: 1, W: 1, inC: op.inC, outC: op.outC, act: 'none', residual: false, seScale: false }, tags: base.tags }];
+const real = (arch: string): PointwiseShape[] =>
+  distinctLayerShapes(getArch(arch)).flatMap((op): PointwiseShape[] => {
+    if (op.kind === 'pwconv') return [{ N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: op.act, residual: op.residual, seScale: op.seScaled }];
+    if (op.kind === 'head') return [{ N: 1, H: op.H, W: op.W, inC: op.inC, outC: op.outC, act: 'silu', residual: false, seScale: false }];
+    if (op.kind === 'classifier') return [{ N: 1, H: 1, W: 1, inC: op.inC, outC: op.outC, act: 'none', residual: false, seScale: false }];
     return [];
   });
+
+/** B0's and V2-S's shapes, each once (both classifiers are 1280→1000), tagged with every network that runs it. */
+function realCases(): { shape: PointwiseShape; tags: CaseTag[] }[] {
+  const byLabel = new Map<string, { shape: PointwiseShape; tags: CaseTag[] }>();
+  for (const [arch, tag] of [['efficientnet_b0', 'b0'], ['efficientnet_v2_s', 'v2s']] as const) {
+    for (const shape of real(arch)) {
+      const seen = byLabel.get(label(shape));
+      if (seen) seen.tags.push(tag);
+      else byLabel.set(label(shape), { shape, tags: [tag] });
+    }
+  }
+  return [...byLabel.values()];
+}
 
 const awkward = (shape: PointwiseShape, chrome = false) => ({ shape, tags: (chrome ? ['awkward', 'chrome'] : ['awkward']) as CaseTag[] });
 const pw = (N: number, H: number, W: number, inC: number, outC: number, act: 'silu' | 'none', seScale: boolean, residual: boolean): PointwiseShape =>
   ({ N, H, W, inC, outC, act, seScale, residual });
 
 const SHAPES = [
-  ...real('efficientnet_b0', 'b0'),
-  ...real('efficientnet_v2_s', 'v2s'),
+  ...realCases(),
   // Batch 3 with per-image gates, H·W = 35 not a multiple of any row tile: tiles straddle images.
   awkward(pw(3, 5, 7, 13, 13, 'none', true, true), true),
   awkward(pw(3, 3, 3, 6, 10, 'silu', true, false)),
@@ -101,7 +110,10 @@ const SHAPES = [
 SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 112 && c.shape.act === 'silu')!.tags.push('chrome');
 SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 1)!.tags.push('chrome');
 
-/** Tiles the planner does not pick for the awkward shapes below: full, odd-sized, and 1×1. */
+/**
+ * Tiles the planner does not pick for these shapes — the full 16×8, odd sizes, 1×1 — with rows past M,
+ * columns past N4 and (TM = 13, 16) tiles straddling two images' gates.
+ */
 const TILES: [number, number, number][] = [[16, 8, 64], [13, 3, 16], [7, 5, 16], [1, 1, 64]];
 const TILE_SHAPES = [pw(3, 5, 7, 13, 13, 'none', true, true), pw(2, 9, 9, 40, 250, 'silu', false, false)];
 
@@ -116,7 +128,7 @@ export const pointwiseCases: KernelCase[] = [
     },
   })),
   ...TILE_SHAPES.map((shape, i): KernelCase => ({
-    name: `pointwise ${label(shape)} every tile shape`,
+    name: `pointwise ${label(shape)} other tiles`,
     kernel: 'pointwise',
     tags: i === 0 ? ['awkward', 'chrome'] : ['awkward'],
     async run(lib) {

@@ -22,6 +22,10 @@ interface Spec {
   padding: 'symmetric' | 'same';
   layout: Layout;
   tags: CaseTag[];
+  /** Per-channel input normalisation done by the kernel (x·scale + shift on in-image taps). */
+  affine?: { scale: number[]; shift: number[] };
+  /** Plan for a hardware GPU instead of SwiftShader, to cover that tile too. */
+  hardware?: boolean;
 }
 
 function stridesOf(s: Spec): InputStrides {
@@ -44,23 +48,33 @@ const SPECS: Spec[] = [
   { N: 3, H: 97, W: 96, outC: 13, padding: 'same', layout: 'nhwc', tags: ['awkward'] },
   // The B7 width (64) on a small image, through a strided view.
   { N: 2, H: 40, W: 33, outC: 64, padding: 'same', layout: 'pitched', tags: ['awkward', 'chrome'] },
+  // TF-Hub style [0, 1] input normalised in the kernel; SAME on an even size pads only after the image, and the
+  // padding must be 0 after normalisation, not the normalised value of 0.
+  {
+    N: 1, H: 30, W: 28, outC: 24, padding: 'same', layout: 'nhwc', tags: ['awkward'],
+    affine: { scale: [1 / 0.229, 1 / 0.224, 1 / 0.225], shift: [-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225] },
+  },
+  { N: 3, H: 21, W: 19, outC: 13, padding: 'symmetric', layout: 'nchw', tags: ['awkward'], hardware: true },
 ];
 
-const label = (s: Spec) => `stem ${s.N}×3×${s.H}×${s.W} → ${s.outC} ${s.padding} ${s.layout}`;
+const label = (s: Spec) =>
+  `stem ${s.N}×3×${s.H}×${s.W} → ${s.outC} ${s.padding} ${s.layout}${s.affine ? ' +affine' : ''}${s.hardware ? ' (hardware tile)' : ''}`;
 
 async function runSpec(lib: Parameters<KernelCase['run']>[0], s: Spec, seed: number) {
   const strides = stridesOf(s);
-  const launch = stemLaunch({ N: s.N, outC: s.outC, H: s.H, W: s.W, padding: s.padding, strides });
+  const launch = stemLaunch({ N: s.N, outC: s.outC, H: s.H, W: s.W, padding: s.padding, strides, affine: s.affine }, { isFallback: !s.hardware });
   const { Ho, Wo } = launch.uniforms;
   const gh = convGeometry(s.H, 3, 2, s.padding);
   const gw = convGeometry(s.W, 3, 2, s.padding);
   const at = (n: number, c: number, h: number, w: number) => n * strides.n + c * strides.c + h * strides.h + w * strides.w;
-  // Normalised-image range; every element of the buffer is random, the gaps of a pitched view included.
-  const x = randomF32(at(s.N - 1, 2, s.H - 1, s.W - 1) + 1, seed, 2);
-  const xDense = new Float32Array(s.N * s.H * s.W * 3);
+  // Normalised-image range ([0, 1] when the kernel normalises); every element of the buffer is random, the gaps of a
+  // pitched view included.
+  const x = randomF32(at(s.N - 1, 2, s.H - 1, s.W - 1) + 1, seed, s.affine ? 0.5 : 2).map((v) => (s.affine ? v + 0.5 : v));
+  const norm = (v: number, c: number) => (s.affine ? v * s.affine.scale[c]! + s.affine.shift[c]! : v);
+  const xDense = new Float64Array(s.N * s.H * s.W * 3);
   for (let n = 0; n < s.N; n++)
     for (let h = 0; h < s.H; h++)
-      for (let w = 0; w < s.W; w++) for (let c = 0; c < 3; c++) xDense[((n * s.H + h) * s.W + w) * 3 + c] = x[at(n, c, h, w)]!;
+      for (let w = 0; w < s.W; w++) for (let c = 0; c < 3; c++) xDense[((n * s.H + h) * s.W + w) * 3 + c] = norm(x[at(n, c, h, w)]!, c);
   const weight = randomF32(s.outC * 27, seed + 1, 1 / 3);
   const bias = randomF32(s.outC, seed + 2, 0.5);
   const { w, b } = packStem(weight, bias, s.outC);

@@ -1,0 +1,69 @@
+/**
+ * Images → top-k labels. Decoded RGBA images are uploaded as-is; the preprocessing kernel crops,
+ * resizes and normalises each straight into the network's input buffer, in the same command buffer as
+ * the network and its softmax, so a batch of images costs one submit.
+ */
+import { EffnetError } from './errors.js';
+import type { DecodedImage } from './image/decode.js';
+import { presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
+import { topK, type TopEntry } from './kernels/softmax.js';
+import type { Model } from './runtime/model.js';
+
+export interface Prediction extends TopEntry {
+  label: string;
+}
+
+export interface ClassifyOptions {
+  preset: PreprocessPreset;
+  /** How many classes to return per image (default 5). */
+  top?: number;
+  /** Class names by index; missing ones print as `class N`. */
+  labels?: readonly string[];
+  /** Input size (default: the model's resolution). */
+  size?: number;
+}
+
+export async function classifyImages(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Prediction[][]> {
+  if (images.length === 0) return [];
+  const size = opts.size ?? model.spec.resolution;
+  const batch = images.length;
+  const { device } = model.gpu;
+  const launches = images.map((img, n) => {
+    if (!(img.width > 0 && img.height > 0) || img.rgba.length !== img.width * img.height * 4) {
+      throw new EffnetError('INPUT', `image ${n}: expected ${img.width}×${img.height} RGBA pixels, got ${img.rgba.length} bytes`);
+    }
+    return presetLaunch(opts.preset, { srcW: img.width, srcH: img.height, size, n, batch, layout: 'nhwc' });
+  });
+  const temporaries: GPUBuffer[] = [];
+  try {
+    const pipeline = await model.lib.pipeline('preprocess', launches[0]!.overrides);
+    const bindGroups = images.map((img, n) => {
+      const src = device.createBuffer({ label: `image${n}`, size: Math.ceil(img.rgba.byteLength / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      temporaries.push(src);
+      device.queue.writeBuffer(src, 0, img.rgba.buffer as ArrayBuffer, img.rgba.byteOffset, img.rgba.byteLength & ~3);
+      const params = model.lib.uniformBuffer('preprocess', launches[n]!.uniforms, `image${n}`);
+      temporaries.push(params);
+      return { src, params };
+    });
+    const probs = await model.runOnGpuInput(
+      { batch, height: size, width: size, layout: 'nhwc' },
+      (enc, input) => {
+        const pass = enc.beginComputePass({ label: 'preprocess' });
+        pass.setPipeline(pipeline);
+        bindGroups.forEach(({ src, params }, n) => {
+          pass.setBindGroup(0, model.lib.bindGroup('preprocess', { params, src, y: input }));
+          const [x, y, z] = model.lib.grid(launches[n]!.workgroups);
+          pass.dispatchWorkgroups(x, y, z);
+        });
+        pass.end();
+      },
+      { probabilities: true },
+    );
+    const k = model.classes;
+    return images.map((_, n) =>
+      topK(probs.subarray(n * k, (n + 1) * k), opts.top ?? 5).map((t) => ({ ...t, label: opts.labels?.[t.index] ?? `class ${t.index}` })),
+    );
+  } finally {
+    for (const b of temporaries) b.destroy();
+  }
+}

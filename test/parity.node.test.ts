@@ -1,0 +1,27 @@
+import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '../src/api.js';
+import { parseSafetensors } from '../src/safetensors.js';
+import { verifyModel } from '../src/verify.js';
+
+const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
+const dump = (name: string) => parseSafetensors(new Uint8Array(readFileSync(fixtures + name)), { source: name });
+
+describe('parity with torchvision (Node, Dawn)', () => {
+  for (const arch of ['efficientnet_b0', 'efficientnet_v2_s']) {
+    test(`${arch}: every features.i and the logits within relL2 1e-5`, async () => {
+      const model = await loadModel({ arch, weights: fixtures + `${arch}.weights.safetensors` });
+      try {
+        const report = await verifyModel(model, dump(`${arch}.io.safetensors`));
+        console.log(arch, JSON.stringify(report.stages.map((s) => [s.name, s.relL2.toExponential(2)])), 'logits', report.logits);
+        expect(report.stages.length).toBeGreaterThan(7);
+        for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
+        expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+        expect(report.pass).toBe(true);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});
