@@ -16,13 +16,14 @@
 //   se  [N, K4] vec4 gate per (image, input channel); read only when SE_SCALE
 //   res [M, N4] vec4; read only when HAS_RES
 //   y   [M, N4] vec4, the NHWC4 output
-// Padding outputs stay 0: their weight rows and bias lanes are 0, silu(0) = 0 and res's padding is 0.
+// Padding outputs stay 0: their weights and bias lanes are 0, silu(0) = 0 and res's padding is 0.
 // One invocation: a TM × TN register tile — TM ≤ 16 rows by TN ≤ 8 vec4 columns — held in named vec4
 // accumulators (SwiftShader keeps private arrays indexed in a loop in memory, kernels/README.md). Each K
 // step (four input channels) loads TM x vec4s and TN weight blocks and does TM·TN block products:
 // SwiftShader gathers every loaded scalar lane by lane, and a large tile is what amortises that. TM and
 // TN are constant-folded, so rows and columns beyond them are dead code and every tile up to 16 × 8 is
-// this one body. Invocations walk the column tiles fastest, so neighbours share their x rows.
+// this one body. Invocations walk the column tiles fastest, so neighbours share their x rows. The
+// epilogue (activation, residual, store) then runs over the finished tile from `tile` below.
 // With SE_SCALE the host keeps TM ≤ H·W, so a tile's rows span at most two images (it straddles an image
 // boundary when H·W is not a multiple of TM): rows before `split` take image n0's gate, the rest n1's —
 // two gate loads per K step instead of one per row.

@@ -33,6 +33,7 @@ await Promise.all([
     define: { __EFFNET_VERSION__: JSON.stringify(pkg.version) },
     packages: 'external',
   }),
+  build({ ...common, platform: 'node', entryPoints: ['bench/kernels-cli.ts'], outfile: 'dist/bench-kernels.js', packages: 'external' }),
   build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
 ]);
 await writeFile(

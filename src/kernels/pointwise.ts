@@ -29,24 +29,22 @@ export interface PointwiseLaunch {
 }
 
 /**
- * Cost model of one invocation on SwiftShader, in units of one 4×4 weight block times an x vec4, fitted to
- * timings of every B0 and V2-S shape over a range of tiles (2 cores). SwiftShader gathers each loaded
- * scalar lane by lane, so a loaded vec4 costs more than the 16 multiply-adds it feeds; the epilogue
- * (bias, SiLU, residual, store) and the setup are per output vec4 and per invocation.
+ * Cost model of one invocation on SwiftShader, in units of one 4×4 weight block times an x vec4 (16
+ * multiply-adds), fitted to timings of every B0 and V2-S shape over nine tiles (2 cores). SwiftShader
+ * gathers each loaded scalar lane by lane, so a loaded vec4 costs nearly twice the 16 multiply-adds it
+ * feeds; the epilogue (SiLU and residual each add a term) is per output vec4, the setup per invocation.
+ * The tiles it picks are large for a real GPU's registers; SwiftShader is the target that needs them.
  */
-const LOAD = 1.65;
-const OUT = 2;
-const SETUP = 56;
-/** Per workgroup: SwiftShader runs each one as a separate call. */
-const GROUP = 20;
+const LOAD = 1.8;
+const OUT = 2.3;
+const SETUP = 160;
 /** CPU threads sharing the workgroups. */
 const THREADS = 2;
 const MAX_TM = 16;
 const MAX_TN = 8;
-
 /**
- * Workgroup size: SwiftShader hands whole workgroups to its threads, so small ones balance the two cores
- * on late-stage layers with few tiles; it showed no cost on the large ones.
+ * SwiftShader hands whole workgroups to its threads: small ones keep both cores busy on late-stage
+ * layers that have few tiles, and cost nothing measurable on the large ones.
  */
 const WG = 16;
 
@@ -60,8 +58,8 @@ function estimate(s: PointwiseShape, t: Tile, M: number, K4: number, N4: number)
   const perInvocation =
     K4 * (LOAD * (t.TM + 4 * t.TN + (s.seScale ? 2 : 0)) + t.TM * t.TN) + OUT * epilogue * t.TM * t.TN + SETUP;
   const groups = Math.ceil((Math.ceil(M / t.TM) * Math.ceil(N4 / t.TN)) / WG);
-  // The busiest thread's share of whole workgroups: few workgroups leave a core idle.
-  return Math.ceil(groups / THREADS) * (WG * perInvocation + GROUP);
+  // The busiest thread's share of whole workgroups: with few of them a core idles.
+  return Math.ceil(groups / THREADS) * WG * perInvocation;
 }
 
 /**

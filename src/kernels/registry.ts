@@ -138,7 +138,7 @@ const preprocess: KernelEntry = {
   workgroups: (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64),
 };
 
-export const KERNELS: readonly KernelEntry[] = [dwconv, seExcite, pool, softmax, elementwise('silu', ['x']), elementwise('add', ['a', 'b']), fusedConv, stem, pointwise, preprocess];
+export const KERNELS: readonly KernelEntry[] = [dwconv, seExcite, pool, softmax, elementwise('silu', ['x']), elementwise('add', ['a', 'b']), elementwise('channel_scale', ['x', 'se']), fusedConv, stem, pointwise, preprocess];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));
 

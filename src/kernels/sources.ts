@@ -11,6 +11,7 @@ import pool from '../../kernels/pool.wgsl';
 import softmax from '../../kernels/softmax.wgsl';
 import silu from '../../kernels/silu.wgsl';
 import add from '../../kernels/add.wgsl';
+import channelScale from '../../kernels/channel_scale.wgsl';
 import fusedConv from '../../kernels/fused_conv.wgsl';
 import stem from '../../kernels/stem.wgsl';
 import preprocess from '../../kernels/preprocess.wgsl';
@@ -25,6 +26,7 @@ export const KERNEL_SOURCES: Readonly<Record<string, string>> = {
   'dwconv.wgsl': dwconv, 'se_excite.wgsl': seExcite, 'pool.wgsl': pool, 'softmax.wgsl': softmax,
   'silu.wgsl': silu,
   'add.wgsl': add,
+  'channel_scale.wgsl': channelScale,
   'fused_conv.wgsl': fusedConv,
   'stem.wgsl': stem,
   'preprocess.wgsl': preprocess,

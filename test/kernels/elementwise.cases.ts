@@ -51,5 +51,29 @@ export const elementwiseCases: KernelCase[] = SHAPES.flatMap((s): KernelCase[] =
         return [compare(y!, Array.from(a, (v, i) => Math.fround(v + b[i]!)), TOL.exact, `add ${label(s)}`)];
       },
     },
+    {
+      name: `channel_scale ${label(s)}`,
+      kernel: 'channel_scale',
+      tags: s.tags,
+      async run(lib) {
+        const dense = randomF32(pixels * s.c, 31);
+        const gate = randomF32(s.n * s.c, 32);
+        const x = toNHWC4(dense, s.n, s.h, s.w, s.c);
+        const se = toNHWC4(gate, s.n, 1, 1, s.c);
+        const hw = s.h * s.w;
+        const { y } = await dispatchOnce(lib, {
+          kernel: 'channel_scale',
+          uniforms: { count, C4: pad4(s.c) / 4, HW: hw },
+          buffers: { x, se, y: x.byteLength },
+          read: ['y'],
+        });
+        // One f32 multiply per element: IEEE-exact, so Math.fround of the float64 product must match bit for bit.
+        const want = Array.from(dense, (v, i) => Math.fround(v * gate[Math.floor(i / (hw * s.c)) * s.c + (i % s.c)]!));
+        return [
+          compare(fromNHWC4(y!, s.n, s.h, s.w, s.c), want, TOL.exact, `channel_scale ${label(s)}`),
+          compare(paddingValues(y!, pixels, s.c), new Array(pixels * (pad4(s.c) - s.c)).fill(0), TOL.exact, 'padding stays zero'),
+        ];
+      },
+    },
   ];
 });

@@ -1,0 +1,178 @@
+/**
+ * Kernel microbenchmark (llm.c dev/cuda style): every distinct kernel launch of B0 @224 and V2-S @384,
+ * as the runtime schedules it, timed alone — ms, achieved GFLOP/s and GB/s per shape — plus what the
+ * fusions save on the SE path and the residual path. Runs in Node (Dawn) and in a browser alike.
+ */
+import type { Gpu } from '../src/gpu.js';
+import { KernelLibrary } from '../src/kernels/library.js';
+import { getArch } from '../src/model/tables.js';
+import { buildGraph, packModel } from '../src/runtime/builder.js';
+import { CompiledGraph, type CompiledOp } from '../src/runtime/executor.js';
+import { randomParams } from '../src/weights/random.js';
+import { pointwiseLaunch } from '../src/kernels/pointwise.js';
+import { dwconvLaunch } from '../src/kernels/dwconv.js';
+import { seExciteLaunch } from '../src/kernels/se.js';
+import { poolLaunch } from '../src/kernels/pool.js';
+
+export interface KernelRow {
+  arch: string;
+  op: string;
+  kernel: string;
+  shape: string;
+  /** Layers of the network with this exact launch. */
+  count: number;
+  ms: number;
+  gflops: number;
+  gbps: number;
+}
+
+export interface FusionRow {
+  path: string;
+  shape: string;
+  fusedMs: number;
+  unfusedMs: number;
+  saving: number;
+}
+
+/** Median wall time of `reps` back-to-back dispatches of one launch, per dispatch. */
+async function timeLaunch(device: GPUDevice, ops: CompiledOp[], runs: number, reps: number): Promise<number> {
+  const once = async () => {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (let r = 0; r < reps; r++) {
+      for (const c of ops) {
+        pass.setPipeline(c.pipeline);
+        pass.setBindGroup(0, c.bindGroup);
+        pass.dispatchWorkgroups(...c.grid);
+      }
+    }
+    pass.end();
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - t0) / reps;
+  };
+  await once();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) ts.push(await once());
+  ts.sort((a, b) => a - b);
+  return ts[Math.floor(ts.length / 2)]!;
+}
+
+function shapeOf(c: CompiledOp): string {
+  const u = c.op.uniforms;
+  return Object.entries(u)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+export async function benchKernels(
+  gpu: Gpu,
+  opts: { archs?: string[]; runs?: number; log?: (s: string) => void } = {},
+): Promise<{ kernels: KernelRow[]; fusion: FusionRow[] }> {
+  const lib = new KernelLibrary(gpu.device);
+  const runs = opts.runs ?? 5;
+  const rows: KernelRow[] = [];
+  const fusion: FusionRow[] = [];
+  for (const arch of opts.archs ?? ['efficientnet_b0', 'efficientnet_v2_s']) {
+    const spec = getArch(arch);
+    const packed = packModel(spec, randomParams(spec));
+    const weights = new Map([...packed].map(([k, v]) => {
+      const b = gpu.device.createBuffer({ size: Math.max(16, Math.ceil(v.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      gpu.device.queue.writeBuffer(b, 0, v.buffer as ArrayBuffer, v.byteOffset, v.byteLength);
+      return [k, b] as const;
+    }));
+    const built = buildGraph(spec, packed, { batch: 1, height: spec.resolution, width: spec.resolution, layout: 'nchw', keepStages: false, softmax: false });
+    const compiled = await CompiledGraph.create(lib, built, weights, arch);
+    try {
+      const distinct = new Map<string, { c: CompiledOp; count: number }>();
+      for (const pass of compiled.passes) {
+        for (const c of pass.ops) {
+          const key = `${c.op.kernel} ${JSON.stringify(c.op.overrides)} ${shapeOf(c)}`;
+          const d = distinct.get(key);
+          if (d) d.count++;
+          else distinct.set(key, { c, count: 1 });
+        }
+      }
+      for (const { c, count } of distinct.values()) {
+        // Enough repetitions that a launch takes ≥ ~20 ms of GPU time, so timer and submit overhead vanish.
+        const probe = await timeLaunch(gpu.device, [c], 1, 1);
+        const reps = Math.max(1, Math.min(50, Math.ceil(20 / Math.max(probe, 0.01))));
+        const ms = await timeLaunch(gpu.device, [c], runs, reps);
+        const row: KernelRow = { arch, op: c.op.name, kernel: c.op.kernel, shape: shapeOf(c), count, ms, gflops: c.op.flops / ms / 1e6, gbps: c.op.bytes / ms / 1e6 };
+        rows.push(row);
+        opts.log?.(`${arch} ${row.kernel.padEnd(10)} ${row.ms.toFixed(3).padStart(8)} ms ${row.gflops.toFixed(2).padStart(7)} GFLOP/s ${row.gbps.toFixed(2).padStart(7)} GB/s  ${row.op}`);
+      }
+    } finally {
+      compiled.destroy();
+      for (const b of weights.values()) b.destroy();
+    }
+  }
+  fusion.push(...(await benchFusions(gpu, lib, runs, opts.log)));
+  return { kernels: rows, fusion };
+}
+
+/**
+ * Fused vs unfused on real B0 shapes. SE path (features.2.1: 56×56×144, SE 6): dwconv emitting the squeeze
+ * partials + excite + projection reading x·s, against dwconv + separate pool + excite + a channel-scale
+ * pass that writes the scaled tensor + plain projection. Residual path (features.2.1 projection 144→24):
+ * projection with the add in its epilogue, against projection + standalone add.
+ */
+async function benchFusions(gpu: Gpu, lib: KernelLibrary, runs: number, log?: (s: string) => void): Promise<FusionRow[]> {
+  const { device } = gpu;
+  const H = 56, W = 56, C = 144, seC = 6, outC = 24;
+  const c4 = (c: number) => Math.ceil(c / 4);
+  const made: GPUBuffer[] = [];
+  const buf = (floats: number) => {
+    const b = device.createBuffer({ size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    made.push(b);
+    return b;
+  };
+  const op = async (l: { kernel: string; overrides: Record<string, number>; uniforms: Record<string, number | readonly number[]>; workgroups: number }, res: Record<string, GPUBuffer>): Promise<CompiledOp> => {
+    const params = lib.uniformBuffer(l.kernel, l.uniforms);
+    made.push(params);
+    const pipeline = await lib.pipeline(l.kernel, l.overrides);
+    return { op: { name: l.kernel } as CompiledOp['op'], pipeline, bindGroup: lib.bindGroup(l.kernel, { ...res, params }), grid: lib.grid(l.workgroups) };
+  };
+  try {
+    const x = buf(H * W * c4(C) * 4), d = buf(H * W * c4(C) * 4), scaled = buf(H * W * c4(C) * 4);
+    const dw = { w: buf(9 * c4(C) * 4), b: buf(c4(C) * 4) };
+    const se = { w1: buf(seC * c4(C) * 4), b1: buf(seC), w2: buf(seC * c4(C) * 4), b2: buf(c4(C) * 4) };
+    const pw = { w: buf(c4(C) * c4(outC) * 16), b: buf(c4(outC) * 4) };
+    const y = buf(H * W * c4(outC) * 4), y2 = buf(H * W * c4(outC) * 4), res = buf(H * W * c4(outC) * 4), gate = buf(c4(C) * 4);
+    const dummy = buf(4);
+    const fusedDw = dwconvLaunch({ N: 1, C, H, W, k: 3, s: 1, padding: 'symmetric', squeeze: true });
+    const part = buf(fusedDw.partSlots * c4(C) * 4);
+    const pooled = buf(c4(C) * 4);
+    const fused = [
+      await op(fusedDw, { x, w: dw.w, b: dw.b, y: d, part }),
+      await op(seExciteLaunch({ N: 1, C, seC, H, W, partSlots: fusedDw.partSlots }), { part, ...se, se: gate }),
+      await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: false, seScale: true }), { x: d, ...pw, se: gate, res: dummy, y }),
+    ];
+    const unfused = [
+      await op(dwconvLaunch({ N: 1, C, H, W, k: 3, s: 1, padding: 'symmetric', squeeze: false }), { x, w: dw.w, b: dw.b, y: d, part: dummy }),
+      await op(poolLaunch({ N: 1, C, H, W }), { x: d, y: pooled }),
+      await op(seExciteLaunch({ N: 1, C, seC, H: 1, W: 1, partSlots: 1 }), { part: pooled, ...se, se: gate }),
+      await op({ kernel: 'channel_scale', overrides: { WG: 64 }, uniforms: { count: H * W * c4(C), C4: c4(C), HW: H * W }, workgroups: Math.ceil((H * W * c4(C)) / 64) }, { x: d, se: gate, y: scaled }),
+      await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: false, seScale: false }), { x: scaled, ...pw, se: dummy, res: dummy, y }),
+    ];
+    const resFused = [await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: true, seScale: false }), { x: d, ...pw, se: dummy, res, y })];
+    const count = H * W * c4(outC);
+    const resUnfused = [
+      await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: false, seScale: false }), { x: d, ...pw, se: dummy, res: dummy, y: y2 }),
+      await op({ kernel: 'add', overrides: { WG: 64 }, uniforms: { count }, workgroups: Math.ceil(count / 64) }, { a: y2, b: res, y }),
+    ];
+    const rows: FusionRow[] = [];
+    for (const [path, a, b] of [['SE (squeeze in dwconv, scale in projection prologue)', fused, unfused], ['residual add in projection epilogue', resFused, resUnfused]] as const) {
+      const fusedMs = await timeLaunch(device, a, runs, 5);
+      const unfusedMs = await timeLaunch(device, b, runs, 5);
+      const row = { path, shape: `${H}×${W}×${C}→${outC}`, fusedMs, unfusedMs, saving: 1 - fusedMs / unfusedMs };
+      rows.push(row);
+      log?.(`fusion: ${path}: fused ${fusedMs.toFixed(3)} ms vs unfused ${unfusedMs.toFixed(3)} ms (${(row.saving * 100).toFixed(1)}% saved)`);
+    }
+    return rows;
+  } finally {
+    for (const b of made) b.destroy();
+  }
+}
