@@ -83,7 +83,7 @@ export async function benchKernels(
       gpu.device.queue.writeBuffer(b, 0, v.buffer as ArrayBuffer, v.byteOffset, v.byteLength);
       return [k, b] as const;
     }));
-    const built = buildGraph(spec, packed, { batch: 1, height: spec.resolution, width: spec.resolution, layout: 'nchw', keepStages: false, softmax: false });
+    const built = buildGraph(spec, packed, { batch: 1, height: spec.resolution, width: spec.resolution, layout: 'nchw', keepStages: false, softmax: false, target: { isFallback: gpu.report.isFallback } });
     const compiled = await CompiledGraph.create(lib, built, weights, arch);
     try {
       const distinct = new Map<string, { c: CompiledOp; count: number }>();

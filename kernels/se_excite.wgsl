@@ -2,19 +2,21 @@
 //   m[c]  = (Σ_p part[n, p, c]) / HW                          the global average pool of the activation
 //   h[j]  = silu( b1[j] + Σ_c w1[j, c] · m[c] )                fc1: C → seC
 //   se[c] = sigmoid( b2[c] + Σ_j w2[j, c] · h[j] )             fc2: seC → C
-// Layouts (vec4 = 4 channels, C4 = ceil(C/4)):
+// Layouts (vec4 = 4 channels, C4 = ceil(C/4); the squeeze is padded to seC4 = ceil(seC/4) groups of 4):
 //   part [N, P, C4] vec4 partial sums (P slots per image)
-//   w1   [seC, C4] vec4: w1[j·C4 + c4] = fc1.weight[j][4·c4 .. 4·c4+3], padding lanes 0
-//   b1   [seC] f32
-//   w2   [seC, C4] vec4: w2[j·C4 + c4] = fc2.weight[4·c4 .. 4·c4+3][j] (transposed, so an invocation
-//        computes 4 output channels per load), padding lanes 0
-//   b2   [C4] vec4, padding lanes 0
+//   w1   [seC4, C4, 4] vec4: w1[(j4·C4 + c4)·4 + jj] = fc1.weight[4·j4 + jj][4·c4 .. 4·c4+3]
+//   b1   [seC4] vec4
+//   w2   [seC4, 4, C4] vec4: w2[(4·j4 + jj)·C4 + c4] = fc2.weight[4·c4 .. 4·c4+3][4·j4 + jj]
+//   b2   [C4] vec4
 //   se   [N, C4] vec4, element (n, c) at vec4 n·C4 + c/4; padding channels are written 0 (not
 //        sigmoid(0) = 0.5) so a consumer that scales by it keeps its padding 0.
+//   Padding (channels ≥ C, squeeze rows ≥ seC) is 0 in every weight and bias, so the padded squeeze
+//   units compute silu(0) = 0 and contribute nothing to fc2.
 // One workgroup per image; `se` doubles as the scratch for the mean vector (so C is unbounded), h lives in
-// workgroup memory (seC ≤ MAX_SEC). The mean and fc1 are reductions of P and C4 terms: when there are
-// fewer outputs than invocations, G = WG / lanes invocations share one output, each summing every G-th
-// term, and the G partials are added through workgroup memory.
+// workgroup memory (seC ≤ 4·MAX_SEC4). fc1 computes 4 squeeze units per invocation and fc2 4 channels, so
+// every mean vec4 and every h vec4 loaded serves 4 weight vectors. The mean and fc1 are reductions of P
+// and C4 terms: when there are fewer outputs than invocations, G = WG / lanes invocations share one output,
+// each summing every G-th term, and the G partials are added through workgroup memory.
 // Dispatch: N workgroups (linear, see lib/grid.wgsl).
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
@@ -23,7 +25,7 @@ struct Params {
   N: u32,
   C: u32,
   C4: u32,
-  seC: u32,
+  seC4: u32,
   // Partial slots per image, and the number of positions they sum (Ho·Wo).
   P: u32,
   HW: u32,
@@ -32,17 +34,17 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> part: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w1: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> b1: array<f32>;
+@group(0) @binding(3) var<storage, read> b1: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> w2: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read> b2: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> se: array<vec4<f32>>;
 
 override WG: u32 = 64;
 // The launch planner refuses wider squeezes (4 KiB of workgroup memory).
-const MAX_SEC: u32 = 1024u;
+const MAX_SEC4: u32 = 256u;
 
 var<workgroup> red: array<vec4<f32>, WG>;
-var<workgroup> hidden: array<f32, MAX_SEC>;
+var<workgroup> hidden: array<vec4<f32>, MAX_SEC4>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -51,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (n >= params.N) { return; }
   let C4 = params.C4;
   let P = params.P;
-  let seC = params.seC;
+  let seC4 = params.seC4;
   let out = n * C4;
 
   // Mean: `lanes` channel vec4s at a time, G invocations per channel vec4 (lanes with lid ≥ G·lanes idle).
@@ -78,23 +80,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // Makes the mean written to `se` above visible to every invocation of the workgroup.
   storageBarrier();
 
-  // fc1 + SiLU: `lanes1` outputs at a time, G1 invocations per output splitting the C4 terms.
-  let lanes1 = min(seC, WG);
+  // fc1 + SiLU: `lanes1` groups of 4 squeeze units at a time, G1 invocations per group splitting the C4
+  // terms. Lane jj of the accumulator is unit 4·j4 + jj.
+  let lanes1 = min(seC4, WG);
   let G1 = WG / lanes1;
   let jl = lid % lanes1;
   let g1 = lid / lanes1;
-  for (var j0 = 0u; j0 < seC; j0 += lanes1) {
-    let j = j0 + jl;
+  for (var j0 = 0u; j0 < seC4; j0 += lanes1) {
+    let j4 = j0 + jl;
     var s = vec4<f32>(0.0);
-    if (j < seC && g1 < G1) {
-      for (var c4 = g1; c4 < C4; c4 += G1) { s += w1[j * C4 + c4] * se[out + c4]; }
+    if (j4 < seC4 && g1 < G1) {
+      for (var c4 = g1; c4 < C4; c4 += G1) {
+        let m = se[out + c4];
+        let at = (j4 * C4 + c4) * 4u;
+        s += vec4<f32>(dot(w1[at], m), dot(w1[at + 1u], m), dot(w1[at + 2u], m), dot(w1[at + 3u], m));
+      }
     }
     red[lid] = s;
     workgroupBarrier();
-    if (g1 == 0u && j < seC) {
+    if (g1 == 0u && j4 < seC4) {
       var t = red[lid];
       for (var k = 1u; k < G1; k++) { t += red[k * lanes1 + jl]; }
-      hidden[j] = silu1(t.x + t.y + t.z + t.w + b1[j]);
+      hidden[j4] = silu4(t + b1[j4]);
     }
     workgroupBarrier();
   }
@@ -102,7 +109,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // fc2 + sigmoid, overwriting the mean (every read of it happened before the last barrier).
   for (var c4 = lid; c4 < C4; c4 += WG) {
     var a = b2[c4];
-    for (var j = 0u; j < seC; j++) { a += w2[j * C4 + c4] * hidden[j]; }
+    for (var j4 = 0u; j4 < seC4; j4++) {
+      let h = hidden[j4];
+      let at = 4u * j4 * C4 + c4;
+      a += w2[at] * h.x + w2[at + C4] * h.y + w2[at + 2u * C4] * h.z + w2[at + 3u * C4] * h.w;
+    }
     let ch = vec4<u32>(4u * c4) + vec4<u32>(0u, 1u, 2u, 3u);
     se[out + c4] = select(vec4<f32>(0.0), sigmoid4(a), ch < vec4<u32>(params.C));
   }

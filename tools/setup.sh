@@ -26,3 +26,5 @@ fi
 # onnxruntime-node's installer tries a download this machine cannot make; its CPU binaries are bundled.
 export ONNXRUNTIME_NODE_INSTALL=skip
 npm ci --no-audit --no-fund
+# The CLI (dist/effnet.js) and the browser bundles are built from the sources.
+npm run build --silent

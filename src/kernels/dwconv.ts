@@ -36,12 +36,17 @@ export interface DwconvLaunch {
   partSlots: number;
 }
 
-const WG = 64;
 /**
- * Enough invocations to keep a GPU's cores busy (and both SwiftShader threads balanced); beyond that an
- * invocation takes more output rows, which shrinks `part` and the squeeze sum se_excite has to do.
+ * Tile choice, measured on SwiftShader (2 cores) over every B0 and V2-S shape: an invocation's fixed cost
+ * (its K·K weight loads, index math, the partial-sum store) is large there, so an invocation takes as many
+ * output rows as it can (up to MAX_ROWS, beyond which the gain was within noise) while the dispatch keeps
+ * at least MIN_INVOCATIONS invocations (8 workgroups) to share between threads. Stride 2 keeps two windows
+ * (even and odd taps) alive, so it runs 4-pixel strips; stride 1 runs 8 when the row is that wide.
  */
-const TARGET_INVOCATIONS = 8192;
+const MAX_ROWS = 16;
+const MIN_INVOCATIONS = 256;
+// Small workgroups: more of them to balance between SwiftShader's threads when a layer has few invocations.
+const WG = 32;
 
 export function dwconvLaunch(shape: DwconvShape): DwconvLaunch {
   const { N, C, H, W, k, s } = shape;
@@ -50,10 +55,10 @@ export function dwconvLaunch(shape: DwconvShape): DwconvLaunch {
   const gh = convGeometry(H, k, s, shape.padding);
   const gw = convGeometry(W, k, s, shape.padding);
   const C4 = Math.ceil(C / 4);
-  const TW = gw.out >= 8 ? 8 : 4;
+  const TW = s === 1 && gw.out > 4 ? 8 : 4;
   const strips = Math.ceil(gw.out / TW);
   const rowInvocations = N * strips * C4;
-  const rows = Math.max(1, Math.min(gh.out, Math.floor((rowInvocations * gh.out) / TARGET_INVOCATIONS)));
+  const rows = Math.max(1, Math.min(gh.out, MAX_ROWS, Math.floor((rowInvocations * gh.out) / MIN_INVOCATIONS)));
   const rowBlocks = Math.ceil(gh.out / rows);
   const uniforms = {
     H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,

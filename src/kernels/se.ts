@@ -20,20 +20,22 @@ export interface SeShape {
 export interface SeLaunch {
   kernel: 'se_excite';
   overrides: Overrides;
-  uniforms: { N: number; C: number; C4: number; seC: number; P: number; HW: number };
+  uniforms: { N: number; C: number; C4: number; seC4: number; P: number; HW: number };
   /** Linear workgroup count. */
   workgroups: number;
 }
 
-/** kernels/se_excite.wgsl MAX_SEC: the hidden vector's workgroup array. */
+/** kernels/se_excite.wgsl 4·MAX_SEC4: the squeezed vector's workgroup array. */
 const MAX_SEC = 1024;
 
 export function seExciteLaunch(shape: SeShape): SeLaunch {
   const { N, C, seC } = shape;
   if (!(seC >= 1 && seC <= MAX_SEC)) throw new EffnetError('LIMIT_EXCEEDED', `se_excite: squeeze width ${seC} is outside 1..${MAX_SEC}`);
   if (!(shape.partSlots >= 1)) throw new EffnetError('MODEL_SPEC', `se_excite: needs the squeeze partial sums of its conv (partSlots = ${shape.partSlots})`);
-  const uniforms = { N, C, C4: Math.ceil(C / 4), seC, P: shape.partSlots, HW: shape.H * shape.W };
-  const overrides = { WG: 64 };
+  const uniforms = { N, C, C4: Math.ceil(C / 4), seC4: Math.ceil(seC / 4), P: shape.partSlots, HW: shape.H * shape.W };
+  // One warp: SwiftShader runs a workgroup's barriers by switching between its 4-lane groups, so 64 or 128
+  // invocations measured 1.5–3× slower there, and the work per image is too small to need more.
+  const overrides = { WG: 32 };
   return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) };
 }
 
@@ -46,23 +48,29 @@ export interface PackedSe {
 
 /**
  * torchvision SqueezeExcitation `fc1` [seC, C, 1, 1] + bias [seC] and `fc2` [C, seC, 1, 1] + bias [C] →
- * w1 [seC, C4] vec4 (rows of fc1), b1 [seC], w2 [seC, C4] vec4 (fc2 transposed), b2 [C4] vec4; channel
- * padding is 0.
+ * w1 [seC4, C4, 4] vec4 (for each group of 4 squeeze units and each channel vec4, the 4 units' weights),
+ * b1 [seC4] vec4, w2 [seC4, 4, C4] vec4 (fc2 transposed: per squeeze unit, its weight into every channel),
+ * b2 [C4] vec4. Channel and squeeze padding is 0.
  */
 export function packSe(fc1w: Float32Array, fc1b: Float32Array, fc2w: Float32Array, fc2b: Float32Array, C: number, seC: number): PackedSe {
   if (fc1w.length !== seC * C || fc1b.length !== seC || fc2w.length !== C * seC || fc2b.length !== C) {
     throw new EffnetError('WEIGHTS', `se: expected fc1 [${seC},${C},1,1] + [${seC}] and fc2 [${C},${seC},1,1] + [${C}]`);
   }
-  const Cp = Math.ceil(C / 4) * 4;
-  const w1 = new Float32Array(seC * Cp);
-  const w2 = new Float32Array(seC * Cp);
+  const C4 = Math.ceil(C / 4);
+  const seC4 = Math.ceil(seC / 4);
+  const w1 = new Float32Array(seC4 * C4 * 16);
+  const w2 = new Float32Array(seC4 * 4 * C4 * 4);
   for (let j = 0; j < seC; j++) {
+    const [j4, jj] = [Math.floor(j / 4), j % 4];
     for (let c = 0; c < C; c++) {
-      w1[j * Cp + c] = fc1w[j * C + c]!;
-      w2[j * Cp + c] = fc2w[c * seC + j]!;
+      const [c4, cc] = [Math.floor(c / 4), c % 4];
+      w1[((j4 * C4 + c4) * 4 + jj) * 4 + cc] = fc1w[j * C + c]!;
+      w2[j * C4 * 4 + c] = fc2w[c * seC + j]!;
     }
   }
-  const b2 = new Float32Array(Cp);
+  const b1 = new Float32Array(seC4 * 4);
+  b1.set(fc1b);
+  const b2 = new Float32Array(C4 * 4);
   b2.set(fc2b);
-  return { w1, b1: Float32Array.from(fc1b), w2, b2 };
+  return { w1, b1, w2, b2 };
 }

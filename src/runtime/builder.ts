@@ -9,7 +9,7 @@ import { planLayers } from '../model/layers.js';
 import type { ModelParams, ConvParams } from '../weights/params.js';
 import { stemLaunch, packStem, denseStrides } from '../kernels/stem.js';
 import { dwconvLaunch, packDwconv } from '../kernels/dwconv.js';
-import { fusedConvLaunch, packFusedConv } from '../kernels/fused_conv.js';
+import { fusedConvLaunch, packFusedConv, type LaunchTarget } from '../kernels/fused_conv.js';
 import { pointwiseLaunch, packPointwise } from '../kernels/pointwise.js';
 import { seExciteLaunch, packSe } from '../kernels/se.js';
 import { poolLaunch } from '../kernels/pool.js';
@@ -27,6 +27,8 @@ export interface BuildOptions {
   keepStages: boolean;
   /** Append a softmax: the output is probabilities instead of logits. */
   softmax: boolean;
+  /** What the tile planners size register tiles for (a software rasteriser wants bigger tiles). */
+  target: LaunchTarget;
 }
 
 /** A stage output the graph keeps when asked: torchvision's `features.i` name and its tensor. */
@@ -114,7 +116,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
   const affine = a && { scale: [...a.subarray(0, 3)], shift: [...a.subarray(3, 6)] };
   const stemOut = tensor('features.0', N, st.outH, st.outW, st.outC);
   add('features.0.stem', 'stem', 'stem',
-    stemLaunch({ N, outC: st.outC, H: opts.height, W: opts.width, padding: spec.padding, strides: denseStrides(opts.layout, opts.height, opts.width), affine }),
+    stemLaunch({ N, outC: st.outC, H: opts.height, W: opts.width, padding: spec.padding, strides: denseStrides(opts.layout, opts.height, opts.width), affine }, opts.target),
     { x: T(inputId), w: W('stem.w'), b: W('stem.b'), y: T(stemOut) },
     2 * N * st.outH * st.outW * st.outC * 27);
   stageOutputs.push({ name: 'features.0', tensor: stemOut });
@@ -151,7 +153,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
       h = d;
       if (hasSe) seGate = excite(key, stage, kind, part, b.expandC, b.seC, dl.outH, dl.outW, dl.partSlots);
     } else if (expanded) {
-      const fl = fusedConvLaunch({ N, inC: b.inC, outC: b.expandC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, act: 'silu', residual: false });
+      const fl = fusedConvLaunch({ N, inC: b.inC, outC: b.expandC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, act: 'silu', residual: false }, opts.target);
       const e = tensor(`${key}.expand`, N, fl.outH, fl.outW, b.expandC);
       add(`${key}.expand`, stage, kind, fl,
         { x: T(h), w: W(`${key}.expand.w`), b: W(`${key}.expand.b`), res: none, y: T(e) },
@@ -170,7 +172,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
     const res = b.residual ? T(x) : none;
     if (b.block === 'fused' && !expanded) {
       add(`${key}.conv`, stage, kind,
-        fusedConvLaunch({ N, inC: b.inC, outC: b.outC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, act: 'silu', residual: b.residual }),
+        fusedConvLaunch({ N, inC: b.inC, outC: b.outC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, act: 'silu', residual: b.residual }, opts.target),
         { x: T(h), w: W(`${key}.project.w`), b: W(`${key}.project.b`), res, y: T(y) },
         2 * N * b.outH * b.outW * b.inC * b.outC * b.kernel * b.kernel);
     } else {

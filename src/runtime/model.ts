@@ -230,7 +230,7 @@ export class Model {
     let p = this.plans.get(key);
     if (!p) {
       p = (async () => {
-        const built = buildGraph(this.spec, this.packed, o);
+        const built = buildGraph(this.spec, this.packed, { ...o, target: { isFallback: this.gpu.report.isFallback } });
         const compiled = await CompiledGraph.create(this.lib, built, this.weightBuffers, this.spec.name);
         return { built, compiled };
       })();
