@@ -106,7 +106,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
 
-  // fc2 + sigmoid, overwriting the mean (every read of it happened before the last barrier).
+  // fc2 + sigmoid overwrites the mean in `se`: the storage barrier orders every fc1 read of it first.
+  storageBarrier();
   for (var c4 = lid; c4 < C4; c4 += WG) {
     var a = b2[c4];
     for (var j4 = 0u; j4 < seC4; j4++) {

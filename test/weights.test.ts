@@ -8,7 +8,8 @@ import { EffnetError, isEffnetError } from '../src/errors.js';
 import { getArch, type ArchSpec } from '../src/model/tables.js';
 import { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorToWrite } from '../src/safetensors.js';
 import { checkModelParams, checkTensorSet } from '../src/weights/check.js';
-import { defaultCacheDir, ensurePretrainedB0, loadTfjsGraphFromDir, type PretrainedB0 } from '../src/weights/fetch.js';
+import { defaultCacheDir, ensurePretrainedB0, type PretrainedB0 } from '../src/weights/fetch.js';
+import { readTfjsModel } from '../src/weights/load.js';
 import type { ConvParams, ModelParams } from '../src/weights/params.js';
 import { paramsFromTimm, timmSpecOverrides } from '../src/weights/timm.js';
 import { decodeTfjsWeights, paramsFromTfjsGraph, tfjsSpecOverrides, type TfjsGraphModel } from '../src/weights/tfjs.js';
@@ -390,7 +391,7 @@ describe('TensorFlow.js graph (real pretrained B0)', () => {
   });
 
   it('maps the graph and matches TFJS on all 16 images', async () => {
-    const { modelJson, weightData } = await loadTfjsGraphFromDir(b0.modelDir);
+    const { modelJson, weightData } = await readTfjsModel(b0.modelDir);
     const p = paramsFromTfjsGraph(modelJson, weightData, spec, { source: b0.modelDir });
     checkModelParams(p, spec);
     // The graph computes (255·x − mean) / std.
@@ -418,7 +419,7 @@ describe('TensorFlow.js graph (real pretrained B0)', () => {
   });
 
   it('rejects a graph that does not match the architecture', async () => {
-    const { modelJson, weightData } = await loadTfjsGraphFromDir(b0.modelDir);
+    const { modelJson, weightData } = await readTfjsModel(b0.modelDir);
     expect(weightsError(() => paramsFromTfjsGraph(modelJson, weightData, B0)).message).toMatch(/SAME padding/);
     // B1 has more blocks per stage: the walk finds the next stage's stride-2 block where B1 wants another.
     const b1 = { ...getArch('efficientnet_b1'), ...tfjsSpecOverrides };

@@ -24,15 +24,18 @@ export interface KernelEntry {
 
 const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 
+/** The binding order every kernel uses: the uniform `params`, then read-only inputs, then outputs. */
+const io = (inputs: string[], outputs: string[]): KernelEntry['bindings'] => [
+  { name: 'params', kind: 'uniform' },
+  ...inputs.map((name) => ({ name, kind: 'read-only-storage' as const })),
+  ...outputs.map((name) => ({ name, kind: 'storage' as const })),
+];
+
 const elementwise = (name: string, inputs: string[]): KernelEntry => ({
   name,
   file: `${name}.wgsl`,
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    ...inputs.map((n) => ({ name: n, kind: 'read-only-storage' as const })),
-    { name: 'y', kind: 'storage' },
-  ],
+  bindings: io(inputs, ['y']),
   overrides: ['WG'],
   workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
 });
@@ -41,14 +44,7 @@ const fusedConv: KernelEntry = {
   name: 'fused_conv',
   file: 'fused_conv.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'x', kind: 'read-only-storage' },
-    { name: 'w', kind: 'read-only-storage' },
-    { name: 'b', kind: 'read-only-storage' },
-    { name: 'res', kind: 'read-only-storage' },
-    { name: 'y', kind: 'storage' },
-  ],
+  bindings: io(['x', 'w', 'b', 'res'], ['y']),
   overrides: ['WG', 'TM', 'TN', 'ACT', 'HAS_RES'],
   workgroups: (p) => ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? 4), p.WG ?? 64),
 };
@@ -57,13 +53,7 @@ const stem: KernelEntry = {
   name: 'stem',
   file: 'stem.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'x', kind: 'read-only-storage' },
-    { name: 'w', kind: 'read-only-storage' },
-    { name: 'b', kind: 'read-only-storage' },
-    { name: 'y', kind: 'storage' },
-  ],
+  bindings: io(['x', 'w', 'b'], ['y']),
   overrides: ['WG', 'TM', 'TN'],
   workgroups: (p) => ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? 2), p.WG ?? 64),
 };
@@ -72,14 +62,7 @@ const dwconv: KernelEntry = {
   name: 'dwconv',
   file: 'dwconv.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'x', kind: 'read-only-storage' },
-    { name: 'w', kind: 'read-only-storage' },
-    { name: 'b', kind: 'read-only-storage' },
-    { name: 'y', kind: 'storage' },
-    { name: 'part', kind: 'storage' },
-  ],
+  bindings: io(['x', 'w', 'b'], ['y', 'part']),
   overrides: ['K', 'S', 'TW', 'WG', 'SQUEEZE'],
   workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
 };
@@ -88,15 +71,7 @@ const seExcite: KernelEntry = {
   name: 'se_excite',
   file: 'se_excite.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'part', kind: 'read-only-storage' },
-    { name: 'w1', kind: 'read-only-storage' },
-    { name: 'b1', kind: 'read-only-storage' },
-    { name: 'w2', kind: 'read-only-storage' },
-    { name: 'b2', kind: 'read-only-storage' },
-    { name: 'se', kind: 'storage' },
-  ],
+  bindings: io(['part', 'w1', 'b1', 'w2', 'b2'], ['se']),
   overrides: ['WG'],
   workgroups: (p) => p.N!,
 };
@@ -111,15 +86,7 @@ const pointwise: KernelEntry = {
   name: 'pointwise',
   file: 'pointwise.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'x', kind: 'read-only-storage' },
-    { name: 'w', kind: 'read-only-storage' },
-    { name: 'b', kind: 'read-only-storage' },
-    { name: 'se', kind: 'read-only-storage' },
-    { name: 'res', kind: 'read-only-storage' },
-    { name: 'y', kind: 'storage' },
-  ],
+  bindings: io(['x', 'w', 'b', 'se', 'res'], ['y']),
   overrides: ['TM', 'TN', 'WG', 'ACT', 'SE_SCALE', 'HAS_RES'],
   workgroups: (p) => ceilDiv(ceilDiv(p.M!, p.TM ?? 8) * ceilDiv(p.N4!, p.TN ?? 4), p.WG ?? 64),
 };
@@ -129,11 +96,7 @@ const preprocess: KernelEntry = {
   name: 'preprocess',
   file: 'preprocess.wgsl',
   entryPoint: 'main',
-  bindings: [
-    { name: 'params', kind: 'uniform' },
-    { name: 'src', kind: 'read-only-storage' },
-    { name: 'y', kind: 'storage' },
-  ],
+  bindings: io(['src'], ['y']),
   overrides: ['WG', 'MODE', 'ANTIALIAS'],
   workgroups: (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64),
 };

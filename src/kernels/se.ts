@@ -33,8 +33,8 @@ export function seExciteLaunch(shape: SeShape): SeLaunch {
   if (!(seC >= 1 && seC <= MAX_SEC)) throw new EffnetError('LIMIT_EXCEEDED', `se_excite: squeeze width ${seC} is outside 1..${MAX_SEC}`);
   if (!(shape.partSlots >= 1)) throw new EffnetError('MODEL_SPEC', `se_excite: needs the squeeze partial sums of its conv (partSlots = ${shape.partSlots})`);
   const uniforms = { N, C, C4: Math.ceil(C / 4), seC4: Math.ceil(seC / 4), P: shape.partSlots, HW: shape.H * shape.W };
-  // One warp: SwiftShader runs a workgroup's barriers by switching between its 4-lane groups, so 64 or 128
-  // invocations measured 1.5–3× slower there, and the work per image is too small to need more.
+  // 32 invocations (one warp): SwiftShader runs a workgroup's barriers by switching between its 4-lane
+  // groups, and 64 or 128 measured slower there on every B0 / V2-S shape; the work per image is small.
   const overrides = { WG: 32 };
   return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) };
 }

@@ -91,37 +91,6 @@ export async function ensurePretrainedB0(opts: FetchOptions = {}): Promise<Pretr
   return cachedModel(target);
 }
 
-/** Reads `model.json` and its shards (concatenated in manifest order) from a directory. */
-export async function loadTfjsGraphFromDir(dir: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
-  const { join } = await import('node:path');
-  const fs = await import('node:fs/promises');
-  let modelJson: TfjsGraphModel;
-  try {
-    modelJson = JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')) as TfjsGraphModel;
-  } catch (e) {
-    throw new EffnetError('IO', `${dir}: cannot read model.json (${(e as Error).message})`, { cause: e });
-  }
-  if (!Array.isArray(modelJson.weightsManifest)) throw new EffnetError('WEIGHTS', `${dir}/model.json has no weightsManifest`);
-  const parts: Uint8Array[] = [];
-  for (const group of modelJson.weightsManifest) {
-    for (const p of group.paths) {
-      try {
-        parts.push(await fs.readFile(join(dir, p)));
-      } catch (e) {
-        throw new EffnetError('IO', `${dir}: cannot read weight shard '${p}' (${(e as Error).message})`, { cause: e });
-      }
-    }
-  }
-  const total = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { modelJson, weightData: out.buffer };
-}
-
 // ---------------------------------------------------------------------------------------------------------
 
 async function cachedModel(root: string): Promise<PretrainedB0> {

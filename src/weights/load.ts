@@ -56,7 +56,7 @@ export async function resolveWeights(spec: ArchSpec, src: WeightsSource, opts: W
 
   const where = String(src);
   if (opts.format === 'tfjs' || /model\.json$/.test(where) || (isNode && (await isDirectory(where)))) {
-    const { modelJson, weightData } = await readTfjs(where);
+    const { modelJson, weightData } = await readTfjsModel(where);
     return fromTfjs(spec, modelJson, weightData, where);
   }
   const bytes = await readBytes(where);
@@ -106,8 +106,11 @@ async function readBytes(where: string): Promise<Uint8Array> {
   }
 }
 
-/** model.json plus its shards, concatenated in manifest order (how TFJS itself assembles them). */
-async function readTfjs(where: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
+/**
+ * A TF.js graph model from a directory, a model.json path or URL: model.json plus its shards, concatenated
+ * in manifest order (how TF.js itself assembles them).
+ */
+export async function readTfjsModel(where: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
   const jsonPath = /model\.json$/.test(where) ? where : `${where.replace(/\/$/, '')}/model.json`;
   const base = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
   let modelJson: TfjsGraphModel;

@@ -93,8 +93,9 @@ const SHAPES = [
   awkward({ N: 3, C: 24, H: 37, W: 29, k: 3, s: 1, padding: 'symmetric', squeeze: true }),
 ];
 
-// B0's first depthwise conv (112×112×32) also runs in Chromium.
+// B0's first depthwise conv (112×112×32) and its first k5 stride-2 one also run in Chromium.
 SHAPES[0]!.tags.push('chrome');
+SHAPES.find((c) => c.tags.includes('b0') && c.shape.k === 5 && c.shape.s === 2)!.tags.push('chrome');
 
 export const dwconvCases: KernelCase[] = SHAPES.map(({ shape, tags }, i) => ({
   name: `dwconv ${dwconvLabel(shape)}`,

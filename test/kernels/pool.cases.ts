@@ -22,7 +22,7 @@ const classes = (arch: string): SoftmaxShape => {
 
 const POOL: { shape: PoolShape; tags: CaseTag[] }[] = [
   { shape: head('efficientnet_b0'), tags: ['b0', 'chrome'] },
-  { shape: head('efficientnet_v2_s'), tags: ['v2s'] },
+  { shape: head('efficientnet_v2_s'), tags: ['v2s', 'chrome'] },
   { shape: { N: 3, C: 13, H: 5, W: 3 }, tags: ['awkward', 'chrome'] },
   { shape: { N: 2, C: 6, H: 1, W: 1 }, tags: ['awkward'] },
   { shape: { N: 3, C: 1280, H: 7, W: 7 }, tags: ['awkward'] },
@@ -55,7 +55,7 @@ const SOFTMAX: { shape: SoftmaxShape; scale: number; tags: CaseTag[] }[] = [
   // Logits up to ±200: exp without the max subtracted would overflow f32.
   { shape: { N: 3, K: 13 }, scale: 200, tags: ['awkward', 'chrome'] },
   { shape: { N: 2, K: 1 }, scale: 5, tags: ['awkward'] },
-  { shape: { N: 3, K: 1001 }, scale: 30, tags: ['awkward'] },
+  { shape: { N: 3, K: 1001 }, scale: 30, tags: ['awkward', 'chrome'] },
 ];
 
 const softmaxCases: KernelCase[] = SOFTMAX.map(({ shape: s, scale, tags }, i) => ({
