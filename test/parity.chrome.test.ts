@@ -13,26 +13,29 @@ describe('parity with torchvision (headless Chromium)', () => {
   });
   afterAll(async () => host?.close());
 
-  test('efficientnet_b0 (batch 2): every features.i and the logits within relL2 1e-5', async () => {
-    const report: VerifyReport = await host.session.page.evaluate(
-      async (w, d) => {
-        const e = (globalThis as unknown as { effnet: typeof import('../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: 'efficientnet_b0', weights: w });
-        try {
-          const dump = e.parseSafetensors(new Uint8Array(await (await fetch(d)).arrayBuffer()));
-          return await e.verifyModel(model, dump);
-        } finally {
-          model.dispose();
-        }
-      },
-      host.url(fixtures + 'efficientnet_b0.weights.safetensors'),
-      host.url(fixtures + 'efficientnet_b0.io.safetensors'),
-    );
-    expect(report.batch).toBe(2);
-    expect(report.stages.map((s) => s.name)).toEqual([...Array(9).keys()].map((i) => `features.${i}`));
-    for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
-    expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
-    expect(report.pass).toBe(true);
-    expect(host.session.errors).toEqual([]);
-  });
+  for (const [arch, batch, stages] of [['efficientnet_b0', 2, 9], ['efficientnet_v2_s', 1, 8]] as const) {
+    test(`${arch} (batch ${batch}): every features.i and the logits within relL2 1e-5`, async () => {
+      const report: VerifyReport = await host.session.page.evaluate(
+        async (a, w, d) => {
+          const e = (globalThis as unknown as { effnet: typeof import('../src/index.js') }).effnet;
+          const model = await e.loadModel({ arch: a, weights: w });
+          try {
+            const dump = e.parseSafetensors(new Uint8Array(await (await fetch(d)).arrayBuffer()));
+            return await e.verifyModel(model, dump);
+          } finally {
+            model.dispose();
+          }
+        },
+        arch,
+        host.url(fixtures + `${arch}.weights.safetensors`),
+        host.url(fixtures + `${arch}.io.safetensors`),
+      );
+      expect(report.batch).toBe(batch);
+      expect(report.stages.map((s) => s.name)).toEqual([...Array(stages).keys()].map((i) => `features.${i}`));
+      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
+      expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+      expect(report.pass).toBe(true);
+      expect(host.session.errors).toEqual([]);
+    });
+  }
 });

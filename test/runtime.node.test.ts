@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'vitest';
+import { loadModel } from '../src/api.js';
+import { isEffnetError, type ErrorCode } from '../src/errors.js';
+import { getArch } from '../src/model/tables.js';
+import { planArena } from '../src/runtime/arena.js';
+import { serializeSafetensors } from '../src/safetensors.js';
+
+async function rejects(p: Promise<unknown>, code: ErrorCode, re: RegExp): Promise<void> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(isEffnetError(e, code), `expected EffnetError('${code}'), got ${String(e)}`).toBe(true);
+  expect((e as Error).message).toMatch(re);
+}
+
+describe('model API: bad input is a clear error, never a crash or a wrong answer', () => {
+  test('input shape, dtype, NaN, layout and disposal are validated before any GPU work', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    try {
+      await rejects(model.run(new Float32Array(100)), 'INPUT', /not a whole number of 3×224×224 images/);
+      await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 4, 64, 48] }), 'INPUT', /needs|3 channels/);
+      await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 63] }), 'INPUT', /needs 12096 values, got 12288/);
+      await rejects(model.run({ data: new Float64Array(3 * 64 * 64) as unknown as Float32Array, shape: [1, 3, 64, 64] }), 'INPUT', /must be a Float32Array, got Float64Array/);
+      const nan = new Float32Array(3 * 64 * 64);
+      nan[77] = NaN;
+      await rejects(model.run({ data: nan, shape: [1, 3, 64, 64] }), 'INPUT', /NaN at index 77/);
+      await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 64], layout: 'CHWN' as 'NCHW' }), 'INPUT', /layout must be/);
+      await rejects(model.run({ data: new Float32Array(3 * 4 * 4), shape: [1, 3, 4, 4] }), 'INPUT', /too small/);
+    } finally {
+      model.dispose();
+    }
+    await rejects(model.run(new Float32Array(3 * 224 * 224)), 'DISPOSED', /disposed/);
+  });
+
+  test('weights: unknown format, unreadable path, wrong architecture are named', async () => {
+    const bogus = serializeSafetensors({ 'some.tensor': { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
+    await rejects(loadModel({ arch: 'efficientnet_b0', weights: bogus }), 'WEIGHTS', /not a torchvision .* or timm .* state_dict; first tensors: some\.tensor/);
+    await rejects(loadModel({ arch: 'efficientnet_b0', weights: '/no/such/weights.safetensors' }), 'IO', /cannot read weights from \/no\/such\/weights\.safetensors/);
+    await rejects(loadModel({ arch: 'efficientnet_b9', weights: 'random' }), 'MODEL_SPEC', /efficientnet_b9/);
+    await rejects(loadModel({ arch: { ...getArch('efficientnet_b0'), stages: [] }, weights: 'random' }), 'MODEL_SPEC', /stage/);
+  });
+
+  test('a different batch and resolution re-plans and caches per shape; dispose frees every buffer', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const a = await model.run({ data: new Float32Array(2 * 3 * 64 * 64).fill(0.5), shape: [2, 3, 64, 64] });
+    const b = await model.run({ data: new Float32Array(1 * 3 * 64 * 64).fill(0.5), shape: [1, 3, 64, 64] });
+    expect(a.length).toBe(2000);
+    expect(b.length).toBe(1000);
+    // Same image in both batches must give the same logits (no state leaks between plans or batch rows).
+    for (let i = 0; i < 1000; i++) expect(a[1000 + i]).toBeCloseTo(b[i]!, 5);
+    const probs = await model.run({ data: new Float32Array(3 * 64 * 64).fill(0.5), shape: [1, 3, 64, 64] }, { probabilities: true });
+    expect(probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
+    model.dispose();
+    expect(model.weightBytes).toBe(0);
+  });
+});
+
+describe('liveness arena', () => {
+  test('tensors with disjoint lifetimes share slots; overlapping ones never do', () => {
+    const plan = planArena([
+      { id: 0, bytes: 100, first: -1, last: 0 },
+      { id: 1, bytes: 400, first: 0, last: 1 },
+      { id: 2, bytes: 300, first: 1, last: 2 },
+      { id: 3, bytes: 50, first: 2, last: Infinity },
+    ]);
+    expect(plan.slotOf.get(0)).not.toBe(plan.slotOf.get(1));
+    expect(plan.slotOf.get(1)).not.toBe(plan.slotOf.get(2));
+    expect(plan.slotOf.get(0)).toBe(plan.slotOf.get(2));
+    expect(plan.slotOf.get(3)).toBe(plan.slotOf.get(1));
+    expect(plan.peakBytes).toBe(300 + 400);
+    expect(plan.naiveBytes).toBe(850);
+  });
+});
