@@ -18,6 +18,7 @@
 // Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
+//!include lib/conv_tile.wgsl
 
 struct Params {
   N: u32,
@@ -49,14 +50,6 @@ override TN: u32 = 4;
 override ACT: u32 = 1;
 // When false, `res` is a dummy binding and is never read.
 override HAS_RES: bool = false;
-
-// One pixel's accumulators for the TN output vec4s; members, not an array, so SwiftShader keeps them in registers.
-struct Px {
-  c0: vec4<f32>,
-  c1: vec4<f32>,
-  c2: vec4<f32>,
-  c3: vec4<f32>,
-}
 
 struct Wt {
   m0: mat4x4<f32>,
@@ -104,28 +97,16 @@ fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
   y[at] = v;
 }
 
-fn finish(a: Px, n: u32, oh: u32, ow: u32, co4: u32) {
-  if (ow >= params.Wo) { return; }
-  let pix = (n * params.Ho + oh) * params.Wo + ow;
-  epilogue(a.c0, pix, co4);
-  if (TN > 1u) { epilogue(a.c1, pix, co4 + 1u); }
-  if (TN > 2u) { epilogue(a.c2, pix, co4 + 2u); }
-  if (TN > 3u) { epilogue(a.c3, pix, co4 + 3u); }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let groups = (params.Cout4 + TN - 1u) / TN;
-  let tilesW = (params.Wo + TM - 1u) / TM;
   let i = linear_workgroup(wid, nwg) * WG + lid;
-  if (i >= params.N * params.Ho * tilesW * groups) { return; }
-  let co4 = (i % groups) * TN;
-  let t = i / groups;
-  let ow0 = (t % tilesW) * TM;
-  let r = t / tilesW;
-  let oh = r % params.Ho;
-  let n = r / params.Ho;
+  if (i >= conv_tile_count()) { return; }
+  let tile = conv_tile(i);
+  let n = tile.n;
+  let oh = tile.oh;
+  let ow0 = tile.ow0;
+  let co4 = tile.co4;
 
   let K = params.K;
   let s = params.stride;

@@ -21,6 +21,7 @@
 // Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
+//!include lib/conv_tile.wgsl
 
 struct Params {
   N: u32,
@@ -50,14 +51,6 @@ override WG: u32 = 64;
 override TM: u32 = 4;
 // Output vec4s per invocation, 1..4, with ceil(Cout4/TN)·TN ≤ CoutP4.
 override TN: u32 = 2;
-
-// One pixel's accumulators for the TN output vec4s; members, not an array, so SwiftShader keeps them in registers.
-struct Px {
-  c0: vec4<f32>,
-  c1: vec4<f32>,
-  c2: vec4<f32>,
-  c3: vec4<f32>,
-}
 
 struct Wt {
   m0: mat3x4<f32>,
@@ -90,28 +83,16 @@ fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
   y[pix * params.Cout4 + co4] = silu4(acc + b[co4]);
 }
 
-fn finish(a: Px, n: u32, oh: u32, ow: u32, co4: u32) {
-  if (ow >= params.Wo) { return; }
-  let pix = (n * params.Ho + oh) * params.Wo + ow;
-  epilogue(a.c0, pix, co4);
-  if (TN > 1u) { epilogue(a.c1, pix, co4 + 1u); }
-  if (TN > 2u) { epilogue(a.c2, pix, co4 + 2u); }
-  if (TN > 3u) { epilogue(a.c3, pix, co4 + 3u); }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let groups = (params.Cout4 + TN - 1u) / TN;
-  let tilesW = (params.Wo + TM - 1u) / TM;
   let i = linear_workgroup(wid, nwg) * WG + lid;
-  if (i >= params.N * params.Ho * tilesW * groups) { return; }
-  let co4 = (i % groups) * TN;
-  let t = i / groups;
-  let ow0 = (t % tilesW) * TM;
-  let r = t / tilesW;
-  let oh = r % params.Ho;
-  let n = r / params.Ho;
+  if (i >= conv_tile_count()) { return; }
+  let tile = conv_tile(i);
+  let n = tile.n;
+  let oh = tile.oh;
+  let ow0 = tile.ow0;
+  let co4 = tile.co4;
 
   let coutP4 = (params.Cout4 + 3u) & ~3u;
   var p0: Px; var p1: Px; var p2: Px; var p3: Px; var p4: Px; var p5: Px; var p6: Px; var p7: Px;

@@ -5,6 +5,7 @@
  */
 import actLib from '../../kernels/lib/act.wgsl';
 import gridLib from '../../kernels/lib/grid.wgsl';
+import convTileLib from '../../kernels/lib/conv_tile.wgsl';
 import dwconv from '../../kernels/dwconv.wgsl';
 import seExcite from '../../kernels/se_excite.wgsl';
 import pool from '../../kernels/pool.wgsl';
@@ -20,6 +21,7 @@ import pointwise from '../../kernels/pointwise.wgsl';
 export const LIB_SOURCES: Readonly<Record<string, string>> = {
   'lib/act.wgsl': actLib,
   'lib/grid.wgsl': gridLib,
+  'lib/conv_tile.wgsl': convTileLib,
 };
 
 export const KERNEL_SOURCES: Readonly<Record<string, string>> = {
