@@ -12,3 +12,7 @@ export { Model, type InputTensor, type RunOptions, type StageDump } from './runt
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { resolveWeights, type WeightsSource, type WeightFormat } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
+export { classifyImages, type Prediction, type ClassifyOptions } from './classify.js';
+export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
+export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
+export { topK } from './kernels/softmax.js';

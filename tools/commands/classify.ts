@@ -13,13 +13,16 @@ import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION } from '../../src/kernels/prepr
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { isDirectory } from '../fsutil.js';
+import { openChromeHost } from '../host.js';
 
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'Top-k ImageNet classes for images (default: pretrained EfficientNet-B0 on the sample photos)',
-  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W] [--batch 8] [--json]',
+  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W] [--batch 8] [--host node|chrome] [--json]',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host'], booleans: ['json'] });
+    const host = (flags.host as string | undefined) ?? 'node';
+    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
     const top = intFlag(flags.top, 5, 'top');
     const batchSize = intFlag(flags.batch, 8, 'batch');
     const json = !!flags.json;
@@ -28,11 +31,17 @@ export const classifyCommand: Command = {
     const weights = flags.weights ? resolve(flags.weights as string) : pretrained.modelDir;
     const tfjs = !flags.weights || (await isDirectory(weights)) || weights.endsWith('model.json');
     const files = positionals.length ? positionals : pretrained.samples;
+    const arch = (flags.arch as string | undefined) ?? 'efficientnet_b0';
+    if (host === 'chrome') {
+      const results = await classifyInChrome({ arch, weights, tfjs, files, top, batchSize, labels: pretrained.labels, log: json ? undefined : log });
+      report(results.results, results.seconds, json);
+      return results.results.some((r) => r.error) ? 1 : 0;
+    }
 
-    const model = await loadModel({ arch: (flags.arch as string | undefined) ?? 'efficientnet_b0', weights });
+    const model = await loadModel({ arch, weights });
     try {
       if (!json) log(`effnet: ${model.spec.name} (${tfjs ? 'TF.js graph' : 'safetensors'} weights from ${weights}) on ${formatAdapter(model.gpu.report)}`);
-      const results: { image: string; top?: Prediction[]; error?: string }[] = [];
+      const results: Result[] = [];
       const t0 = performance.now();
       let done = 0;
       for (let i = 0; i < files.length; i += batchSize) {
@@ -58,23 +67,73 @@ export const classifyCommand: Command = {
       }
       const seconds = (performance.now() - t0) / 1000;
       if (files.length > batchSize && !json) process.stderr.write('\n');
-      if (json) {
-        console.log(JSON.stringify(results.map((r) => (r.top ? { image: r.image, top: r.top.map(({ index, label, prob }) => ({ index, label, prob })) } : r)), null, 1));
-      } else {
-        for (const r of results) {
-          if (!r.top) continue;
-          console.log(`\n${basename(r.image)}`);
-          for (const p of r.top) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(4)}  ${p.label}`);
-        }
-        const ok = results.filter((r) => r.top).length;
-        console.log(`\n${ok} image(s) classified, ${results.length - ok} skipped, in ${seconds.toFixed(2)} s (${(ok / seconds).toFixed(2)} images/s, including pipeline compilation)`);
-      }
+      report(results, seconds, json);
       return results.some((r) => r.error) ? 1 : 0;
     } finally {
       model.dispose();
     }
   },
 };
+
+type Result = { image: string; top?: Prediction[]; error?: string };
+
+function report(results: Result[], seconds: number, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(results.map((r) => (r.top ? { image: r.image, top: r.top.map(({ index, label, prob }) => ({ index, label, prob })) } : r)), null, 1));
+    return;
+  }
+  for (const r of results) {
+    if (!r.top) continue;
+    console.log(`\n${basename(r.image)}`);
+    for (const p of r.top) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(4)}  ${p.label}`);
+  }
+  const ok = results.filter((r) => r.top).length;
+  console.log(`\n${ok} image(s) classified, ${results.length - ok} skipped, in ${seconds.toFixed(2)} s (${(ok / seconds).toFixed(2)} images/s, including pipeline compilation)`);
+}
+
+/** The same classification inside headless Chromium: the browser decodes the images (createImageBitmap). */
+async function classifyInChrome(o: {
+  arch: string; weights: string; tfjs: boolean; files: string[]; top: number; batchSize: number; labels: string[]; log?: (s: string) => void;
+}): Promise<{ results: Result[]; seconds: number }> {
+  const host = await openChromeHost();
+  try {
+    const weightsUrl = host.url((await isDirectory(o.weights)) ? `${o.weights}/model.json` : o.weights);
+    const images = o.files.map((f) => ({ file: f, url: host.url(resolve(f)) }));
+    const out = await host.session.page.evaluate(
+      async (arch, w, imgs, tfjs, top, batchSize, labels) => {
+        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
+        const model = await e.loadModel({ arch, weights: w });
+        try {
+          const t0 = performance.now();
+          const results: { image: string; top?: Prediction[]; error?: string }[] = [];
+          for (let i = 0; i < imgs.length; i += batchSize) {
+            const decoded: { file: string; image: import('../../src/image/decode.js').DecodedImage }[] = [];
+            for (const { file, url } of imgs.slice(i, i + batchSize)) {
+              try {
+                const r = await fetch(url);
+                if (!r.ok) throw new Error(`cannot read the image file (HTTP ${r.status})`);
+                decoded.push({ file, image: await e.decodeImage(new Uint8Array(await r.arrayBuffer()), file) });
+              } catch (err) {
+                results.push({ image: file, error: (err as Error).message });
+              }
+            }
+            const preds = await e.classifyImages(model, decoded.map((d) => d.image), { preset: tfjs ? e.PREPROCESS_TFJS : e.PREPROCESS_TORCHVISION, top, labels });
+            decoded.forEach((d, j) => results.push({ image: d.file, top: preds[j]! }));
+          }
+          return { results, seconds: (performance.now() - t0) / 1000, adapter: model.gpu.report };
+        } finally {
+          model.dispose();
+        }
+      },
+      o.arch, weightsUrl, images, o.tfjs, o.top, o.batchSize, o.labels,
+    );
+    o.log?.(`effnet: ${o.arch} in headless Chromium on ${formatAdapter(out.adapter)}`);
+    for (const r of out.results) if (r.error) o.log?.(`effnet: skipped ${r.image}: ${r.error}`);
+    return out;
+  } finally {
+    await host.close();
+  }
+}
 
 function intFlag(v: string | boolean | undefined, dflt: number, name: string): number {
   if (v === undefined) return dflt;

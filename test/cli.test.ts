@@ -1,0 +1,57 @@
+import { describe, expect, test } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensurePretrainedB0 } from '../src/weights/fetch.js';
+
+const cli = fileURLToPath(new URL('../dist/effnet.js', import.meta.url));
+
+function effnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    execFile(process.execPath, [cli, ...args], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('effnet CLI (the built dist/effnet.js)', () => {
+  test('--version, --help, unknown command', async () => {
+    expect((await effnet('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await effnet('--help');
+    for (const c of ['classify', 'verify', 'info']) expect(help.stdout).toContain(c);
+    const bad = await effnet('frobnicate');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  test('info --json gives torchvision-exact parameter counts and per-stage facts', async () => {
+    const r = await effnet('info', 'efficientnet_v2_s', '--json');
+    const info = JSON.parse(r.stdout);
+    expect(info.params).toBe(21458488);
+    expect(info.stages[1]).toMatchObject({ name: 'features.1', block: 'fused', repeats: 2, inC: 24, outC: 24 });
+  });
+
+  test('classify (Node): a bad image gets one line, the others are still classified', async () => {
+    const { samples } = await ensurePretrainedB0();
+    const bad = join(mkdtempSync(join(tmpdir(), 'effnet-')), 'broken.jpg');
+    writeFileSync(bad, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2]));
+    const car = samples.find((s) => s.endsWith('car.jpg'))!;
+    const r = await effnet('classify', car, bad, '--json', '--top', '3');
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { image: string; top?: { index: number; label: string }[]; error?: string }[];
+    expect(out.find((x) => x.image === car)!.top![0]).toMatchObject({ index: 817, label: 'sports car, sport car' });
+    expect(out.find((x) => x.image === bad)!.error).toMatch(/broken\.jpg/);
+  });
+
+  test('classify --host chrome: the browser decodes and classifies the sample photo', async () => {
+    const { samples } = await ensurePretrainedB0();
+    const panda = samples.find((s) => s.endsWith('panda.jpg'))!;
+    const r = await effnet('classify', panda, '--host', 'chrome', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { top: { index: number; prob: number }[] }[];
+    expect(out[0]!.top[0]!.index).toBe(388);
+    expect(out[0]!.top).toHaveLength(5);
+  });
+});
