@@ -16,3 +16,4 @@ export { classifyImages, type Prediction, type ClassifyOptions } from './classif
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
 export { topK } from './kernels/softmax.js';
+export { profileModel, type Profile, type StageProfile, type ProfileOptions } from './profile.js';
