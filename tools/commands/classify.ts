@@ -44,6 +44,7 @@ export const classifyCommand: Command = {
       const results: Result[] = [];
       const t0 = performance.now();
       let done = 0;
+      let lastBatch = 0;
       for (let i = 0; i < files.length; i += batchSize) {
         const chunk = files.slice(i, i + batchSize);
         const decoded: { file: string; image: DecodedImage }[] = [];
@@ -62,12 +63,19 @@ export const classifyCommand: Command = {
           labels: pretrained.labels,
         });
         decoded.forEach((d, j) => results.push({ image: d.file, top: preds[j]! }));
+        if (decoded.length) lastBatch = decoded.length;
         done += chunk.length;
         if (files.length > batchSize && !json) process.stderr.write(`\r${progressBar(done, files.length)} ${done}/${files.length} images`);
       }
       const seconds = (performance.now() - t0) / 1000;
       if (files.length > batchSize && !json) process.stderr.write('\n');
       report(results, seconds, json);
+      if (!json && lastBatch) {
+        // The schedule the last batch ran on (cached, so this compiles nothing).
+        const { compiled } = await model.schedule(lastBatch, model.spec.resolution, model.spec.resolution, 'nhwc', true);
+        const mb = (b: number) => (b / 2 ** 20).toFixed(1);
+        log(`effnet: GPU memory: weights ${mb(model.weightBytes)} MiB; activations ${mb(compiled.arena.peakBytes)} MiB peak (liveness arena; ${mb(compiled.arena.naiveBytes)} MiB without reuse)`);
+      }
       return results.some((r) => r.error) ? 1 : 0;
     } finally {
       model.dispose();
