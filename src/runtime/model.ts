@@ -7,7 +7,6 @@ import type { Gpu } from '../gpu.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
 import { modelInfo, type ModelInfo } from '../model/info.js';
-import { planLayers } from '../model/layers.js';
 import type { ModelParams } from '../weights/params.js';
 import { buildGraph, packModel, type BuiltGraph, type InputLayout } from './builder.js';
 import { CompiledGraph, type TimestampPlan } from './executor.js';
@@ -82,8 +81,9 @@ export class Model {
     }
   }
 
+  /** Output classes (from the table, fixed for the model's life). */
   get classes(): number {
-    return planLayers(this.spec).classifier.outC;
+    return this.spec.numClasses;
   }
 
   /** Bytes of weights on the GPU (packed, padded). */
