@@ -8,6 +8,7 @@ import type { DecodedImage } from './image/decode.js';
 import { presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
 import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
+import type { StageTime } from './runtime/timing.js';
 
 export interface Prediction extends TopEntry {
   label: string;
@@ -21,10 +22,27 @@ export interface ClassifyOptions {
   labels?: readonly string[];
   /** Input size (default: the model's resolution). */
   size?: number;
+  /** GPU time of each pass of this very submit (preprocessing, stem, stages, head), when timestamp-query exists. */
+  timed?: boolean;
+}
+
+export interface Classification {
+  /** Per image, best first. */
+  predictions: Prediction[][];
+  /** Per-pass GPU times (`timed` and timestamp-query only), preprocessing first. */
+  stages?: StageTime[];
+  /** Upload to read-back, as the caller sees it (includes pipeline compilation on a first run). */
+  wallMs: number;
 }
 
 export async function classifyImages(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Prediction[][]> {
-  if (images.length === 0) return [];
+  return (await classify(model, images, opts)).predictions;
+}
+
+/** classifyImages, plus how long it took and (with `timed`) where the GPU time went. */
+export async function classify(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Classification> {
+  const t0 = performance.now();
+  if (images.length === 0) return { predictions: [], wallMs: 0 };
   const size = opts.size ?? model.spec.resolution;
   const batch = images.length;
   const { device } = model.gpu;
@@ -45,10 +63,10 @@ export async function classifyImages(model: Model, images: readonly DecodedImage
       temporaries.push(params);
       return { src, params };
     });
-    const probs = await model.runOnGpuInput(
+    const run = await model.runOnGpuInput(
       { batch, height: size, width: size, layout: 'nhwc' },
-      (enc, input) => {
-        const pass = enc.beginComputePass({ label: 'preprocess' });
+      (enc, input, timestampWrites) => {
+        const pass = enc.beginComputePass({ label: 'preprocess', ...(timestampWrites ? { timestampWrites } : {}) });
         pass.setPipeline(pipeline);
         bindGroups.forEach(({ src, params }, n) => {
           pass.setBindGroup(0, model.lib.bindGroup('preprocess', { params, src, y: input }));
@@ -57,12 +75,13 @@ export async function classifyImages(model: Model, images: readonly DecodedImage
         });
         pass.end();
       },
-      { probabilities: true },
+      { probabilities: true, timed: opts.timed, fillName: 'preprocess' },
     );
     const k = model.classes;
-    return images.map((_, n) =>
-      topK(probs.subarray(n * k, (n + 1) * k), opts.top ?? 5).map((t) => ({ ...t, label: opts.labels?.[t.index] ?? `class ${t.index}` })),
+    const predictions = images.map((_, n) =>
+      topK(run.output.subarray(n * k, (n + 1) * k), opts.top ?? 5).map((t) => ({ ...t, label: opts.labels?.[t.index] ?? `class ${t.index}` })),
     );
+    return { predictions, ...(run.stages ? { stages: run.stages } : {}), wallMs: performance.now() - t0 };
   } finally {
     for (const b of temporaries) b.destroy();
   }

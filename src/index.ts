@@ -12,7 +12,8 @@ export { Model, type InputTensor, type RunOptions, type StageDump } from './runt
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { resolveWeights, type WeightsSource, type WeightFormat } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
-export { classifyImages, type Prediction, type ClassifyOptions } from './classify.js';
+export { classify, classifyImages, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
+export type { StageTime } from './runtime/timing.js';
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
 export { topK } from './kernels/softmax.js';

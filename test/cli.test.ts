@@ -54,4 +54,16 @@ describe('effnet CLI (the built dist/effnet.js)', () => {
     expect(out[0]!.top[0]!.index).toBe(388);
     expect(out[0]!.top).toHaveLength(5);
   });
+
+  test('demo: a bad arch, port or weights path is one line before anything is served', async () => {
+    const arch = await effnet('demo', '--arch', 'efficientnet_b99', '--port', '0');
+    expect(arch.code).toBe(1);
+    expect(arch.stderr).toMatch(/^effnet: .*efficientnet_b99/);
+    const port = await effnet('demo', '--port', '99999');
+    expect(port.code).toBe(1);
+    expect(port.stderr).toContain('--port must be 0..65535');
+    const weights = await effnet('demo', '--port', '0', '--weights', '/nonexistent/model.safetensors');
+    expect(weights.code).toBe(1);
+    expect(weights.stderr).toContain('cannot read the weights /nonexistent/model.safetensors');
+  });
 });

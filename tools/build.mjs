@@ -1,7 +1,7 @@
 // Bundles with esbuild: the library (dist/index.js), the CLI (dist/effnet.js), and the browser bundles
 // served to headless Chromium (dist/browser/). WGSL files are inlined as text by the `text` loader.
 import { build } from 'esbuild';
-import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, writeFile, readFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 
 const common = {
@@ -35,7 +35,10 @@ await Promise.all([
   }),
   build({ ...common, platform: 'node', entryPoints: ['bench/kernels-cli.ts'], outfile: 'dist/bench-kernels.js', packages: 'external' }),
   build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
+  // `effnet demo` serves dist/demo/ and nothing else of dist/.
+  build({ ...common, platform: 'browser', entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', mainFields: ['module', 'main'] }),
 ]);
+await copyFile('tools/browser/demo.html', 'dist/demo/index.html');
 await writeFile(
   'dist/browser/index.html',
   '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>effnet-webgpu harness</title><body></body>\n',

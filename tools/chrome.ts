@@ -44,7 +44,11 @@ export interface StaticServer {
 }
 
 /** Serve `roots` (URL prefix → folder) on 127.0.0.1; the first root with a '' prefix answers `/`. */
-export async function serveStatic(roots: Record<string, string>, extra?: (path: string) => Promise<Uint8Array | undefined>): Promise<StaticServer> {
+export async function serveStatic(
+  roots: Record<string, string>,
+  extra?: (path: string) => Promise<Uint8Array | undefined>,
+  port = 0,
+): Promise<StaticServer> {
   const server: Server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -75,10 +79,15 @@ export async function serveStatic(roots: Record<string, string>, extra?: (path: 
       res.writeHead(404).end('not found');
     }
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      fail(new Error(e.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is already in use (pick another with --port, or 0 for any free one)` : e.message)),
+    );
+    server.listen(port, '127.0.0.1', ok);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${bound}/`,
     close: () => new Promise((ok) => server.close(() => ok())),
   };
 }
@@ -103,13 +112,16 @@ export function chromePath(): string {
   return path;
 }
 
-/** Launch headless Chromium and open `page` (default index.html) of a server over `roots`. */
+/**
+ * Launch headless Chromium and open `page` (default index.html) of a server over `roots`, or, with `url`,
+ * a page some other server (e.g. `effnet demo`) already serves.
+ */
 export async function openChrome(
   roots: Record<string, string>,
-  opts: { page?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<Uint8Array | undefined> } = {},
+  opts: { page?: string; url?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<Uint8Array | undefined> } = {},
 ): Promise<ChromeSession> {
   const { default: puppeteer } = await import('puppeteer-core');
-  const server = await serveStatic(roots, opts.dynamic);
+  const server: StaticServer = opts.url ? { url: new URL('/', opts.url).href, close: async () => undefined } : await serveStatic(roots, opts.dynamic);
   let browser: Browser | undefined;
   try {
     browser = await puppeteer.launch({
@@ -125,7 +137,7 @@ export async function openChrome(
     });
     page.on('pageerror', (e) => errors.push(String(e)));
     page.setDefaultTimeout(1_800_000);
-    await page.goto(server.url + (opts.page ?? 'index.html'));
+    await page.goto(opts.url ?? server.url + (opts.page ?? 'index.html'));
     const b = browser;
     return {
       browser: b,

@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { openChrome, type ChromeSession } from './chrome.js';
 
 export const BROWSER_DIST = fileURLToPath(new URL('../dist/browser/', import.meta.url));
+/** The `effnet demo` page (tools/browser/demo.*), built apart so the demo server serves nothing else. */
+export const DEMO_DIST = fileURLToPath(new URL('../dist/demo/', import.meta.url));
 
 export interface ChromeHost {
   session: ChromeSession;

@@ -10,6 +10,7 @@ import { modelInfo, type ModelInfo } from '../model/info.js';
 import type { ModelParams } from '../weights/params.js';
 import { buildGraph, packModel, type BuiltGraph, type InputLayout } from './builder.js';
 import { CompiledGraph, type TimestampPlan } from './executor.js';
+import { PassTimer, type StageTime } from './timing.js';
 
 export interface InputTensor {
   data: Float32Array;
@@ -21,6 +22,13 @@ export interface InputTensor {
 export interface RunOptions {
   /** Return softmax probabilities instead of logits. */
   probabilities?: boolean;
+}
+
+/** What `runOnGpuInput` returns: the output rows, and per-pass GPU times when it was asked for them. */
+export interface GpuInputRun {
+  output: Float32Array;
+  /** In execution order: the fill pass first, then stem, each table stage, head. */
+  stages?: StageTime[];
 }
 
 export interface StageDump {
@@ -109,16 +117,35 @@ export class Model {
   /**
    * Run on an input produced on the GPU: `fill` records commands that write the input buffer (e.g. the
    * preprocessing kernel) into the same command buffer as the network, so images to predictions is one submit.
+   * With `timed` (and timestamp-query), every stage pass and the one pass `fill` records get GPU timestamps
+   * from this same submit: `fill` must hand `timestampWrites` to its pass.
    */
   async runOnGpuInput(
     shape: { batch: number; height: number; width: number; layout: InputLayout },
-    fill: (enc: GPUCommandEncoder, input: GPUBuffer) => void,
-    opts: RunOptions = {},
-  ): Promise<Float32Array> {
+    fill: (enc: GPUCommandEncoder, input: GPUBuffer, timestampWrites?: GPUComputePassTimestampWrites) => void,
+    opts: RunOptions & { timed?: boolean; fillName?: string } = {},
+  ): Promise<GpuInputRun> {
     return this.serial(async () => {
       const plan = await this.plan({ ...shape, keepStages: false, softmax: !!opts.probabilities });
-      const [out] = await this.execute(plan, fill, []);
-      return out!;
+      if (!opts.timed || !this.gpu.report.features.timestampQuery) {
+        const [output] = await this.execute(plan, fill, []);
+        return { output: output! };
+      }
+      const passes = plan.compiled.passes;
+      const timer = new PassTimer(this.gpu.device, passes.length + 1);
+      try {
+        // The network's passes take query pairs 0..P-1 (CompiledGraph.encode numbers them); the fill pass the last.
+        const fillWrites = timer.writes(passes.length);
+        const [output] = await this.execute(plan, (enc, input) => fill(enc, input, fillWrites), [], { ...timer.plan(false) });
+        const ms = await timer.read();
+        const stages: StageTime[] = [
+          { name: opts.fillName ?? 'input', block: 'input', ms: ms[passes.length]! },
+          ...passes.map((p, i) => ({ name: p.stage, block: p.ops[0]!.op.block, ms: ms[i]! })),
+        ];
+        return { output: output!, stages };
+      } finally {
+        timer.destroy();
+      }
     });
   }
 

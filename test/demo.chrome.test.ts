@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemo } from '../tools/commands/demo.js';
+import { openChrome, type ChromeSession, type StaticServer } from '../tools/chrome.js';
+import { ensurePretrainedB0 } from '../src/weights/fetch.js';
+
+// `effnet demo` as a person uses it: the page loads the pretrained B0, a sample and dropped files are
+// classified in the browser, each card shows the top-5 and a per-stage GPU timing bar.
+describe('effnet demo page (headless Chromium)', () => {
+  let server: StaticServer;
+  let chrome: ChromeSession;
+  beforeAll(async () => {
+    server = await startDemo({ port: 0 });
+    chrome = await openChrome({}, { url: server.url });
+    await chrome.page.setViewport({ width: 1000, height: 900 });
+  });
+  afterAll(async () => {
+    await chrome?.close();
+    await server?.close();
+  });
+
+  const card = async (name: string) => {
+    const sel = `.card[data-image="${name}"]:not([data-state="working"])`;
+    await chrome.page.waitForSelector(sel, { timeout: 300_000 });
+    return chrome.page.$eval(sel, (c) => ({
+      state: (c as HTMLElement).dataset.state,
+      text: c.textContent ?? '',
+      top: Array.from(c.querySelectorAll('.bar'), (b) => b.textContent),
+      probs: Array.from(c.querySelectorAll('.prob'), (p) => parseFloat(p.textContent ?? '')),
+      segments: Array.from(c.querySelectorAll<HTMLElement>('.stages div'), (d) => ({ stage: d.dataset.stage, flex: parseFloat(d.style.flexGrow) })),
+    }));
+  };
+
+  test('loads the model, classifies the car sample and shows the top-5 and a bar segment per stage', async () => {
+    await chrome.page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 300_000 });
+    const status = await chrome.page.$eval('#status', (s) => s.textContent);
+    expect(status).toMatch(/^ready: efficientnet_b0 on /);
+    await chrome.page.click('#samples button:first-child');
+    const car = await card('car.jpg');
+    expect(car.state).toBe('done');
+    expect(car.top).toHaveLength(5);
+    expect(car.top[0]).toBe('sports car, sport car');
+    expect(car.probs[0]).toBeGreaterThan(50);
+    // Probabilities are shown best first.
+    expect([...car.probs].sort((a, b) => b - a)).toEqual(car.probs);
+    // preprocess, stem, the 7 table stages, head — each with a non-negative GPU time.
+    expect(car.segments.map((s) => s.stage)).toEqual(['preprocess', 'stem', ...[1, 2, 3, 4, 5, 6, 7].map((i) => `stage${i}`), 'head']);
+    for (const s of car.segments) expect(s.flex).toBeGreaterThan(0);
+    expect(car.text).toMatch(/GPU [\d.]+ ms per stage/);
+  });
+
+  test('chosen files: the panda is classified, a corrupt file gets one line and the page goes on', async () => {
+    const { samples } = await ensurePretrainedB0();
+    const broken = join(mkdtempSync(join(tmpdir(), 'effnet-demo-')), 'broken.jpg');
+    writeFileSync(broken, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
+    const input = await chrome.page.$('#files');
+    await (input as unknown as { uploadFile(...p: string[]): Promise<void> }).uploadFile(broken, samples.find((s) => s.endsWith('panda.jpg'))!);
+    const bad = await card('broken.jpg');
+    expect(bad.state).toBe('failed');
+    expect(bad.text).toMatch(/^broken\.jpg: /);
+    const panda = await card('panda.jpg');
+    expect(panda.state).toBe('done');
+    expect(panda.top[0]).toMatch(/^giant panda/);
+    const shot = join(tmpdir(), 'effnet-demo.png');
+    await chrome.page.screenshot({ path: shot as `${string}.png`, fullPage: true });
+    expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  });
+});
