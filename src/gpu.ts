@@ -90,7 +90,9 @@ async function nodeNavigatorGpu(): Promise<{ gpu: GPU; note?: string }> {
   }
   // Dawn's GPUBufferUsage & co. must be globals for code written against the browser API.
   for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  nodeGpu = { gpu: mod.create([]), ...(note ? { note } : {}) };
+  // Dawn rounds GPU timestamps to 65536 ns unless told not to (Chrome's --enable-webgpu-developer-features
+  // does the same); the profiler needs their real resolution.
+  nodeGpu = { gpu: mod.create(['disable-dawn-features=timestamp_quantization']), ...(note ? { note } : {}) };
   return nodeGpu;
 }
 
@@ -205,8 +207,13 @@ function describeAdapter(info: GPUAdapterInfo | undefined, adapter: GPUAdapter |
   };
 }
 
+/** Vendor / architecture / device, as short as the adapter allows. */
+export function adapterName(r: AdapterReport): string {
+  return [r.vendor, r.architecture, r.device || r.description].filter(Boolean).join(' / ') || 'unknown adapter';
+}
+
 export function formatAdapter(r: AdapterReport): string {
-  const name = [r.vendor, r.architecture, r.device || r.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const name = adapterName(r);
   const feats = Object.entries(r.features)
     .map(([k, v]) => `${k}=${v ? 'yes' : 'no'}`)
     .join(' ');

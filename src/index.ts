@@ -1,6 +1,6 @@
 /** effnet-webgpu: the public API, the same in Node and in the browser. */
 export { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
-export { acquireGpu, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
+export { acquireGpu, adapterName, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
 export { KernelLibrary } from './kernels/library.js';
 export { KERNELS, kernelEntry, kernelSource, type KernelEntry } from './kernels/registry.js';
 export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
@@ -17,4 +17,4 @@ export type { StageTime } from './runtime/timing.js';
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
 export { topK } from './kernels/softmax.js';
-export { profileModel, type Profile, type StageProfile, type ProfileOptions } from './profile.js';
+export { profileModel, timestampQuantumNs, type Profile, type StageProfile, type KernelProfile, type Timing, type Spread, type ProfileOptions } from './profile.js';

@@ -3,11 +3,14 @@
  * compute pass per stage: stem, each table stage, head) and adds `timestampWrites` to those passes; in
  * detail mode every kernel gets its own pass. All queries are resolved once per inference into one
  * buffer and read back after the run. Without `timestamp-query` the whole submit is timed instead,
- * which only gives the total.
+ * which only gives the total: per-stage and per-kernel times are then null, never estimates.
  */
 import { EffnetError } from './errors.js';
+import type { AdapterReport } from './gpu.js';
 import type { Model } from './runtime/model.js';
 import type { Op } from './runtime/graph.js';
+import type { BuiltGraph } from './runtime/builder.js';
+import { PassTimer } from './runtime/timing.js';
 
 export interface Spread {
   median: number;
@@ -15,26 +18,33 @@ export interface Spread {
   p90: number;
 }
 
-export interface KernelProfile {
-  name: string;
-  kernel: string;
-  flops: number;
-  bytes: number;
-  /** Per-kernel GPU time, in detail mode only. */
-  ms?: Spread;
+/** What a timed unit (stage or kernel) achieved; all null when the timer cannot see it. */
+export interface Timing {
+  ms: Spread | null;
+  /** Of the summed medians of all stages (or, for kernels, of all kernels). */
+  share: number | null;
+  gflops: number | null;
+  gbps: number | null;
 }
 
-export interface StageProfile {
+export interface KernelProfile extends Timing {
+  name: string;
+  kernel: string;
+  block: string;
+  /** Input resolution of the kernel (H×W). */
+  resolution: string;
+  flops: number;
+  bytes: number;
+}
+
+export interface StageProfile extends Timing {
   name: string;
   block: string;
   /** Input resolution of the stage's first op (H×W). */
   resolution: string;
-  ms: Spread;
-  share: number;
   flops: number;
   bytes: number;
-  gflops: number;
-  gbps: number;
+  /** Kernel timings only in detail mode (a pass per kernel); FLOPs and bytes always. */
   kernels: KernelProfile[];
 }
 
@@ -43,7 +53,15 @@ export interface Profile {
   batch: number;
   res: number;
   runs: number;
+  adapter: AdapterReport;
+  /** 'submit': wall time of whole inferences (submit to read-back), coarser and with no per-stage split. */
   timer: 'timestamp-query' | 'submit';
+  /**
+   * The quantum of the GPU timestamps actually seen: the greatest common divisor of every raw timestamp
+   * delta (Chrome without developer features, and Dawn by default, round them to ~100 µs / 65536 ns).
+   * Null for the submit timer, or when every delta was zero.
+   */
+  timerResolutionNs: number | null;
   detail: boolean;
   /** Median of the profiled runs' per-stage sums (timestamp mode) or of the submit times. */
   totalMs: number;
@@ -60,27 +78,54 @@ export interface ProfileOptions {
   runs?: number;
   /** A pass per kernel instead of per stage. */
   detail?: boolean;
+  /** Progress lines (compiling, warming up, timing). */
+  log?: (line: string) => void;
 }
 
+/** Quantiles interpolated between the nearest samples, so the median of an even count is the middle pair's mean. */
 const spread = (xs: number[]): Spread => {
   const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
+  const at = (q: number) => {
+    const i = q * (s.length - 1);
+    const lo = Math.floor(i);
+    return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
+  };
   return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
 };
+
+/** Greatest common divisor of the non-zero deltas (ns): the timestamp quantum in effect, or null. */
+export function timestampQuantumNs(deltas: Iterable<bigint>): number | null {
+  let g = 0n;
+  for (let d of deltas) {
+    if (d < 0n) d = -d;
+    while (d !== 0n) [g, d] = [d, g % d];
+  }
+  return g === 0n ? null : Number(g);
+}
+
+const timing = (ms: Spread | null, total: number, flops: number, bytes: number): Timing =>
+  ms === null
+    ? { ms: null, share: null, gflops: null, gbps: null }
+    : { ms, share: ms.median / total, gflops: flops / ms.median / 1e6, gbps: bytes / ms.median / 1e6 };
 
 export async function profileModel(model: Model, opts: ProfileOptions = {}): Promise<Profile> {
   const batch = opts.batch ?? 1;
   const res = opts.res ?? model.spec.resolution;
   const runs = opts.runs ?? 10;
   const detail = !!opts.detail;
-  if (!Number.isInteger(runs) || runs < 1) throw new EffnetError('INPUT', `runs must be a positive integer, got ${runs}`);
-  const { device } = model.gpu;
+  const log = opts.log ?? (() => undefined);
+  for (const [name, v] of [['batch', batch], ['res', res], ['runs', runs]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `${name} must be a positive integer, got ${v}`);
+  }
+  log(`compiling ${model.spec.name} for batch ${batch} at ${res}×${res}`);
   const plan = await model.schedule(batch, res, res);
   const input = new Float32Array(batch * 3 * res * res);
   for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.001);
 
   // Warm up (first-run costs are not what a profile is about), then time unprofiled runs.
+  log('warming up');
   await model.execute(plan, input, []);
+  log(`timing ${runs} unprofiled run(s)`);
   const wall: number[] = [];
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
@@ -92,34 +137,22 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   const groups = detail ? plan.compiled.passes.flatMap((p) => p.ops.map((c) => [c.op])) : plan.compiled.passes.map((p) => p.ops.map((c) => c.op));
   const samples: number[][] = groups.map(() => []);
   const totals: number[] = [];
-  let timer: Profile['timer'] = 'submit';
-  if (model.gpu.report.features.timestampQuery) {
-    timer = 'timestamp-query';
-    const count = 2 * groups.length;
-    const querySet = device.createQuerySet({ type: 'timestamp', count });
-    const resolved = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readback = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const deltas: bigint[] = [];
+  const timer: Profile['timer'] = model.gpu.report.features.timestampQuery ? 'timestamp-query' : 'submit';
+  log(`timing ${runs} profiled run(s) (${timer}${detail ? ', a pass per kernel' : ''})`);
+  if (timer === 'timestamp-query') {
+    const passTimer = new PassTimer(model.gpu.device, groups.length);
     try {
       for (let r = 0; r < runs; r++) {
         const t0 = performance.now();
-        await model.execute(plan, input, [], {
-          querySet,
-          perOp: detail,
-          resolve: (enc) => {
-            enc.resolveQuerySet(querySet, 0, count, resolved, 0);
-            enc.copyBufferToBuffer(resolved, 0, readback, 0, count * 8);
-          },
-        });
+        await model.execute(plan, input, [], passTimer.plan(detail));
         totals.push(performance.now() - t0);
-        await readback.mapAsync(GPUMapMode.READ);
-        const t = new BigUint64Array(readback.getMappedRange().slice(0));
-        readback.unmap();
+        const t = await passTimer.ticks();
+        for (const x of t) deltas.push(x - t[0]!);
         groups.forEach((_, g) => samples[g]!.push(Number(t[2 * g + 1]! - t[2 * g]!) / 1e6));
       }
     } finally {
-      querySet.destroy();
-      resolved.destroy();
-      readback.destroy();
+      passTimer.destroy();
     }
   } else {
     for (let r = 0; r < runs; r++) {
@@ -130,48 +163,58 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   }
 
   // Attribute times to stages (in detail mode, sum each stage's kernels per run).
-  const stageNames = plan.compiled.passes.map((p) => p.stage);
-  const stageSamples = stageNames.map((name) => {
-    if (timer === 'submit') return [];
-    const idx = groups.map((g, i) => (g[0]!.stage === name ? i : -1)).filter((i) => i >= 0);
+  const timed = timer === 'timestamp-query';
+  const stageSamples = plan.compiled.passes.map((p) => {
+    const idx = groups.map((g, i) => (g[0]!.stage === p.stage ? i : -1)).filter((i) => i >= 0);
     return Array.from({ length: runs }, (_, r) => idx.reduce((a, i) => a + samples[i]![r]!, 0));
   });
-  const perRunTotal = Array.from({ length: runs }, (_, r) => stageSamples.reduce((a, s) => a + (s[r] ?? 0), 0));
-  const totalMs = timer === 'timestamp-query' ? spread(perRunTotal).median : spread(totals).median;
-  const stageSum = stageSamples.reduce((a, x) => a + (x.length ? spread(x).median : 0), 0);
+  const stageMs = stageSamples.map((s) => (timed ? spread(s) : null));
+  const stageSum = stageMs.reduce((a, s) => a + (s?.median ?? 0), 0);
+  const kernelMs = new Map(groups.map((g, i) => [g[0]!, detail && timed ? spread(samples[i]!) : null]));
+  const kernelSum = [...kernelMs.values()].reduce((a, s) => a + (s?.median ?? 0), 0);
+  const resolution = (op: Op) => inputResolution(plan.built, op);
   const stages = plan.compiled.passes.map((p, si): StageProfile => {
     const ops: Op[] = p.ops.map((c) => c.op);
     const flops = ops.reduce((a, o) => a + o.flops, 0);
     const bytes = ops.reduce((a, o) => a + o.bytes, 0);
-    const ms = timer === 'timestamp-query' ? spread(stageSamples[si]!) : { median: NaN, p10: NaN, p90: NaN };
-    const first = plan.built.tensors.find((t) => Object.values(ops[0]!.bind).some((r) => 'tensor' in r && r.tensor === t.id))!;
     return {
       name: p.stage,
       block: ops[0]!.block,
-      resolution: `${first.shape.h}×${first.shape.w}`,
-      ms,
-      share: ms.median / stageSum,
+      resolution: resolution(ops[0]!),
+      ...timing(stageMs[si]!, stageSum, flops, bytes),
       flops,
       bytes,
-      gflops: flops / ms.median / 1e6,
-      gbps: bytes / ms.median / 1e6,
-      kernels: ops.map((o) => {
-        const g = detail ? groups.findIndex((x) => x[0] === o) : -1;
-        return { name: o.name, kernel: o.kernel, flops: o.flops, bytes: o.bytes, ...(g >= 0 ? { ms: spread(samples[g]!) } : {}) };
-      }),
+      kernels: ops.map((o) => ({
+        name: o.name,
+        kernel: o.kernel,
+        block: o.block,
+        resolution: resolution(o),
+        ...timing(kernelMs.get(o) ?? null, kernelSum, o.flops, o.bytes),
+        flops: o.flops,
+        bytes: o.bytes,
+      })),
     };
   });
+  const perRunTotal = Array.from({ length: runs }, (_, r) => stageSamples.reduce((a, s) => a + s[r]!, 0));
   const profiledWall = spread(totals).median;
   return {
     arch: model.spec.name,
     batch,
     res,
     runs,
+    adapter: model.gpu.report,
     timer,
+    timerResolutionNs: timed ? timestampQuantumNs(deltas) : null,
     detail,
-    totalMs,
+    totalMs: timed ? spread(perRunTotal).median : profiledWall,
     unprofiledMs,
     overheadPct: ((profiledWall - unprofiledMs) / unprofiledMs) * 100,
     stages,
   };
+}
+
+/** H×W of the first activation an op reads (tensor ids grow along the network, so the lowest is its input). */
+function inputResolution(built: BuiltGraph, op: Op): string {
+  const t = built.tensors.find((x) => Object.values(op.bind).some((r) => 'tensor' in r && r.tensor === x.id))!;
+  return `${t.shape.h}×${t.shape.w}`;
 }

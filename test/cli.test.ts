@@ -1,20 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
-
-const cli = fileURLToPath(new URL('../dist/effnet.js', import.meta.url));
-
-function effnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    execFile(process.execPath, [cli, ...args], { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { effnet } from './support/cli.js';
 
 describe('effnet CLI (the built dist/effnet.js)', () => {
   test('--version, --help, unknown command', async () => {

@@ -35,6 +35,9 @@ await Promise.all([
   }),
   build({ ...common, platform: 'node', entryPoints: ['bench/kernels-cli.ts'], outfile: 'dist/bench-kernels.js', packages: 'external' }),
   build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
+  // The profile report's page script: a classic script, minified and without a source map, because
+  // `effnet profile --out x.html` inlines it (Chart.js included) into every standalone report.
+  build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet demo` serves dist/demo/ and nothing else of dist/.
   build({ ...common, platform: 'browser', entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', mainFields: ['module', 'main'] }),
 ]);

@@ -3,12 +3,13 @@ import type { Command } from './command.js';
 import { infoCommand } from './commands/info.js';
 import { verifyCommand } from './commands/verify.js';
 import { classifyCommand } from './commands/classify.js';
+import { profileCommand } from './commands/profile.js';
 import { demoCommand } from './commands/demo.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,58 @@
+/**
+ * The standalone HTML report: one file holding the data (JSON) and the page script (tools/report/page.ts
+ * with Chart.js, bundled by tools/build.mjs), so it opens from file:// with no network.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BROWSER_DIST } from '../host.js';
+import { DATA_ELEMENT_ID, reportSubtitle, reportTitle, type PageData } from './model.js';
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 24px; color: #1d2430; background: #fff; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 28px 0 8px; }
+.subtitle { color: #556; margin: 0 0 12px; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0 0 8px; }
+dt { font-weight: 600; color: #334; }
+dd { margin: 0; }
+.warn { background: #fff4e0; border: 1px solid #f0b860; padding: 8px 12px; border-radius: 4px; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; }
+.chart { position: relative; height: 360px; border: 1px solid #e3e6ec; border-radius: 6px; padding: 8px; }
+.chart.wide { grid-column: 1 / -1; }
+.note { color: #667; font-size: 12.5px; margin: 4px 0; }
+table { border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; }
+th, td { padding: 3px 10px; border-bottom: 1px solid #e3e6ec; white-space: nowrap; }
+th { background: #f3f5f8; text-align: left; }
+td.num, th.num { text-align: right; }
+table.totals tr:last-child td { font-weight: 600; }
+details summary { cursor: pointer; margin: 8px 0; }
+`;
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export async function reportHtml(data: PageData): Promise<string> {
+  const bundlePath = join(BROWSER_DIST, 'report.js');
+  const bundle = await readFile(bundlePath, 'utf8').catch(() => {
+    throw new Error(`${bundlePath} is missing: build it with node tools/build.mjs`);
+  });
+  const title = data.kind === 'profile'
+    ? `effnet profile: ${reportTitle(data.report)} — ${reportSubtitle(data.report)}`
+    : `effnet profile comparison: ${data.comparison.entries.map((e) => e.label).join(' vs ')}`;
+  // Neither the JSON nor the script may close their <script> element early.
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
+  const script = bundle.replace(/<\/script/gi, '<\\/script');
+  return [
+    '<!doctype html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    '<link rel="icon" href="data:,">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head><body>',
+    '<main id="report"></main>',
+    `<script type="application/json" id="${DATA_ELEMENT_ID}">${json}</script>`,
+    `<script>${script}</script>`,
+    '</body></html>',
+    '',
+  ].join('\n');
+}
