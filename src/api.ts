@@ -18,6 +18,8 @@ export interface LoadModelOptions extends WeightOptions {
   weights: WeightsSource;
   /** Run on this device / acquired GPU instead of acquiring one (the model then never destroys it). */
   device?: GPUDevice | Gpu;
+  /** See ModelOptions.quickStart (default true: the first result comes from quickly compiled pipelines; the tuned ones take over once compiled). */
+  quickStart?: boolean;
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -28,5 +30,5 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined);
+  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart });
 }

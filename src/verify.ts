@@ -38,14 +38,20 @@ export function errorStats(got: ArrayLike<number>, want: ArrayLike<number>): Err
   return { maxAbsErr, relL2: Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-30) };
 }
 
-export async function verifyModel(model: Model, io: SafetensorsFile, tol = { relL2: 1e-5, probAbs: 1e-4 }): Promise<VerifyReport> {
+/** Checks the tuned schedule (what every run takes once compiled), or with `tier: 'quick'` the quick-start one. */
+export async function verifyModel(
+  model: Model,
+  io: SafetensorsFile,
+  tol = { relL2: 1e-5, probAbs: 1e-4 },
+  tier: 'tuned' | 'quick' = 'tuned',
+): Promise<VerifyReport> {
   const input = io.get('input');
   const [n, a, , c] = input.shape as [number, number, number, number];
   const layout = c === 3 && a !== 3 ? 'NHWC' : 'NCHW';
   const tensor = { data: input.f32(), shape: input.shape, layout } as const;
   const report: VerifyReport = { arch: model.spec.name, batch: n, stages: [], tolerance: tol, pass: true };
   if (io.has('probabilities')) {
-    const probs = await model.run(tensor, { probabilities: true });
+    const probs = await model.run(tensor, { probabilities: true, tier });
     const want = io.get('probabilities').f32();
     const k = want.length / n;
     let agree = 0;
@@ -54,7 +60,7 @@ export async function verifyModel(model: Model, io: SafetensorsFile, tol = { rel
     report.pass &&= report.probabilities.maxAbsErr <= tol.probAbs && agree === n;
   }
   if (io.has('logits')) {
-    const { logits, stages } = await model.runStages(tensor);
+    const { logits, stages } = await model.runStages(tensor, { tier });
     for (const s of stages) {
       if (!io.has(s.name)) continue;
       const st = { name: s.name, ...errorStats(s.data, io.get(s.name).f32()) };

@@ -24,4 +24,17 @@ describe('parity with torchvision (Node, Dawn)', () => {
       }
     });
   }
+
+  // The quick-start schedule (small tiles, dwconv_compact) answers the first run, so it must be as exact.
+  test('efficientnet_b0 quick-start schedule: every features.i and the logits within relL2 1e-5', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors' });
+    try {
+      const report = await verifyModel(model, dump('efficientnet_b0.io.safetensors'), undefined, 'quick');
+      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
+      expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+      expect(report.pass).toBe(true);
+    } finally {
+      model.dispose();
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { convGeometry } from '../model/layers.js';
 import type { ArchSpec } from '../model/tables.js';
 import type { Overrides } from './library.js';
 import { kernelEntry } from './registry.js';
+import type { LaunchTarget } from './fused_conv.js';
 
 export interface DwconvShape {
   N: number;
@@ -22,11 +23,14 @@ export interface DwconvShape {
 }
 
 export interface DwconvLaunch {
-  kernel: 'dwconv';
+  /** dwconv (unrolled, specialised per K/S/TW) or, in the quick tier, dwconv_compact (one pipeline for all). */
+  kernel: 'dwconv' | 'dwconv_compact';
   overrides: Overrides;
   uniforms: {
     H: number; W: number; C4: number; Ho: number; Wo: number; padTop: number; padLeft: number;
     strips: number; rows: number; rowBlocks: number; count: number;
+    /** dwconv_compact only: what dwconv takes as overrides. */
+    K?: number; S?: number; TW?: number; squeeze?: number;
   };
   /** Linear workgroup count. */
   workgroups: number;
@@ -48,7 +52,7 @@ const MIN_INVOCATIONS = 256;
 // Small workgroups: more of them to balance between SwiftShader's threads when a layer has few invocations.
 const WG = 32;
 
-export function dwconvLaunch(shape: DwconvShape): DwconvLaunch {
+export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = { isFallback: true }): DwconvLaunch {
   const { N, C, H, W, k, s } = shape;
   if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `dwconv: kernel size must be odd and ≤ 7, got ${k}`);
   if (s !== 1 && s !== 2) throw new EffnetError('MODEL_SPEC', `dwconv: stride must be 1 or 2, got ${s}`);
@@ -64,12 +68,17 @@ export function dwconvLaunch(shape: DwconvShape): DwconvLaunch {
     H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,
     strips, rows, rowBlocks, count: rowInvocations * rowBlocks,
   };
-  const overrides = { K: k, S: s, TW, WG, SQUEEZE: shape.squeeze ? 1 : 0 };
+  // Both kernels split the work (and so the squeeze partial slots) the same way; the compact one takes the
+  // specialisation as uniforms.
+  const quick = target.tier === 'quick';
+  const kernel = quick ? 'dwconv_compact' : 'dwconv';
+  const overrides: Overrides = quick ? { WG } : { K: k, S: s, TW, WG, SQUEEZE: shape.squeeze ? 1 : 0 };
+  const all: DwconvLaunch['uniforms'] = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
   return {
-    kernel: 'dwconv',
+    kernel,
     overrides,
-    uniforms,
-    workgroups: kernelEntry('dwconv').workgroups({ ...uniforms, ...overrides }),
+    uniforms: all,
+    workgroups: kernelEntry(kernel).workgroups({ count: all.count, ...overrides }),
     outH: gh.out,
     outW: gw.out,
     partSlots: shape.squeeze ? rowBlocks * strips : 0,

@@ -38,9 +38,15 @@ export interface FusedConvLaunch {
 
 const WG = 64;
 
-/** What the planner needs to know about the device: a software adapter (SwiftShader) or a real GPU. */
+/**
+ * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
+ * pipelines it plans for. 'tuned' (the default) picks the fastest tiles for the device; 'quick' picks small
+ * tiles and compact kernels whose pipelines compile in a fraction of the time, for the first inference
+ * while the tuned pipelines compile (the runtime's quick start).
+ */
 export interface LaunchTarget {
   isFallback: boolean;
+  tier?: 'tuned' | 'quick';
 }
 
 /**
@@ -53,6 +59,8 @@ export interface LaunchTarget {
  * ceil(Cout4/TN)·TN ≤ CoutP4, the padded width the weights are packed to.
  */
 export function convTile(cout4: number, wo: number, target: LaunchTarget): { TM: number; TN: number } {
+  // Compile time grows with the unrolled TM × TN tile faster than linearly (16 × 4 took ~10× as long as 4 × 1).
+  if (target.tier === 'quick') return { TM: Math.min(4, wo), TN: 1 };
   if (!target.isFallback) return { TM: Math.min(4, wo), TN: cout4 % 2 === 0 ? 2 : 1 };
   const TN = [4, 3, 2].find((t) => cout4 % t === 0) ?? Math.min(4, cout4);
   if (wo <= 16) return { TM: wo, TN };

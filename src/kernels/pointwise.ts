@@ -6,6 +6,7 @@
 import { EffnetError } from '../errors.js';
 import type { Overrides } from './library.js';
 import { kernelEntry } from './registry.js';
+import type { LaunchTarget } from './fused_conv.js';
 
 export interface PointwiseShape {
   N: number;
@@ -80,13 +81,19 @@ function chooseTile(s: PointwiseShape, M: number, K4: number, N4: number): Tile 
   return best;
 }
 
-export function pointwiseLaunch(shape: PointwiseShape): PointwiseLaunch {
+/** The quick tier's tile: among the cheapest to compile (about a fifth of 16 × 8) and still vec4-wide. */
+const QUICK_TILE: Tile = { TM: 4, TN: 2 };
+
+export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = { isFallback: true }): PointwiseLaunch {
   const { N, H, W, inC, outC } = shape;
   for (const [k, v] of Object.entries({ N, H, W, inC, outC })) {
     if (!Number.isInteger(v) || v <= 0) throw new EffnetError('MODEL_SPEC', `pointwise: ${k} must be a positive integer, got ${v}`);
   }
   const uniforms = { M: N * H * W, K4: Math.ceil(inC / 4), N4: Math.ceil(outC / 4), HW: H * W };
-  const tile = chooseTile(shape, uniforms.M, uniforms.K4, uniforms.N4);
+  const tile =
+    target.tier === 'quick'
+      ? { TM: Math.min(QUICK_TILE.TM, shape.seScale ? H * W : QUICK_TILE.TM), TN: Math.min(QUICK_TILE.TN, uniforms.N4) }
+      : chooseTile(shape, uniforms.M, uniforms.K4, uniforms.N4);
   const overrides = {
     ...tile,
     WG,

@@ -67,6 +67,15 @@ const dwconv: KernelEntry = {
   workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
 };
 
+const dwconvCompact: KernelEntry = {
+  name: 'dwconv_compact',
+  file: 'dwconv_compact.wgsl',
+  entryPoint: 'main',
+  bindings: io(['x', 'w', 'b'], ['y', 'part']),
+  overrides: ['WG'],
+  workgroups: (p) => ceilDiv(p.count!, p.WG ?? 64),
+};
+
 const seExcite: KernelEntry = {
   name: 'se_excite',
   file: 'se_excite.wgsl',
@@ -101,7 +110,7 @@ const preprocess: KernelEntry = {
   workgroups: (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64),
 };
 
-export const KERNELS: readonly KernelEntry[] = [dwconv, seExcite, pool, softmax, elementwise('silu', ['x']), elementwise('add', ['a', 'b']), elementwise('channel_scale', ['x', 'se']), fusedConv, stem, pointwise, preprocess];
+export const KERNELS: readonly KernelEntry[] = [dwconv, dwconvCompact, seExcite, pool, softmax, elementwise('silu', ['x']), elementwise('add', ['a', 'b']), elementwise('channel_scale', ['x', 'se']), fusedConv, stem, pointwise, preprocess];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));
 

@@ -7,6 +7,7 @@ import actLib from '../../kernels/lib/act.wgsl';
 import gridLib from '../../kernels/lib/grid.wgsl';
 import convTileLib from '../../kernels/lib/conv_tile.wgsl';
 import dwconv from '../../kernels/dwconv.wgsl';
+import dwconvCompact from '../../kernels/dwconv_compact.wgsl';
 import seExcite from '../../kernels/se_excite.wgsl';
 import pool from '../../kernels/pool.wgsl';
 import softmax from '../../kernels/softmax.wgsl';
@@ -25,7 +26,7 @@ export const LIB_SOURCES: Readonly<Record<string, string>> = {
 };
 
 export const KERNEL_SOURCES: Readonly<Record<string, string>> = {
-  'dwconv.wgsl': dwconv, 'se_excite.wgsl': seExcite, 'pool.wgsl': pool, 'softmax.wgsl': softmax,
+  'dwconv.wgsl': dwconv, 'dwconv_compact.wgsl': dwconvCompact, 'se_excite.wgsl': seExcite, 'pool.wgsl': pool, 'softmax.wgsl': softmax,
   'silu.wgsl': silu,
   'add.wgsl': add,
   'channel_scale.wgsl': channelScale,

@@ -134,12 +134,12 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
       if (expanded) {
         const e = tensor(`${key}.expand`, N, b.inH, b.inW, b.expandC);
         add(`${key}.expand`, stage, kind,
-          pointwiseLaunch({ N, H: b.inH, W: b.inW, inC: b.inC, outC: b.expandC, act: 'silu', residual: false, seScale: false }),
+          pointwiseLaunch({ N, H: b.inH, W: b.inW, inC: b.inC, outC: b.expandC, act: 'silu', residual: false, seScale: false }, opts.target),
           { x: T(h), w: W(`${key}.expand.w`), b: W(`${key}.expand.b`), se: none, res: none, y: T(e) },
           2 * N * b.inH * b.inW * b.inC * b.expandC);
         h = e;
       }
-      const dl = dwconvLaunch({ N, C: b.expandC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, squeeze: hasSe });
+      const dl = dwconvLaunch({ N, C: b.expandC, H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding: spec.padding, squeeze: hasSe }, opts.target);
       const d = tensor(`${key}.dw`, N, dl.outH, dl.outW, b.expandC);
       let part: Ref = none;
       if (hasSe) {
@@ -177,7 +177,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
         2 * N * b.outH * b.outW * b.inC * b.outC * b.kernel * b.kernel);
     } else {
       add(`${key}.project`, stage, kind,
-        pointwiseLaunch({ N, H: b.outH, W: b.outW, inC: b.expandC, outC: b.outC, act: 'none', residual: b.residual, seScale: seGate !== undefined }),
+        pointwiseLaunch({ N, H: b.outH, W: b.outW, inC: b.expandC, outC: b.outC, act: 'none', residual: b.residual, seScale: seGate !== undefined }, opts.target),
         { x: T(h), w: W(`${key}.project.w`), b: W(`${key}.project.b`), se: seGate === undefined ? none : T(seGate), res, y: T(y) },
         2 * N * b.outH * b.outW * b.expandC * b.outC);
     }
@@ -189,7 +189,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
   const hd = plan.head;
   const headOut = tensor(`features.${plan.blocks[plan.blocks.length - 1]!.stage + 1}`, N, hd.H, hd.W, hd.outC);
   add('head.conv', 'head', 'head',
-    pointwiseLaunch({ N, H: hd.H, W: hd.W, inC: hd.inC, outC: hd.outC, act: 'silu', residual: false, seScale: false }),
+    pointwiseLaunch({ N, H: hd.H, W: hd.W, inC: hd.inC, outC: hd.outC, act: 'silu', residual: false, seScale: false }, opts.target),
     { x: T(x), w: W('head.w'), b: W('head.b'), se: none, res: none, y: T(headOut) },
     2 * N * hd.H * hd.W * hd.inC * hd.outC);
   stageOutputs.push({ name: tensors[headOut]!.name, tensor: headOut });
@@ -198,7 +198,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
   const cls = plan.classifier;
   const logits = tensor('logits', N, 1, 1, cls.outC);
   add('head.classifier', 'head', 'head',
-    pointwiseLaunch({ N, H: 1, W: 1, inC: cls.inC, outC: cls.outC, act: 'none', residual: false, seScale: false }),
+    pointwiseLaunch({ N, H: 1, W: 1, inC: cls.inC, outC: cls.outC, act: 'none', residual: false, seScale: false }, opts.target),
     { x: T(pooled), w: W('classifier.w'), b: W('classifier.b'), se: none, res: none, y: T(logits) },
     2 * N * cls.inC * cls.outC);
   let output = logits;

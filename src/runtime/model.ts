@@ -22,6 +22,11 @@ export interface InputTensor {
 export interface RunOptions {
   /** Return softmax probabilities instead of logits. */
   probabilities?: boolean;
+  /**
+   * Which schedule runs: 'auto' (default) the best one compiled so far (see ModelOptions.quickStart),
+   * 'tuned' waits for the tuned one, 'quick' takes the quick-start one (for testing it).
+   */
+  tier?: 'auto' | 'tuned' | 'quick';
 }
 
 /** What `runOnGpuInput` returns: the output rows, and per-pass GPU times when it was asked for them. */
@@ -44,11 +49,27 @@ interface Plan {
 }
 
 export interface ModelOptions {
-  label?: string;
+  /**
+   * Quick start (default on): a new input shape first runs on 'quick' pipelines (small tiles, compact
+   * kernels) that compile in a fraction of the time; the tuned pipelines compile after that first run, in
+   * the background, and once they are ready every run takes the tuned schedule (`schedule()` waits for it).
+   * Off: every run waits for the tuned schedule.
+   */
+  quickStart?: boolean;
+}
+
+type PlanKey = { batch: number; height: number; width: number; layout: InputLayout; keepStages: boolean; softmax: boolean };
+
+/** One input shape's schedules: the tuned one, and (quick start) a quick one for the runs before it is ready. */
+interface Tiers {
+  quick?: Promise<Plan>;
+  tuned?: Promise<Plan>;
+  /** The tuned plan once compiled: from then on runs take it and the quick plan is released. */
+  ready?: Plan;
 }
 
 export class Model {
-  private readonly plans = new Map<string, Promise<Plan>>();
+  private readonly plans = new Map<string, Tiers>();
   /** Read-back buffers by size, reused across inferences (which run one at a time). */
   private readonly staging = new Map<number, GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -62,12 +83,13 @@ export class Model {
     private readonly packed: Map<string, Float32Array>,
     private readonly weightBuffers: Map<string, GPUBuffer>,
     private readonly ownsDevice: boolean,
+    private readonly quickStart: boolean,
   ) {
     this.info = modelInfo(spec);
   }
 
   /** Upload `params` for `spec` on `gpu`; with `ownsGpu`, `dispose` (or a failure here) destroys the device too. */
-  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean): Promise<Model> {
+  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}): Promise<Model> {
     const weightBuffers = new Map<string, GPUBuffer>();
     try {
       const packed = packModel(spec, params);
@@ -80,7 +102,7 @@ export class Model {
         weightBuffers.set(key, buf);
         g.device.queue.writeBuffer(buf, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
       }
-      const model = new Model(spec, g, new KernelLibrary(g.device), packed, weightBuffers, owns);
+      const model = new Model(spec, g, new KernelLibrary(g.device), packed, weightBuffers, owns, opts.quickStart ?? true);
       return model;
     } catch (e) {
       for (const b of weightBuffers.values()) b.destroy();
@@ -107,11 +129,12 @@ export class Model {
    */
   async run(input: Float32Array | InputTensor, opts: RunOptions = {}): Promise<Float32Array> {
     const { data, batch, height, width, layout } = this.validate(input);
-    return this.serial(async () => {
-      const plan = await this.plan({ batch, height, width, layout, keepStages: false, softmax: !!opts.probabilities });
-      const [out] = await this.execute(plan, data, []);
-      return out!;
-    });
+    return this.serial(() =>
+      this.latest({ batch, height, width, layout, keepStages: false, softmax: !!opts.probabilities }, opts.tier, async (plan) => {
+        const [out] = await this.execute(plan, data, []);
+        return out!;
+      }),
+    );
   }
 
   /**
@@ -125,8 +148,7 @@ export class Model {
     fill: (enc: GPUCommandEncoder, input: GPUBuffer, timestampWrites?: GPUComputePassTimestampWrites) => void,
     opts: RunOptions & { timed?: boolean; fillName?: string } = {},
   ): Promise<GpuInputRun> {
-    return this.serial(async () => {
-      const plan = await this.plan({ ...shape, keepStages: false, softmax: !!opts.probabilities });
+    return this.serial(() => this.latest({ ...shape, keepStages: false, softmax: !!opts.probabilities }, opts.tier, async (plan) => {
       if (!opts.timed || !this.gpu.report.features.timestampQuery) {
         const [output] = await this.execute(plan, fill, []);
         return { output: output! };
@@ -146,14 +168,18 @@ export class Model {
       } finally {
         timer.destroy();
       }
-    });
+    }));
   }
 
-  /** Logits plus every `features.i` output (dense NCHW), for verification against a reference. */
-  async runStages(input: Float32Array | InputTensor): Promise<{ logits: Float32Array; stages: StageDump[] }> {
+  /**
+   * Logits plus every `features.i` output (dense NCHW), for verification against a reference. It runs the
+   * tuned schedule, or with `tier: 'quick'` the quick-start one.
+   */
+  async runStages(input: Float32Array | InputTensor, opts: { tier?: 'tuned' | 'quick' } = {}): Promise<{ logits: Float32Array; stages: StageDump[] }> {
     const { data, batch, height, width, layout } = this.validate(input);
     return this.serial(async () => {
-      const plan = await this.plan({ batch, height, width, layout, keepStages: true, softmax: false });
+      const key = { batch, height, width, layout, keepStages: true, softmax: false };
+      const plan = await (opts.tier === 'quick' ? this.quickPlan(key) : this.tunedPlan(key));
       const stageIds = plan.built.stageOutputs.map((s) => s.tensor);
       const [logits, ...raw] = await this.execute(plan, data, stageIds);
       const stages = plan.built.stageOutputs.map((s, i): StageDump => {
@@ -164,9 +190,9 @@ export class Model {
     });
   }
 
-  /** The compiled schedule for a shape (built and cached on first use). */
+  /** The tuned compiled schedule for a shape (built and cached on first use). */
   async schedule(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<{ built: BuiltGraph; compiled: CompiledGraph }> {
-    return this.plan({ batch, height, width, layout, keepStages: false, softmax });
+    return this.tunedPlan({ batch, height, width, layout, keepStages: false, softmax });
   }
 
   /**
@@ -230,7 +256,9 @@ export class Model {
     for (const b of [...this.weightBuffers.values(), ...this.staging.values()]) b.destroy();
     this.weightBuffers.clear();
     this.staging.clear();
-    for (const p of this.plans.values()) p.then((x) => x.compiled.destroy(), () => undefined);
+    for (const t of this.plans.values()) {
+      for (const p of [t.quick, t.tuned]) p?.then((x) => x.compiled.destroy(), () => undefined);
+    }
     this.plans.clear();
     if (this.ownsDevice) this.gpu.destroy();
   }
@@ -251,20 +279,76 @@ export class Model {
     return next;
   }
 
-  private plan(o: { batch: number; height: number; width: number; layout: InputLayout; keepStages: boolean; softmax: boolean }): Promise<Plan> {
+  private tiers(o: PlanKey): Tiers {
     this.assertLive();
     const key = `${o.batch}x${o.height}x${o.width}|${o.layout}|${o.keepStages ? 'keep' : ''}|${o.softmax ? 'softmax' : ''}`;
-    let p = this.plans.get(key);
-    if (!p) {
-      p = (async () => {
-        const built = buildGraph(this.spec, this.packed, { ...o, target: { isFallback: this.gpu.report.isFallback } });
-        const compiled = await CompiledGraph.create(this.lib, built, this.weightBuffers, this.spec.name);
-        return { built, compiled };
-      })();
-      this.plans.set(key, p);
-      p.catch(() => this.plans.delete(key));
+    let t = this.plans.get(key);
+    if (!t) {
+      t = {};
+      this.plans.set(key, t);
     }
-    return p;
+    return t;
+  }
+
+  private compile(o: PlanKey, tier: 'tuned' | 'quick'): Promise<Plan> {
+    return (async () => {
+      const built = buildGraph(this.spec, this.packed, { ...o, target: { isFallback: this.gpu.report.isFallback, tier } });
+      const compiled = await CompiledGraph.create(this.lib, built, this.weightBuffers, this.spec.name);
+      return { built, compiled };
+    })();
+  }
+
+  private tunedPlan(o: PlanKey): Promise<Plan> {
+    const t = this.tiers(o);
+    if (!t.tuned) {
+      const p = this.compile(o, 'tuned');
+      t.tuned = p;
+      // A failed compile is not cached: the next request tries again (and reports its own error).
+      p.then((plan) => (t.ready = plan), () => t.tuned === p && (t.tuned = undefined));
+    }
+    return t.tuned;
+  }
+
+  private quickPlan(o: PlanKey): Promise<Plan> {
+    const t = this.tiers(o);
+    if (!t.quick) {
+      const p = this.compile(o, 'quick');
+      t.quick = p;
+      p.catch(() => t.quick === p && (t.quick = undefined));
+    }
+    return t.quick;
+  }
+
+  /**
+   * Run `fn` on the best schedule available now: the tuned one once compiled; before that, with quick start,
+   * the quick one, after which the tuned compile begins (so it never competes with the first inference for
+   * the CPU, which on a software adapter also runs the kernels). Callers hold the serial queue, so the quick
+   * plan can be released when the tuned one takes over.
+   */
+  private async latest<T>(o: PlanKey, tier: RunOptions['tier'], fn: (plan: Plan) => Promise<T>): Promise<T> {
+    if (tier === 'tuned') return fn(await this.tunedPlan(o));
+    if (tier === 'quick') return fn(await this.quickPlan(o));
+    const t = this.tiers(o);
+    if (t.ready) {
+      if (t.quick) {
+        t.quick.then((q) => q.compiled.destroy(), () => undefined);
+        t.quick = undefined;
+      }
+      return fn(t.ready);
+    }
+    if (!this.quickStart) return fn(await this.tunedPlan(o));
+    let quick: Plan;
+    try {
+      quick = await this.quickPlan(o);
+    } catch {
+      // The quick tier is an optimisation: if it cannot compile, the tuned schedule still serves (or fails clearly).
+      return fn(await this.tunedPlan(o));
+    }
+    try {
+      return await fn(quick);
+    } finally {
+      if (!this.disposed) void this.tunedPlan(o).catch(() => undefined);
+    }
   }
 
   private validate(input: Float32Array | InputTensor): { data: Float32Array; batch: number; height: number; width: number; layout: InputLayout } {

@@ -1,6 +1,7 @@
 import type { CaseTag, KernelCase } from './case.js';
 import type { KernelLibrary } from '../../src/kernels/library.js';
 import { dwconvLaunch, packDwconv, type DwconvLaunch, type DwconvShape } from '../../src/kernels/dwconv.js';
+import type { LaunchTarget } from '../../src/kernels/fused_conv.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
 import { compare, type Comparison } from '../support/compare.js';
@@ -23,8 +24,8 @@ export interface DwconvRun {
 }
 
 /** One dwconv through its launch planner on seeded data, with the float64 reference of the same data. */
-export async function runDwconv(lib: KernelLibrary, s: DwconvShape, seed: number): Promise<DwconvRun> {
-  const launch = dwconvLaunch(s);
+export async function runDwconv(lib: KernelLibrary, s: DwconvShape, seed: number, target?: LaunchTarget): Promise<DwconvRun> {
+  const launch = dwconvLaunch(s, target);
   const { Ho, Wo } = launch.uniforms;
   const x = randomF32(s.N * s.H * s.W * s.C, seed, 2);
   const weight = randomF32(s.C * s.k * s.k, seed + 1, 1 / s.k);
@@ -97,7 +98,7 @@ const SHAPES = [
 SHAPES[0]!.tags.push('chrome');
 SHAPES.find((c) => c.tags.includes('b0') && c.shape.k === 5 && c.shape.s === 2)!.tags.push('chrome');
 
-export const dwconvCases: KernelCase[] = SHAPES.map(({ shape, tags }, i) => ({
+const unrolled: KernelCase[] = SHAPES.map(({ shape, tags }, i) => ({
   name: `dwconv ${dwconvLabel(shape)}`,
   kernel: 'dwconv',
   tags,
@@ -106,3 +107,21 @@ export const dwconvCases: KernelCase[] = SHAPES.map(({ shape, tags }, i) => ({
     return [...checkDwconvOutput(shape, r), ...(shape.squeeze ? checkPartials(shape, r) : [])];
   },
 }));
+
+// The quick tier's dwconv_compact on the same shapes: every kernel size and stride of B0 and V2-S and all the
+// awkward ones (B0's and V2-S's other real shapes differ only in size, which are loop bounds here).
+const QUICK: LaunchTarget = { isFallback: true, tier: 'quick' };
+const compactShapes = SHAPES.filter(
+  ({ shape, tags }, i) => tags.includes('awkward') || SHAPES.findIndex((o) => o.shape.k === shape.k && o.shape.s === shape.s) === i,
+);
+const compact: KernelCase[] = compactShapes.map(({ shape, tags }, i) => ({
+  name: `dwconv_compact ${dwconvLabel(shape)}`,
+  kernel: 'dwconv_compact',
+  tags: tags.filter((t) => t !== 'chrome').concat(i < 2 ? ['chrome'] : []),
+  async run(lib) {
+    const r = await runDwconv(lib, shape, 500 + 7 * i, QUICK);
+    return [...checkDwconvOutput(shape, r), ...(shape.squeeze ? checkPartials(shape, r) : [])];
+  },
+}));
+
+export const dwconvCases: KernelCase[] = [...unrolled, ...compact];
