@@ -122,48 +122,40 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   const input = new Float32Array(batch * 3 * res * res);
   for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.001);
 
-  // Warm up (first-run costs are not what a profile is about), then time unprofiled runs.
-  log('warming up');
-  await model.execute(plan, input, []);
-  log(`timing ${runs} unprofiled run(s)`);
-  const wall: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await model.execute(plan, input, []);
-    wall.push(performance.now() - t0);
-  }
-  const unprofiledMs = spread(wall).median;
-
   const groups = detail ? plan.compiled.passes.flatMap((p) => p.ops.map((c) => [c.op])) : plan.compiled.passes.map((p) => p.ops.map((c) => c.op));
   const samples: number[][] = groups.map(() => []);
+  const wall: number[] = [];
   const totals: number[] = [];
   const deltas: bigint[] = [];
   const timer: Profile['timer'] = model.gpu.report.features.timestampQuery ? 'timestamp-query' : 'submit';
-  log(`timing ${runs} profiled run(s) (${timer}${detail ? ', a pass per kernel' : ''})`);
-  if (timer === 'timestamp-query') {
-    const passTimer = new PassTimer(model.gpu.device, groups.length);
-    try {
-      for (let r = 0; r < runs; r++) {
-        const t0 = performance.now();
-        await model.execute(plan, input, [], passTimer.plan(detail));
-        totals.push(performance.now() - t0);
-        const t = await passTimer.ticks();
-        for (const x of t) deltas.push(x - t[0]!);
-        groups.forEach((_, g) => samples[g]!.push(Number(t[2 * g + 1]! - t[2 * g]!) / 1e6));
-      }
-    } finally {
-      passTimer.destroy();
-    }
-  } else {
+  const timed = timer === 'timestamp-query';
+  const passTimer = timed ? new PassTimer(model.gpu.device, groups.length) : undefined;
+  const wallMs = async (ts?: PassTimer) => {
+    const t0 = performance.now();
+    await model.execute(plan, input, [], ts?.plan(detail));
+    return performance.now() - t0;
+  };
+  try {
+    // Warm up both kinds of run (first-run costs are not what a profile is about). They then alternate,
+    // so that load from elsewhere on the machine biases neither side of the overhead.
+    log('warming up');
+    await wallMs();
+    if (passTimer) await wallMs(passTimer);
+    log(`timing ${runs} unprofiled and ${runs} profiled run(s), interleaved (${timer}${detail ? ', a pass per kernel' : ''})`);
     for (let r = 0; r < runs; r++) {
-      const t0 = performance.now();
-      await model.execute(plan, input, []);
-      totals.push(performance.now() - t0);
+      wall.push(await wallMs());
+      totals.push(await wallMs(passTimer));
+      if (!passTimer) continue;
+      const t = await passTimer.ticks();
+      for (const x of t) deltas.push(x - t[0]!);
+      groups.forEach((_, g) => samples[g]!.push(Number(t[2 * g + 1]! - t[2 * g]!) / 1e6));
     }
+  } finally {
+    passTimer?.destroy();
   }
+  const unprofiledMs = spread(wall).median;
 
   // Attribute times to stages (in detail mode, sum each stage's kernels per run).
-  const timed = timer === 'timestamp-query';
   const stageSamples = plan.compiled.passes.map((p) => {
     const idx = groups.map((g, i) => (g[0]!.stage === p.stage ? i : -1)).filter((i) => i >= 0);
     return Array.from({ length: runs }, (_, r) => idx.reduce((a, i) => a + samples[i]![r]!, 0));

@@ -27,6 +27,8 @@ let chrome: ChromeSession;
 
 /** Open a report from file:// and summarise the Chart.js data behind each canvas. */
 async function openReport(file: string): Promise<Record<string, ChartSummary>> {
+  // Errors are checked per report page.
+  chrome.errors.length = 0;
   await chrome.page.goto(pathToFileURL(file).href);
   return chrome.page.evaluate(() => {
     const Chart = (globalThis as unknown as { Chart: typeof import('chart.js').Chart }).Chart;
@@ -49,7 +51,7 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
   report = JSON.parse(r.stdout) as ProfileReport;
   writeFileSync(join(dir, 'b0.json'), r.stdout);
-  chrome = await openChrome({ '': dir }, { page: 'b0.json' });
+  chrome = await openChrome({ '': dir }, { page: 'b0.html' });
 });
 
 afterAll(async () => {

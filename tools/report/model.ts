@@ -178,7 +178,7 @@ const signedPct = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
 /** The report's facts as label/value pairs (a list in Markdown, a definition list in HTML). */
 export function summaryItems(r: ProfileReport): [string, string][] {
   const gap = (r.totalMs - r.unprofiledMs) / r.unprofiledMs;
-  const items: [string, string][] = [
+  return [
     ['architecture', archDescription(r)],
     ['input', `batch ${r.batch} × 3 × ${r.res} × ${r.res}`],
     ['adapter', `${adapterName(r.adapter)} — ${r.adapter.isFallback ? 'software fallback adapter (CPU), so absolute times say little about a real GPU' : 'hardware adapter'}`],
@@ -193,7 +193,6 @@ export function summaryItems(r: ProfileReport): [string, string][] {
     ],
     ['profiling overhead', `${signedPct(r.overheadPct)} wall time, profiled vs unprofiled runs of the same schedule${r.detail ? ' (detail mode splits every kernel into its own pass)' : ''}`],
   ];
-  return items;
 }
 
 export interface Table {
