@@ -1,0 +1,83 @@
+/** `effnet bench` output: the table on stdout, and the same data as Markdown or standalone HTML (--out). */
+import { readFile } from 'node:fs/promises';
+import { formatAdapter } from '../src/gpu.js';
+import { BROWSER_DIST } from '../tools/host.js';
+import { OURS, formatMs, ratioKey, type BenchReport, type BenchRow } from './peers.js';
+
+const HEADER = ['engine', 'model', 'res', 'batch', 'load', 'first', 'load+first', 'median', 'p90', 'img/s', 'runs', 'max abs diff', 'peer/ours', 'note'];
+
+function cells(r: BenchRow, report: BenchReport): string[] {
+  const ms = (v: number | null) => (v === null ? '—' : formatMs(v));
+  const ratio = report.ratios[ratioKey(r.engine, r.model, r.res, r.batch)];
+  return [
+    r.engine,
+    r.model,
+    String(r.res),
+    String(r.batch),
+    ms(r.loadMs),
+    ms(r.firstMs),
+    ms(r.firstResultMs),
+    ms(r.medianMs),
+    ms(r.p90Ms),
+    r.imagesPerS === null ? '—' : r.imagesPerS.toFixed(r.imagesPerS < 10 ? 2 : 1),
+    String(r.runs),
+    r.engine === OURS ? (r.status === 'ok' ? 'reference' : '—') : r.maxAbsDiff === null ? '—' : `${r.maxAbsDiff.toExponential(1)} (${r.compared})`,
+    ratio === undefined ? '—' : `${ratio.toFixed(2)}×`,
+    r.status === 'ok' ? (r.note ?? '') : `${r.status.toUpperCase()}: ${r.note ?? ''}`,
+  ];
+}
+
+function preamble(report: BenchReport): string[] {
+  return [
+    `Adapter (our engine, headless Chromium): ${formatAdapter(report.adapter)}`,
+    '',
+    `Timing: ${report.timing}. Up to ${report.runsRequested} steady-state runs per row, stopped once a row has used ${report.budgetS} s (at least 3 runs).`,
+    `Agreement: max |peer − ${OURS}| on the same input; rows beyond ${report.tolerance.logits} (logits) or ${report.tolerance.probabilities} (probabilities) stay out of the ratios.`,
+    'peer/ours = peer median ÷ our median on the same model, resolution and batch (> 1: ours is faster).',
+  ];
+}
+
+export function markdownTable(report: BenchReport): string {
+  const lines = [`| ${HEADER.join(' | ')} |`, `| ${HEADER.map((_, i) => (i >= 2 && i <= 12 ? '---:' : '---')).join(' | ')} |`];
+  for (const r of report.runs) lines.push(`| ${cells(r, report).map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function markdownReport(report: BenchReport): string {
+  return [`# effnet bench: ${OURS} vs ONNX Runtime Web and TensorFlow.js`, '', ...preamble(report), '', markdownTable(report), ''].join('\n');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** Standalone HTML: the table plus a chart.js grouped bar chart of medians (the bundle is inlined, no network). */
+export async function htmlReport(report: BenchReport): Promise<string> {
+  const chartPath = `${BROWSER_DIST}peers-chart.js`;
+  const chart = await readFile(chartPath, 'utf8').catch(() => {
+    throw new Error(`${chartPath} is missing: run \`node tools/build.mjs\` first`);
+  });
+  const rows = report.runs.map((r) => `<tr>${cells(r, report).map((c, i) => `<td${i >= 2 && i <= 12 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`);
+  // `<` is escaped so that no string in the data can close the script element.
+  const data = JSON.stringify(report).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>effnet bench</title>
+<style>
+body { font: 14px system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-top: 1em; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
+td:not(:last-child) { white-space: nowrap; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+#chart-box { max-width: 1100px; }
+</style></head>
+<body>
+<h1>effnet bench: ${OURS} vs ONNX Runtime Web and TensorFlow.js</h1>
+${preamble(report).filter(Boolean).map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
+<div id="chart-box"><canvas id="bench-chart"></canvas></div>
+<table><thead><tr>${HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody></table>
+<script type="application/json" id="bench-data">${data}</script>
+<script>${chart.replace(/<\/script/gi, '<\\/script')}</script>
+</body></html>
+`;
+}

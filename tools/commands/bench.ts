@@ -1,0 +1,81 @@
+/**
+ * `effnet bench`: our engine against ONNX Runtime Web (WebGPU and wasm EPs) and TensorFlow.js (WebGPU and
+ * wasm backends) in headless Chromium, on the same weights and input; see bench/peers.ts.
+ */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from '../command.js';
+import { parseFlags } from '../command.js';
+import { ARCHS } from '../../src/model/tables.js';
+import { formatAdapter } from '../../src/gpu.js';
+import { benchPeers, PEERS, type PeerName } from '../../bench/peers.js';
+import { fixtureArchs } from '../../bench/onnx-fixtures.js';
+import { htmlReport, markdownReport, markdownTable } from '../../bench/peers-report.js';
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'Latency, throughput and output agreement vs ONNX Runtime Web and TensorFlow.js in headless Chromium',
+  usage:
+    'effnet bench [--arch efficientnet_b0,efficientnet_v2_s] [--res R,...] [--batch 1,4] [--runs 10] [--budget-s 60] ' +
+    `[--peers ${PEERS.join(',')}] [--out FILE.html|FILE.md] [--json]\n\n` +
+    '  --res       resolutions to run every arch at (default: each model\'s own; ORT needs an ONNX export per resolution, made with PyTorch when missing)\n' +
+    '  --budget-s  per row: stop the steady-state runs once the row has used this many seconds (at least 3 runs)\n' +
+    '  --json      {adapter, runs: [...], ratios: {"<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / ours}} on stdout\n\n' +
+    'ONNX exports other than the stored B0@224 are made once into <cache>/fixtures (cache: $EFFNET_CACHE or ~/.cache/effnet-webgpu) ' +
+    'by ../shared/tools/make_fixtures.py with Debian\'s /usr/bin/python3 and PyTorch ($EFFNET_PYTHON names another python).',
+  async run(args) {
+    const { flags, positionals } = parseFlags(args, { strings: ['arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out'], booleans: ['json'] });
+    if (positionals.length) throw new Error(`bench takes no positional arguments, got '${positionals[0]}'`);
+    const archs = parseArchs((flags.arch as string | undefined) ?? 'efficientnet_b0,efficientnet_v2_s');
+    const peers = parsePeers((flags.peers as string | undefined) ?? PEERS.join(','));
+    const resolutions = flags.res === undefined ? undefined : intList(flags.res as string, 'res', 32);
+    const batches = intList((flags.batch as string | undefined) ?? '1,4', 'batch', 1);
+    const runs = Number(flags.runs ?? 10);
+    if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${String(flags.runs)}`);
+    const budgetS = Number(flags['budget-s'] ?? 60);
+    if (!(budgetS > 0)) throw new Error(`--budget-s must be a positive number of seconds, got ${String(flags['budget-s'])}`);
+    const out = flags.out === undefined ? undefined : resolve(flags.out as string);
+    if (out !== undefined && !/\.(html|md)$/.test(out)) throw new Error(`--out must name a .html or .md file, got ${String(flags.out)}`);
+
+    const log = (line: string) => process.stderr.write(line + '\n');
+    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, log });
+    if (out) {
+      await writeFile(out, out.endsWith('.html') ? await htmlReport(report) : markdownReport(report));
+      log(`bench: wrote ${out}`);
+    }
+    if (flags.json) {
+      console.log(JSON.stringify(report, null, 1));
+    } else {
+      console.log(`# effnet bench in headless Chromium: ${formatAdapter(report.adapter)}\n`);
+      console.log(markdownTable(report));
+      console.log(`\n${report.timing}.`);
+    }
+    return report.runs.some((r) => r.status === 'failed') ? 1 : 0;
+  },
+};
+
+function parseArchs(list: string): string[] {
+  const have = fixtureArchs();
+  const archs = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (!archs.length) throw new Error('--arch needs at least one architecture');
+  for (const a of archs) {
+    if (!(a in ARCHS)) throw new Error(`unknown arch '${a}' (bench runs: ${have.join(', ') || 'none: ../shared/fixtures is missing'})`);
+    if (!have.includes(a)) throw new Error(`bench has no torchvision fixture for ${a} in ../shared/fixtures (it runs: ${have.join(', ') || 'none'})`);
+  }
+  return archs;
+}
+
+function parsePeers(list: string): PeerName[] {
+  const peers = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (!peers.length) throw new Error(`--peers needs at least one of ${PEERS.join(', ')}`);
+  for (const p of peers) if (!(PEERS as readonly string[]).includes(p)) throw new Error(`unknown peer '${p}' (choose from ${PEERS.join(', ')})`);
+  return peers as PeerName[];
+}
+
+function intList(value: string, name: string, min: number): number[] {
+  const items = value.split(',').map((s) => s.trim());
+  const nums = items.map(Number);
+  const bad = items.find((s, i) => !s || !Number.isInteger(nums[i]) || nums[i]! < min);
+  if (bad !== undefined) throw new Error(`--${name} must be ${min === 1 ? 'positive integers' : `integers ≥ ${min}`}, got '${bad}'`);
+  return [...new Set(nums)];
+}
