@@ -137,14 +137,16 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   };
   try {
     // Warm up both kinds of run (first-run costs are not what a profile is about). They then alternate,
-    // so that load from elsewhere on the machine biases neither side of the overhead.
+    // and swap which goes first, so that neither load from elsewhere on the machine nor the order biases
+    // either side of the overhead.
     log('warming up');
     await wallMs();
     if (passTimer) await wallMs(passTimer);
     log(`timing ${runs} unprofiled and ${runs} profiled run(s), interleaved (${timer}${detail ? ', a pass per kernel' : ''})`);
     for (let r = 0; r < runs; r++) {
-      wall.push(await wallMs());
+      if (r % 2 === 0) wall.push(await wallMs());
       totals.push(await wallMs(passTimer));
+      if (r % 2 === 1) wall.push(await wallMs());
       if (!passTimer) continue;
       const t = await passTimer.ticks();
       for (const x of t) deltas.push(x - t[0]!);

@@ -55,7 +55,9 @@ export const profileCommand: Command = {
       runs: flags.runs === undefined ? 10 : intFlag(flags.runs, 'runs'),
       detail: !!flags.detail,
     };
-    const weights = flags.weights === undefined ? 'random' : resolve(flags.weights as string);
+    const w = flags.weights as string | undefined;
+    // loadModel also takes URLs; only local paths are made absolute (and served to the page with --host chrome).
+    const weights = w === undefined || w === 'random' || isUrl(w) ? (w ?? 'random') : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
     const target = { baseArch, fusedStages, weights };
     const profile = host === 'node' ? await inNode(target, opts, log) : await inChrome(target, opts, log);
@@ -81,7 +83,7 @@ async function inNode(t: Target, opts: ProfileOptions, log: (s: string) => void)
   const arch = t.fusedStages === null ? t.baseArch : withFusedStages(t.baseArch, t.fusedStages);
   const model = await loadModel({ arch, weights: t.weights });
   try {
-    log(`${model.spec.name} (${t.weights === 'random' ? 'random' : t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
+    log(`${model.spec.name} (${t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
     return await profileModel(model, { ...opts, log });
   } finally {
     model.dispose();
@@ -92,7 +94,7 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
   log('starting headless Chromium');
   const host = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
   try {
-    const weights = t.weights === 'random' ? 'random' : host.url((await isDirectory(t.weights)) ? `${t.weights}/model.json` : t.weights);
+    const weights = t.weights === 'random' || isUrl(t.weights) ? t.weights : host.url((await isDirectory(t.weights)) ? `${t.weights}/model.json` : t.weights);
     return await host.session.page.evaluate(
       async (base, fused, w, o) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
@@ -138,6 +140,8 @@ function outputFormat(out: string, allowed: string[]): string {
   if (!existsSync(dirname(out))) throw new Error(`--out ${out}: folder ${dirname(out)} does not exist`);
   return ext;
 }
+
+const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
 function intFlag(v: string | boolean, name: string, min = 1): number {
   const n = Number(v);

@@ -185,7 +185,7 @@ export function summaryItems(r: ProfileReport): [string, string][] {
     ['host', r.host === 'chrome' ? 'headless Chromium (puppeteer)' : 'Node (Dawn, npm webgpu)'],
     ['weights', r.weights === 'random' ? 'random (timings do not depend on weight values)' : r.weights],
     ['timer', timerDescription(r)],
-    ['runs', `${r.runs} (after one warm-up run); ms is the median, p10–p90 the spread`],
+    ['runs', `${r.runs} profiled, alternating with ${r.runs} unprofiled (after a warm-up of each); ms is the median, p10–p90 the spread`],
     [
       r.timer === 'submit' ? 'total (submit timer)' : 'total (sum of stages)',
       `${fmtMs(r.totalMs)} ms; an unprofiled inference takes ${fmtMs(r.unprofiledMs)} ms wall (upload and read-back included)` +
