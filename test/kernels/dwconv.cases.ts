@@ -117,7 +117,7 @@ const compactShapes = SHAPES.filter(
 const compact: KernelCase[] = compactShapes.map(({ shape, tags }, i) => ({
   name: `dwconv_compact ${dwconvLabel(shape)}`,
   kernel: 'dwconv_compact',
-  tags: tags.filter((t) => t !== 'chrome').concat(i < 2 ? ['chrome'] : []),
+  tags: [...tags.filter((t) => t !== 'chrome'), ...(i < 2 ? (['chrome'] as const) : [])],
   async run(lib) {
     const r = await runDwconv(lib, shape, 500 + 7 * i, QUICK);
     return [...checkDwconvOutput(shape, r), ...(shape.squeeze ? checkPartials(shape, r) : [])];
