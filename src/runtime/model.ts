@@ -11,6 +11,7 @@ import type { ModelParams } from '../weights/params.js';
 import { buildGraph, packModel, type BuiltGraph, type InputLayout } from './builder.js';
 import { CompiledGraph, type TimestampPlan } from './executor.js';
 import { PassTimer, type StageTime } from './timing.js';
+import type { ArenaPlan } from './arena.js';
 
 export interface InputTensor {
   data: Float32Array;
@@ -51,8 +52,9 @@ interface Plan {
 export interface ModelOptions {
   /**
    * Quick start (default on): a new input shape first runs on 'quick' pipelines (small tiles, compact
-   * kernels) that compile in a fraction of the time; the tuned pipelines compile after that first run, in
-   * the background, and once they are ready every run takes the tuned schedule (`schedule()` waits for it).
+   * kernels) that compile in a fraction of the time; from the second run of that shape on, the tuned
+   * pipelines compile in the background, and once they are ready every run takes the tuned schedule
+   * (`schedule()` and `run(x, { tier: 'tuned' })` wait for it).
    * Off: every run waits for the tuned schedule.
    */
   quickStart?: boolean;
@@ -66,6 +68,8 @@ interface Tiers {
   tuned?: Promise<Plan>;
   /** The tuned plan once compiled: from then on runs take it and the quick plan is released. */
   ready?: Plan;
+  /** Runs taken on the quick plan so far. */
+  quickRuns: number;
 }
 
 export class Model {
@@ -190,6 +194,17 @@ export class Model {
     });
   }
 
+  /**
+   * The activation arena that runs of this shape use now: the tuned schedule's once compiled, else the
+   * quick-start one's; it compiles nothing that a run has not already asked for (unless none has run yet).
+   */
+  async activationArena(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<ArenaPlan> {
+    const key = { batch, height, width, layout, keepStages: false, softmax };
+    const t = this.tiers(key);
+    const plan = t.ready ?? (await (t.quick ?? this.tunedPlan(key)));
+    return plan.compiled.arena;
+  }
+
   /** The tuned compiled schedule for a shape (built and cached on first use). */
   async schedule(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<{ built: BuiltGraph; compiled: CompiledGraph }> {
     return this.tunedPlan({ batch, height, width, layout, keepStages: false, softmax });
@@ -284,7 +299,7 @@ export class Model {
     const key = `${o.batch}x${o.height}x${o.width}|${o.layout}|${o.keepStages ? 'keep' : ''}|${o.softmax ? 'softmax' : ''}`;
     let t = this.plans.get(key);
     if (!t) {
-      t = {};
+      t = { quickRuns: 0 };
       this.plans.set(key, t);
     }
     return t;
@@ -321,9 +336,10 @@ export class Model {
 
   /**
    * Run `fn` on the best schedule available now: the tuned one once compiled; before that, with quick start,
-   * the quick one, after which the tuned compile begins (so it never competes with the first inference for
-   * the CPU, which on a software adapter also runs the kernels). Callers hold the serial queue, so the quick
-   * plan can be released when the tuned one takes over.
+   * the quick one. The tuned compile begins after the second quick run: never alongside the first inference
+   * (on a software adapter the CPU also runs the kernels), and never for a shape that runs only once (a
+   * one-shot CLI call would otherwise wait for it at exit, since Dawn finishes pending compiles before the
+   * device goes). Callers hold the serial queue, so the quick plan can be released when the tuned one takes over.
    */
   private async latest<T>(o: PlanKey, tier: RunOptions['tier'], fn: (plan: Plan) => Promise<T>): Promise<T> {
     if (tier === 'tuned') return fn(await this.tunedPlan(o));
@@ -347,7 +363,7 @@ export class Model {
     try {
       return await fn(quick);
     } finally {
-      if (!this.disposed) void this.tunedPlan(o).catch(() => undefined);
+      if (++t.quickRuns >= 2 && !this.disposed) void this.tunedPlan(o).catch(() => undefined);
     }
   }
 

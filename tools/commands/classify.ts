@@ -71,10 +71,10 @@ export const classifyCommand: Command = {
       if (files.length > batchSize && !json) process.stderr.write('\n');
       report(results, seconds, json);
       if (!json && lastBatch) {
-        // The schedule the last batch ran on (cached, so this compiles nothing).
-        const { compiled } = await model.schedule(lastBatch, model.spec.resolution, model.spec.resolution, 'nhwc', true);
+        // The schedule the last batch ran on (so this compiles nothing, nor waits for the tuned tier).
+        const arena = await model.activationArena(lastBatch, model.spec.resolution, model.spec.resolution, 'nhwc', true);
         const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-        log(`effnet: GPU memory: weights ${mb(model.weightBytes)} MiB; activations ${mb(compiled.arena.peakBytes)} MiB peak (liveness arena; ${mb(compiled.arena.naiveBytes)} MiB without reuse)`);
+        log(`effnet: GPU memory: weights ${mb(model.weightBytes)} MiB; activations ${mb(arena.peakBytes)} MiB peak (liveness arena; ${mb(arena.naiveBytes)} MiB without reuse)`);
       }
       return results.some((r) => r.error) ? 1 : 0;
     } finally {
