@@ -54,6 +54,34 @@ describe('model API: bad input is a clear error, never a crash or a wrong answer
 });
 
 describe('liveness arena', () => {
+  test('quick start: first runs on the quick schedule, then the tuned one once compiled; both agree', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    try {
+      const x = { data: new Float32Array(2 * 3 * 64 * 64).map((_, i) => Math.sin(i * 0.01)), shape: [2, 3, 64, 64] };
+      const first = await model.run(x);
+      const quick = await model.run(x, { tier: 'quick' });
+      // The same schedule on the same input: bit for bit.
+      expect(Array.from(quick)).toEqual(Array.from(first));
+      const tuned = await model.run(x, { tier: 'tuned' });
+      // Other tiles sum in another order, so only f32 rounding apart.
+      let maxDiff = 0;
+      for (let i = 0; i < tuned.length; i++) maxDiff = Math.max(maxDiff, Math.abs(tuned[i]! - quick[i]!));
+      expect(maxDiff).toBeGreaterThan(0);
+      expect(maxDiff).toBeLessThan(1e-5);
+      // Once the tuned schedule has compiled, a plain run takes it.
+      expect(Array.from(await model.run(x))).toEqual(Array.from(tuned));
+    } finally {
+      model.dispose();
+    }
+    const off = await loadModel({ arch: 'efficientnet_b0', weights: 'random', quickStart: false });
+    try {
+      const x = { data: new Float32Array(3 * 64 * 64).fill(0.25), shape: [1, 3, 64, 64] };
+      expect(Array.from(await off.run(x))).toEqual(Array.from(await off.run(x, { tier: 'tuned' })));
+    } finally {
+      off.dispose();
+    }
+  });
+
   test('tensors with disjoint lifetimes share slots; overlapping ones never do', () => {
     const plan = planArena([
       { id: 0, bytes: 100, first: -1, last: 0 },
