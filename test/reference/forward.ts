@@ -15,9 +15,8 @@
  * `inputAffine` is applied to the input before padding, so the padding stays zero in normalised space.
  */
 import type { ArchSpec } from '../../src/model/tables.js';
+import { padGeometry as geometry, silu, type Padding } from './dwconv.js';
 import type { ConvParams, ModelParams } from '../../src/weights/params.js';
-
-export type Padding = 'symmetric' | 'same';
 
 export interface ForwardInput {
   data: ArrayLike<number>;
@@ -57,18 +56,7 @@ interface Map3 {
   d: Float64Array;
 }
 
-const silu = (x: number) => x / (1 + Math.exp(-x));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-
-function geometry(size: number, k: number, s: number, padding: Padding): { out: number; before: number } {
-  if (padding === 'symmetric') {
-    const p = Math.floor(k / 2);
-    return { out: Math.floor((size + 2 * p - k) / s) + 1, before: p };
-  }
-  const out = Math.ceil(size / s);
-  const total = Math.max((out - 1) * s + k - size, 0);
-  return { out, before: Math.floor(total / 2) };
-}
 
 function expectShape(p: ConvParams | undefined, want: number[], what: string): ConvParams {
   if (!p) throw new Error(`reference forward: ${what} is missing`);
