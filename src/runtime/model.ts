@@ -76,6 +76,8 @@ export class Model {
   private readonly plans = new Map<string, Tiers>();
   /** Read-back buffers by size, reused across inferences (which run one at a time). */
   private readonly staging = new Map<number, GPUBuffer>();
+  /** Timestamp query sets by pass count, reused across timed inferences (which run one at a time). */
+  private readonly timers = new Map<number, PassTimer>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   readonly info: ModelInfo;
@@ -158,20 +160,20 @@ export class Model {
         return { output: output! };
       }
       const passes = plan.compiled.passes;
-      const timer = new PassTimer(this.gpu.device, passes.length + 1);
-      try {
-        // The network's passes take query pairs 0..P-1 (CompiledGraph.encode numbers them); the fill pass the last.
-        const fillWrites = timer.writes(passes.length);
-        const [output] = await this.execute(plan, (enc, input) => fill(enc, input, fillWrites), [], { ...timer.plan(false) });
-        const ms = await timer.read();
-        const stages: StageTime[] = [
-          { name: opts.fillName ?? 'input', block: 'input', ms: ms[passes.length]! },
-          ...passes.map((p, i) => ({ name: p.stage, block: p.ops[0]!.op.block, ms: ms[i]! })),
-        ];
-        return { output: output!, stages };
-      } finally {
-        timer.destroy();
+      let timer = this.timers.get(passes.length + 1);
+      if (!timer) {
+        timer = new PassTimer(this.gpu.device, passes.length + 1);
+        this.timers.set(passes.length + 1, timer);
       }
+      // The network's passes take query pairs 0..P-1 (CompiledGraph.encode numbers them); the fill pass the last.
+      const fillWrites = timer.writes(passes.length);
+      const [output] = await this.execute(plan, (enc, input) => fill(enc, input, fillWrites), [], timer.plan(false));
+      const ms = await timer.read();
+      const stages: StageTime[] = [
+        { name: opts.fillName ?? 'input', block: 'input', ms: ms[passes.length]! },
+        ...passes.map((p, i) => ({ name: p.stage, block: p.ops[0]!.op.block, ms: ms[i]! })),
+      ];
+      return { output: output!, stages };
     }));
   }
 
@@ -271,6 +273,8 @@ export class Model {
     for (const b of [...this.weightBuffers.values(), ...this.staging.values()]) b.destroy();
     this.weightBuffers.clear();
     this.staging.clear();
+    for (const t of this.timers.values()) t.destroy();
+    this.timers.clear();
     for (const t of this.plans.values()) {
       for (const p of [t.quick, t.tuned]) p?.then((x) => x.compiled.destroy(), () => undefined);
     }
