@@ -1,7 +1,6 @@
 /** `effnet bench` output: the table on stdout, and the same data as Markdown or standalone HTML (--out). */
-import { readFile } from 'node:fs/promises';
 import { formatAdapter } from '../src/gpu.js';
-import { BROWSER_DIST } from '../tools/host.js';
+import { escapeHtml, inlineBundle, scriptJson } from '../tools/report/standalone.js';
 import { OURS, formatMs, ratioKey, type BenchReport, type BenchRow } from './peers.js';
 
 const HEADER = ['engine', 'model', 'res', 'batch', 'load', 'first', 'load+first', 'median', 'p90', 'img/s', 'runs', 'max abs diff', 'peer/ours', 'note'];
@@ -47,17 +46,10 @@ export function markdownReport(report: BenchReport): string {
   return [`# effnet bench: ${OURS} vs ONNX Runtime Web and TensorFlow.js`, '', ...preamble(report), '', markdownTable(report), ''].join('\n');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-
 /** Standalone HTML: the table plus a chart.js grouped bar chart of medians (the bundle is inlined, no network). */
 export async function htmlReport(report: BenchReport): Promise<string> {
-  const chartPath = `${BROWSER_DIST}peers-chart.js`;
-  const chart = await readFile(chartPath, 'utf8').catch(() => {
-    throw new Error(`${chartPath} is missing: run \`node tools/build.mjs\` first`);
-  });
+  const chart = await inlineBundle('peers-chart.js');
   const rows = report.runs.map((r) => `<tr>${cells(r, report).map((c, i) => `<td${i >= 2 && i <= 12 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`);
-  // `<` is escaped so that no string in the data can close the script element.
-  const data = JSON.stringify(report).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>effnet bench</title>
 <style>
@@ -76,8 +68,8 @@ ${preamble(report).filter(Boolean).map((p) => `<p>${escapeHtml(p)}</p>`).join('\
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
-<script type="application/json" id="bench-data">${data}</script>
-<script>${chart.replace(/<\/script/gi, '<\\/script')}</script>
+<script type="application/json" id="bench-data">${scriptJson(report)}</script>
+<script>${chart}</script>
 </body></html>
 `;
 }

@@ -2,9 +2,7 @@
  * The standalone HTML report: one file holding the data (JSON) and the page script (tools/report/page.ts
  * with Chart.js, bundled by tools/build.mjs), so it opens from file:// with no network.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BROWSER_DIST } from '../host.js';
+import { escapeHtml, inlineBundle, scriptJson } from './standalone.js';
 import { DATA_ELEMENT_ID, reportSubtitle, reportTitle, type PageData } from './model.js';
 
 const STYLE = `
@@ -28,19 +26,11 @@ table.totals tr:last-child td { font-weight: 600; }
 details summary { cursor: pointer; margin: 8px 0; }
 `;
 
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export async function reportHtml(data: PageData): Promise<string> {
-  const bundlePath = join(BROWSER_DIST, 'report.js');
-  const bundle = await readFile(bundlePath, 'utf8').catch(() => {
-    throw new Error(`${bundlePath} is missing: build it with node tools/build.mjs`);
-  });
+  const script = await inlineBundle('report.js');
   const title = data.kind === 'profile'
     ? `effnet profile: ${reportTitle(data.report)} — ${reportSubtitle(data.report)}`
     : `effnet profile comparison: ${data.comparison.entries.map((e) => e.label).join(' vs ')}`;
-  // Neither the JSON nor the script may close their <script> element early.
-  const json = JSON.stringify(data).replace(/</g, '\\u003c');
-  const script = bundle.replace(/<\/script/gi, '<\\/script');
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -50,7 +40,7 @@ export async function reportHtml(data: PageData): Promise<string> {
     `<style>${STYLE}</style>`,
     '</head><body>',
     '<main id="report"></main>',
-    `<script type="application/json" id="${DATA_ELEMENT_ID}">${json}</script>`,
+    `<script type="application/json" id="${DATA_ELEMENT_ID}">${scriptJson(data)}</script>`,
     `<script>${script}</script>`,
     '</body></html>',
     '',
