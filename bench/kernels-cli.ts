@@ -2,9 +2,7 @@
  * `npm run bench:kernels -- [--host chrome|node] [--arch efficientnet_b0,efficientnet_v2_s] [--runs N] [--json]`
  * Times every distinct kernel launch of the models and the fused-vs-unfused paths.
  */
-import { parseFlags } from '../tools/command.js';
-import { openChrome } from '../tools/chrome.js';
-import { BROWSER_DIST } from '../tools/host.js';
+import { BROWSER_DIST, openChrome, parseFlags } from '../tools/harness/index.js';
 import { acquireGpu, formatAdapter, type AdapterReport } from '../src/gpu.js';
 import { benchKernels, type FusionRow, type KernelRow } from './kernels.js';
 

@@ -3,12 +3,13 @@
  * as the runtime schedules it, timed alone — ms, achieved GFLOP/s and GB/s per shape — plus what the
  * fusions save on the SE path and the residual path. Runs in Node (Dawn) and in a browser alike.
  */
+import { loadModel } from '../src/api.js';
+import { createBuffer } from '../src/buffers.js';
 import type { Gpu } from '../src/gpu.js';
+import { encodeDispatch, type Dispatch, type Launch } from '../src/kernels/launch.js';
 import { KernelLibrary } from '../src/kernels/library.js';
-import { getArch } from '../src/model/tables.js';
-import { buildGraph, packModel } from '../src/runtime/builder.js';
-import { CompiledGraph, type CompiledOp } from '../src/runtime/executor.js';
-import { randomParams } from '../src/weights/random.js';
+import { instrument, type OpView } from '../src/runtime/instrument.js';
+import { median } from '../src/stats.js';
 import { pointwiseLaunch } from '../src/kernels/pointwise.js';
 import { dwconvLaunch } from '../src/kernels/dwconv.js';
 import { seExciteLaunch } from '../src/kernels/se.js';
@@ -35,16 +36,12 @@ export interface FusionRow {
 }
 
 /** Median wall time of `reps` back-to-back dispatches of one launch, per dispatch. */
-async function timeLaunch(device: GPUDevice, ops: CompiledOp[], runs: number, reps: number): Promise<number> {
+async function timeLaunch(device: GPUDevice, dispatches: readonly Dispatch[], runs: number, reps: number): Promise<number> {
   const once = async () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (let r = 0; r < reps; r++) {
-      for (const c of ops) {
-        pass.setPipeline(c.pipeline);
-        pass.setBindGroup(0, c.bindGroup);
-        pass.dispatchWorkgroups(...c.grid);
-      }
+      for (const d of dispatches) encodeDispatch(pass, d);
     }
     pass.end();
     const t0 = performance.now();
@@ -55,13 +52,11 @@ async function timeLaunch(device: GPUDevice, ops: CompiledOp[], runs: number, re
   await once();
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) ts.push(await once());
-  ts.sort((a, b) => a - b);
-  return ts[Math.floor(ts.length / 2)]!;
+  return median(ts);
 }
 
-function shapeOf(c: CompiledOp): string {
-  const u = c.op.uniforms;
-  return Object.entries(u)
+function shapeOf(op: OpView): string {
+  return Object.entries(op.uniforms)
     .filter(([, v]) => typeof v === 'number')
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
@@ -71,45 +66,38 @@ export async function benchKernels(
   gpu: Gpu,
   opts: { archs?: string[]; runs?: number; log?: (s: string) => void } = {},
 ): Promise<{ kernels: KernelRow[]; fusion: FusionRow[] }> {
-  const lib = new KernelLibrary(gpu.device);
   const runs = opts.runs ?? 5;
   const rows: KernelRow[] = [];
   const fusion: FusionRow[] = [];
   for (const arch of opts.archs ?? ['efficientnet_b0', 'efficientnet_v2_s']) {
-    const spec = getArch(arch);
-    const packed = packModel(spec, randomParams(spec));
-    const weights = new Map([...packed].map(([k, v]) => {
-      const b = gpu.device.createBuffer({ size: Math.max(16, Math.ceil(v.byteLength / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-      gpu.device.queue.writeBuffer(b, 0, v.buffer as ArrayBuffer, v.byteOffset, v.byteLength);
-      return [k, b] as const;
-    }));
-    const built = buildGraph(spec, packed, { batch: 1, height: spec.resolution, width: spec.resolution, layout: 'nchw', keepStages: false, softmax: false, target: { isFallback: gpu.report.isFallback } });
-    const compiled = await CompiledGraph.create(lib, built, weights, arch);
+    // The tuned schedule of random weights at the model's own resolution: the launches a real run records.
+    const model = await loadModel({ arch, weights: 'random', device: gpu, quickStart: false });
     try {
-      const distinct = new Map<string, { c: CompiledOp; count: number }>();
-      for (const pass of compiled.passes) {
-        for (const c of pass.ops) {
-          const key = `${c.op.kernel} ${JSON.stringify(c.op.overrides)} ${shapeOf(c)}`;
+      const res = model.spec.resolution;
+      const schedule = await instrument(model, { batch: 1, height: res, width: res });
+      const distinct = new Map<string, { op: OpView; count: number }>();
+      for (const pass of schedule.passes) {
+        for (const op of pass.ops) {
+          const key = `${op.kernel} ${JSON.stringify(op.overrides)} ${shapeOf(op)}`;
           const d = distinct.get(key);
           if (d) d.count++;
-          else distinct.set(key, { c, count: 1 });
+          else distinct.set(key, { op, count: 1 });
         }
       }
-      for (const { c, count } of distinct.values()) {
+      for (const { op, count } of distinct.values()) {
         // Enough repetitions that a launch takes ≥ ~20 ms of GPU time, so timer and submit overhead vanish.
-        const probe = await timeLaunch(gpu.device, [c], 1, 1);
+        const probe = await timeLaunch(gpu.device, [op.dispatch], 1, 1);
         const reps = Math.max(1, Math.min(50, Math.ceil(20 / Math.max(probe, 0.01))));
-        const ms = await timeLaunch(gpu.device, [c], runs, reps);
-        const row: KernelRow = { arch, op: c.op.name, kernel: c.op.kernel, shape: shapeOf(c), count, ms, gflops: c.op.flops / ms / 1e6, gbps: c.op.bytes / ms / 1e6 };
+        const ms = await timeLaunch(gpu.device, [op.dispatch], runs, reps);
+        const row: KernelRow = { arch, op: op.name, kernel: op.kernel, shape: shapeOf(op), count, ms, gflops: op.flops / ms / 1e6, gbps: op.bytes / ms / 1e6 };
         rows.push(row);
         opts.log?.(`${arch} ${row.kernel.padEnd(10)} ${row.ms.toFixed(3).padStart(8)} ms ${row.gflops.toFixed(2).padStart(7)} GFLOP/s ${row.gbps.toFixed(2).padStart(7)} GB/s  ${row.op}`);
       }
     } finally {
-      compiled.destroy();
-      for (const b of weights.values()) b.destroy();
+      model.dispose();
     }
   }
-  fusion.push(...(await benchFusions(gpu, lib, runs, opts.log)));
+  fusion.push(...(await benchFusions(gpu, runs, opts.log)));
   return { kernels: rows, fusion };
 }
 
@@ -119,21 +107,22 @@ export async function benchKernels(
  * pass that writes the scaled tensor + plain projection. Residual path (features.2.1 projection 144→24):
  * projection with the add in its epilogue, against projection + standalone add.
  */
-async function benchFusions(gpu: Gpu, lib: KernelLibrary, runs: number, log?: (s: string) => void): Promise<FusionRow[]> {
+async function benchFusions(gpu: Gpu, runs: number, log?: (s: string) => void): Promise<FusionRow[]> {
   const { device } = gpu;
+  const lib = new KernelLibrary(device);
   const H = 56, W = 56, C = 144, seC = 6, outC = 24;
   const c4 = (c: number) => Math.ceil(c / 4);
   const made: GPUBuffer[] = [];
   const buf = (floats: number) => {
-    const b = device.createBuffer({ size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const b = createBuffer(device, { label: 'fusion-bench', bytes: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     made.push(b);
     return b;
   };
-  const op = async (l: { kernel: string; overrides: Record<string, number>; uniforms: Record<string, number | readonly number[]>; workgroups: number }, res: Record<string, GPUBuffer>): Promise<CompiledOp> => {
+  const op = async (l: Launch, res: Record<string, GPUBuffer>): Promise<Dispatch> => {
     const params = lib.uniformBuffer(l.kernel, l.uniforms);
     made.push(params);
     const pipeline = await lib.pipeline(l.kernel, l.overrides);
-    return { op: { name: l.kernel } as CompiledOp['op'], pipeline, bindGroup: lib.bindGroup(l.kernel, { ...res, params }), grid: lib.grid(l.workgroups) };
+    return { pipeline, bindGroup: lib.bindGroup(l.kernel, { ...res, params }), grid: lib.grid(l.workgroups) };
   };
   try {
     const x = buf(H * W * c4(C) * 4), d = buf(H * W * c4(C) * 4), scaled = buf(H * W * c4(C) * 4);

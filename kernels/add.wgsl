@@ -1,4 +1,5 @@
-// add: y = a + b, elementwise (the standalone residual add; production kernels fuse it into epilogues).
+// add: y = a + b, elementwise: the standalone residual add. The unfused reference: no planned graph uses it (the
+// projection adds the residual in its epilogue, pointwise HAS_RES); bench/kernels.ts times that fusion against it.
 // Layout: both inputs and the output viewed as `count` vec4s of the same NHWC (C padded to 4) tensor.
 // One invocation: one vec4. Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl).
 //!include lib/grid.wgsl

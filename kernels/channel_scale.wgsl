@@ -1,6 +1,6 @@
-// channel_scale: y[n, h, w, c] = x[n, h, w, c] · se[n, c] — the SE gate applied as its own pass. The engine
-// fuses this into the projection's prologue (pointwise SE_SCALE); this standalone form is the unfused path
-// the benchmark compares against, and a building block for tests.
+// channel_scale: y[n, h, w, c] = x[n, h, w, c] · se[n, c] — the SE gate applied as its own pass. The unfused
+// reference: no planned graph uses it (the projection's prologue applies the gate, pointwise SE_SCALE);
+// bench/kernels.ts times that fusion against it.
 // Layouts: x, y NHWC with C padded to 4 (C4 vec4s per pixel); se [N, C4] vec4.
 // One invocation: one vec4; its image is i / (HW·C4) and its channel group i % C4.
 // Dispatch: ceil(count / WG) workgroups, count = N·HW·C4 (linear, see lib/grid.wgsl).

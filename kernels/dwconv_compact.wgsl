@@ -14,6 +14,8 @@
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 
+// dwconv.wgsl's Params plus its overrides as fields: WGSL structs cannot extend one another, so the shared
+// fields are written out in both files.
 struct Params {
   H: u32,
   W: u32,

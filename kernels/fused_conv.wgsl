@@ -51,6 +51,7 @@ override ACT: u32 = 1;
 // When false, `res` is a dummy binding and is never read.
 override HAS_RES: bool = false;
 
+// One tap's weight matrices for the TN output vec4s (mat4x4: the reason Wt and mac are not in lib/conv_tile.wgsl).
 struct Wt {
   m0: mat4x4<f32>,
   m1: mat4x4<f32>,
@@ -97,12 +98,8 @@ fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
   y[at] = v;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
-  if (i >= conv_tile_count()) { return; }
-  let tile = conv_tile(i);
+// The tile's sums over every tap; the entry point in lib/conv_tile.wgsl stores them through `epilogue`.
+fn accumulate(tile: ConvTile) -> Tile {
   let n = tile.n;
   let oh = tile.oh;
   let ow0 = tile.ow0;
@@ -111,9 +108,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let K = params.K;
   let s = params.stride;
   let cin4 = params.Cin4;
-  let coutP4 = (params.Cout4 + 3u) & ~3u;
-  var p0: Px; var p1: Px; var p2: Px; var p3: Px; var p4: Px; var p5: Px; var p6: Px; var p7: Px;
-  var p8: Px; var p9: Px; var p10: Px; var p11: Px; var p12: Px; var p13: Px; var p14: Px; var p15: Px;
+  let coutP4 = cout_p4();
+  var acc: Tile;
   var t0: Tap; var t1: Tap; var t2: Tap; var t3: Tap; var t4: Tap; var t5: Tap; var t6: Tap; var t7: Tap;
   var t8: Tap; var t9: Tap; var t10: Tap; var t11: Tap; var t12: Tap; var t13: Tap; var t14: Tap; var t15: Tap;
 
@@ -145,40 +141,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var ci = 0u; ci < cin4; ci++) {
         let m = loadWt(wi);
         wi += coutP4;
-        p0 = mac(p0, x[t0.at + ci] * t0.keep, m);
-        if (TM > 1u) { p1 = mac(p1, x[t1.at + ci] * t1.keep, m); }
-        if (TM > 2u) { p2 = mac(p2, x[t2.at + ci] * t2.keep, m); }
-        if (TM > 3u) { p3 = mac(p3, x[t3.at + ci] * t3.keep, m); }
-        if (TM > 4u) { p4 = mac(p4, x[t4.at + ci] * t4.keep, m); }
-        if (TM > 5u) { p5 = mac(p5, x[t5.at + ci] * t5.keep, m); }
-        if (TM > 6u) { p6 = mac(p6, x[t6.at + ci] * t6.keep, m); }
-        if (TM > 7u) { p7 = mac(p7, x[t7.at + ci] * t7.keep, m); }
-        if (TM > 8u) { p8 = mac(p8, x[t8.at + ci] * t8.keep, m); }
-        if (TM > 9u) { p9 = mac(p9, x[t9.at + ci] * t9.keep, m); }
-        if (TM > 10u) { p10 = mac(p10, x[t10.at + ci] * t10.keep, m); }
-        if (TM > 11u) { p11 = mac(p11, x[t11.at + ci] * t11.keep, m); }
-        if (TM > 12u) { p12 = mac(p12, x[t12.at + ci] * t12.keep, m); }
-        if (TM > 13u) { p13 = mac(p13, x[t13.at + ci] * t13.keep, m); }
-        if (TM > 14u) { p14 = mac(p14, x[t14.at + ci] * t14.keep, m); }
-        if (TM > 15u) { p15 = mac(p15, x[t15.at + ci] * t15.keep, m); }
+        acc.p0 = mac(acc.p0, x[t0.at + ci] * t0.keep, m);
+        if (TM > 1u) { acc.p1 = mac(acc.p1, x[t1.at + ci] * t1.keep, m); }
+        if (TM > 2u) { acc.p2 = mac(acc.p2, x[t2.at + ci] * t2.keep, m); }
+        if (TM > 3u) { acc.p3 = mac(acc.p3, x[t3.at + ci] * t3.keep, m); }
+        if (TM > 4u) { acc.p4 = mac(acc.p4, x[t4.at + ci] * t4.keep, m); }
+        if (TM > 5u) { acc.p5 = mac(acc.p5, x[t5.at + ci] * t5.keep, m); }
+        if (TM > 6u) { acc.p6 = mac(acc.p6, x[t6.at + ci] * t6.keep, m); }
+        if (TM > 7u) { acc.p7 = mac(acc.p7, x[t7.at + ci] * t7.keep, m); }
+        if (TM > 8u) { acc.p8 = mac(acc.p8, x[t8.at + ci] * t8.keep, m); }
+        if (TM > 9u) { acc.p9 = mac(acc.p9, x[t9.at + ci] * t9.keep, m); }
+        if (TM > 10u) { acc.p10 = mac(acc.p10, x[t10.at + ci] * t10.keep, m); }
+        if (TM > 11u) { acc.p11 = mac(acc.p11, x[t11.at + ci] * t11.keep, m); }
+        if (TM > 12u) { acc.p12 = mac(acc.p12, x[t12.at + ci] * t12.keep, m); }
+        if (TM > 13u) { acc.p13 = mac(acc.p13, x[t13.at + ci] * t13.keep, m); }
+        if (TM > 14u) { acc.p14 = mac(acc.p14, x[t14.at + ci] * t14.keep, m); }
+        if (TM > 15u) { acc.p15 = mac(acc.p15, x[t15.at + ci] * t15.keep, m); }
       }
     }
   }
 
-  finish(p0, n, oh, ow0, co4);
-  if (TM > 1u) { finish(p1, n, oh, ow0 + 1u, co4); }
-  if (TM > 2u) { finish(p2, n, oh, ow0 + 2u, co4); }
-  if (TM > 3u) { finish(p3, n, oh, ow0 + 3u, co4); }
-  if (TM > 4u) { finish(p4, n, oh, ow0 + 4u, co4); }
-  if (TM > 5u) { finish(p5, n, oh, ow0 + 5u, co4); }
-  if (TM > 6u) { finish(p6, n, oh, ow0 + 6u, co4); }
-  if (TM > 7u) { finish(p7, n, oh, ow0 + 7u, co4); }
-  if (TM > 8u) { finish(p8, n, oh, ow0 + 8u, co4); }
-  if (TM > 9u) { finish(p9, n, oh, ow0 + 9u, co4); }
-  if (TM > 10u) { finish(p10, n, oh, ow0 + 10u, co4); }
-  if (TM > 11u) { finish(p11, n, oh, ow0 + 11u, co4); }
-  if (TM > 12u) { finish(p12, n, oh, ow0 + 12u, co4); }
-  if (TM > 13u) { finish(p13, n, oh, ow0 + 13u, co4); }
-  if (TM > 14u) { finish(p14, n, oh, ow0 + 14u, co4); }
-  if (TM > 15u) { finish(p15, n, oh, ow0 + 15u, co4); }
+  return acc;
 }

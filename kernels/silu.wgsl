@@ -1,4 +1,5 @@
-// silu: y = x * sigmoid(x), elementwise (the standalone form; production kernels fuse it into epilogues).
+// silu: y = x * sigmoid(x), elementwise. The unfused reference: no planned graph uses it (every conv epilogue
+// applies silu4 itself); the kernel cases check it against float64, as they do the fused epilogues.
 // Layout: any tensor viewed as `count` vec4s (NHWC with C padded to a multiple of 4 keeps padding at 0,
 // and silu(0) = 0, so padded channels stay zero).
 // One invocation: one vec4. Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl).

@@ -52,6 +52,7 @@ override TM: u32 = 4;
 // Output vec4s per invocation, 1..4, with ceil(Cout4/TN)·TN ≤ CoutP4.
 override TN: u32 = 2;
 
+// One tap's weight matrices for the TN output vec4s (mat3x4: the reason Wt and mac are not in lib/conv_tile.wgsl).
 struct Wt {
   m0: mat3x4<f32>,
   m1: mat3x4<f32>,
@@ -83,20 +84,15 @@ fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
   y[pix * params.Cout4 + co4] = silu4(acc + b[co4]);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
-  if (i >= conv_tile_count()) { return; }
-  let tile = conv_tile(i);
+// The tile's sums over every tap; the entry point in lib/conv_tile.wgsl stores them through `epilogue`.
+fn accumulate(tile: ConvTile) -> Tile {
   let n = tile.n;
   let oh = tile.oh;
   let ow0 = tile.ow0;
   let co4 = tile.co4;
 
-  let coutP4 = (params.Cout4 + 3u) & ~3u;
-  var p0: Px; var p1: Px; var p2: Px; var p3: Px; var p4: Px; var p5: Px; var p6: Px; var p7: Px;
-  var p8: Px; var p9: Px; var p10: Px; var p11: Px; var p12: Px; var p13: Px; var p14: Px; var p15: Px;
+  let coutP4 = cout_p4();
+  var acc: Tile;
   for (var kh = 0u; kh < 3u; kh++) {
     let ih = i32(2u * oh + kh) - i32(params.padTop);
     if (ih < 0 || ih >= i32(params.H)) { continue; }
@@ -109,39 +105,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (TN > 2u) { m.m2 = w[wi + 2u]; }
       if (TN > 3u) { m.m3 = w[wi + 3u]; }
       let iw0 = i32(2u * ow0 + kw) - i32(params.padLeft);
-      p0 = mac(p0, rgb(rowStart, iw0), m);
-      if (TM > 1u) { p1 = mac(p1, rgb(rowStart, iw0 + 2), m); }
-      if (TM > 2u) { p2 = mac(p2, rgb(rowStart, iw0 + 4), m); }
-      if (TM > 3u) { p3 = mac(p3, rgb(rowStart, iw0 + 6), m); }
-      if (TM > 4u) { p4 = mac(p4, rgb(rowStart, iw0 + 8), m); }
-      if (TM > 5u) { p5 = mac(p5, rgb(rowStart, iw0 + 10), m); }
-      if (TM > 6u) { p6 = mac(p6, rgb(rowStart, iw0 + 12), m); }
-      if (TM > 7u) { p7 = mac(p7, rgb(rowStart, iw0 + 14), m); }
-      if (TM > 8u) { p8 = mac(p8, rgb(rowStart, iw0 + 16), m); }
-      if (TM > 9u) { p9 = mac(p9, rgb(rowStart, iw0 + 18), m); }
-      if (TM > 10u) { p10 = mac(p10, rgb(rowStart, iw0 + 20), m); }
-      if (TM > 11u) { p11 = mac(p11, rgb(rowStart, iw0 + 22), m); }
-      if (TM > 12u) { p12 = mac(p12, rgb(rowStart, iw0 + 24), m); }
-      if (TM > 13u) { p13 = mac(p13, rgb(rowStart, iw0 + 26), m); }
-      if (TM > 14u) { p14 = mac(p14, rgb(rowStart, iw0 + 28), m); }
-      if (TM > 15u) { p15 = mac(p15, rgb(rowStart, iw0 + 30), m); }
+      acc.p0 = mac(acc.p0, rgb(rowStart, iw0), m);
+      if (TM > 1u) { acc.p1 = mac(acc.p1, rgb(rowStart, iw0 + 2), m); }
+      if (TM > 2u) { acc.p2 = mac(acc.p2, rgb(rowStart, iw0 + 4), m); }
+      if (TM > 3u) { acc.p3 = mac(acc.p3, rgb(rowStart, iw0 + 6), m); }
+      if (TM > 4u) { acc.p4 = mac(acc.p4, rgb(rowStart, iw0 + 8), m); }
+      if (TM > 5u) { acc.p5 = mac(acc.p5, rgb(rowStart, iw0 + 10), m); }
+      if (TM > 6u) { acc.p6 = mac(acc.p6, rgb(rowStart, iw0 + 12), m); }
+      if (TM > 7u) { acc.p7 = mac(acc.p7, rgb(rowStart, iw0 + 14), m); }
+      if (TM > 8u) { acc.p8 = mac(acc.p8, rgb(rowStart, iw0 + 16), m); }
+      if (TM > 9u) { acc.p9 = mac(acc.p9, rgb(rowStart, iw0 + 18), m); }
+      if (TM > 10u) { acc.p10 = mac(acc.p10, rgb(rowStart, iw0 + 20), m); }
+      if (TM > 11u) { acc.p11 = mac(acc.p11, rgb(rowStart, iw0 + 22), m); }
+      if (TM > 12u) { acc.p12 = mac(acc.p12, rgb(rowStart, iw0 + 24), m); }
+      if (TM > 13u) { acc.p13 = mac(acc.p13, rgb(rowStart, iw0 + 26), m); }
+      if (TM > 14u) { acc.p14 = mac(acc.p14, rgb(rowStart, iw0 + 28), m); }
+      if (TM > 15u) { acc.p15 = mac(acc.p15, rgb(rowStart, iw0 + 30), m); }
     }
   }
 
-  finish(p0, n, oh, ow0, co4);
-  if (TM > 1u) { finish(p1, n, oh, ow0 + 1u, co4); }
-  if (TM > 2u) { finish(p2, n, oh, ow0 + 2u, co4); }
-  if (TM > 3u) { finish(p3, n, oh, ow0 + 3u, co4); }
-  if (TM > 4u) { finish(p4, n, oh, ow0 + 4u, co4); }
-  if (TM > 5u) { finish(p5, n, oh, ow0 + 5u, co4); }
-  if (TM > 6u) { finish(p6, n, oh, ow0 + 6u, co4); }
-  if (TM > 7u) { finish(p7, n, oh, ow0 + 7u, co4); }
-  if (TM > 8u) { finish(p8, n, oh, ow0 + 8u, co4); }
-  if (TM > 9u) { finish(p9, n, oh, ow0 + 9u, co4); }
-  if (TM > 10u) { finish(p10, n, oh, ow0 + 10u, co4); }
-  if (TM > 11u) { finish(p11, n, oh, ow0 + 11u, co4); }
-  if (TM > 12u) { finish(p12, n, oh, ow0 + 12u, co4); }
-  if (TM > 13u) { finish(p13, n, oh, ow0 + 13u, co4); }
-  if (TM > 14u) { finish(p14, n, oh, ow0 + 14u, co4); }
-  if (TM > 15u) { finish(p15, n, oh, ow0 + 15u, co4); }
+  return acc;
 }

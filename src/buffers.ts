@@ -1,19 +1,37 @@
-/** Small GPU buffer helpers used by the runtime, the tests and the benchmarks. */
+/**
+ * The one way this engine sizes and makes GPU buffers (weights, the activation arena, staging, uniforms,
+ * test and benchmark buffers). WebGPU wants sizes in multiples of 4 and rejects zero-size bindings; vec4
+ * kernels read whole 16-byte vectors, so every buffer is rounded up to 16 bytes, at least 16.
+ */
 import { EffnetError } from './errors.js';
 
-export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string, extraUsage = 0): GPUBuffer {
-  const bytes = typeof data === 'number' ? data : data.byteLength;
-  // WebGPU wants sizes in multiples of 4; zero-size bindings are invalid, so keep at least 16 bytes.
-  const size = Math.max(16, Math.ceil(bytes / 4) * 4);
-  if (size > device.limits.maxStorageBufferBindingSize) {
+export const bufferBytes = (bytes: number): number => Math.max(16, Math.ceil(bytes / 16) * 16);
+
+/**
+ * A buffer of `bytes` (rounded by bufferBytes), refused with LIMIT_EXCEEDED when a storage binding of it
+ * would exceed the device's maxStorageBufferBindingSize (`hint` says what the caller can do about it);
+ * `data` is uploaded when given.
+ */
+export function createBuffer(
+  device: GPUDevice,
+  o: { label: string; bytes: number; usage: GPUBufferUsageFlags; data?: ArrayBufferView; hint?: string },
+): GPUBuffer {
+  const size = bufferBytes(o.bytes);
+  if (o.usage & GPUBufferUsage.STORAGE && size > device.limits.maxStorageBufferBindingSize) {
     throw new EffnetError(
       'LIMIT_EXCEEDED',
-      `${label}: needs a ${size}-byte storage buffer, above this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})`,
+      `${o.label}: needs a ${size}-byte storage buffer, above this device's maxStorageBufferBindingSize (${device.limits.maxStorageBufferBindingSize})${o.hint ? `; ${o.hint}` : ''}`,
     );
   }
-  const buf = device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage });
-  if (typeof data !== 'number') device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, Math.floor(data.byteLength / 4) * 4);
+  const buf = device.createBuffer({ label: o.label, size, usage: o.usage });
+  if (o.data) device.queue.writeBuffer(buf, 0, o.data.buffer as ArrayBuffer, o.data.byteOffset, Math.floor(o.data.byteLength / 4) * 4);
   return buf;
+}
+
+/** A storage buffer holding `data` (or `data` zeroed bytes), readable back and writable by copies. */
+export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string, extraUsage = 0): GPUBuffer {
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage;
+  return typeof data === 'number' ? createBuffer(device, { label, bytes: data, usage }) : createBuffer(device, { label, bytes: data.byteLength, usage, data });
 }
 
 /** Copy `bytes` bytes of `src` back to the CPU; the staging buffer is destroyed before returning. */

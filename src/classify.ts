@@ -3,8 +3,10 @@
  * resizes and normalises each straight into the network's input buffer, in the same command buffer as
  * the network and its softmax, so a batch of images costs one submit.
  */
+import { createBuffer } from './buffers.js';
 import { EffnetError } from './errors.js';
 import type { DecodedImage } from './image/decode.js';
+import { encodeDispatch } from './kernels/launch.js';
 import { presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
 import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
@@ -56,9 +58,8 @@ export async function classify(model: Model, images: readonly DecodedImage[], op
   try {
     const pipeline = await model.lib.pipeline('preprocess', launches[0]!.overrides);
     const bindGroups = images.map((img, n) => {
-      const src = device.createBuffer({ label: `image${n}`, size: Math.ceil(img.rgba.byteLength / 4) * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      const src = createBuffer(device, { label: `image${n}`, bytes: img.rgba.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data: img.rgba });
       temporaries.push(src);
-      device.queue.writeBuffer(src, 0, img.rgba.buffer as ArrayBuffer, img.rgba.byteOffset, img.rgba.byteLength & ~3);
       const params = model.lib.uniformBuffer('preprocess', launches[n]!.uniforms, `image${n}`);
       temporaries.push(params);
       return { src, params };
@@ -67,11 +68,8 @@ export async function classify(model: Model, images: readonly DecodedImage[], op
       { batch, height: size, width: size, layout: 'nhwc' },
       (enc, input, timestampWrites) => {
         const pass = enc.beginComputePass({ label: 'preprocess', ...(timestampWrites ? { timestampWrites } : {}) });
-        pass.setPipeline(pipeline);
         bindGroups.forEach(({ src, params }, n) => {
-          pass.setBindGroup(0, model.lib.bindGroup('preprocess', { params, src, y: input }));
-          const [x, y, z] = model.lib.grid(launches[n]!.workgroups);
-          pass.dispatchWorkgroups(x, y, z);
+          encodeDispatch(pass, { pipeline, bindGroup: model.lib.bindGroup('preprocess', { params, src, y: input }), grid: model.lib.grid(launches[n]!.workgroups) });
         });
         pass.end();
       },

@@ -6,6 +6,7 @@
  * shader-f16? binding-size limits?) is gathered here once into `AdapterReport`.
  */
 import { EffnetError } from './errors.js';
+import { isNode } from './env.js';
 
 export interface AdapterReport {
   host: 'node' | 'browser';
@@ -54,10 +55,9 @@ export interface AcquireOptions {
 
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|warp|software|basic render/i;
 /** Debian's chromium package ships this ICD; it is how Node gets WebGPU on a machine with no GPU. */
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const SUBGROUPS = 'subgroups' as GPUFeatureName;
+const WANTED_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', SUBGROUPS];
 
 let nodeGpu: { gpu: GPU; note?: string } | undefined;
 
@@ -125,6 +125,15 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
     }
   }
   const want = new Set<GPUFeatureName>([...(opts.requiredFeatures ?? []), ...(opts.optionalFeatures ?? WANTED_FEATURES)]);
+  // Dawn's Node build (npm webgpu 0.6.2) on SwiftShader compiles subgroup shaders and then kills the process
+  // (std::system_error from the driver's thread pool) when one runs; Chromium's SwiftShader runs them. Unless
+  // the caller insists, Node on a software adapter goes without, so the planners take the plain kernels.
+  const a = adapter.info;
+  if (isNode && SOFTWARE_ADAPTER.test(`${a?.vendor} ${a?.architecture} ${a?.device} ${a?.description}`) && !opts.requiredFeatures?.includes(SUBGROUPS)) {
+    if (want.delete(SUBGROUPS) && adapter.features.has(SUBGROUPS)) {
+      note = [note, 'subgroups left off: running subgroup shaders crashes Dawn on SwiftShader in Node'].filter(Boolean).join('; ');
+    }
+  }
   const requiredFeatures = [...want].filter((f) => adapter.features.has(f));
   const al = adapter.limits;
   // Ask for the adapter's maxima on the limits our kernels size against; defaults are far below what GPUs offer.
@@ -193,7 +202,7 @@ function describeAdapter(info: GPUAdapterInfo | undefined, adapter: GPUAdapter |
     features: {
       timestampQuery: device.features.has('timestamp-query'),
       shaderF16: device.features.has('shader-f16'),
-      subgroups: device.features.has('subgroups' as GPUFeatureName),
+      subgroups: device.features.has(SUBGROUPS),
     },
     limits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,

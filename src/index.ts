@@ -1,20 +1,24 @@
-/** effnet-webgpu: the public API, the same in Node and in the browser. */
+/**
+ * effnet-webgpu: the public API, the same in Node and in the browser. Load a model, run it, classify images,
+ * verify it against a reference dump and profile it; the planner, kernels and executor stay internal.
+ */
 export { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
 export { acquireGpu, adapterName, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
-export { KernelLibrary } from './kernels/library.js';
-export { KERNELS, kernelEntry, kernelSource, type KernelEntry } from './kernels/registry.js';
 export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
 export { ARCHS, getArch, customArch, withFusedStages, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
-export { planLayers, distinctLayerShapes } from './model/layers.js';
-export { modelInfo } from './model/info.js';
+export { modelInfo, type ModelInfo } from './model/info.js';
+export { defineBlock, type BlockDef } from './model/blocks.js';
+export type { Step } from './model/ops.js';
 export { loadModel, type LoadModelOptions } from './api.js';
-export { Model, type InputTensor, type RunOptions, type StageDump } from './runtime/model.js';
+export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump } from './runtime/model.js';
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
-export { resolveWeights, type WeightsSource, type WeightFormat } from './weights/load.js';
+export { MODEL_TOLERANCE } from './tolerance.js';
+export type { WeightsSource, WeightFormat } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
 export { classify, classifyImages, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
 export type { StageTime } from './runtime/timing.js';
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
 export { topK } from './kernels/softmax.js';
-export { profileModel, timestampQuantumNs, type Profile, type StageProfile, type KernelProfile, type Timing, type Spread, type ProfileOptions } from './profile.js';
+export { profileModel, type Profile, type StageProfile, type KernelProfile, type Timing, type ProfileOptions } from './profile.js';
+export type { Spread } from './stats.js';

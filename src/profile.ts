@@ -7,16 +7,10 @@
  */
 import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
+import { instrument, type OpView } from './runtime/instrument.js';
 import type { Model } from './runtime/model.js';
-import type { Op } from './runtime/graph.js';
-import type { BuiltGraph } from './runtime/builder.js';
 import { PassTimer } from './runtime/timing.js';
-
-export interface Spread {
-  median: number;
-  p10: number;
-  p90: number;
-}
+import { spread, type Spread } from './stats.js';
 
 /** What a timed unit (stage or kernel) achieved; all null when the timer cannot see it. */
 export interface Timing {
@@ -82,17 +76,6 @@ export interface ProfileOptions {
   log?: (line: string) => void;
 }
 
-/** Quantiles interpolated between the nearest samples, so the median of an even count is the middle pair's mean. */
-const spread = (xs: number[]): Spread => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => {
-    const i = q * (s.length - 1);
-    const lo = Math.floor(i);
-    return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (i - lo);
-  };
-  return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
-};
-
 /** Greatest common divisor of the non-zero deltas (ns): the timestamp quantum in effect, or null. */
 export function timestampQuantumNs(deltas: Iterable<bigint>): number | null {
   let g = 0n;
@@ -118,11 +101,11 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
     if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `${name} must be a positive integer, got ${v}`);
   }
   log(`compiling ${model.spec.name} for batch ${batch} at ${res}×${res}`);
-  const plan = await model.schedule(batch, res, res);
+  const schedule = await instrument(model, { batch, height: res, width: res });
   const input = new Float32Array(batch * 3 * res * res);
   for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.001);
 
-  const groups = detail ? plan.compiled.passes.flatMap((p) => p.ops.map((c) => [c.op])) : plan.compiled.passes.map((p) => p.ops.map((c) => c.op));
+  const groups = detail ? schedule.passes.flatMap((p) => p.ops.map((o) => [o])) : schedule.passes.map((p) => p.ops);
   const samples: number[][] = groups.map(() => []);
   const wall: number[] = [];
   const totals: number[] = [];
@@ -132,7 +115,7 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   const passTimer = timed ? new PassTimer(model.gpu.device, groups.length) : undefined;
   const wallMs = async (ts?: PassTimer) => {
     const t0 = performance.now();
-    await model.execute(plan, input, [], ts?.plan(detail));
+    await schedule.run(input, ts?.plan(detail));
     return performance.now() - t0;
   };
   try {
@@ -158,7 +141,7 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   const unprofiledMs = spread(wall).median;
 
   // Attribute times to stages (in detail mode, sum each stage's kernels per run).
-  const stageSamples = plan.compiled.passes.map((p) => {
+  const stageSamples = schedule.passes.map((p) => {
     const idx = groups.map((g, i) => (g[0]!.stage === p.stage ? i : -1)).filter((i) => i >= 0);
     return Array.from({ length: runs }, (_, r) => idx.reduce((a, i) => a + samples[i]![r]!, 0));
   });
@@ -166,9 +149,9 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   const stageSum = stageMs.reduce((a, s) => a + (s?.median ?? 0), 0);
   const kernelMs = new Map(groups.map((g, i) => [g[0]!, detail && timed ? spread(samples[i]!) : null]));
   const kernelSum = [...kernelMs.values()].reduce((a, s) => a + (s?.median ?? 0), 0);
-  const resolution = (op: Op) => inputResolution(plan.built, op);
-  const stages = plan.compiled.passes.map((p, si): StageProfile => {
-    const ops: Op[] = p.ops.map((c) => c.op);
+  const resolution = (op: OpView) => `${op.inputSize.height}×${op.inputSize.width}`;
+  const stages = schedule.passes.map((p, si): StageProfile => {
+    const ops = p.ops;
     const flops = ops.reduce((a, o) => a + o.flops, 0);
     const bytes = ops.reduce((a, o) => a + o.bytes, 0);
     return {
@@ -205,10 +188,4 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
     overheadPct: ((profiledWall - unprofiledMs) / unprofiledMs) * 100,
     stages,
   };
-}
-
-/** H×W of the first activation an op reads (tensor ids grow along the network, so the lowest is its input). */
-function inputResolution(built: BuiltGraph, op: Op): string {
-  const t = built.tensors.find((x) => Object.values(op.bind).some((r) => 'tensor' in r && r.tensor === x.id))!;
-  return `${t.shape.h}×${t.shape.w}`;
 }

@@ -5,6 +5,7 @@
 import { EffnetError } from './errors.js';
 import type { SafetensorsFile } from './safetensors.js';
 import type { Model } from './runtime/model.js';
+import { MODEL_TOLERANCE } from './tolerance.js';
 
 export interface ErrorStats {
   maxAbsErr: number;
@@ -17,7 +18,7 @@ export interface VerifyReport {
   stages: ({ name: string } & ErrorStats)[];
   logits?: ErrorStats;
   probabilities?: ErrorStats & { top1Agree: number; images: number };
-  /** relL2 bound every stage and the logits must meet; probabilities use `probAbsTol`. */
+  /** relL2 bound every stage and the logits must meet; probabilities' max |Δ| must meet `probAbs`. */
   tolerance: { relL2: number; probAbs: number };
   pass: boolean;
 }
@@ -42,7 +43,7 @@ export function errorStats(got: ArrayLike<number>, want: ArrayLike<number>): Err
 export async function verifyModel(
   model: Model,
   io: SafetensorsFile,
-  tol = { relL2: 1e-5, probAbs: 1e-4 },
+  tol: VerifyReport['tolerance'] = MODEL_TOLERANCE,
   tier: 'tuned' | 'quick' = 'tuned',
 ): Promise<VerifyReport> {
   const input = io.get('input');

@@ -2,15 +2,19 @@ import { describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchReport } from '../bench/peers.js';
-import { htmlReport, markdownReport } from '../bench/peers-report.js';
-import { BROWSER_DIST } from '../tools/host.js';
+import { fileURLToPath } from 'node:url';
+import type { BenchReport } from '../tools/peers/peers.js';
+import { htmlReport, markdownReport } from '../tools/peers/report.js';
+import { BROWSER_DIST } from '../tools/harness/index.js';
 import { effnet } from './support/cli.js';
+
+const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
+const bench = (...args: string[]) => effnet('bench', '--fixtures', FIXTURES, ...args);
 
 describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
   // ORT's wasm EP is the quickest peer; the stored ONNX export fixes 224×224 (only the batch is dynamic).
   test('ours vs ORT wasm on torchvision B0: JSON shape, agreeing logits, ratio, budget, reports', async () => {
-    const r = await effnet('bench', '--arch', 'efficientnet_b0', '--peers', 'ort-wasm', '--batch', '1', '--runs', '4', '--budget-s', '1', '--json');
+    const r = await bench('--arch', 'efficientnet_b0', '--peers', 'ort-wasm', '--batch', '1', '--runs', '4', '--budget-s', '1', '--json');
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as BenchReport;
     expect(report.adapter.host).toBe('browser');
@@ -50,7 +54,7 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
     const saved = { python: process.env.EFFNET_PYTHON, cache: process.env.EFFNET_CACHE };
     process.env.EFFNET_PYTHON = '/nonexistent/python3';
     process.env.EFFNET_CACHE = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
-    const r = await effnet('bench', '--arch', 'efficientnet_b0', '--res', '96', '--peers', 'ort-wasm', '--batch', '1', '--json').finally(() => {
+    const r = await bench('--arch', 'efficientnet_b0', '--res', '96', '--peers', 'ort-wasm', '--batch', '1', '--json').finally(() => {
       for (const [k, v] of [['EFFNET_PYTHON', saved.python], ['EFFNET_CACHE', saved.cache]] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
@@ -71,7 +75,7 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
     [['--runs', '0'], '--runs must be a positive integer, got 0'],
     [['--out', 'report.pdf'], '--out must name a .html or .md file'],
   ])('bad input %j: one line, non-zero exit', async (args, message) => {
-    const r = await effnet('bench', ...args);
+    const r = await bench(...args);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

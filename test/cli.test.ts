@@ -44,6 +44,22 @@ describe('effnet CLI (the built dist/effnet.js)', () => {
     expect(out[0]!.top).toHaveLength(5);
   });
 
+  test('bench: the fixtures folder comes from --fixtures or EFFNET_FIXTURES, checked before Chromium starts', async () => {
+    const saved = process.env.EFFNET_FIXTURES;
+    delete process.env.EFFNET_FIXTURES;
+    const none = await effnet('bench', '--peers', 'ort-wasm').finally(() => {
+      if (saved !== undefined) process.env.EFFNET_FIXTURES = saved;
+    });
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+    expect(none.stderr).toContain('pass --fixtures DIR (or set EFFNET_FIXTURES)');
+    const missing = await effnet('bench', '--fixtures', '/nonexistent/fixtures');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('--fixtures /nonexistent/fixtures: no such folder');
+    const help = await effnet('bench', '--help');
+    expect(help.stdout).toContain('--fixtures DIR');
+  });
+
   test('demo: a bad arch, port or weights path is one line before anything is served', async () => {
     const arch = await effnet('demo', '--arch', 'efficientnet_b99', '--port', '0');
     expect(arch.code).toBe(1);

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemo } from '../tools/commands/demo.js';
-import { openChrome, type ChromeSession, type StaticServer } from '../tools/chrome.js';
+import { openChrome, type ChromeSession, type StaticServer } from '../tools/harness/index.js';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
 
 // `effnet demo` as a person uses it: the page loads the pretrained B0, a sample and dropped files are

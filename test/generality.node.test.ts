@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { loadModel } from '../src/api.js';
 import { customArch, getArch, withFusedStages, type ArchSpec } from '../src/model/tables.js';
 import { randomParams } from '../src/weights/random.js';
+import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { errorStats } from '../src/verify.js';
 import { referenceForward } from './reference/forward.js';
 import { randomF32 } from './support/tensor.js';
@@ -39,7 +40,7 @@ describe('runtime generality: GPU vs float64 reference on tables and sizes it wa
         const want = referenceForward(params, c.spec, { data, shape, layout: c.layout }).logits!;
         expect(want.shape).toEqual([c.batch, c.spec.numClasses]);
         const stats = errorStats(got, want.data);
-        expect(stats.relL2, JSON.stringify(stats)).toBeLessThanOrEqual(1e-5);
+        expect(stats.relL2, JSON.stringify(stats)).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
       } finally {
         model.dispose();
       }

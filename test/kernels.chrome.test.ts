@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { openChrome, type ChromeSession } from '../tools/chrome.js';
+import { openChrome, type ChromeSession } from '../tools/harness/index.js';
 import { ALL_CASES } from './kernels/all.cases.js';
 import type { CaseResult } from './kernels/case.js';
 import type { AdapterReport } from '../src/gpu.js';

@@ -3,6 +3,8 @@ import { isEffnetError } from '../src/errors';
 import { modelInfo } from '../src/model/info';
 import { convGeometry, distinctLayerShapes, layerOps, planLayers, type LayerShape } from '../src/model/layers';
 import { ARCHS, customArch, getArch, makeDivisible, withFusedStages, type ArchSpec, type StageRow } from '../src/model/tables';
+import { buildGraph, packModel } from '../src/runtime/builder';
+import { randomParams } from '../src/weights/random';
 import { infoCommand } from '../tools/commands/info';
 
 // torchvision `sum(p.numel() for p in m.parameters())`; B0 and V2-S are also pinned by /work/shared/fixtures/*.json.
@@ -278,6 +280,45 @@ describe('modelInfo', () => {
     // The peak is features.2.0's 6× expansion at 112×112, which no block output reaches.
     expect(peak).toEqual({ name: 'features.2.0', elements: 96 * 112 * 112 });
     expect(outputs.every((o) => o.elements <= peak.elements)).toBe(true);
+  });
+});
+
+describe('FLOPs: one count for the table and the graph', () => {
+  const graph = (spec: ArchSpec, res: number, batch: number) =>
+    buildGraph(spec, packModel(spec, randomParams(spec)), { batch, height: res, width: res, layout: 'nchw', keepStages: false, softmax: false, target: { isFallback: true } });
+  const sum = (ops: { flops: number }[]) => ops.reduce((a, o) => a + o.flops, 0);
+  const fusedSe = customArch(v2s, {
+    stages: [
+      { block: 'fused', expand: 4, kernel: 3, stride: 2, outC: 24, repeats: 2, se: 0.25 },
+      { block: 'mbconv', expand: 6, kernel: 5, stride: 2, outC: 40, repeats: 1, se: 0.25 },
+    ],
+  });
+
+  it.each([
+    ['B0 at 224', b0, 224, 1],
+    ['V2-S at 160', v2s, 160, 2],
+    ['B0 fused stages at 96', withFusedStages(b0, 3), 96, 3],
+    ['fused blocks with SE at 64', fusedSe, 64, 2],
+  ] as const)('%s: the graph has the table\'s FLOPs per image plus its pooling adds', (_, spec, res, batch) => {
+    const { ops, tensors } = graph(spec, res, batch);
+    expect(sum(ops.filter((o) => o.kernel !== 'pool'))).toBe(batch * modelInfo(spec, res).flops);
+    // Each pool (the head's, and the squeeze of an SE no depthwise conv can fuse) adds every input element once.
+    const pools = ops.filter((o) => o.kernel === 'pool');
+    expect(pools.length).toBe(1 + (spec === fusedSe ? 2 : 0));
+    for (const p of pools) {
+      const x = tensors[(p.bind.x as { tensor: number }).tensor]!.shape;
+      expect(p.flops).toBe(batch * x.h * x.w * x.c);
+    }
+  });
+
+  it('B0 features.2.0 by hand: expand 16→96 at 112², depthwise 3×3 stride 2, SE 96→4→96, project 96→24 at 56²', () => {
+    const block = graph(b0, 224, 2).ops.filter((o) => o.name.startsWith('features.2.0.'));
+    expect(block.map((o) => o.flops)).toEqual([
+      2 * 2 * 112 * 112 * 16 * 96,
+      2 * 2 * 56 * 56 * 96 * 9,
+      2 * 4 * 96 * 4,
+      2 * 2 * 56 * 56 * 96 * 24,
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { openChromeHost, type ChromeHost } from '../tools/host.js';
+import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import type { VerifyReport } from '../src/verify.js';
 
 const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
@@ -14,7 +15,7 @@ describe('parity with torchvision (headless Chromium)', () => {
   afterAll(async () => host?.close());
 
   for (const [arch, batch, stages] of [['efficientnet_b0', 2, 9], ['efficientnet_v2_s', 1, 8]] as const) {
-    test(`${arch} (batch ${batch}): every features.i and the logits within relL2 1e-5`, async () => {
+    test(`${arch} (batch ${batch}): every features.i and the logits within MODEL_TOLERANCE.relL2`, async () => {
       const report: VerifyReport = await host.session.page.evaluate(
         async (a, w, d) => {
           const e = (globalThis as unknown as { effnet: typeof import('../src/index.js') }).effnet;
@@ -32,8 +33,8 @@ describe('parity with torchvision (headless Chromium)', () => {
       );
       expect(report.batch).toBe(batch);
       expect(report.stages.map((s) => s.name)).toEqual([...Array(stages).keys()].map((i) => `features.${i}`));
-      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
-      expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+      expect(report.logits!.relL2).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
       expect(report.pass).toBe(true);
       expect(host.session.errors).toEqual([]);
     });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/api.js';
 import { parseSafetensors } from '../src/safetensors.js';
+import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { verifyModel } from '../src/verify.js';
 
 const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
@@ -10,14 +11,14 @@ const dump = (name: string) => parseSafetensors(new Uint8Array(readFileSync(fixt
 
 describe('parity with torchvision (Node, Dawn)', () => {
   for (const arch of ['efficientnet_b0', 'efficientnet_v2_s']) {
-    test(`${arch}: every features.i and the logits within relL2 1e-5`, async () => {
+    test(`${arch}: every features.i and the logits within MODEL_TOLERANCE.relL2`, async () => {
       const model = await loadModel({ arch, weights: fixtures + `${arch}.weights.safetensors` });
       try {
         const report = await verifyModel(model, dump(`${arch}.io.safetensors`));
         console.log(arch, JSON.stringify(report.stages.map((s) => [s.name, s.relL2.toExponential(2)])), 'logits', report.logits);
         expect(report.stages.length).toBeGreaterThan(7);
-        for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
-        expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+        for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+        expect(report.logits!.relL2).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
         expect(report.pass).toBe(true);
       } finally {
         model.dispose();
@@ -26,12 +27,12 @@ describe('parity with torchvision (Node, Dawn)', () => {
   }
 
   // The quick-start schedule (small tiles, dwconv_compact) answers the first run, so it must be as exact.
-  test('efficientnet_b0 quick-start schedule: every features.i and the logits within relL2 1e-5', async () => {
+  test('efficientnet_b0 quick-start schedule: every features.i and the logits within MODEL_TOLERANCE.relL2', async () => {
     const model = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors' });
     try {
       const report = await verifyModel(model, dump('efficientnet_b0.io.safetensors'), undefined, 'quick');
-      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(1e-5);
-      expect(report.logits!.relL2).toBeLessThanOrEqual(1e-5);
+      for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+      expect(report.logits!.relL2).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
       expect(report.pass).toBe(true);
     } finally {
       model.dispose();

@@ -1,39 +1,84 @@
 import { describe, expect, test } from 'vitest';
-import { KERNELS, kernelSource } from '../src/kernels/registry.js';
-import { KERNEL_SOURCES } from '../src/kernels/sources.js';
+import { KERNELS, checkConventions, kernelSource } from '../src/kernels/registry.js';
 import { reflectKernel } from '../src/kernels/reflect.js';
-import { readdirSync } from 'node:fs';
+import { isEffnetError } from '../src/errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const kernelDir = fileURLToPath(new URL('../kernels/', import.meta.url));
+const wgslFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort();
 
 describe('kernel registry', () => {
-  test('every kernels/*.wgsl file is registered exactly once, and every entry has its file', () => {
-    const files = readdirSync(kernelDir).filter((f) => f.endsWith('.wgsl')).sort();
-    expect(Object.keys(KERNEL_SOURCES).sort()).toEqual(files);
-    expect(KERNELS.map((k) => k.file).sort()).toEqual(files);
+  test('every kernels/*.wgsl file is registered exactly once, and each entry carries its own file', () => {
+    expect(KERNELS.map((k) => `${k.name}.wgsl`).sort()).toEqual(wgslFiles(kernelDir));
     expect(new Set(KERNELS.map((k) => k.name)).size).toBe(KERNELS.length);
+    for (const k of KERNELS) expect(k.source, k.name).toBe(readFileSync(`${kernelDir}${k.name}.wgsl`, 'utf8'));
+  });
+
+  test('every kernels/lib/*.wgsl file is what its //!include resolves to', () => {
+    for (const f of wgslFiles(`${kernelDir}lib/`)) {
+      expect(kernelSource({ name: 'probe', source: `//!include lib/${f}` })).toBe(readFileSync(`${kernelDir}lib/${f}`, 'utf8'));
+    }
+    expect(() => kernelSource({ name: 'probe', source: '//!include lib/none.wgsl\n' })).toThrow(/include of unknown file lib\/none\.wgsl/);
   });
 
   for (const entry of KERNELS) {
-    test(`${entry.name}: reflected bindings, entry point and overrides match the registry entry`, () => {
+    test(`${entry.name}: header, reflected bindings in convention order, entry point, overrides and dispatch formula`, () => {
       const src = kernelSource(entry);
       expect(src).not.toMatch(/\/\/!include/);
       // The header comment documents computation, layouts, one invocation and the dispatch formula.
-      expect(KERNEL_SOURCES[entry.file]!.trimStart().startsWith('//')).toBe(true);
-      expect(KERNEL_SOURCES[entry.file]).toMatch(/Dispatch:/);
+      expect(entry.source.trimStart().startsWith('//')).toBe(true);
+      expect(entry.source).toMatch(/Dispatch:/);
       const r = reflectKernel(src, entry.name);
       expect(r.entryPoints).toContain(entry.entryPoint);
-      expect(r.bindings.map((b) => ({ group: b.group, binding: b.binding, name: b.name, kind: b.kind }))).toEqual(
-        entry.bindings.map((b, i) => ({ group: 0, binding: i, name: b.name, kind: b.kind })),
-      );
-      for (const o of entry.overrides) expect(r.overrides).toContain(o);
-      expect(entry.bindings.filter((b) => b.kind === 'uniform')).toHaveLength(1);
-      const u = r.uniforms.get(entry.bindings.find((b) => b.kind === 'uniform')!.name)!;
+      expect(entry.bindings).toEqual(r.bindings);
+      expect(entry.overrides).toEqual(r.overrides);
+      // The convention: all in group 0, numbered in order; the uniform `params`, then read-only inputs, then outputs.
+      expect(r.bindings.map((b) => [b.group, b.binding])).toEqual(r.bindings.map((_, i) => [0, i]));
+      expect(r.bindings[0]).toMatchObject({ name: 'params', kind: 'uniform' });
+      const kinds = r.bindings.slice(1).map((b) => b.kind);
+      const firstOutput = kinds.indexOf('storage');
+      expect(firstOutput).toBeGreaterThanOrEqual(0);
+      expect(kinds.slice(0, firstOutput).every((k) => k === 'read-only-storage')).toBe(true);
+      expect(kinds.slice(firstOutput).every((k) => k === 'storage')).toBe(true);
+      const u = r.uniforms.get('params')!;
+      expect(r.uniforms.size).toBe(1);
       expect(u.size).toBeGreaterThan(0);
       expect(u.fields.size).toBeGreaterThan(0);
+      // The dispatch formula reads only what a launch has: the kernel's uniform fields and overrides.
+      const read = new Set<string>();
+      const count = entry.workgroups(new Proxy({}, { get: (_, k) => (read.add(String(k)), 3) }));
+      expect(Number.isInteger(count) && count > 0).toBe(true);
+      expect(read.size).toBeGreaterThan(0);
+      for (const k of read) expect(u.fields.has(k) || r.overrides.includes(k), `${entry.name} dispatch reads ${k}`).toBe(true);
     });
   }
+
+  describe('binding conventions are enforced at reflection', () => {
+    const probe = (bindings: string, entry = 'main') => () =>
+      checkConventions('probe', reflectKernel(`struct P { n: u32 }\n${bindings}\n@compute @workgroup_size(1) fn main() {}`, 'probe'), entry);
+    const params = '@group(0) @binding(0) var<uniform> params: P;';
+    const x = (at: number, group = 0) => `@group(${group}) @binding(${at}) var<storage, read> x: array<f32>;`;
+    const y = (at: number) => `@group(0) @binding(${at}) var<storage, read_write> y: array<f32>;`;
+    const refused = (f: () => void, why: RegExp) => {
+      expect(f).toThrow(why);
+      try {
+        f();
+      } catch (e) {
+        expect(isEffnetError(e, 'KERNEL_REGISTRY')).toBe(true);
+      }
+    };
+
+    test('the conventional order passes', () => expect(probe([params, x(1), y(2)].join('\n'))).not.toThrow());
+    test('an output before an input', () => refused(probe([params, y(1), x(2)].join('\n')), /read-only-storage x follows storage y/));
+    test('the uniform not first', () => refused(probe([x(0), y(1)].join('\n')), /binding 0 is read-only-storage x/));
+    test('a gap or another group', () => {
+      refused(probe([params, x(2), y(3)].join('\n')), /x is @group\(0\) @binding\(2\), expected @group\(0\) @binding\(1\)/);
+      refused(probe([params, x(1, 1)].join('\n')), /x is @group\(1\) @binding\(1\), expected @group\(0\) @binding\(1\)/);
+    });
+    test('no output', () => refused(probe([params, x(1)].join('\n')), /no output binding/));
+    test('a missing entry point', () => refused(probe([params, y(1)].join('\n'), 'run'), /no compute entry point run/));
+  });
 });
 
 describe('uniform layout by reflection', () => {

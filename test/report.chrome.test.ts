@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openChrome, type ChromeSession } from '../tools/chrome.js';
+import { openChrome, type ChromeSession } from '../tools/harness/index.js';
 import type { ProfileReport } from '../tools/report/model.js';
 import { effnet } from './support/cli.js';
 

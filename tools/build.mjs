@@ -40,9 +40,9 @@ await Promise.all([
   build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet bench`'s peers page (ONNX Runtime Web, TensorFlow.js). The condition makes ORT load its wasm
   // glue from the served dist folder: bundled in, its pthread workers would start this whole bundle.
-  build({ ...common, platform: 'browser', entryPoints: { peers: 'bench/browser/peers.ts' }, outdir: 'dist/browser', conditions: ['onnxruntime-web-use-extern-wasm'] }),
+  build({ ...common, platform: 'browser', entryPoints: { peers: 'tools/browser/peers.ts' }, outdir: 'dist/browser', conditions: ['onnxruntime-web-use-extern-wasm'] }),
   // Its chart, inlined (Chart.js included) into every `effnet bench --out x.html`, like the profile report's.
-  build({ ...common, platform: 'browser', entryPoints: { 'peers-chart': 'bench/browser/peers-chart.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
+  build({ ...common, platform: 'browser', entryPoints: { 'peers-chart': 'tools/browser/peers-chart.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet demo` serves dist/demo/ and nothing else of dist/.
   build({ ...common, platform: 'browser', entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', mainFields: ['module', 'main'] }),
 ]);

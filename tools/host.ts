@@ -2,13 +2,8 @@
  * `--host chrome`: run engine code inside headless Chromium. Local files the page needs (weights, dumps,
  * images) are served read-only under /files/<n> by index, so the page can fetch them by URL.
  */
-import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import { openChrome, type ChromeSession } from './chrome.js';
-
-export const BROWSER_DIST = fileURLToPath(new URL('../dist/browser/', import.meta.url));
-/** The `effnet demo` page (tools/browser/demo.*), built apart so the demo server serves nothing else. */
-export const DEMO_DIST = fileURLToPath(new URL('../dist/demo/', import.meta.url));
+import { BROWSER_DIST, openChrome, type ChromeSession } from './harness/index.js';
 
 export interface ChromeHost {
   session: ChromeSession;

@@ -5,6 +5,7 @@
  * EffnetError('INPUT') naming the image (or 'IO' for a file that cannot be read).
  */
 import { EffnetError } from '../errors.js';
+import { isNode } from '../env.js';
 
 export interface DecodedImage {
   width: number;
@@ -12,8 +13,6 @@ export interface DecodedImage {
   /** RGBA8, row-major, width·height·4 bytes. */
   rgba: Uint8Array;
 }
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 type Format = 'jpeg' | 'png';
 

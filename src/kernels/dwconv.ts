@@ -3,11 +3,11 @@
  * weight packing from torchvision layouts and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/layers.js';
+import { convGeometry } from '../model/geometry.js';
 import type { ArchSpec } from '../model/tables.js';
 import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
-import type { LaunchTarget } from './fused_conv.js';
 
 export interface DwconvShape {
   N: number;
@@ -22,23 +22,12 @@ export interface DwconvShape {
   squeeze: boolean;
 }
 
-export interface DwconvLaunch {
-  /** dwconv (unrolled, specialised per K/S/TW) or, in the quick tier, dwconv_compact (one pipeline for all). */
-  kernel: 'dwconv' | 'dwconv_compact';
-  overrides: Overrides;
-  uniforms: {
-    H: number; W: number; C4: number; Ho: number; Wo: number; padTop: number; padLeft: number;
-    strips: number; rows: number; rowBlocks: number; count: number;
-    /** dwconv_compact only: what dwconv takes as overrides. */
-    K?: number; S?: number; TW?: number; squeeze?: number;
-  };
-  /** Linear workgroup count. */
-  workgroups: number;
-  outH: number;
-  outW: number;
-  /** Partial slots per image in `part` ([N, partSlots, C4] vec4); se_excite sums them. 0 without squeeze. */
-  partSlots: number;
-}
+/** dwconv_compact (the quick tier's one pipeline for every shape) also takes dwconv's overrides as uniforms. */
+type DwconvUniforms = {
+  H: number; W: number; C4: number; Ho: number; Wo: number; padTop: number; padLeft: number;
+  strips: number; rows: number; rowBlocks: number; count: number;
+  K?: number; S?: number; TW?: number; squeeze?: number;
+};
 
 /**
  * Tile choice, measured on SwiftShader (2 cores) over every B0 and V2-S shape: an invocation's fixed cost
@@ -52,7 +41,11 @@ const MIN_INVOCATIONS = 256;
 // Small workgroups: more of them to balance between SwiftShader's threads when a layer has few invocations.
 const WG = 32;
 
-export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = { isFallback: true }): DwconvLaunch {
+/**
+ * The launch, and how many squeeze partial slots per image it writes to `part` ([N, partSlots, C4] vec4;
+ * se_excite sums them; 0 without squeeze). The tuned tier's split is the SwiftShader one on every target.
+ */
+export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK_TARGET): Launch<DwconvUniforms> & { partSlots: number } {
   const { N, C, H, W, k, s } = shape;
   if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `dwconv: kernel size must be odd and ≤ 7, got ${k}`);
   if (s !== 1 && s !== 2) throw new EffnetError('MODEL_SPEC', `dwconv: stride must be 1 or 2, got ${s}`);
@@ -73,14 +66,12 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = { isFall
   const quick = target.tier === 'quick';
   const kernel = quick ? 'dwconv_compact' : 'dwconv';
   const overrides: Overrides = quick ? { WG } : { K: k, S: s, TW, WG, SQUEEZE: shape.squeeze ? 1 : 0 };
-  const all: DwconvLaunch['uniforms'] = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
+  const all: DwconvUniforms = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
   return {
     kernel,
     overrides,
     uniforms: all,
     workgroups: kernelEntry(kernel).workgroups({ count: all.count, ...overrides }),
-    outH: gh.out,
-    outW: gw.out,
     partSlots: shape.squeeze ? rowBlocks * strips : 0,
   };
 }

@@ -3,10 +3,11 @@
  * packing from torchvision layouts and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/layers.js';
+import { convGeometry } from '../model/geometry.js';
 import type { ArchSpec } from '../model/tables.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
+import { convTile } from './tiles.js';
 
 export interface FusedConvShape {
   N: number;
@@ -23,52 +24,9 @@ export interface FusedConvShape {
   residual: boolean;
 }
 
-export interface FusedConvLaunch {
-  kernel: 'fused_conv';
-  overrides: Overrides;
-  uniforms: {
-    N: number; H: number; W: number; Cin4: number; Ho: number; Wo: number; Cout4: number;
-    K: number; stride: number; padTop: number; padLeft: number;
-  };
-  /** Linear workgroup count. */
-  workgroups: number;
-  outH: number;
-  outW: number;
-}
-
 const WG = 64;
 
-/**
- * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
- * pipelines it plans for. 'tuned' (the default) picks the fastest tiles for the device; 'quick' picks small
- * tiles and compact kernels whose pipelines compile in a fraction of the time, for the first inference
- * while the tuned pipelines compile (the runtime's quick start).
- */
-export interface LaunchTarget {
-  isFallback: boolean;
-  tier?: 'tuned' | 'quick';
-}
-
-/**
- * Register tile (TM pixels × TN output vec4s) per device class and shape. On SwiftShader (measured on 2 cores
- * over the V2-S and fused-B0 shapes) bigger tiles win up to 16 × 4 (4.2 GFLOP/s against 3.4 at 8 × 4 and 2.4
- * at 4 × 4), since every buffer load is a per-lane gather there and the tile divides the loads per
- * multiply-add; TM is a divisor of Wo near 16 where one exists so no pixel of a row tile is wasted. On a
- * hardware GPU 256 accumulator floats would spill registers and starve occupancy, so it gets 4 × 2.
- * TN divides Cout4 where possible (3 for the 24-channel V2-S stage 1); every choice keeps
- * ceil(Cout4/TN)·TN ≤ CoutP4, the padded width the weights are packed to.
- */
-export function convTile(cout4: number, wo: number, target: LaunchTarget): { TM: number; TN: number } {
-  // Compile time grows with the unrolled TM × TN tile faster than linearly (16 × 4 took ~10× as long as 4 × 1).
-  if (target.tier === 'quick') return { TM: Math.min(4, wo), TN: 1 };
-  if (!target.isFallback) return { TM: Math.min(4, wo), TN: cout4 % 2 === 0 ? 2 : 1 };
-  const TN = [4, 3, 2].find((t) => cout4 % t === 0) ?? Math.min(4, cout4);
-  if (wo <= 16) return { TM: wo, TN };
-  const TM = [16, 15, 14, 13, 12].find((t) => wo % t === 0) ?? 16;
-  return { TM, TN };
-}
-
-export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = { isFallback: true }): FusedConvLaunch {
+export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, inC, outC, H, W, k, s } = shape;
   if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `fused_conv: kernel size must be odd and ≤ 7, got ${k}`);
   if (s !== 1 && s !== 2) throw new EffnetError('MODEL_SPEC', `fused_conv: stride must be 1 or 2, got ${s}`);
@@ -83,14 +41,7 @@ export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = { 
     K: k, stride: s, padTop: gh.padBefore, padLeft: gw.padBefore,
   };
   const overrides = { ...convTile(Cout4, gw.out, target), WG, ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
-  return {
-    kernel: 'fused_conv',
-    overrides,
-    uniforms,
-    workgroups: kernelEntry('fused_conv').workgroups({ ...uniforms, ...overrides }),
-    outH: gh.out,
-    outW: gw.out,
-  };
+  return { kernel: 'fused_conv', overrides, uniforms, workgroups: kernelEntry('fused_conv').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 
 /**

@@ -1,12 +1,13 @@
 /**
  * KernelLibrary: turns registry entries into GPU objects on one device — shader modules and explicit
- * bind-group layouts built from the entry (never 'auto', so an unused binding is still validated),
+ * bind-group layouts built from the reflected bindings (never 'auto', so an unused binding is still validated),
  * pipelines cached per override set, uniforms packed through the reflected layout, bind groups checked
  * by binding name.
  */
 import { EffnetError } from '../errors.js';
-import { kernelEntry, kernelSource, type KernelEntry } from './registry.js';
-import { reflectKernel, type ReflectedKernel, type UniformLayout, type UniformValues } from './reflect.js';
+import { createBuffer } from '../buffers.js';
+import { kernelEntry, kernelSource, reflectedKernel, type KernelEntry } from './registry.js';
+import type { ReflectedKernel, UniformLayout, UniformValues } from './reflect.js';
 
 export type Overrides = Record<string, number>;
 
@@ -14,7 +15,6 @@ export class KernelLibrary {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly layouts = new Map<string, GPUPipelineLayout & { group0: GPUBindGroupLayout }>();
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  private readonly reflected = new Map<string, ReflectedKernel>();
 
   constructor(readonly device: GPUDevice) {}
 
@@ -23,15 +23,10 @@ export class KernelLibrary {
   }
 
   reflect(name: string): ReflectedKernel {
-    let r = this.reflected.get(name);
-    if (!r) {
-      r = reflectKernel(kernelSource(kernelEntry(name)), name);
-      this.reflected.set(name, r);
-    }
-    return r;
+    return reflectedKernel(kernelEntry(name));
   }
 
-  /** The layout of the kernel's uniform binding (every kernel has exactly one). */
+  /** The layout of the kernel's uniform binding (the registry's conventions give every kernel exactly one). */
   uniformLayout(name: string): UniformLayout {
     const entry = kernelEntry(name);
     const u = entry.bindings.find((b) => b.kind === 'uniform');
@@ -46,10 +41,8 @@ export class KernelLibrary {
 
   /** A uniform buffer holding `values`, written by field name. */
   uniformBuffer(name: string, values: UniformValues, label = name): GPUBuffer {
-    const data = this.packUniforms(name, values);
-    const buf = this.device.createBuffer({ label: `${label}.params`, size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.device.queue.writeBuffer(buf, 0, data);
-    return buf;
+    const data = new Uint8Array(this.packUniforms(name, values));
+    return createBuffer(this.device, { label: `${label}.params`, bytes: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, data });
   }
 
   private layout(name: string) {

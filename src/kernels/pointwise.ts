@@ -4,9 +4,8 @@
  * kernel runs the MBConv expansions and projections, the head conv and the classifier (H = W = 1).
  */
 import { EffnetError } from '../errors.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
-import type { LaunchTarget } from './fused_conv.js';
 
 export interface PointwiseShape {
   N: number;
@@ -19,14 +18,6 @@ export interface PointwiseShape {
   residual: boolean;
   /** Multiply the input by the per-(image, channel) SE gate `se` [N, Cin4] on the fly. */
   seScale: boolean;
-}
-
-export interface PointwiseLaunch {
-  kernel: 'pointwise';
-  overrides: Overrides;
-  uniforms: { M: number; K4: number; N4: number; HW: number };
-  /** Linear workgroup count. */
-  workgroups: number;
 }
 
 /**
@@ -84,7 +75,8 @@ function chooseTile(s: PointwiseShape, M: number, K4: number, N4: number): Tile 
 /** The quick tier's tile: among the cheapest to compile (about a fifth of 16 × 8) and still vec4-wide. */
 const QUICK_TILE: Tile = { TM: 4, TN: 2 };
 
-export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = { isFallback: true }): PointwiseLaunch {
+/** The tuned tier's tile comes from the SwiftShader cost model on every target (GPU-shaped choices are issue 12). */
+export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, H, W, inC, outC } = shape;
   for (const [k, v] of Object.entries({ N, H, W, inC, outC })) {
     if (!Number.isInteger(v) || v <= 0) throw new EffnetError('MODEL_SPEC', `pointwise: ${k} must be a positive integer, got ${v}`);
@@ -101,7 +93,7 @@ export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = { 
     SE_SCALE: shape.seScale ? 1 : 0,
     HAS_RES: shape.residual ? 1 : 0,
   };
-  return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) };
+  return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 
 /**

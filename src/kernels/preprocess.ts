@@ -4,7 +4,7 @@
  * reference pipelines, and presets naming them.
  */
 import { EffnetError } from '../errors.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
 import { denseStrides } from './stem.js';
 
@@ -50,22 +50,6 @@ export interface PreprocessShape {
   std?: Rgb;
 }
 
-export interface PreprocessLaunch {
-  kernel: 'preprocess';
-  overrides: Overrides;
-  uniforms: {
-    srcW: number; outW: number; outH: number; n: number;
-    sN: number; sC: number; sH: number; sW: number;
-    loX: number; hiX: number; loY: number; hiY: number;
-    x0: number; y0: number; stepX: number; stepY: number;
-    scale: number[]; shift: number[];
-  };
-  /** Linear workgroup count. */
-  workgroups: number;
-  /** Floats in the whole output batch, batch·3·outH·outW. */
-  outputFloats: number;
-}
-
 const MODES: Record<ResizeMode, number> = { 'tf-bilinear': 0, bilinear: 1, bicubic: 2 };
 const WG = 64;
 
@@ -75,7 +59,8 @@ function bad(message: string): EffnetError {
   return new EffnetError('INPUT', `preprocess: ${message}`);
 }
 
-export function preprocessLaunch(s: PreprocessShape): PreprocessLaunch {
+/** The launch, and the floats of the whole output batch (batch·3·outH·outW). One launch serves every target. */
+export function preprocessLaunch(s: PreprocessShape, _target: LaunchTarget = FALLBACK_TARGET) {
   const { srcW, srcH, crop, outH, outW, n, batch } = s;
   if (!isPosInt(srcW) || !isPosInt(srcH)) throw bad(`source size must be positive integers, got ${srcW}×${srcH}`);
   if (!isPosInt(outW) || !isPosInt(outH)) throw bad(`output size must be positive integers, got ${outW}×${outH}`);
@@ -113,7 +98,8 @@ export function preprocessLaunch(s: PreprocessShape): PreprocessLaunch {
   // −0.75), so it keeps the antialiased path.
   const upsampling = uniforms.stepX <= 1 && uniforms.stepY <= 1;
   const overrides = { WG, MODE: MODES[s.mode], ANTIALIAS: antialias && !(s.mode === 'bilinear' && upsampling) ? 1 : 0 };
-  return { kernel: 'preprocess', overrides, uniforms, workgroups: kernelEntry('preprocess').workgroups({ outH, outW, WG }), outputFloats };
+  const launch = { kernel: 'preprocess', overrides, uniforms, workgroups: kernelEntry('preprocess').workgroups({ outH, outW, WG }) } satisfies Launch;
+  return { ...launch, outputFloats };
 }
 
 /**
@@ -192,10 +178,11 @@ export const PREPROCESS_TORCHVISION = torchvisionPreset(256, 'bicubic');
 export function presetLaunch(
   preset: PreprocessPreset,
   img: { srcW: number; srcH: number; size: number; n: number; batch: number; layout: 'nhwc' | 'nchw' },
-): PreprocessLaunch {
+  target: LaunchTarget = FALLBACK_TARGET,
+) {
   return preprocessLaunch({
     srcW: img.srcW, srcH: img.srcH, outH: img.size, outW: img.size, n: img.n, batch: img.batch, layout: img.layout,
     crop: preset.crop(img.srcW, img.srcH, img.size),
     mode: preset.mode, antialias: preset.antialias, edge: preset.edge, mean: preset.mean, std: preset.std,
-  });
+  }, target);
 }

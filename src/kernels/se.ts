@@ -3,7 +3,7 @@
  * preceding conv wrote, runs fc1 + SiLU and fc2 + sigmoid. Weight packing and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
 
 export interface SeShape {
@@ -13,22 +13,15 @@ export interface SeShape {
   /** Size of the gated activation, which the squeeze averages over. */
   H: number;
   W: number;
-  /** Partial slots per image in `part`, as the conv's launch planner chose (DwconvLaunch.partSlots). */
+  /** Partial slots per image in `part`, as the conv's launch planner chose (dwconvLaunch's partSlots; 1 for a pooled mean). */
   partSlots: number;
-}
-
-export interface SeLaunch {
-  kernel: 'se_excite';
-  overrides: Overrides;
-  uniforms: { N: number; C: number; C4: number; seC4: number; P: number; HW: number };
-  /** Linear workgroup count. */
-  workgroups: number;
 }
 
 /** kernels/se_excite.wgsl 4·MAX_SEC4: the squeezed vector's workgroup array. */
 const MAX_SEC = 1024;
 
-export function seExciteLaunch(shape: SeShape): SeLaunch {
+/** One launch serves every target. */
+export function seExciteLaunch(shape: SeShape, _target: LaunchTarget = FALLBACK_TARGET) {
   const { N, C, seC } = shape;
   if (!(seC >= 1 && seC <= MAX_SEC)) throw new EffnetError('LIMIT_EXCEEDED', `se_excite: squeeze width ${seC} is outside 1..${MAX_SEC}`);
   if (!(shape.partSlots >= 1)) throw new EffnetError('MODEL_SPEC', `se_excite: needs the squeeze partial sums of its conv (partSlots = ${shape.partSlots})`);
@@ -36,7 +29,7 @@ export function seExciteLaunch(shape: SeShape): SeLaunch {
   // 32 invocations (one warp): SwiftShader runs a workgroup's barriers by switching between its 4-lane
   // groups, and 64 or 128 measured slower there on every B0 / V2-S shape; the work per image is small.
   const overrides = { WG: 32 };
-  return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) };
+  return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 
 export interface PackedSe {

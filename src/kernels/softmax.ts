@@ -1,6 +1,6 @@
 /** Row softmax over the classifier's logits (kernels/softmax.wgsl): the launch planner, and top-k on the CPU. */
 import { EffnetError } from '../errors.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
 
 export interface SoftmaxShape {
@@ -10,19 +10,12 @@ export interface SoftmaxShape {
   K: number;
 }
 
-export interface SoftmaxLaunch {
-  kernel: 'softmax';
-  overrides: Overrides;
-  uniforms: { N: number; K: number; K4: number };
-  /** Linear workgroup count. */
-  workgroups: number;
-}
-
-export function softmaxLaunch(shape: SoftmaxShape): SoftmaxLaunch {
+/** One launch serves every target. */
+export function softmaxLaunch(shape: SoftmaxShape, _target: LaunchTarget = FALLBACK_TARGET) {
   const uniforms = { N: shape.N, K: shape.K, K4: Math.ceil(shape.K / 4) };
   // A power of two, as the tree reduction needs; 256 would idle most invocations on 1000 classes.
   const overrides = { WG: 64 };
-  return { kernel: 'softmax', overrides, uniforms, workgroups: kernelEntry('softmax').workgroups({ ...uniforms, ...overrides }) };
+  return { kernel: 'softmax', overrides, uniforms, workgroups: kernelEntry('softmax').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 
 export interface TopEntry {

@@ -3,11 +3,11 @@
  * input through element strides so NCHW and NHWC images need no transpose: weight packing and launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/layers.js';
+import { convGeometry } from '../model/geometry.js';
 import type { ArchSpec } from '../model/tables.js';
-import { convTile, type LaunchTarget } from './fused_conv.js';
-import type { Overrides } from './library.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
 import { kernelEntry } from './registry.js';
+import { convTile } from './tiles.js';
 
 /** Element strides of the raw input tensor along N, C, H, W. */
 export interface InputStrides {
@@ -34,23 +34,9 @@ export interface StemShape {
   affine?: { scale: readonly number[]; shift: readonly number[] };
 }
 
-export interface StemLaunch {
-  kernel: 'stem';
-  overrides: Overrides;
-  uniforms: {
-    N: number; H: number; W: number; Ho: number; Wo: number; Cout4: number;
-    padTop: number; padLeft: number; sN: number; sC: number; sH: number; sW: number;
-    inScale: number[]; inShift: number[];
-  };
-  /** Linear workgroup count. */
-  workgroups: number;
-  outH: number;
-  outW: number;
-}
-
 const WG = 64;
 
-export function stemLaunch(shape: StemShape, target: LaunchTarget = { isFallback: true }): StemLaunch {
+export function stemLaunch(shape: StemShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, outC, H, W, strides } = shape;
   const gh = convGeometry(H, 3, 2, shape.padding);
   const gw = convGeometry(W, 3, 2, shape.padding);
@@ -74,9 +60,7 @@ export function stemLaunch(shape: StemShape, target: LaunchTarget = { isFallback
       inShift: [...(shape.affine?.shift ?? [0, 0, 0]), 0],
     },
     workgroups: kernelEntry('stem').workgroups({ ...sizes, ...overrides }),
-    outH: gh.out,
-    outW: gw.out,
-  };
+  } satisfies Launch;
 }
 
 /**

@@ -1,7 +1,10 @@
-import { convGeometry, layerOps, planLayers, type LayerOp } from './layers';
-import type { ArchSpec, BlockType } from './tables';
+import { layerOps, planLayers } from './layers.js';
+import type { ArchSpec, BlockType } from './tables.js';
 
-/** Per-model facts (parameters, FLOPs, activation sizes) derived from the same op list the engine runs. */
+/**
+ * Per-model facts (parameters, FLOPs, activation sizes) summed over the op list the engine runs; each op's
+ * cost is the op table's (ops.ts), the same numbers the graph builder gives its launches.
+ */
 
 export interface StageInfo {
   /** torchvision module path: 'features.0' (stem) … 'features.N' (head conv, plus the classifier). */
@@ -22,7 +25,11 @@ export interface ModelInfo {
   arch: string;
   resolution: number;
   params: number;
-  /** 2 × multiply-adds of convs, SE FCs and the classifier; BN, activations and pooling are not counted. */
+  /**
+   * 2 × multiply-adds of convs, SE FCs and the classifier; BN, activations and pooling are not counted.
+   * Parameters as torchvision counts them (`sum(p.numel())`): convs have no bias but a BatchNorm (gamma +
+   * beta = 2 × outC) behind them; SE FCs are 1×1 convs with bias and no BN; the classifier is a Linear with bias.
+   */
   flops: number;
   stages: StageInfo[];
   activations: {
@@ -31,37 +38,6 @@ export interface ModelInfo {
     /** The largest single tensor of the forward pass, expanded intermediates included: what sizes a buffer. */
     peak: { name: string; elements: number };
   };
-}
-
-/** Output pixels of a spatial conv (op H/W are its input sizes). */
-const outPixels = (op: { H: number; W: number; k: number; s: number; padding: ArchSpec['padding'] }): number =>
-  convGeometry(op.H, op.k, op.s, op.padding).out * convGeometry(op.W, op.k, op.s, op.padding).out;
-
-/**
- * Parameters as torchvision counts them (`sum(p.numel())`): convs have no bias but a BatchNorm (gamma + beta
- * = 2 × outC) behind them; SE FCs are 1×1 convs with bias and no BN; the classifier is a Linear with bias.
- */
-function opCost(op: LayerOp): { params: number; macs: number; outElements: number } {
-  switch (op.kind) {
-    case 'stem':
-    case 'fused': {
-      const w = op.inC * op.outC * op.k * op.k;
-      const hw = outPixels(op);
-      return { params: w + 2 * op.outC, macs: hw * w, outElements: hw * op.outC };
-    }
-    case 'dwconv': {
-      const w = op.C * op.k * op.k;
-      const hw = outPixels(op);
-      return { params: w + 2 * op.C, macs: hw * w, outElements: hw * op.C };
-    }
-    case 'pwconv':
-    case 'head':
-      return { params: op.inC * op.outC + 2 * op.outC, macs: op.H * op.W * op.inC * op.outC, outElements: op.H * op.W * op.outC };
-    case 'se':
-      return { params: 2 * op.C * op.seC + op.seC + op.C, macs: 2 * op.C * op.seC, outElements: op.C };
-    case 'classifier':
-      return { params: op.inC * op.outC + op.outC, macs: op.inC * op.outC, outElements: op.outC };
-  }
 }
 
 export function modelInfo(spec: ArchSpec, res: number = spec.resolution): ModelInfo {
@@ -86,11 +62,10 @@ export function modelInfo(spec: ArchSpec, res: number = spec.resolution): ModelI
   ];
 
   let peak = { name: '', elements: 0 };
-  for (const { module, stage, op } of layerOps(spec, res)) {
-    const cost = opCost(op);
-    stages[stage]!.params += cost.params;
-    stages[stage]!.flops += 2 * cost.macs;
-    if (cost.outElements > peak.elements) peak = { name: module, elements: cost.outElements };
+  for (const op of layerOps(spec, res)) {
+    stages[op.stage]!.params += op.params;
+    stages[op.stage]!.flops += op.flops;
+    if (op.outElements > peak.elements) peak = { name: op.module, elements: op.outElements };
   }
 
   const { stem, head } = plan;

@@ -1,5 +1,11 @@
-import { EffnetError } from '../errors';
-import type { ArchSpec, BlockType } from './tables';
+import { EffnetError } from '../errors.js';
+import { blockDef } from './blocks.js';
+import { convGeometry } from './geometry.js';
+import { opDef, type LayerOp, type NetOp, type Step, type Tensor3 } from './ops.js';
+import type { ArchSpec, BlockType } from './tables.js';
+
+export { convGeometry };
+export type { LayerOp, NetOp };
 
 /** Expands an ArchSpec at a concrete input size into the blocks the engine runs, named like torchvision's modules. */
 
@@ -51,26 +57,6 @@ export interface LayerPlan {
   classifier: { inC: number; outC: number };
 }
 
-/**
- * Output size and leading pad of one conv axis. 'symmetric' pads floor(k/2) on both sides (torchvision);
- * 'same' is TensorFlow SAME: out = ceil(in/s) and the total pad max((out-1)s + k - in, 0) is split with the
- * odd pixel at the end (bottom/right), so it differs from symmetric on even inputs with stride 2.
- */
-export function convGeometry(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: ArchSpec['padding'],
-): { out: number; padBefore: number; padAfter: number } {
-  if (padding === 'symmetric') {
-    const pad = Math.floor(kernel / 2);
-    return { out: Math.floor((size + 2 * pad - kernel) / stride) + 1, padBefore: pad, padAfter: pad };
-  }
-  const out = Math.ceil(size / stride);
-  const total = Math.max((out - 1) * stride + kernel - size, 0);
-  return { out, padBefore: Math.floor(total / 2), padAfter: total - Math.floor(total / 2) };
-}
-
 export function planLayers(spec: ArchSpec, res: number = spec.resolution): LayerPlan {
   if (!Number.isInteger(res) || res <= 0) throw new EffnetError('MODEL_SPEC', `resolution must be a positive integer, got ${res}`);
   const out = (size: number, k: number, s: number) => convGeometry(size, k, s, spec.padding).out;
@@ -108,63 +94,87 @@ export function planLayers(spec: ArchSpec, res: number = spec.resolution): Layer
   return { stem, blocks, head: { inC: c, outC: spec.headC, H: h, W: w }, classifier: { inC: spec.headC, outC: spec.numClasses } };
 }
 
-type Act = 'silu' | 'none';
-type Padding = ArchSpec['padding'];
+/**
+ * The forward pass as one list of ops in execution order: the stem, each block's steps from the block table
+ * (blocks.ts) with the wiring every block shares, the head conv and the classifier. Every op carries its
+ * shapes, wiring, parameter keys and cost (ops.ts); everything downstream reads this list.
+ */
+export function layerOps(spec: ArchSpec, res: number = spec.resolution): NetOp[] {
+  const plan = planLayers(spec, res);
+  const last = spec.stages.length + 1;
+  const ops: NetOp[] = [];
+  let x: Tensor3 = { C: 3, H: res, W: res };
+  let from = -1;
+  let gate: number | undefined;
 
-/** Kernel-level ops. Conv H/W are the INPUT sizes; output sizes follow from k, s and padding via convGeometry. */
-export type LayerOp =
-  | { kind: 'stem'; inC: number; outC: number; H: number; W: number; k: number; s: number; padding: Padding }
-  | { kind: 'dwconv'; C: number; H: number; W: number; k: number; s: number; padding: Padding }
-  /** seScaled: the input is multiplied by the SE gate per channel; residual: the block input is added. */
-  | { kind: 'pwconv'; inC: number; outC: number; H: number; W: number; act: Act; residual: boolean; seScaled: boolean }
-  | { kind: 'fused'; inC: number; outC: number; H: number; W: number; k: number; s: number; act: Act; residual: boolean; padding: Padding }
-  /** H/W: the gated tensor's size, which the squeeze averages over. */
-  | { kind: 'se'; C: number; seC: number; H: number; W: number }
-  | { kind: 'head'; inC: number; outC: number; H: number; W: number }
-  | { kind: 'classifier'; inC: number; outC: number };
+  interface Place {
+    module: string;
+    stage: number;
+    block: string;
+    name: string;
+    tensor: string;
+    slot: string;
+    layer: number;
+    owner?: NetOp['owner'];
+    res?: number;
+    feature?: string;
+  }
+  const add = (step: Step, at: Place): void => {
+    const def = opDef(step.kind);
+    const where = `${at.module} ${step.name}`;
+    if (gate !== undefined && !def.fuses.gate) throw new EffnetError('MODEL_SPEC', `${where}: ${step.kind} cannot apply the SE gate of the step before it`);
+    if (at.res !== undefined && !def.fuses.residual) throw new EffnetError('MODEL_SPEC', `${where}: ${step.kind} cannot add the block's residual`);
+    const op = def.shape(step as never, x, { padding: spec.padding, residual: at.res !== undefined, gated: gate !== undefined });
+    const pass = at.stage === 0 ? 'stem' : at.stage === last ? 'head' : `stage${at.stage}`;
+    const params = def.params(op as never).reduce((a, p) => a + p.shape.reduce((m, d) => m * d, 1) + p.shape[0]! * (p.norm === 'bn' ? 2 : 1), 0);
+    const out = def.out(op as never);
+    const index = ops.length;
+    ops.push({
+      index, op, module: at.module, stage: at.stage, pass, block: at.block, name: at.name, tensor: at.tensor,
+      param: at.owner ? `${at.module}.${at.slot}` : at.slot, slot: at.slot, owner: at.owner, layer: at.layer,
+      x: from, res: at.res, gate, in: x, out, feature: at.feature,
+      flops: 2 * def.macs(op as never), params, outElements: def.outElements(op as never),
+    });
+    if (def.gates) {
+      gate = index;
+    } else {
+      [x, from, gate] = [out, index, undefined];
+    }
+  };
+
+  add({ kind: 'stem', name: 'stem', outC: spec.stemC }, {
+    module: 'features.0', stage: 0, block: 'stem', name: 'features.0.stem', tensor: 'features.0', slot: 'stem', layer: 0, feature: 'features.0',
+  });
+  plan.blocks.forEach((b, index) => {
+    const def = blockDef(b.block);
+    if (!def) throw new EffnetError('MODEL_SPEC', `${b.name}: unknown block kind '${b.block}'`);
+    const steps = def.steps(b).filter((s): s is Step => s !== false);
+    const input = from;
+    const stageEnd = plan.blocks[index + 1]?.stage !== b.stage;
+    steps.forEach((step, j) => {
+      const final = j === steps.length - 1;
+      add(step, {
+        module: b.name, stage: b.stage, block: b.block, name: `${b.name}.${step.name}`,
+        tensor: final ? b.name : `${b.name}.${step.param ?? step.name}`,
+        slot: step.param ?? step.name, layer: j, owner: { plan: b, index },
+        res: final && b.residual ? input : undefined,
+        feature: final && stageEnd ? `features.${b.stage}` : undefined,
+      });
+    });
+    if (gate !== undefined || x.C !== b.outC || x.H !== b.outH || x.W !== b.outW) {
+      throw new EffnetError('MODEL_SPEC', `${b.name}: the '${b.block}' block's steps end in ${x.C}×${x.H}×${x.W}, the plan says ${b.outC}×${b.outH}×${b.outW}`);
+    }
+  });
+  add({ kind: 'head', name: 'conv', outC: spec.headC }, {
+    module: `features.${last}`, stage: last, block: 'head', name: 'head.conv', tensor: `features.${last}`, slot: 'head', layer: 0, feature: `features.${last}`,
+  });
+  add({ kind: 'classifier', name: 'classifier', outC: spec.numClasses }, {
+    module: 'classifier.1', stage: last, block: 'head', name: 'head.classifier', tensor: 'logits', slot: 'classifier', layer: 0,
+  });
+  return ops;
+}
 
 export type LayerShape = LayerOp & { key: string };
-
-/** The ops one block runs, in order (torchvision MBConv / FusedMBConv). */
-function blockOps(b: BlockPlan, padding: Padding): LayerOp[] {
-  const expanded = b.expandC !== b.inC;
-  const se = b.seC > 0;
-  const project: LayerOp = {
-    kind: 'pwconv', inC: b.expandC, outC: b.outC, H: b.outH, W: b.outW, act: 'none', residual: b.residual, seScaled: se,
-  };
-  const gate: LayerOp[] = se ? [{ kind: 'se', C: b.expandC, seC: b.seC, H: b.outH, W: b.outW }] : [];
-  const spatial = { H: b.inH, W: b.inW, k: b.kernel, s: b.stride, padding };
-  if (b.block === 'mbconv') {
-    return [
-      ...(expanded ? [{ kind: 'pwconv', inC: b.inC, outC: b.expandC, H: b.inH, W: b.inW, act: 'silu', residual: false, seScaled: false } as const] : []),
-      { kind: 'dwconv', C: b.expandC, ...spatial },
-      ...gate,
-      project,
-    ];
-  }
-  if (!expanded) return [{ kind: 'fused', inC: b.inC, outC: b.outC, ...spatial, act: 'silu', residual: b.residual }];
-  return [{ kind: 'fused', inC: b.inC, outC: b.expandC, ...spatial, act: 'silu', residual: false }, ...gate, project];
-}
-
-/** One op of the forward pass, tagged with the torchvision module it belongs to and its table row (0 = stem, N+1 = head). */
-export interface PlacedOp {
-  module: string;
-  stage: number;
-  op: LayerOp;
-}
-
-/** The whole forward pass as kernel-level ops, in execution order. */
-export function layerOps(spec: ArchSpec, res: number = spec.resolution): PlacedOp[] {
-  const plan = planLayers(spec, res);
-  const { stem, head } = plan;
-  const last = spec.stages.length + 1;
-  return [
-    { module: 'features.0', stage: 0, op: { kind: 'stem', inC: 3, outC: stem.outC, H: stem.inH, W: stem.inW, k: 3, s: 2, padding: spec.padding } },
-    ...plan.blocks.flatMap((b) => blockOps(b, spec.padding).map((op) => ({ module: b.name, stage: b.stage, op }))),
-    { module: `features.${last}`, stage: last, op: { kind: 'head', ...head } },
-    { module: 'classifier.1', stage: last, op: { kind: 'classifier', ...plan.classifier } },
-  ];
-}
 
 const keyOf = (op: LayerOp): string =>
   `${op.kind}:${Object.entries(op).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${v}`).join(',')}`;

@@ -1,11 +1,13 @@
 import { EffnetError } from '../errors';
+import { blockDef, blockKinds } from './blocks.js';
 
 /**
  * The EfficientNet zoo as data. Every per-variant fact (widths, depths, resolution, BN eps, padding) lives in
  * the tables below; code elsewhere reads an ArchSpec and never looks at the variant's name.
  */
 
-export type BlockType = 'fused' | 'mbconv';
+/** A kind from the block table (blocks.ts): the built-in 'mbconv' and 'fused', or one added with defineBlock. */
+export type BlockType = 'fused' | 'mbconv' | (string & {});
 
 /** One stage of the network: `repeats` blocks, only the first of which has `stride` and changes the width. */
 export interface StageRow {
@@ -162,16 +164,16 @@ export function validateArch(spec: ArchSpec): ArchSpec {
   if (!Array.isArray(spec.stages) || spec.stages.length === 0) fail(spec, 'stages must be a non-empty array');
   spec.stages.forEach((r, i) => {
     const at = `stage ${i + 1}`;
-    if (r.block !== 'fused' && r.block !== 'mbconv') fail(spec, `${at}: block must be 'fused' or 'mbconv', got '${r.block}'`);
+    const block = blockDef(r.block);
+    if (!block) fail(spec, `${at}: block must be one of ${blockKinds().map((k) => `'${k}'`).join(', ')}, got '${r.block}'`);
     for (const k of ['expand', 'outC', 'repeats'] as const) {
       if (!isPosInt(r[k])) fail(spec, `${at}: ${k} must be a positive integer, got ${r[k]}`);
     }
     if (![3, 5, 7].includes(r.kernel)) fail(spec, `${at}: kernel must be 3, 5 or 7, got ${r.kernel}`);
     if (r.stride !== 1 && r.stride !== 2) fail(spec, `${at}: stride must be 1 or 2, got ${r.stride}`);
     if (typeof r.se !== 'number' || !(r.se >= 0 && r.se <= 1)) fail(spec, `${at}: se must be in [0, 1], got ${r.se}`);
-    // SE gates the expanded tensor between the k×k conv and the projection; a fused block with expand 1 is
-    // a single conv and has no such tensor.
-    if (r.block === 'fused' && r.expand === 1 && r.se > 0) fail(spec, `${at}: a fused block with expand 1 cannot have SE`);
+    const why = block!.check?.(r);
+    if (why) fail(spec, `${at}: ${why}`);
   });
   return spec;
 }

@@ -3,16 +3,15 @@
  * with the same kernel configuration, uniforms written, bind groups prebuilt, activations placed by the
  * liveness arena) and records an inference as one command buffer with one compute pass per stage.
  */
+import { bufferBytes, createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
+import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
 import type { KernelLibrary } from '../kernels/library.js';
 import { planArena, type ArenaPlan } from './arena.js';
 import type { Graph, Op } from './graph.js';
 
-export interface CompiledOp {
+export interface CompiledOp extends Dispatch {
   op: Op;
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  grid: [number, number, number];
 }
 
 export interface CompiledPass {
@@ -55,18 +54,14 @@ export class CompiledGraph {
         last: pinned.has(t.id) ? Infinity : (lastUse.get(t.id) ?? -1),
       })),
     );
-    const maxBinding = device.limits.maxStorageBufferBindingSize;
     const owned: GPUBuffer[] = [];
     try {
       const slotBuffers = arena.slots.map((bytes, i) => {
-        if (bytes > maxBinding) {
-          throw new EffnetError('LIMIT_EXCEEDED', `${label}: an activation needs ${bytes} bytes, above maxStorageBufferBindingSize ${maxBinding} (use a smaller batch or resolution)`);
-        }
-        const b = device.createBuffer({ label: `${label}.arena${i}`, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+        const b = createBuffer(device, { label: `${label}.arena${i}`, bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, hint: 'use a smaller batch or resolution' });
         owned.push(b);
         return b;
       });
-      const dummy = device.createBuffer({ label: `${label}.unused`, size: 16, usage: GPUBufferUsage.STORAGE });
+      const dummy = createBuffer(device, { label: `${label}.unused`, bytes: 16, usage: GPUBufferUsage.STORAGE });
       owned.push(dummy);
       const tensorBytes = new Map(graph.tensors.map((t) => [t.id, t.bytes]));
 
@@ -77,7 +72,7 @@ export class CompiledGraph {
         const resources: Record<string, GPUBufferBinding> = {};
         for (const [name, r] of Object.entries(op.bind)) {
           if ('tensor' in r) {
-            resources[name] = { buffer: slotBuffers[arena.slotOf.get(r.tensor)!]!, size: Math.max(16, Math.ceil(tensorBytes.get(r.tensor)! / 16) * 16) };
+            resources[name] = { buffer: slotBuffers[arena.slotOf.get(r.tensor)!]!, size: bufferBytes(tensorBytes.get(r.tensor)!) };
           } else if ('weight' in r) {
             const w = weightBuffers.get(r.weight);
             if (!w) throw new EffnetError('WEIGHTS', `${label}: op ${op.name} needs weight '${r.weight}', which was not uploaded`);
@@ -115,11 +110,6 @@ export class CompiledGraph {
     return { buffer: this.slotBuffers[slot]!, bytes: t.bytes };
   }
 
-  /** Number of timestamp pairs `encode` writes with this plan. */
-  timestampPairs(perOp: boolean): number {
-    return perOp ? this.graph.ops.length : this.passes.length;
-  }
-
   /**
    * Record the whole network. Without timestamps the passes are the same as with them, so a profiled
    * run executes exactly the schedule an unprofiled one does.
@@ -136,12 +126,12 @@ export class CompiledGraph {
       if (ts?.perOp) {
         for (const c of pass.ops) {
           const p = begin(c.op.name);
-          dispatch(p, c);
+          encodeDispatch(p, c);
           p.end();
         }
       } else {
         const p = begin(pass.stage);
-        for (const c of pass.ops) dispatch(p, c);
+        for (const c of pass.ops) encodeDispatch(p, c);
         p.end();
       }
     }
@@ -151,10 +141,4 @@ export class CompiledGraph {
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
   }
-}
-
-function dispatch(p: GPUComputePassEncoder, c: CompiledOp): void {
-  p.setPipeline(c.pipeline);
-  p.setBindGroup(0, c.bindGroup);
-  p.dispatchWorkgroups(c.grid[0], c.grid[1], c.grid[2]);
 }

@@ -5,15 +5,17 @@
  */
 import type { Overrides } from '../kernels/library.js';
 import type { UniformValues } from '../kernels/reflect.js';
+import type { BlockType } from '../model/tables.js';
 
-export type Ref = { tensor: number } | { weight: string } | { dummy: true };
+export type TensorRef = { tensor: number };
+export type Ref = TensorRef | { weight: string } | { dummy: true };
 
-export type BlockKind = 'stem' | 'mbconv' | 'fused' | 'head';
+export type BlockKind = 'stem' | BlockType | 'head';
 
 export interface Op {
   /** torchvision-style module path plus the op, e.g. 'features.2.0.dwconv'. */
   name: string;
-  /** Profiling group: 'features.0' (stem), 'features.i' (table stage i), 'head'. */
+  /** Profiling pass: 'stem', 'stage<i>' (table stage i), 'head'. */
   stage: string;
   block: BlockKind;
   kernel: string;

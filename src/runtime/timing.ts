@@ -2,7 +2,13 @@
  * GPU timestamps for one inference: a begin/end query pair per compute pass, resolved in the same command
  * buffer as the passes and read back once the submit has finished, so timing adds no submit of its own.
  */
+import { createBuffer } from '../buffers.js';
 import type { TimestampPlan } from './executor.js';
+
+/** Timestamp writes for the network's passes, and the commands that copy the queries out for reading. */
+export interface PassTimestamps extends TimestampPlan {
+  resolve(enc: GPUCommandEncoder): void;
+}
 
 export interface StageTime {
   name: string;
@@ -20,8 +26,8 @@ export class PassTimer {
   constructor(device: GPUDevice, readonly pairs: number) {
     const bytes = pairs * 2 * 8;
     this.querySet = device.createQuerySet({ label: 'pass-timer', type: 'timestamp', count: pairs * 2 });
-    this.resolved = device.createBuffer({ label: 'pass-timer.resolve', size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    this.readback = device.createBuffer({ label: 'pass-timer.read', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.resolved = createBuffer(device, { label: 'pass-timer.resolve', bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.readback = createBuffer(device, { label: 'pass-timer.read', bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   /** The timestampWrites for a pass recorded outside CompiledGraph.encode. */
@@ -29,8 +35,8 @@ export class PassTimer {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * pair, endOfPassWriteIndex: 2 * pair + 1 };
   }
 
-  /** For Model.execute: the network's passes take pairs 0, 1, …; `resolve` copies every query out. */
-  plan(perOp: boolean): TimestampPlan & { resolve: (enc: GPUCommandEncoder) => void } {
+  /** For one submit of the network: its passes take pairs 0, 1, …; `resolve` copies every query out. */
+  plan(perOp: boolean): PassTimestamps {
     const count = this.pairs * 2;
     return {
       querySet: this.querySet,

@@ -1,55 +1,14 @@
 /**
  * What every weight loader checks before it builds ModelParams: the complete list of tensors the
- * architecture needs (derived from planLayers, never from the file) compared with what the source holds.
+ * architecture needs (the parameter tensors of its op list, never the file's) compared with what the source holds.
  * All mismatches are collected and reported together, so a user converting a checkpoint sees every
  * problem in one run instead of fixing them one error at a time.
  */
 import { EffnetError } from '../errors.js';
-import { planLayers, type BlockPlan } from '../model/layers.js';
+import { layerOps } from '../model/layers.js';
+import { paramTensors, type LayerParams } from '../model/ops.js';
 import type { ArchSpec } from '../model/tables.js';
-import type { ConvParams, ModelParams } from './params.js';
-
-export type Shape4 = ConvParams['shape'];
-
-/** OIHW shapes of every conv in one block, in the canonical (torchvision) layout; absent = no such conv. */
-export interface BlockShapes {
-  plan: BlockPlan;
-  expand?: Shape4;
-  dw?: Shape4;
-  se?: { reduce: Shape4; expand: Shape4 };
-  project: Shape4;
-}
-
-export interface ParamShapes {
-  stem: Shape4;
-  blocks: BlockShapes[];
-  head: Shape4;
-  classifier: [outC: number, inC: number];
-}
-
-/** The one place that turns a block plan into parameter shapes; every loader and checkModelParams use it. */
-export function paramShapes(spec: ArchSpec): ParamShapes {
-  const plan = planLayers(spec);
-  const blocks = plan.blocks.map((b): BlockShapes => {
-    const E = b.expandC, k = b.kernel;
-    const hasExpand = E !== b.inC;
-    const fused = b.block === 'fused';
-    // A fused block without expansion is one k×k conv (inC → outC), recorded as its projection.
-    const pk = fused && !hasExpand ? k : 1;
-    const out: BlockShapes = { plan: b, project: [b.outC, E, pk, pk] };
-    // Fused-MBConv's expansion is the k×k conv; MBConv's is 1×1 and the k×k work is depthwise.
-    if (hasExpand) out.expand = [E, b.inC, fused ? k : 1, fused ? k : 1];
-    if (!fused) out.dw = [E, 1, k, k];
-    if (b.seC > 0) out.se = { reduce: [b.seC, E, 1, 1], expand: [E, b.seC, 1, 1] };
-    return out;
-  });
-  return {
-    stem: [plan.stem.outC, 3, 3, 3],
-    blocks,
-    head: [plan.head.outC, plan.head.inC, 1, 1],
-    classifier: [plan.classifier.outC, plan.classifier.inC],
-  };
-}
+import type { ModelParams } from './params.js';
 
 export interface ExpectedTensor {
   name: string;
@@ -147,42 +106,34 @@ export function assertFinite(source: string, name: string, data: ArrayLike<numbe
   }
 }
 
+/** Every parameter tensor `p` holds, under its canonical key; `blockNames[i]` names block i. */
+function heldParams(p: ModelParams, blockNames: readonly string[]): [string, LayerParams][] {
+  const entries = (prefix: string, holder: object): [string, LayerParams][] =>
+    Object.entries(holder).flatMap(([slot, v]: [string, LayerParams | Record<string, LayerParams> | undefined]) => {
+      if (!v || slot === 'blocks' || slot === 'inputAffine') return [];
+      const key = prefix ? `${prefix}.${slot}` : slot;
+      // SE holds its two convs one level down.
+      return 'weight' in v ? [[key, v as LayerParams]] : entries(key, v);
+    });
+  return [...entries('', p), ...p.blocks.flatMap((b, i) => (i < blockNames.length ? entries(blockNames[i]!, b) : []))];
+}
+
 /**
- * Checks a ModelParams (from any loader, or built by hand) against the architecture: every conv present
- * with the right shape and array lengths. The runtime calls this before packing weights for the GPU.
+ * Checks a ModelParams (from any loader, or built by hand) against the architecture: every parameter tensor
+ * present with the right shape and array lengths, nothing extra. The runtime calls this before packing.
  */
 export function checkModelParams(params: ModelParams, spec: ArchSpec, source = '<ModelParams>'): void {
-  const shapes = paramShapes(spec);
-  const expected: ExpectedTensor[] = [];
+  const ops = layerOps(spec);
+  const blockNames = [...new Map(ops.flatMap((o) => (o.owner ? [[o.owner.index, o.module] as const] : []))).values()];
+  const expected: ExpectedTensor[] = paramTensors(ops).map((t) => ({ name: t.key, shape: t.shape }));
   const found: FoundTensor[] = [];
   const bad: string[] = [];
-  const conv = (name: string, want: Shape4 | undefined, got: ConvParams | undefined) => {
-    if (want) expected.push({ name, shape: want });
-    if (!got) return;
+  if (params.blocks.length !== blockNames.length) bad.push(`${params.blocks.length} blocks, architecture has ${blockNames.length}`);
+  for (const [name, got] of heldParams(params, blockNames)) {
     found.push({ name, shape: got.shape, dtype: 'F32' });
     const numel = got.shape.reduce((a, b) => a * b, 1);
     if (got.weight.length !== numel) bad.push(`${name}.weight has ${got.weight.length} values for shape ${fmtShape(got.shape)}`);
     if (got.bias.length !== got.shape[0]) bad.push(`${name}.bias has ${got.bias.length} values, expected ${got.shape[0]}`);
-  };
-  conv('stem', shapes.stem, params.stem);
-  if (params.blocks.length !== shapes.blocks.length) {
-    bad.push(`${params.blocks.length} blocks, architecture has ${shapes.blocks.length}`);
-  }
-  shapes.blocks.forEach((s, i) => {
-    const b = params.blocks[i];
-    const n = s.plan.name;
-    conv(`${n}.expand`, s.expand, b?.expand);
-    conv(`${n}.dw`, s.dw, b?.dw);
-    conv(`${n}.se.reduce`, s.se?.reduce, b?.se?.reduce);
-    conv(`${n}.se.expand`, s.se?.expand, b?.se?.expand);
-    conv(`${n}.project`, s.project, b?.project);
-  });
-  conv('head', shapes.head, params.head);
-  expected.push({ name: 'classifier', shape: shapes.classifier });
-  found.push({ name: 'classifier', shape: params.classifier.shape, dtype: 'F32' });
-  const [co, ci] = params.classifier.shape;
-  if (params.classifier.weight.length !== co * ci || params.classifier.bias.length !== co) {
-    bad.push(`classifier arrays do not match shape ${fmtShape(params.classifier.shape)}`);
   }
   if (params.inputAffine && (params.inputAffine.scale.length !== 3 || params.inputAffine.shift.length !== 3)) {
     bad.push('inputAffine needs 3 scale and 3 shift values');

@@ -4,6 +4,7 @@
  * or 'random' for custom tables. Returns the params and the ArchSpec facts the format implies (TF SAME
  * padding, timm's BN eps), so the caller's table stays the single description of the network.
  */
+import { isNode } from '../env.js';
 import { EffnetError } from '../errors.js';
 import type { ArchSpec } from '../model/tables.js';
 import { parseSafetensors, type SafetensorsFile } from '../safetensors.js';
@@ -41,8 +42,6 @@ export interface ResolvedWeights {
   format: WeightFormat | 'random' | 'params';
   source: string;
 }
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 export async function resolveWeights(spec: ArchSpec, src: WeightsSource, opts: WeightOptions = {}): Promise<ResolvedWeights> {
   if (src === 'random') return { spec, params: randomParams(spec, opts.seed ?? 1), format: 'random', source: 'random' };

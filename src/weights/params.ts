@@ -1,3 +1,5 @@
+import type { LayerParams, NetOp, ParamTensor } from '../model/ops.js';
+
 /**
  * The engine's canonical parameters: one record per layer of `planLayers(spec)`, in torchvision layouts
  * (conv OIHW, depthwise [C, 1, k, k], linear [out, in]) with BatchNorm already folded into weight and
@@ -35,6 +37,31 @@ export interface ModelParams {
    * whose graph normalises internally (the TF-Hub B0 takes [0, 1] RGB). Identity when absent.
    */
   inputAffine?: { scale: number[]; shift: number[] };
+}
+
+/** Where ModelParams keeps an op's parameters: `slot` of the model or of its block; SE's two convs one level down. */
+type ParamPlace = Pick<NetOp, 'slot' | 'owner'>;
+type Holder = Record<string, LayerParams | Record<string, LayerParams> | undefined>;
+
+const holderOf = (p: ModelParams, at: ParamPlace): Holder | undefined =>
+  (at.owner ? p.blocks[at.owner.index] : p) as unknown as Holder | undefined;
+
+/** An op's parameter tensor in `p` (`part` picks one of SE's two convs), or undefined when `p` lacks it. */
+export function paramValue(p: ModelParams, at: ParamPlace, part?: string): LayerParams | undefined {
+  const v = holderOf(p, at)?.[at.slot];
+  return (part ? (v as Record<string, LayerParams> | undefined)?.[part] : v) as LayerParams | undefined;
+}
+
+/** ModelParams holding `value(t)` for every parameter tensor `t` of the network (what a loader assembles). */
+export function assembleParams(tensors: readonly ParamTensor[], value: (t: ParamTensor) => LayerParams): ModelParams {
+  const p = { blocks: [] as BlockParams[] } as unknown as ModelParams;
+  for (const t of tensors) {
+    if (t.op.owner) p.blocks[t.op.owner.index] ??= {} as BlockParams;
+    const holder = holderOf(p, t.op)!;
+    if (t.part === undefined) holder[t.op.slot] = value(t);
+    else ((holder[t.op.slot] ??= {}) as Record<string, LayerParams>)[t.part] = value(t);
+  }
+  return p;
 }
 
 export interface BatchNorm {

@@ -4,8 +4,9 @@
  * the profiler/benchmarks see realistic (non-degenerate) values.
  */
 import type { ArchSpec } from '../model/tables.js';
-import { planLayers } from '../model/layers.js';
-import type { ConvParams, ModelParams, BlockParams } from './params.js';
+import { layerOps } from '../model/layers.js';
+import { paramTensors } from '../model/ops.js';
+import { assembleParams, type ModelParams } from './params.js';
 
 function gaussian(seed: number): () => number {
   let a = seed >>> 0;
@@ -18,34 +19,20 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+/**
+ * Drawn in op-list order. He gain 2 where a nonlinearity follows; 1 where none does (projections, the
+ * classifier), which keeps residual sums from growing.
+ */
 export function randomParams(spec: ArchSpec, seed = 1): ModelParams {
   const g = gaussian(seed);
-  const conv = (outC: number, inC: number, k: number, gain = 2): ConvParams => {
-    const n = outC * inC * k * k;
-    const std = Math.sqrt(gain / (inC * k * k));
+  return assembleParams(paramTensors(layerOps(spec)), (t) => {
+    const [outC, ...fan] = t.shape as [number, ...number[]];
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const std = Math.sqrt((t.activated ? 2 : 1) / fan.reduce((a, b) => a * b, 1));
     const weight = new Float32Array(n);
     for (let i = 0; i < n; i++) weight[i] = g() * std;
     const bias = new Float32Array(outC);
     for (let i = 0; i < outC; i++) bias[i] = g() * 0.05;
-    return { weight, shape: [outC, inC, k, k], bias };
-  };
-  const plan = planLayers(spec);
-  const blocks = plan.blocks.map((b): BlockParams => {
-    const expanded = b.expandC !== b.inC;
-    const p: BlockParams = {
-      // The projection has no activation after it, so a smaller gain keeps residual sums from growing.
-      project: b.block === 'fused' && !expanded ? conv(b.outC, b.inC, b.kernel) : conv(b.outC, b.expandC, 1, 1),
-    };
-    if (expanded) p.expand = b.block === 'mbconv' ? conv(b.expandC, b.inC, 1) : conv(b.expandC, b.inC, b.kernel);
-    if (b.block === 'mbconv') p.dw = conv(b.expandC, 1, b.kernel);
-    if (b.seC > 0) p.se = { reduce: conv(b.seC, b.expandC, 1), expand: conv(b.expandC, b.seC, 1) };
-    return p;
+    return { weight, shape: t.shape, bias };
   });
-  const cls = conv(plan.classifier.outC, plan.classifier.inC, 1, 1);
-  return {
-    stem: conv(plan.stem.outC, 3, 3),
-    blocks,
-    head: conv(plan.head.outC, plan.head.inC, 1),
-    classifier: { weight: cls.weight, shape: [plan.classifier.outC, plan.classifier.inC], bias: cls.bias },
-  };
 }

@@ -5,17 +5,19 @@
  * The mapping walks the node graph from the input placeholder instead of trusting weight names: the
  * converter folded BatchNorm into `_FusedConv2D`/`FusedDepthwiseConv2dNative` biases (`*_bn_offset`) but
  * hoisted the SE and classifier constants out of the Keras function into the outer graph, where they got
- * opaque names (`Func/StatefulPartitionedCall/input/_NN`). Following the edges — conv → Sigmoid·Mul (SiLU)
- * → depthwise → Mean → SE reduce → SE expand → Sigmoid → Mul → project (→ AddV2) — finds every tensor and
- * proves the graph computes exactly the block sequence that planLayers(spec) describes.
+ * opaque names (`Func/StatefulPartitionedCall/input/_NN`). Following the edges op by op of the engine's op
+ * list (one step per op kind: conv → Sigmoid·Mul (SiLU), depthwise, Mean → SE reduce → SE expand → Sigmoid →
+ * Mul, project → AddV2 …) finds every tensor and proves the graph computes exactly that op list.
  *
  * Layouts: TF convs are HWIO [kh,kw,in,out] → OIHW; depthwise [kh,kw,C,1] → [C,1,kh,kw]; MatMul [in,out] → [out,in].
  */
 import { EffnetError } from '../errors.js';
 import type { ArchSpec } from '../model/tables.js';
 import { f16BitsToF32 } from '../safetensors.js';
-import { assertFinite, checkTensorSet, paramShapes, type ExpectedTensor, type FoundTensor, type Shape4 } from './check.js';
-import type { BlockParams, ConvParams, ModelParams } from './params.js';
+import { layerOps } from '../model/layers.js';
+import { paramTensors, type LayerParams, type NetOp, type OpKind, type OpOf } from '../model/ops.js';
+import { assertFinite, checkTensorSet, type ExpectedTensor, type FoundTensor } from './check.js';
+import { assembleParams, type ModelParams } from './params.js';
 
 /** TF-Hub EfficientNet graphs use TensorFlow SAME padding (asymmetric at stride 2); BN is already folded. */
 export const tfjsSpecOverrides: Readonly<Pick<ArchSpec, 'padding'>> = { padding: 'same' };
@@ -204,12 +206,15 @@ class Graph {
 
 interface Walker {
   g: Graph;
+  arch: string;
   w: Map<string, Weight>;
   source: string;
   /** Weights the walk consumed, by TF name. */
   used: Set<string>;
   /** Every parameter tensor found, under its canonical (torchvision-like) name with the OIHW-equivalent shape. */
   found: FoundTensor[];
+  /** The TF tensors behind each canonical parameter key. */
+  raw: Map<string, RawConv>;
 }
 
 /** The constant behind a node, following Identity and BroadcastTo (whose shape operand is runtime plumbing). */
@@ -230,26 +235,21 @@ function floats(k: Walker, name: string, where: string) {
   return c as { name: string; values: Float32Array; shape: number[] };
 }
 
+/** TF storage of a weight: conv HWIO, depthwise [kh,kw,C,1], MatMul [in,out] or (transpose_b) [out,in]. */
+type TfLayout = 'HWIO' | 'HWC1' | 'IO' | 'OI';
+
 interface RawConv {
   /** Canonical name, e.g. 'features.3.1.dw'. */
   at: string;
   node: TfjsNode;
   weight: { name: string; values: Float32Array; shape: number[] };
   bias: { name: string; values: Float32Array; shape: number[] };
-  depthwise: boolean;
-}
-
-interface RawBlock {
-  expand?: RawConv;
-  dw?: RawConv;
-  se?: { reduce: RawConv; expand: RawConv };
-  project: RawConv;
+  layout: TfLayout;
 }
 
 /** A conv node with its folded-BN bias: checks op, layout, stride, padding and that BiasAdd is the only fused op. */
 function conv(k: Walker, node: TfjsNode, at: string, stride: number): RawConv {
   const where = `${at} ('${node.name}')`;
-  const depthwise = node.op === 'FusedDepthwiseConv2dNative';
   const fusedOps = k.g.strList(node, 'fused_ops');
   if (fusedOps.length !== 1 || fusedOps[0] !== 'BiasAdd') {
     // EfficientNet's activation is SiLU, which TF expresses as separate Sigmoid and Mul nodes; a fused
@@ -271,7 +271,9 @@ function conv(k: Walker, node: TfjsNode, at: string, stride: number): RawConv {
   // A 1×1 conv is the same under SAME and VALID; anything larger must be SAME (the spec's 'same' geometry).
   const ksize = weight.shape[0]! * weight.shape[1]!;
   if (padding !== 'SAME' && !(padding === 'VALID' && ksize === 1)) fail(k.source, `${where}: padding ${padding} unsupported (expected SAME)`);
-  return { at, node, weight, bias, depthwise };
+  const c: RawConv = { at, node, weight, bias, layout: node.op === 'FusedDepthwiseConv2dNative' ? 'HWC1' : 'HWIO' };
+  k.raw.set(at, c);
+  return c;
 }
 
 /** SiLU as TF writes it: Sigmoid(x) and Mul(Sigmoid(x), x). Returns the Mul's name (the activated tensor). */
@@ -283,10 +285,11 @@ function silu(k: Walker, x: string, where: string): string {
   return mul.name;
 }
 
-/** Record a conv for the shape check: OIHW-equivalent shape from HWIO (or [kh,kw,C,1] depthwise). */
+/** Record a weight for the shape check, with its canonical (OIHW / [out,in]) shape. */
 function record(k: Walker, c: RawConv): void {
-  const [kh, kw, i, o] = c.weight.shape as [number, number, number, number];
-  const shape = c.weight.shape.length !== 4 ? c.weight.shape : c.depthwise ? [i * o, 1, kh, kw] : [o, i, kh, kw];
+  const ws = c.weight.shape;
+  const [kh, kw, i, o] = ws as [number, number, number, number];
+  const shape = { HWIO: ws.length !== 4 ? ws : [o, i, kh, kw], HWC1: ws.length !== 4 ? ws : [i * o, 1, kh, kw], IO: [...ws].reverse(), OI: ws }[c.layout];
   k.found.push({ name: `${c.at}.weight`, shape, dtype: 'float32' }, { name: `${c.at}.bias`, shape: c.bias.shape, dtype: 'float32' });
 }
 
@@ -329,34 +332,85 @@ function inputAffine(k: Walker, input: string): { scale: number[]; shift: number
 }
 
 /** Squeeze-and-excitation: Mean → [Reshape] → conv reduce → SiLU → conv expand → Sigmoid → Mul(x, gate). */
-function squeezeExcite(k: Walker, x: string, at: string): { reduce: RawConv; expand: RawConv; out: string } {
+function squeezeExcite(k: Walker, x: string, at: string): string {
   const mean = k.g.next(x, ['Mean'], `${at} squeeze`);
   const axes = constant(k, k.g.inputs(mean)[1]!, `${at} squeeze`).values;
   if ([...axes].join() !== '1,2') fail(k.source, `${at}: SE Mean over axes [${[...axes]}], expected spatial [1,2]`);
   // Keras SE reshapes the pooled [N,C] to [N,1,1,C] before the 1×1 convs.
-  const reduce = conv(k, k.g.nextThrough(mean.name, ['Reshape', 'ExpandDims'], '_FusedConv2D', `${at} SE reduce`), `${at}.se.reduce`, 1);
+  const reduce = conv(k, k.g.nextThrough(mean.name, ['Reshape', 'ExpandDims'], '_FusedConv2D', `${at} SE reduce`), `${at}.reduce`, 1);
   const r = silu(k, reduce.node.name, `${at} SE reduce`);
-  const expand = conv(k, k.g.next(r, ['_FusedConv2D'], `${at} SE expand`), `${at}.se.expand`, 1);
+  const expand = conv(k, k.g.next(r, ['_FusedConv2D'], `${at} SE expand`), `${at}.expand`, 1);
   const gate = k.g.next(expand.node.name, ['Sigmoid'], `${at} SE gate`);
   const mul = k.g.next(gate.name, ['Mul'], `${at} SE excite`);
   if (!k.g.inputs(mul).includes(x)) fail(k.source, `${at}: SE gate '${mul.name}' does not multiply the block's expanded tensor '${x}'`);
-  return { reduce, expand, out: mul.name };
+  return mul.name;
 }
+
+/** The residual add after an op, when it has one: AddV2(h, block input). */
+function residual(k: Walker, op: NetOp, h: string, res: string | undefined): string {
+  if (res === undefined) return h;
+  const add = k.g.next(h, ['AddV2', 'Add'], `${op.name} residual`);
+  if (!k.g.inputs(add).includes(res)) fail(k.source, `${op.name}: residual '${add.name}' does not add the block input '${res}'`);
+  return add.name;
+}
+
+type WalkStep<K extends OpKind> = (k: Walker, op: NetOp & { op: OpOf<K> }, x: string, res: string | undefined) => string;
+
+/** One step per op kind: from the tensor the op reads to the tensor it produces, recording its weights. */
+const STEPS: { [K in OpKind]: WalkStep<K> } = {
+  stem: (k, op, x) => silu(k, conv(k, k.g.next(x, ['_FusedConv2D'], op.name), op.param, op.op.s).node.name, op.name),
+  dwconv: (k, op, x) => silu(k, conv(k, k.g.next(x, ['FusedDepthwiseConv2dNative'], op.name), op.param, op.op.s).node.name, op.name),
+  pwconv(k, op, x, res) {
+    const c = conv(k, k.g.next(x, ['_FusedConv2D'], op.name), op.param, 1);
+    return residual(k, op, op.op.act === 'silu' ? silu(k, c.node.name, op.name) : c.node.name, res);
+  },
+  fused(k, op, x, res) {
+    const c = conv(k, k.g.next(x, ['_FusedConv2D'], op.name), op.param, op.op.s);
+    return residual(k, op, op.op.act === 'silu' ? silu(k, c.node.name, op.name) : c.node.name, res);
+  },
+  se: (k, op, x) => squeezeExcite(k, x, op.param),
+  head(k, op, x) {
+    const c = conv(k, k.g.next(x, ['_FusedConv2D'], `head (the graph has more blocks than '${k.arch}'?)`), op.param, 1);
+    return silu(k, c.node.name, 'head');
+  },
+  // Global mean → (reshape) → dense with bias.
+  classifier(k, op, x) {
+    const pool = k.g.next(x, ['Mean'], `global pool (the graph has more blocks than '${k.arch}'?)`);
+    if ([...constant(k, k.g.inputs(pool)[1]!, 'global pool').values].join() !== '1,2') fail(k.source, 'global pool is not a mean over [1,2]');
+    const fc = k.g.nextThrough(pool.name, ['Reshape', 'Squeeze'], '_FusedMatMul', 'classifier');
+    if (k.g.strList(fc, 'fused_ops').join() !== 'BiasAdd') fail(k.source, `classifier '${fc.name}': fused_ops must be exactly [BiasAdd]`);
+    if (fc.attr?.transpose_a?.b) fail(k.source, `classifier '${fc.name}': transpose_a is unsupported`);
+    const [, w, b] = k.g.inputs(fc);
+    const layout = fc.attr?.transpose_b?.b === true ? 'OI' : 'IO';
+    k.raw.set(op.param, { at: op.param, node: fc, weight: floats(k, w!, 'classifier'), bias: floats(k, b!, 'classifier'), layout });
+    return fc.name;
+  },
+};
 
 // ---------------------------------------------------------------------------------------------------------
 // Layout transposes (TF → canonical).
 
-function toOIHW(c: RawConv, shape: Shape4): ConvParams {
-  const [O, I, KH, KW] = shape;
-  const src = c.weight.values, w = new Float32Array(src.length);
-  if (c.depthwise) {
-    // [kh,kw,C,1] → [C,1,kh,kw]
-    for (let ch = 0; ch < O; ch++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) w[(ch * KH + y) * KW + x] = src[(y * KW + x) * O + ch]!;
-  } else {
-    // [kh,kw,I,O] → [O,I,kh,kw]
-    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) {
-      w[((o * I + i) * KH + y) * KW + x] = src[((y * KW + x) * I + i) * O + o]!;
-    }
+function toCanonical(c: RawConv, shape: readonly number[]): LayerParams {
+  const src = c.weight.values;
+  const w = new Float32Array(src.length);
+  const [O, I, KH = 1, KW = 1] = shape as [number, number, number?, number?];
+  switch (c.layout) {
+    case 'HWC1':
+      // [kh,kw,C,1] → [C,1,kh,kw]
+      for (let ch = 0; ch < O; ch++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) w[(ch * KH + y) * KW + x] = src[(y * KW + x) * O + ch]!;
+      break;
+    case 'HWIO':
+      // [kh,kw,I,O] → [O,I,kh,kw]
+      for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) {
+        w[((o * I + i) * KH + y) * KW + x] = src[((y * KW + x) * I + i) * O + o]!;
+      }
+      break;
+    case 'IO':
+      // [in,out] → [out,in]
+      for (let i = 0; i < I; i++) for (let o = 0; o < O; o++) w[o * I + i] = src[i * O + o]!;
+      break;
+    case 'OI':
+      w.set(src);
   }
   return { weight: w, shape, bias: c.bias.values.slice() };
 }
@@ -375,108 +429,33 @@ export function paramsFromTfjsGraph(modelJson: object, weightData: ArrayBuffer, 
   if (spec.padding !== 'same') {
     fail(source, `TensorFlow graphs use SAME padding but spec '${spec.name}' has padding '${spec.padding}' (spread tfjsSpecOverrides over it)`);
   }
-  const k: Walker = { g: new Graph(model, source), w: decodeTfjsWeights(model, weightData, source), source, used: new Set(), found: [] };
-  const shapes = paramShapes(spec);
+  const k: Walker = { g: new Graph(model, source), arch: spec.name, w: decodeTfjsWeights(model, weightData, source), source, used: new Set(), found: [], raw: new Map() };
 
   const placeholders = model.modelTopology.node.filter((n) => n.op === 'Placeholder');
   if (placeholders.length !== 1) fail(source, `expected one input Placeholder, found ${placeholders.length}`);
   const affine = inputAffine(k, placeholders[0]!.name);
 
-  // Stem: 3×3 stride-2 conv + SiLU.
-  const stem = conv(k, k.g.next(affine.out, ['_FusedConv2D'], 'stem'), 'stem', 2);
-  let x = silu(k, stem.node.name, 'stem');
-
-  const raw: RawBlock[] = [];
-  for (const s of shapes.blocks) {
-    const b = s.plan, at = b.name, fused = b.block === 'fused';
-    const blockIn = x;
-    const r: Partial<RawBlock> = {};
-    let h = blockIn;
-    if (s.expand) {
-      r.expand = conv(k, k.g.next(h, ['_FusedConv2D'], `${at} expand`), `${at}.expand`, fused ? b.stride : 1);
-      h = silu(k, r.expand.node.name, `${at} expand`);
-    }
-    if (s.dw) {
-      r.dw = conv(k, k.g.next(h, ['FusedDepthwiseConv2dNative'], `${at} depthwise`), `${at}.dw`, b.stride);
-      h = silu(k, r.dw.node.name, `${at} depthwise`);
-    }
-    if (s.se) {
-      const se = squeezeExcite(k, h, at);
-      r.se = { reduce: se.reduce, expand: se.expand };
-      h = se.out;
-    }
-    // The projection; for a fused block without expansion it is the block's only conv (stride, SiLU).
-    const single = fused && !s.expand;
-    r.project = conv(k, k.g.next(h, ['_FusedConv2D'], `${at} project`), `${at}.project`, single ? b.stride : 1);
-    h = single ? silu(k, r.project.node.name, `${at} conv`) : r.project.node.name;
-    if (b.residual) {
-      const add = k.g.next(h, ['AddV2', 'Add'], `${at} residual`);
-      if (!k.g.inputs(add).includes(blockIn)) fail(source, `${at}: residual '${add.name}' does not add the block input '${blockIn}'`);
-      h = add.name;
-    }
-    raw.push(r as RawBlock);
-    x = h;
+  const ops = layerOps(spec);
+  const outs: string[] = [];
+  const tensorOf = (i: number) => (i < 0 ? affine.out : outs[i]!);
+  for (const op of ops) {
+    const step = STEPS[op.op.kind] as WalkStep<OpKind>;
+    // An op after an SE step reads the gated tensor (the SE's Mul).
+    outs.push(step(k, op, tensorOf(op.gate ?? op.x), op.res === undefined ? undefined : tensorOf(op.res)));
   }
 
-  // Head: 1×1 conv + SiLU → global mean → (reshape) → dense with bias.
-  const more = `the graph has more blocks than '${spec.name}'?`;
-  const head = conv(k, k.g.next(x, ['_FusedConv2D'], `head (${more})`), 'head', 1);
-  const pool = k.g.next(silu(k, head.node.name, 'head'), ['Mean'], `global pool (${more})`);
-  if ([...constant(k, k.g.inputs(pool)[1]!, 'global pool').values].join() !== '1,2') fail(source, 'global pool is not a mean over [1,2]');
-  const fc = k.g.nextThrough(pool.name, ['Reshape', 'Squeeze'], '_FusedMatMul', 'classifier');
-  if (k.g.strList(fc, 'fused_ops').join() !== 'BiasAdd') fail(source, `classifier '${fc.name}': fused_ops must be exactly [BiasAdd]`);
-  if (fc.attr?.transpose_a?.b) fail(source, `classifier '${fc.name}': transpose_a is unsupported`);
-  const transposeB = fc.attr?.transpose_b?.b === true;
-  const [, fcW, fcB] = k.g.inputs(fc);
-  const fcWeight = floats(k, fcW!, 'classifier'), fcBias = floats(k, fcB!, 'classifier');
-
   // Shapes: everything found, under canonical names, against the architecture's list.
-  const expected: ExpectedTensor[] = [];
-  const expectConv = (at: string, shape: Shape4) => expected.push({ name: `${at}.weight`, shape }, { name: `${at}.bias`, shape: [shape[0]] });
-  expectConv('stem', shapes.stem);
-  record(k, stem);
-  shapes.blocks.forEach((s, i) => {
-    const at = s.plan.name, r = raw[i]!;
-    if (s.expand) expectConv(`${at}.expand`, s.expand);
-    if (s.dw) expectConv(`${at}.dw`, s.dw);
-    if (s.se) {
-      expectConv(`${at}.se.reduce`, s.se.reduce);
-      expectConv(`${at}.se.expand`, s.se.expand);
-    }
-    expectConv(`${at}.project`, s.project);
-    for (const c of [r.expand, r.dw, r.se?.reduce, r.se?.expand, r.project]) if (c) record(k, c);
-  });
-  expectConv('head', shapes.head);
-  record(k, head);
-  expected.push({ name: 'classifier.weight', shape: shapes.classifier }, { name: 'classifier.bias', shape: [shapes.classifier[0]] });
-  const fcShape = transposeB ? fcWeight.shape : [...fcWeight.shape].reverse();
-  k.found.push({ name: 'classifier.weight', shape: fcShape, dtype: 'float32' }, { name: 'classifier.bias', shape: fcBias.shape, dtype: 'float32' });
+  const tensors = paramTensors(ops);
+  const expected: ExpectedTensor[] = tensors.flatMap((t) => [{ name: `${t.key}.weight`, shape: t.shape }, { name: `${t.key}.bias`, shape: [t.shape[0]!] }]);
+  for (const c of k.raw.values()) record(k, c);
   // Float weights the walk never reached would be parameters of something the architecture lacks.
   for (const [name, w] of k.w) {
     if (!k.used.has(name) && w.values instanceof Float32Array) k.found.push({ name: `unused TF constant '${name}'`, shape: w.spec.shape, dtype: w.spec.dtype });
   }
   checkTensorSet({ source, arch: spec.name }, expected, k.found);
 
-  const [nc, nf] = shapes.classifier;
-  let clsW = fcWeight.values.slice();
-  if (!transposeB) {
-    // [in,out] → [out,in]
-    clsW = new Float32Array(nc * nf);
-    for (let i = 0; i < nf; i++) for (let o = 0; o < nc; o++) clsW[o * nf + i] = fcWeight.values[i * nc + o]!;
-  }
-  const blocks = shapes.blocks.map((s, i): BlockParams => {
-    const r = raw[i]!;
-    const b: BlockParams = { project: toOIHW(r.project, s.project) };
-    if (s.expand && r.expand) b.expand = toOIHW(r.expand, s.expand);
-    if (s.dw && r.dw) b.dw = toOIHW(r.dw, s.dw);
-    if (s.se && r.se) b.se = { reduce: toOIHW(r.se.reduce, s.se.reduce), expand: toOIHW(r.se.expand, s.se.expand) };
-    return b;
-  });
   return {
-    stem: toOIHW(stem, shapes.stem),
-    blocks,
-    head: toOIHW(head, shapes.head),
-    classifier: { weight: clsW, shape: shapes.classifier, bias: fcBias.values.slice() },
+    ...assembleParams(tensors, (t) => toCanonical(k.raw.get(t.key)!, t.shape)),
     // In the TF graph this affine runs before the stem's SAME padding, so padded taps are zeros of the
     // *normalised* input: a runtime must apply it to in-bounds pixels only, never to the padding.
     inputAffine: { scale: affine.scale, shift: affine.shift },

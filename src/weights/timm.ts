@@ -3,38 +3,43 @@
  * `efficientnetv2_s`, `tf_efficientnetv2_s`, …). Same tensors and layouts as torchvision, different names:
  * timm picks a block class per block and each class names its convs and norms itself.
  */
+import { EffnetError } from '../errors.js';
 import type { ArchSpec } from '../model/tables.js';
 import type { SafetensorsFile } from '../safetensors.js';
-import type { BlockShapes } from './check.js';
 import type { ModelParams } from './params.js';
-import { paramsFromStateDict, type BlockNames, type ConvBnNames, type StateDictNaming, type StateDictOptions } from './torchvision.js';
-
-const cb = (prefix: string, conv: string, bn: string): ConvBnNames => ({ weight: `${prefix}.${conv}.weight`, bn: `${prefix}.${bn}` });
+import { paramsFromStateDict, type StateDictNaming, type StateDictOptions } from './torchvision.js';
 
 /**
- * timm/models/_efficientnet_blocks.py, chosen by what the block has:
- *   InvertedResidual (MBConv, expand ≠ 1):     conv_pw bn1 · conv_dw bn2 · se · conv_pwl bn3
- *   DepthwiseSeparableConv (MBConv, expand 1): conv_dw bn1 · se · conv_pw bn2
- *   EdgeResidual (Fused, expand ≠ 1):          conv_exp bn1 · [se] · conv_pwl bn2
- *   ConvBnAct (Fused, expand 1):               conv bn1
- * SE is SqueezeExcite: se.conv_reduce, se.conv_expand (both with bias).
+ * timm/models/_efficientnet_blocks.py picks a block class by which convs the block has, and each class
+ * names its convs and norms itself (slot → [conv, bn]); SE is SqueezeExcite (se.conv_reduce, se.conv_expand).
  */
-function timmBlock(s: BlockShapes): BlockNames {
-  const p = `blocks.${s.plan.stage - 1}.${s.plan.index}`;
-  const se = s.se ? { reduce: `${p}.se.conv_reduce`, expand: `${p}.se.conv_expand` } : undefined;
-  if (s.dw) {
-    return s.expand
-      ? { expand: cb(p, 'conv_pw', 'bn1'), dw: cb(p, 'conv_dw', 'bn2'), se, project: cb(p, 'conv_pwl', 'bn3') }
-      : { dw: cb(p, 'conv_dw', 'bn1'), se, project: cb(p, 'conv_pw', 'bn2') };
-  }
-  return s.expand ? { expand: cb(p, 'conv_exp', 'bn1'), se, project: cb(p, 'conv_pwl', 'bn2') } : { project: cb(p, 'conv', 'bn1') };
-}
+const TIMM_BLOCKS: Record<string, Record<string, [conv: string, bn: string]>> = {
+  // InvertedResidual (MBConv, expand ≠ 1)
+  'dw,expand,project': { expand: ['conv_pw', 'bn1'], dw: ['conv_dw', 'bn2'], project: ['conv_pwl', 'bn3'] },
+  // DepthwiseSeparableConv (MBConv, expand 1)
+  'dw,project': { dw: ['conv_dw', 'bn1'], project: ['conv_pw', 'bn2'] },
+  // EdgeResidual (Fused, expand ≠ 1)
+  'expand,project': { expand: ['conv_exp', 'bn1'], project: ['conv_pwl', 'bn2'] },
+  // ConvBnAct (Fused, expand 1)
+  project: { project: ['conv', 'bn1'] },
+};
+
+const TIMM_ENDS: Record<string, [conv: string, bn: string]> = { stem: ['conv_stem', 'bn1'], head: ['conv_head', 'bn2'] };
 
 export const TIMM_NAMING: StateDictNaming = {
-  stem: { weight: 'conv_stem.weight', bn: 'bn1' },
-  block: timmBlock,
-  head: { weight: 'conv_head.weight', bn: 'bn2' },
-  classifier: 'classifier',
+  names(t, block) {
+    if (!t.op.owner) {
+      if (t.norm === 'bias') return 'classifier';
+      const [conv, bn] = TIMM_ENDS[t.op.slot]!;
+      return { weight: `${conv}.weight`, bn };
+    }
+    const p = `blocks.${t.op.owner.plan.stage - 1}.${t.op.owner.plan.index}`;
+    if (t.part) return `${p}.se.conv_${t.part}`;
+    const convs = [...new Set(block.filter((b) => b.norm === 'bn').map((b) => b.op.slot))].sort().join(',');
+    const named = TIMM_BLOCKS[convs]?.[t.op.slot];
+    if (!named) throw new EffnetError('WEIGHTS', `${t.op.module}: timm has no block class with the convs ${convs}`);
+    return { weight: `${p}.${named[0]}.weight`, bn: `${p}.${named[1]}` };
+  },
   ignore: (name) => name.endsWith('.num_batches_tracked'),
 };
 

@@ -1,7 +1,7 @@
 import type { CaseTag, KernelCase } from './case.js';
 import type { KernelLibrary } from '../../src/kernels/library.js';
-import { dwconvLaunch, packDwconv, type DwconvLaunch, type DwconvShape } from '../../src/kernels/dwconv.js';
-import type { LaunchTarget } from '../../src/kernels/fused_conv.js';
+import { dwconvLaunch, packDwconv, type DwconvShape } from '../../src/kernels/dwconv.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
 import { compare, type Comparison } from '../support/compare.js';
@@ -15,7 +15,7 @@ export const dwconvLabel = (s: DwconvShape) =>
   `${s.N}x${s.H}x${s.W}x${s.C} k${s.k} s${s.s} ${s.padding}${s.squeeze ? ' +squeeze' : ''}`;
 
 export interface DwconvRun {
-  launch: DwconvLaunch;
+  launch: ReturnType<typeof dwconvLaunch>;
   /** GPU output, NHWC4 [N, Ho, Wo, C4], and the squeeze partials [N, P, C4] (when squeezing). */
   y: Float32Array;
   part: Float32Array;

@@ -4,7 +4,8 @@ import { dispatchOnce } from '../support/dispatch.js';
 import { randomF32, toNHWC4, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
 import { TOL } from '../tolerances.js';
 import { convRef } from '../reference/conv.js';
-import { fusedConvLaunch, packFusedConv, type FusedConvShape, type LaunchTarget } from '../../src/kernels/fused_conv.js';
+import { fusedConvLaunch, packFusedConv, type FusedConvShape } from '../../src/kernels/fused_conv.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { convGeometry, distinctLayerShapes, type LayerShape } from '../../src/model/layers.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';
 

@@ -1,7 +1,7 @@
 import type { CaseTag, KernelCase } from './case.js';
 import type { KernelLibrary } from '../../src/kernels/library.js';
 import { kernelEntry } from '../../src/kernels/registry.js';
-import { packPointwise, pointwiseLaunch, type PointwiseLaunch, type PointwiseShape } from '../../src/kernels/pointwise.js';
+import { packPointwise, pointwiseLaunch, type PointwiseShape } from '../../src/kernels/pointwise.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
 import { compare, type Comparison } from '../support/compare.js';
@@ -9,6 +9,8 @@ import { dispatchOnce } from '../support/dispatch.js';
 import { fromNHWC4, pad4, paddingValues, randomF32, rng, toNHWC4 } from '../support/tensor.js';
 import { pointwiseRef } from '../reference/pointwise.js';
 import { TOL } from '../tolerances.js';
+
+type PointwiseLaunch = ReturnType<typeof pointwiseLaunch>;
 
 const label = (s: PointwiseShape) =>
   `${s.N}x${s.H}x${s.W} ${s.inC}->${s.outC}${s.act === 'silu' ? ' silu' : ''}${s.seScale ? ' +se' : ''}${s.residual ? ' +res' : ''}`;

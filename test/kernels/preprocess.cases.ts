@@ -1,7 +1,7 @@
 import type { CaseTag, KernelCase } from './case.js';
 import {
   PREPROCESS_TFJS, PREPROCESS_TORCHVISION, preprocessLaunch, presetLaunch, torchvisionPreset,
-  type CropRect, type PreprocessLaunch, type PreprocessPreset, type PreprocessShape,
+  type CropRect, type PreprocessPreset, type PreprocessShape,
 } from '../../src/kernels/preprocess.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
@@ -93,7 +93,7 @@ const SCENES: Scene[] = [
 ];
 
 /** The kernel's view of a scene and the reference's, from the same inputs. */
-function plan(s: Scene, rgba: Uint8Array): { launch: PreprocessLaunch; ref: PreprocessRefSpec; outH: number; outW: number } {
+function plan(s: Scene, rgba: Uint8Array): { launch: ReturnType<typeof preprocessLaunch>; ref: PreprocessRefSpec; outH: number; outW: number } {
   const common = { srcW: s.w, srcH: s.h, n: s.n, batch: s.batch, layout: s.layout };
   if (s.preset) {
     const { preset, size } = s.preset;

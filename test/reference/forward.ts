@@ -16,7 +16,7 @@
  */
 import type { ArchSpec } from '../../src/model/tables.js';
 import { padGeometry as geometry, silu, type Padding } from './dwconv.js';
-import type { ConvParams, ModelParams } from '../../src/weights/params.js';
+import type { BlockParams, ConvParams, ModelParams } from '../../src/weights/params.js';
 
 export interface ForwardInput {
   data: ArrayLike<number>;
@@ -34,7 +34,19 @@ export interface ForwardOptions {
   keepFeatures?: boolean;
   /** Stop after this many feature maps (e.g. 3 → features.0..2); no logits then. Default: run to the end. */
   featureCount?: number;
+  /**
+   * Block kinds beyond 'mbconv' and 'fused' (a test's own block table row), written out from the layer
+   * functions below. The residual add is the caller's, as for the built-in kinds.
+   */
+  blocks?: Record<string, ReferenceBlock>;
 }
+
+/** One block without its residual: `c` input channels, `E` = c × expand, `seC` 0 without SE. */
+export type ReferenceBlock = (
+  x: Map3,
+  p: BlockParams,
+  b: { c: number; E: number; outC: number; k: number; stride: number; seC: number; padding: Padding; at: string },
+) => Map3;
 
 export interface Tensor {
   data: Float64Array;
@@ -49,7 +61,7 @@ export interface ForwardResult {
 }
 
 /** One image's activation: C planes of H×W. */
-interface Map3 {
+export interface Map3 {
   c: number;
   h: number;
   w: number;
@@ -180,6 +192,30 @@ function squeezeExcite(x: Map3, reduce: ConvParams, expand: ConvParams): Map3 {
   return { ...x, d: out };
 }
 
+function se(h: Map3, p: BlockParams, b: Parameters<ReferenceBlock>[2]): Map3 {
+  if (b.seC === 0) return h;
+  const { E, seC, at } = b;
+  return squeezeExcite(h, expectShape(p.se?.reduce, [seC, E, 1, 1], `${at}.se.reduce`), expectShape(p.se?.expand, [E, seC, 1, 1], `${at}.se.expand`));
+}
+
+const BLOCKS: Record<string, ReferenceBlock> = {
+  mbconv(x, p, b) {
+    const { c, E, k, stride, padding, at } = b;
+    let h = E !== c ? conv(x, expectShape(p.expand, [E, c, 1, 1], `${at}.expand`), 1, padding, true) : x;
+    h = se(depthwise(h, expectShape(p.dw, [E, 1, k, k], `${at}.dw`), stride, padding), p, b);
+    return conv(h, expectShape(p.project, [b.outC, E, 1, 1], `${at}.project`), 1, padding, false);
+  },
+  fused(x, p, b) {
+    const { c, E, k, stride, padding, at } = b;
+    if (E === c) return conv(x, expectShape(p.project, [b.outC, c, k, k], `${at}.project`), stride, padding, true);
+    const h = se(conv(x, expectShape(p.expand, [E, c, k, k], `${at}.expand`), stride, padding, true), p, b);
+    return conv(h, expectShape(p.project, [b.outC, E, 1, 1], `${at}.project`), 1, padding, false);
+  },
+};
+
+/** The layer functions the built-in blocks are written with, for a test's own block kinds. */
+export const referenceLayers = { conv, depthwise, squeezeExcite, expectShape };
+
 function loadImage(input: ForwardInput, n: number, affine: ModelParams['inputAffine']): Map3 {
   const [, a, b, c] = input.shape;
   const [C, H, W] = input.layout === 'NCHW' ? [a, b, c] : [c, a, b];
@@ -223,20 +259,9 @@ export function referenceForward(params: ModelParams, spec: ArchSpec, input: For
         const p = params.blocks[bi];
         const at = `features.${si + 1}.${r}`;
         if (!p) throw new Error(`reference forward: no parameters for block ${bi} (${at})`);
-        let h = x;
-        if (row.block === 'mbconv') {
-          if (E !== c) h = conv(h, expectShape(p.expand, [E, c, 1, 1], `${at}.expand`), 1, padding, true);
-          h = depthwise(h, expectShape(p.dw, [E, 1, k, k], `${at}.dw`), stride, padding);
-        } else if (E !== c) {
-          h = conv(h, expectShape(p.expand, [E, c, k, k], `${at}.expand`), stride, padding, true);
-        }
-        if (seC > 0) {
-          h = squeezeExcite(h, expectShape(p.se?.reduce, [seC, E, 1, 1], `${at}.se.reduce`), expectShape(p.se?.expand, [E, seC, 1, 1], `${at}.se.expand`));
-        }
-        const single = row.block === 'fused' && E === c;
-        h = single
-          ? conv(h, expectShape(p.project, [row.outC, c, k, k], `${at}.project`), stride, padding, true)
-          : conv(h, expectShape(p.project, [row.outC, E, 1, 1], `${at}.project`), 1, padding, false);
+        const block = opts.blocks?.[row.block] ?? BLOCKS[row.block];
+        if (!block) throw new Error(`reference forward: no reference for block kind '${row.block}'`);
+        const h = block(x, p, { c, E, outC: row.outC, k, stride, seC, padding, at });
         if (stride === 1 && c === row.outC) for (let j = 0; j < h.d.length; j++) h.d[j]! += x.d[j]!;
         x = h;
         c = row.outC;

@@ -5,6 +5,7 @@
 import type { KernelLibrary, Overrides } from '../../src/kernels/library.js';
 import type { UniformValues } from '../../src/kernels/reflect.js';
 import { readBuffer, storageBuffer } from '../../src/buffers.js';
+import { encodeDispatch } from '../../src/kernels/launch.js';
 import { EffnetError } from '../../src/errors.js';
 
 export interface DispatchSpec {
@@ -14,8 +15,6 @@ export interface DispatchSpec {
   /** Storage bindings: data to upload, or a byte size for an output that starts zeroed. */
   buffers: Record<string, Float32Array | Uint32Array | number>;
   read: string[];
-  /** Extra values for the dispatch formula, beyond the uniforms and overrides. */
-  dispatch?: Record<string, number>;
 }
 
 export async function dispatchOnce(lib: KernelLibrary, spec: DispatchSpec): Promise<Record<string, Float32Array>> {
@@ -37,13 +36,12 @@ export async function dispatchOnce(lib: KernelLibrary, spec: DispatchSpec): Prom
       }
       made.push(resources[b.name]!);
     }
+    // Every dispatch formula reads only uniform fields and overrides (test/registry.test.ts checks it).
     const numeric = Object.fromEntries(Object.entries(spec.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-    const [x, y, z] = lib.workgroups(spec.kernel, { ...numeric, ...spec.overrides, ...spec.dispatch });
+    const grid = lib.workgroups(spec.kernel, { ...numeric, ...spec.overrides });
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, lib.bindGroup(spec.kernel, resources));
-    pass.dispatchWorkgroups(x, y, z);
+    encodeDispatch(pass, { pipeline, bindGroup: lib.bindGroup(spec.kernel, resources), grid });
     pass.end();
     device.queue.submit([enc.finish()]);
     const out: Record<string, Float32Array> = {};

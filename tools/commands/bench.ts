@@ -1,32 +1,37 @@
 /**
  * `effnet bench`: our engine against ONNX Runtime Web (WebGPU and wasm EPs) and TensorFlow.js (WebGPU and
- * wasm backends) in headless Chromium, on the same weights and input; see bench/peers.ts.
+ * wasm backends) in headless Chromium, on the same weights and input; see tools/peers/peers.ts.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseFlags } from '../harness/index.js';
+import { isDirectory } from '../fsutil.js';
 import { ARCHS } from '../../src/model/tables.js';
 import { formatAdapter } from '../../src/gpu.js';
-import { benchPeers, PEERS, type PeerName } from '../../bench/peers.js';
-import { fixtureArchs } from '../../bench/onnx-fixtures.js';
-import { htmlReport, markdownReport, markdownTable } from '../../bench/peers-report.js';
+import { benchPeers, PEERS, type PeerName } from '../peers/peers.js';
+import { fixtureArchs } from '../peers/onnx-fixtures.js';
+import { htmlReport, markdownReport, markdownTable } from '../peers/report.js';
 
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'Latency, throughput and output agreement vs ONNX Runtime Web and TensorFlow.js in headless Chromium',
   usage:
-    'effnet bench [--arch efficientnet_b0,efficientnet_v2_s] [--res R,...] [--batch 1,4] [--runs 10] [--budget-s 60] ' +
+    'effnet bench --fixtures DIR [--arch efficientnet_b0,efficientnet_v2_s] [--res R,...] [--batch 1,4] [--runs 10] [--budget-s 60] ' +
     `[--peers ${PEERS.join(',')}] [--out FILE.html|FILE.md] [--json]\n\n` +
+    '  --fixtures  the torchvision fixtures folder (<arch>.json, <arch>.weights.safetensors, <arch>.onnx, tfjs_b0.io.safetensors),\n' +
+    '              e.g. ../shared/fixtures in the effnet-webgpu checkout; default $EFFNET_FIXTURES\n' +
     '  --res       resolutions to run every arch at (default: each model\'s own; ORT needs an ONNX export per resolution, made with PyTorch when missing)\n' +
     '  --budget-s  per row: stop the steady-state runs once the row has used this many seconds (at least 3 runs)\n' +
     '  --json      {adapter, runs: [...], ratios: {"<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / ours}} on stdout\n\n' +
     'ONNX exports other than the stored B0@224 are made once into <cache>/fixtures (cache: $EFFNET_CACHE or ~/.cache/effnet-webgpu) ' +
-    'by ../shared/tools/make_fixtures.py with Debian\'s /usr/bin/python3 and PyTorch ($EFFNET_PYTHON names another python).',
+    'by make_fixtures.py from the tools/ folder beside the fixtures folder (DIR/../tools/make_fixtures.py) with Debian\'s ' +
+    '/usr/bin/python3 and PyTorch ($EFFNET_PYTHON names another python).',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out'], booleans: ['json'] });
     if (positionals.length) throw new Error(`bench takes no positional arguments, got '${positionals[0]}'`);
-    const archs = parseArchs((flags.arch as string | undefined) ?? 'efficientnet_b0,efficientnet_v2_s');
+    const fixtures = await fixturesDir(flags.fixtures as string | undefined);
+    const archs = parseArchs((flags.arch as string | undefined) ?? 'efficientnet_b0,efficientnet_v2_s', fixtures);
     const peers = parsePeers((flags.peers as string | undefined) ?? PEERS.join(','));
     const resolutions = flags.res === undefined ? undefined : intList(flags.res as string, 'res', 32);
     const batches = intList((flags.batch as string | undefined) ?? '1,4', 'batch', 1);
@@ -38,7 +43,7 @@ export const benchCommand: Command = {
     if (out !== undefined && !/\.(html|md)$/.test(out)) throw new Error(`--out must name a .html or .md file, got ${String(flags.out)}`);
 
     const log = (line: string) => process.stderr.write(line + '\n');
-    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, log });
+    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, fixtures, log });
     if (out) {
       await writeFile(out, out.endsWith('.html') ? await htmlReport(report) : markdownReport(report));
       log(`bench: wrote ${out}`);
@@ -54,13 +59,22 @@ export const benchCommand: Command = {
   },
 };
 
-function parseArchs(list: string): string[] {
-  const have = fixtureArchs();
+/** The reference data is not part of the package: it comes from --fixtures or $EFFNET_FIXTURES, never a built-in path. */
+async function fixturesDir(flag: string | undefined): Promise<string> {
+  const given = flag ?? process.env.EFFNET_FIXTURES;
+  if (!given) throw new Error('bench needs the torchvision fixtures folder: pass --fixtures DIR (or set EFFNET_FIXTURES)');
+  const dir = resolve(given);
+  if (!(await isDirectory(dir))) throw new Error(`${flag === undefined ? 'EFFNET_FIXTURES=' : '--fixtures '}${given}: no such folder`);
+  return dir;
+}
+
+function parseArchs(list: string, fixtures: string): string[] {
+  const have = fixtureArchs(fixtures);
   const archs = [...new Set(list.split(',').map((s) => s.trim()).filter(Boolean))];
   if (!archs.length) throw new Error('--arch needs at least one architecture');
   for (const a of archs) {
-    if (!(a in ARCHS)) throw new Error(`unknown arch '${a}' (bench runs: ${have.join(', ') || 'none: ../shared/fixtures is missing'})`);
-    if (!have.includes(a)) throw new Error(`bench has no torchvision fixture for ${a} in ../shared/fixtures (it runs: ${have.join(', ') || 'none'})`);
+    if (!(a in ARCHS)) throw new Error(`unknown arch '${a}' (bench runs: ${have.join(', ') || `none: ${fixtures} holds no torchvision fixture`})`);
+    if (!have.includes(a)) throw new Error(`bench has no torchvision fixture for ${a} in ${fixtures} (it runs: ${have.join(', ') || 'none'})`);
   }
   return archs;
 }

@@ -5,7 +5,7 @@
  */
 import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
 import { classifyImages, type Prediction } from '../../src/classify.js';
 import { readImageFile, type DecodedImage } from '../../src/image/decode.js';

@@ -6,12 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
-import { serveStatic, type StaticServer } from '../chrome.js';
+import { DEMO_DIST, parseFlags, serveStatic, type StaticServer } from '../harness/index.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { getArch } from '../../src/model/tables.js';
 import { isDirectory } from '../fsutil.js';
-import { DEMO_DIST } from '../host.js';
 
 export interface DemoOptions {
   arch?: string;

@@ -1,6 +1,7 @@
-import { modelInfo } from '../../src/model/info';
-import { getArch } from '../../src/model/tables';
-import { parseFlags, type Command } from '../command';
+import { modelInfo } from '../../src/model/info.js';
+import { getArch } from '../../src/model/tables.js';
+import type { Command } from '../command.js';
+import { parseFlags } from '../harness/index.js';
 
 const USAGE = 'effnet info <arch> [--res R] [--json]';
 

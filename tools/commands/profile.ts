@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';

@@ -2,17 +2,18 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../command.js';
+import { parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
 import { parseSafetensors } from '../../src/safetensors.js';
 import { verifyModel, type VerifyReport } from '../../src/verify.js';
+import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import { openChromeHost } from '../host.js';
 import { isDirectory } from '../fsutil.js';
 import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
-  summary: 'Compare every stage output and the logits with a reference dump (relL2 ≤ 1e-5)',
+  summary: `Compare every stage output and the logits with a reference dump (relL2 ≤ ${MODEL_TOLERANCE.relL2.toExponential()})`,
   usage: 'effnet verify --arch A --weights W --io IO [--host node|chrome] [--json]',
   async run(args) {
     const { flags } = parseFlags(args, { strings: ['arch', 'weights', 'io', 'host'], booleans: ['json'] });

@@ -2,7 +2,7 @@
  * The standalone HTML report: one file holding the data (JSON) and the page script (tools/report/page.ts
  * with Chart.js, bundled by tools/build.mjs), so it opens from file:// with no network.
  */
-import { escapeHtml, inlineBundle, scriptJson } from './standalone.js';
+import { escapeHtml, inlineBundle, scriptJson } from '../harness/index.js';
 import { DATA_ELEMENT_ID, reportSubtitle, reportTitle, type PageData } from './model.js';
 
 const STYLE = `

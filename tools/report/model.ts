@@ -5,7 +5,7 @@
 import { adapterName, type AdapterReport } from '../../src/gpu.js';
 import type { KernelProfile, Profile, StageProfile, Timing } from '../../src/profile.js';
 
-export const REPORT_FORMAT = 'effnet-profile';
+const REPORT_FORMAT = 'effnet-profile';
 
 /** What the HTML page renders, embedded as JSON in the element with this id. */
 export type PageData = { kind: 'profile'; report: ProfileReport } | { kind: 'compare'; comparison: Comparison };
@@ -144,7 +144,7 @@ export const fmtRatio = (x: number | null): string => (x === null ? '—' : `${x
 /** FLOP per byte moved. */
 export const intensity = (t: { flops: number; bytes: number }): number => (t.bytes > 0 ? t.flops / t.bytes : 0);
 
-export function timerDescription(r: ProfileReport): string {
+function timerDescription(r: ProfileReport): string {
   if (r.timer === 'submit') {
     return 'submit — COARSE: wall time of whole inferences (submit to read-back, upload included); this adapter has no timestamp-query, so there are no per-stage or per-kernel times';
   }
@@ -152,13 +152,13 @@ export function timerDescription(r: ProfileReport): string {
   return `timestamp-query, a pass per ${r.detail ? 'kernel' : 'stage'}; ${q}`;
 }
 
-export function formatNs(ns: number): string {
+function formatNs(ns: number): string {
   if (ns >= 1e6) return `${(ns / 1e6).toPrecision(3)} ms`;
   if (ns >= 1e3) return `${(ns / 1e3).toPrecision(3)} µs`;
   return `${ns} ns`;
 }
 
-export function archDescription(r: ProfileReport): string {
+function archDescription(r: ProfileReport): string {
   if (r.fusedStages === null) return r.arch;
   return `${r.arch} (${r.baseArch} with Fused-MBConv in stages 1..${r.fusedStages}: the V2 paper's Table 3 ablation)`;
 }
@@ -324,7 +324,7 @@ export interface Comparison {
   total: CompareRow;
 }
 
-export function reportLabel(r: ProfileReport): string {
+function reportLabel(r: ProfileReport): string {
   const parts = [r.fusedStages === null ? r.arch : `${r.baseArch} fused 1..${r.fusedStages}`, `${r.res}px`, `batch ${r.batch}`, `${adapterName(r.adapter)} (${r.host})`];
   if (r.timer === 'submit') parts.push('submit timer');
   return parts.join(' · ');

@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'puppeteer-core';
-import { EffnetError } from '../src/errors.js';
+import { EffnetError } from '../../src/errors.js';
 
-export const CHROME_FLAGS = [
+const CHROME_FLAGS = [
   '--headless=new',
   '--no-sandbox',
   '--enable-unsafe-webgpu',
@@ -101,7 +101,7 @@ export interface ChromeSession {
   close(): Promise<void>;
 }
 
-export function chromePath(): string {
+function chromePath(): string {
   const path = process.env.CHROME_PATH || '/usr/bin/chromium';
   if (!existsSync(path)) {
     throw new EffnetError(

@@ -47,14 +47,14 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
     case 'effnet-webgpu': {
       const model = await loadModel({ arch: s.arch, weights: s.modelUrl });
       const probabilities = s.output === 'probabilities';
-      const [n, a, b, c] = s.shape as [number, number, number, number];
-      const [h, w] = s.layout === 'NCHW' ? [b, c] : [a, b];
+      const [batch, a, b, c] = s.shape as [number, number, number, number];
+      const [height, width] = s.layout === 'NCHW' ? [b, c] : [a, b];
       return {
         detail: `${model.gpu.report.vendor} ${model.gpu.report.description}`.trim(),
         infer: (x) => model.run({ data: x, shape: s.shape, layout: s.layout }, { probabilities }),
         // Quick start answers the first run from quick-tier pipelines and compiles the tuned ones after it;
-        // schedule() waits for those, so the steady-state runs are the tuned schedule's.
-        settle: async () => void (await model.schedule(n, h, w, s.layout === 'NCHW' ? 'nchw' : 'nhwc', probabilities)),
+        // prepare() waits for those, so the steady-state runs are the tuned schedule's.
+        settle: () => model.prepare({ batch, height, width, layout: s.layout }, { probabilities }),
         dispose: () => model.dispose(),
       };
     }

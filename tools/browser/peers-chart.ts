@@ -4,7 +4,7 @@
  * The CLI inlines this bundle (a classic script, after the data element) into the standalone HTML.
  */
 import { BarController, BarElement, CategoryScale, Chart, Legend, LogarithmicScale, Title, Tooltip } from 'chart.js';
-import type { BenchReport } from '../peers.js';
+import type { BenchReport } from '../peers/peers.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LogarithmicScale, Legend, Title, Tooltip);
 

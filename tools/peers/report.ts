@@ -1,6 +1,6 @@
 /** `effnet bench` output: the table on stdout, and the same data as Markdown or standalone HTML (--out). */
-import { formatAdapter } from '../src/gpu.js';
-import { escapeHtml, inlineBundle, scriptJson } from '../tools/report/standalone.js';
+import { formatAdapter } from '../../src/gpu.js';
+import { escapeHtml, inlineBundle, scriptJson } from '../harness/index.js';
 import { OURS, formatMs, ratioKey, type BenchReport, type BenchRow } from './peers.js';
 
 const HEADER = ['engine', 'model', 'res', 'batch', 'load', 'first', 'load+first', 'median', 'p90', 'img/s', 'runs', 'max abs diff', 'peer/ours', 'note'];

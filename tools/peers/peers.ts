@@ -7,14 +7,13 @@
  * compared). Every row runs in a fresh page, and ours runs first so its output is the reference.
  */
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { openChrome, type ChromeSession } from '../tools/chrome.js';
-import { BROWSER_DIST } from '../tools/host.js';
-import { errorStats } from '../src/verify.js';
-import { getArch } from '../src/model/tables.js';
-import { ensurePretrainedB0 } from '../src/weights/fetch.js';
-import type { AdapterReport } from '../src/gpu.js';
-import type { EngineName, OpenSpec, PeersPageApi } from './browser/peers.js';
+import { BROWSER_DIST, PACKAGE_ROOT, openChrome, spread, type ChromeSession } from '../harness/index.js';
+import { errorStats } from '../../src/verify.js';
+import { getArch } from '../../src/model/tables.js';
+import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
+import { MODEL_TOLERANCE } from '../../src/tolerance.js';
+import type { AdapterReport } from '../../src/gpu.js';
+import type { EngineName, OpenSpec, PeersPageApi } from '../browser/peers.js';
 import { ensureOnnx, torchvisionFixture } from './onnx-fixtures.js';
 import { loadPhotos, photoBatchNhwc, torchvisionNchw, type Photos } from './inputs.js';
 
@@ -28,9 +27,9 @@ export type PeerName = (typeof PEERS)[number];
  * and the TF-Hub probabilities within [0,1]; f32 engines summing in different orders differ by ~1e-6
  * there, while a wrong layout, weight or padding moves them by 1e-2 or more.
  */
-export const AGREEMENT = { logits: 1e-3, probabilities: 1e-4 } as const;
+const AGREEMENT = { logits: 1e-3, probabilities: MODEL_TOLERANCE.probAbs } as const;
 
-export const TIMING =
+const TIMING =
   'one inference = wall time inside the page (performance.now) from a Float32Array input on the CPU to a Float32Array ' +
   'output on the CPU: input upload, the whole network, output read-back (the same for every engine); first = the first ' +
   'such inference after loading (pipeline/shader compilation included); load = runtime start-up + fetching and ' +
@@ -87,11 +86,13 @@ export interface BenchOptions {
   runs: number;
   budgetS: number;
   peers: PeerName[];
+  /** The torchvision fixtures folder (`effnet bench --fixtures`). */
+  fixtures: string;
   log: (line: string) => void;
 }
 
-const ORT_DIST = fileURLToPath(new URL('../node_modules/onnxruntime-web/dist/', import.meta.url));
-const TFJS_WASM_DIST = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
+const ORT_DIST = join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', '/');
+const TFJS_WASM_DIST = join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist', '/');
 
 /** One model at one resolution: our engine plus the peers that run it (or why they cannot). */
 interface Comparison {
@@ -108,7 +109,7 @@ export const ratioKey = (peer: string, model: string, res: number, batch: number
 
 export async function benchPeers(o: BenchOptions): Promise<BenchReport> {
   const comparisons = await plan(o);
-  const photos = await loadPhotos();
+  const photos = await loadPhotos(o.fixtures);
   const served = new Served();
   // Every model folder is a root before the server starts.
   for (const c of comparisons) for (const file of [c.oursWeights, ...c.peers.map((p) => p.file)]) if (file) served.url(file);
@@ -132,7 +133,7 @@ async function plan(o: BenchOptions): Promise<Comparison[]> {
   const tfjs = o.peers.filter((p) => p.startsWith('tfjs-'));
   const out: Comparison[] = [];
   for (const arch of o.archs) {
-    const fx = await torchvisionFixture(arch);
+    const fx = await torchvisionFixture(o.fixtures, arch);
     for (const res of o.resolutions ?? [fx.res]) {
       const peers: Comparison['peers'] = [];
       if (ort.length) {
@@ -221,28 +222,19 @@ interface Measured {
 }
 
 function measuredFields(m: Measured, batch: number) {
-  const sorted = [...m.times].sort((a, b) => a - b);
-  const medianMs = quantile(sorted, 0.5);
+  const { median: medianMs, p90: p90Ms } = spread(m.times);
   return {
     loadMs: m.loadMs,
     firstMs: m.firstMs,
     firstResultMs: m.loadMs + m.firstMs,
     settleMs: m.settleMs,
     medianMs,
-    p90Ms: quantile(sorted, 0.9),
+    p90Ms,
     imagesPerS: (batch * 1000) / medianMs,
     runs: m.times.length,
     detail: m.detail,
     ...(m.note ? { note: m.note } : {}),
   };
-}
-
-/** Linear interpolation between the closest ranks of an ascending list. */
-function quantile(sorted: number[], q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 export const formatMs = (ms: number): string => (ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`);

@@ -1,13 +1,13 @@
 /**
  * The deterministic input every engine of one comparison gets: real photos (the 16 ImageNet samples the
- * TF.js reference was made from, `input` of ../shared/fixtures/tfjs_b0.io.safetensors, NHWC in [0,1] at
+ * TF.js reference was made from, `input` of tfjs_b0.io.safetensors in the fixtures folder, NHWC in [0,1] at
  * 224²), cycled to fill the batch and resized on the CPU to the benchmarked resolution. Photos rather
  * than noise so that the TF-Hub model's probabilities are peaked and their agreement means something.
  */
 import { readFile } from 'node:fs/promises';
-import { parseSafetensors } from '../src/safetensors.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../src/kernels/preprocess.js';
-import { SHARED_FIXTURES } from './onnx-fixtures.js';
+import { join } from 'node:path';
+import { parseSafetensors } from '../../src/safetensors.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/kernels/preprocess.js';
 
 export interface Photos {
   data: Float32Array;
@@ -15,8 +15,8 @@ export interface Photos {
   size: number;
 }
 
-export async function loadPhotos(): Promise<Photos> {
-  const path = `${SHARED_FIXTURES}tfjs_b0.io.safetensors`;
+export async function loadPhotos(fixtures: string): Promise<Photos> {
+  const path = join(fixtures, 'tfjs_b0.io.safetensors');
   const input = parseSafetensors(new Uint8Array(await readFile(path)), { source: path }).get('input');
   const [count, size] = input.shape as [number, number, number, number];
   return { data: input.f32(), count, size };

@@ -1,0 +1,43 @@
+/**
+ * What every launch planner returns and takes: one `Launch` shape for every kernel, and the `LaunchTarget`
+ * it plans for. The executor, the benchmarks and the tests record a planned launch with `encodeDispatch`.
+ */
+import type { Overrides } from './library.js';
+import type { UniformValues } from './reflect.js';
+
+/**
+ * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
+ * pipelines it plans for. 'tuned' (the default) picks the fastest tiles for the device; 'quick' picks small
+ * tiles and compact kernels whose pipelines compile in a fraction of the time, for the first inference
+ * while the tuned pipelines compile (the runtime's quick start).
+ */
+export interface LaunchTarget {
+  isFallback: boolean;
+  tier?: 'tuned' | 'quick';
+}
+
+/** SwiftShader's tuned tier: what planners assume when a caller (a test, a benchmark) names no target. */
+export const FALLBACK_TARGET: LaunchTarget = { isFallback: true };
+
+/** One kernel launch: the kernel, its specialisation, its uniform values (by field name) and its linear workgroup count. */
+export interface Launch<U extends UniformValues = UniformValues> {
+  kernel: string;
+  overrides: Overrides;
+  uniforms: U;
+  /** Linear workgroup count; KernelLibrary.grid folds it into x/y. */
+  workgroups: number;
+}
+
+/** A launch made into GPU objects, ready to record. */
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: readonly [number, number, number];
+}
+
+/** The one place a dispatch is recorded. */
+export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch): void {
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, d.bindGroup);
+  pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);
+}

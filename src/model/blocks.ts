@@ -1,0 +1,66 @@
+/**
+ * The block table: what each kind of stage-table block runs, as a list of layer steps. This is the only place
+ * the structure of a block (expand → depthwise or fused conv → SE → project) is written; the op list
+ * (layers.ts) expands it, adding the wiring every block shares: each step reads the one before it, an SE
+ * step gates the input of the step after it, and the last step adds the block input when the block is
+ * residual (stride 1, inC = outC). Planning, weights, FLOPs and the schedule all follow from that list.
+ */
+import { EffnetError } from '../errors.js';
+import type { BlockPlan } from './layers.js';
+import type { Step } from './ops.js';
+import type { StageRow } from './tables.js';
+
+export interface BlockDef {
+  /** The block's steps in execution order; `false` leaves a step out (no expansion at expand 1, no SE at se 0). */
+  steps(b: BlockPlan): (Step | false)[];
+  /** Why a stage-table row cannot be built from this block, if it cannot. */
+  check?(row: StageRow): string | undefined;
+}
+
+const se = (b: BlockPlan): Step | false => b.seC > 0 && { kind: 'se', name: 'se', seC: b.seC };
+
+const BLOCKS = new Map<string, BlockDef>([
+  [
+    // torchvision MBConv: [1×1 expand + SiLU] → depthwise k×k (stride) + SiLU → [SE] → 1×1 project.
+    'mbconv',
+    {
+      steps: (b) => [
+        b.expandC !== b.inC && { kind: 'pwconv', name: 'expand', outC: b.expandC, act: 'silu' },
+        { kind: 'dwconv', name: 'dwconv', param: 'dw', k: b.kernel, s: b.stride },
+        se(b),
+        { kind: 'pwconv', name: 'project', outC: b.outC, act: 'none' },
+      ],
+    },
+  ],
+  [
+    // torchvision FusedMBConv: k×k expand (stride) + SiLU → [SE] → 1×1 project; at expand 1 the block is its
+    // single k×k conv + SiLU, stored as the projection.
+    'fused',
+    {
+      steps: (b) =>
+        b.expandC === b.inC
+          ? [{ kind: 'fused', name: 'conv', param: 'project', outC: b.outC, k: b.kernel, s: b.stride, act: 'silu' }]
+          : [
+              { kind: 'fused', name: 'expand', outC: b.expandC, k: b.kernel, s: b.stride, act: 'silu' },
+              se(b),
+              { kind: 'pwconv', name: 'project', outC: b.outC, act: 'none' },
+            ],
+      // SE gates the expanded tensor between the k×k conv and the projection; at expand 1 there is none.
+      check: (row) => (row.expand === 1 && row.se > 0 ? 'a fused block with expand 1 cannot have SE' : undefined),
+    },
+  ],
+]);
+
+/** The definition of a block kind; undefined for a kind nobody defined. */
+export const blockDef = (kind: string): BlockDef | undefined => BLOCKS.get(kind);
+
+export const blockKinds = (): string[] => [...BLOCKS.keys()];
+
+/**
+ * Adds a block kind that stage tables may then name in `StageRow.block`. Its steps may use any op kind of
+ * the op table (ops.ts) and the parameter slots of BlockParams (expand, dw, se, project).
+ */
+export function defineBlock(kind: string, def: BlockDef): void {
+  if (BLOCKS.has(kind)) throw new EffnetError('MODEL_SPEC', `block kind '${kind}' is already defined`);
+  BLOCKS.set(kind, def);
+}

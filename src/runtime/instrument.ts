@@ -1,0 +1,84 @@
+/**
+ * The one way code outside the model looks inside it: the profiler (src/profile.ts) and the kernel benchmark
+ * (bench/kernels.ts) call `instrument(model, shape)`, which compiles (or waits for) the tuned schedule of that
+ * shape — the one every run of the shape takes once compiled — and returns
+ *   - `passes`: its compute passes in recording order (stem, each table stage, head), each with its ops as
+ *     read-only descriptions (kernel, specialisation, uniforms, FLOPs, bytes, input size) plus the ready-made
+ *     dispatch, so that a benchmark can record one launch alone with `encodeDispatch`;
+ *   - `run(input, timestamps?)`: one inference of exactly that schedule (one submit, queued behind any other
+ *     inference of the model), returning the dense output; `timestamps` (from `PassTimer.plan`) adds GPU
+ *     timestamp writes to the same passes without changing them.
+ * Nothing here is on the published `Model` type: the model hands its internals to this module at creation
+ * (`exposeInternals`), kept in a WeakMap, so schedules and compiled graphs never enter the public API.
+ */
+import type { Dispatch } from '../kernels/launch.js';
+import type { BuiltGraph, InputLayout } from './builder.js';
+import type { Op } from './graph.js';
+import type { Model } from './model.js';
+import type { Schedule, ScheduleKey } from './schedules.js';
+import type { PassTimestamps } from './timing.js';
+
+export interface ScheduleShape {
+  batch: number;
+  height: number;
+  width: number;
+  layout?: InputLayout;
+  softmax?: boolean;
+}
+
+export interface OpView extends Readonly<Pick<Op, 'name' | 'stage' | 'block' | 'kernel' | 'overrides' | 'uniforms' | 'flops' | 'bytes'>> {
+  /** H×W of the first activation the op binds (tensor ids grow along the network, so the lowest is its input). */
+  readonly inputSize: { readonly height: number; readonly width: number };
+  readonly dispatch: Dispatch;
+}
+
+export interface PassView {
+  readonly stage: string;
+  readonly ops: readonly OpView[];
+}
+
+export interface InstrumentedSchedule {
+  readonly passes: readonly PassView[];
+  run(input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
+}
+
+/** What a model lends this module: its tuned schedules, and one-at-a-time submits of them. */
+export interface ModelInternals {
+  tuned(key: ScheduleKey): Promise<Schedule>;
+  run(schedule: Schedule, input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
+}
+
+const internals = new WeakMap<Model, ModelInternals>();
+
+export function exposeInternals(model: Model, access: ModelInternals): void {
+  internals.set(model, access);
+}
+
+export async function instrument(model: Model, shape: ScheduleShape): Promise<InstrumentedSchedule> {
+  const access = internals.get(model)!;
+  const { batch, height, width, layout = 'nchw', softmax = false } = shape;
+  const schedule = await access.tuned({ batch, height, width, layout, softmax, keepStages: false });
+  const passes = schedule.compiled.passes.map(
+    (p): PassView => ({
+      stage: p.stage,
+      ops: p.ops.map(({ op, pipeline, bindGroup, grid }) => ({
+        name: op.name,
+        stage: op.stage,
+        block: op.block,
+        kernel: op.kernel,
+        overrides: op.overrides,
+        uniforms: op.uniforms,
+        flops: op.flops,
+        bytes: op.bytes,
+        inputSize: inputSize(schedule.built, op),
+        dispatch: { pipeline, bindGroup, grid },
+      })),
+    }),
+  );
+  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps) };
+}
+
+function inputSize(built: BuiltGraph, op: Op): { height: number; width: number } {
+  const t = built.tensors.find((x) => Object.values(op.bind).some((r) => 'tensor' in r && r.tensor === x.id))!;
+  return { height: t.shape.h, width: t.shape.w };
+}

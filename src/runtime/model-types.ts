@@ -1,0 +1,55 @@
+/** The shapes the public `Model` takes and returns; none of them exposes the planner or the executor. */
+import type { StageTime } from './timing.js';
+
+export interface InputTensor {
+  data: Float32Array;
+  /** [N, 3, H, W] for NCHW, [N, H, W, 3] for NHWC. */
+  shape: readonly number[];
+  layout?: 'NCHW' | 'NHWC';
+}
+
+/** A shape of input to prepare for: batch, size and layout as `run` would see them. */
+export interface InputShape {
+  batch: number;
+  height: number;
+  width: number;
+  layout?: 'NCHW' | 'NHWC';
+}
+
+export interface RunOptions {
+  /** Return softmax probabilities instead of logits. */
+  probabilities?: boolean;
+  /**
+   * Which schedule runs: 'auto' (default) the best one compiled so far (see ModelOptions.quickStart),
+   * 'tuned' waits for the tuned one, 'quick' takes the quick-start one (for testing it).
+   */
+  tier?: 'auto' | 'tuned' | 'quick';
+}
+
+export interface ModelOptions {
+  /**
+   * Quick start (default on): a new input shape first runs on 'quick' pipelines (small tiles, compact
+   * kernels) that compile in a fraction of the time; from the second run of that shape on, the tuned
+   * pipelines compile in the background, and once they are ready every run takes the tuned schedule
+   * (`prepare()` and `run(x, { tier: 'tuned' })` wait for it).
+   * Off: every run waits for the tuned schedule.
+   */
+  quickStart?: boolean;
+}
+
+/** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */
+export type InputFill = (enc: GPUCommandEncoder, input: GPUBuffer, timestampWrites?: GPUComputePassTimestampWrites) => void;
+
+/** What `runOnGpuInput` returns: the output rows, and per-pass GPU times when it was asked for them. */
+export interface GpuInputRun {
+  output: Float32Array;
+  /** In execution order: the fill pass first, then stem, each table stage, head. */
+  stages?: StageTime[];
+}
+
+export interface StageDump {
+  name: string;
+  /** Dense NCHW, as torchvision's `features.i` outputs. */
+  data: Float32Array;
+  shape: [number, number, number, number];
+}

@@ -1,0 +1,107 @@
+/**
+ * One inference is one command buffer and one submit: the input uploaded (or written by commands recorded
+ * first, e.g. preprocessing), every pass of the schedule, then copies of the output and any kept tensors into
+ * one staging buffer that is mapped once. Staging buffers (by size) and pass timers (by pair count) are reused
+ * across inferences, which the model runs one at a time.
+ */
+import { createBuffer } from '../buffers.js';
+import { EffnetError } from '../errors.js';
+import type { Gpu } from '../gpu.js';
+import type { GpuInputRun, InputFill } from './model-types.js';
+import type { Schedule } from './schedules.js';
+import { denseRows } from './tensor-io.js';
+import { PassTimer, type PassTimestamps } from './timing.js';
+
+/** Data to upload into the input buffer, or commands that write it. */
+export type InputSource = Float32Array | ((enc: GPUCommandEncoder, input: GPUBuffer) => void);
+
+export class Submitter {
+  readonly #staging = new Map<number, GPUBuffer>();
+  readonly #timers = new Map<number, PassTimer>();
+
+  constructor(
+    private readonly gpu: Gpu,
+    /** Throws once the model is disposed. */
+    private readonly assertLive: () => void,
+  ) {}
+
+  /**
+   * Run `schedule` once and read back the output as dense [N, classes], followed by each tensor in `extra` as
+   * stored. `ts` adds timestamp writes (profiling) without changing the passes.
+   */
+  async submit(schedule: Schedule, input: InputSource, extra: number[], ts?: PassTimestamps): Promise<Float32Array[]> {
+    this.assertLive();
+    const { device } = this.gpu;
+    const { built, compiled } = schedule;
+    const inputBuffer = compiled.tensorBinding(built.input).buffer;
+    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
+    const reads = [built.output, ...extra].map((id) => compiled.tensorBinding(id));
+    const total = reads.reduce((a, r) => a + r.bytes, 0);
+    let staging = this.#staging.get(total);
+    if (!staging) {
+      staging = createBuffer(device, { label: `readback.${total}`, bytes: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      this.#staging.set(total, staging);
+    }
+    try {
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder({ label: 'inference' });
+      if (typeof input === 'function') input(enc, inputBuffer);
+      compiled.encode(enc, ts);
+      ts?.resolve(enc);
+      let off = 0;
+      for (const r of reads) {
+        enc.copyBufferToBuffer(r.buffer, 0, staging, off, r.bytes);
+        off += r.bytes;
+      }
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      await Promise.race([staging.mapAsync(GPUMapMode.READ), this.gpu.lost]);
+      const bytes = staging.getMappedRange().slice(0);
+      const errors = this.gpu.takeErrors();
+      if (errors.length) throw errors[0]!;
+      off = 0;
+      return reads.map((r, i) => {
+        const view = new Float32Array(bytes, off, r.bytes / 4);
+        off += r.bytes;
+        return i === 0 ? denseRows(view, built.tensors[built.output]!.shape) : view;
+      });
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+    }
+  }
+
+  /**
+   * `submit` with the input written by `fill`, timing every pass of the network and the one pass `fill` records
+   * in this same submit.
+   */
+  async submitTimed(schedule: Schedule, fill: InputFill, fillName: string): Promise<Required<GpuInputRun>> {
+    const passes = schedule.compiled.passes;
+    const timer = this.#timer(passes.length + 1);
+    // The network's passes take query pairs 0..P-1 (CompiledGraph.encode numbers them); the fill pass the last.
+    const fillWrites = timer.writes(passes.length);
+    const [output] = await this.submit(schedule, (enc, input) => fill(enc, input, fillWrites), [], timer.plan(false));
+    const ms = await timer.read();
+    return {
+      output: output!,
+      stages: [{ name: fillName, block: 'input', ms: ms[passes.length]! }, ...passes.map((p, i) => ({ name: p.stage, block: p.ops[0]!.op.block, ms: ms[i]! }))],
+    };
+  }
+
+  /** A timer for `pairs` passes, made on first use and kept for the model's life. */
+  #timer(pairs: number): PassTimer {
+    let t = this.#timers.get(pairs);
+    if (!t) {
+      t = new PassTimer(this.gpu.device, pairs);
+      this.#timers.set(pairs, t);
+    }
+    return t;
+  }
+
+  destroy(): void {
+    for (const b of this.#staging.values()) b.destroy();
+    this.#staging.clear();
+    for (const t of this.#timers.values()) t.destroy();
+    this.#timers.clear();
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Model-level agreement bounds, used by `verifyModel`, the CLI, the parity tests and the benchmarks alike.
+ * Kernel-level tolerances (each with its reason) live in test/tolerances.ts.
+ */
+export const MODEL_TOLERANCE = {
+  /**
+   * ‖got − want‖₂ / ‖want‖₂ of every `features.i` output and the logits against a float32 PyTorch/TF run:
+   * both sides round every product and sum to f32 in different orders, which measures ~1e-7–1e-6 through
+   * 80+ layers; 1e-5 leaves an order of magnitude of margin and still catches any wrong weight or index.
+   */
+  relL2: 1e-5,
+  /** Max |Δ| of softmax probabilities (in [0, 1]) against TensorFlow.js: its own f32 graph differs by ≤ ~1e-6. */
+  probAbs: 1e-4,
+} as const;
