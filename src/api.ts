@@ -20,6 +20,8 @@ export interface LoadModelOptions extends WeightOptions {
   device?: GPUDevice | Gpu;
   /** See ModelOptions.quickStart (default true: the first result comes from quickly compiled pipelines; the tuned ones take over once compiled). */
   quickStart?: boolean;
+  /** See ModelOptions.target: 'auto' (default) shapes the schedule for the adapter; 'gpu' / 'fallback' force one. */
+  target?: 'auto' | 'gpu' | 'fallback';
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -30,5 +32,5 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart });
+  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target });
 }

@@ -26,6 +26,24 @@ describe('parity with torchvision (Node, Dawn)', () => {
     });
   }
 
+  // A hardware GPU's schedule (workgroup-memory GEMMs, GPU-shaped depthwise and SE launches) runs correctly on
+  // SwiftShader, just slowly: it must meet the same bound on both networks.
+  for (const arch of ['efficientnet_b0', 'efficientnet_v2_s']) {
+    test(`${arch} on the GPU target: every features.i and the logits within MODEL_TOLERANCE.relL2`, async () => {
+      const model = await loadModel({ arch, weights: fixtures + `${arch}.weights.safetensors`, target: 'gpu' });
+      try {
+        const report = await verifyModel(model, dump(`${arch}.io.safetensors`));
+        console.log(arch, 'GPU target', 'logits', report.logits);
+        expect(report.stages.length).toBeGreaterThan(7);
+        for (const s of report.stages) expect(s.relL2, s.name).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+        expect(report.logits!.relL2).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+        expect(report.pass).toBe(true);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
   // The quick-start schedule (small tiles, dwconv_compact) answers the first run, so it must be as exact.
   test('efficientnet_b0 quick-start schedule: every features.i and the logits within MODEL_TOLERANCE.relL2', async () => {
     const model = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors' });

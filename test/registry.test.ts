@@ -51,6 +51,16 @@ describe('kernel registry', () => {
       expect(Number.isInteger(count) && count > 0).toBe(true);
       expect(read.size).toBeGreaterThan(0);
       for (const k of read) expect(u.fields.has(k) || r.overrides.includes(k), `${entry.name} dispatch reads ${k}`).toBe(true);
+      // The workgroup size and register tile read only overrides (they describe a pipeline, not a launch), and
+      // the workgroup size is the override its @workgroup_size names.
+      for (const f of [entry.workgroupSize, entry.accumulators]) {
+        const used = new Set<string>();
+        expect(f(new Proxy({}, { get: (_, k) => (used.add(String(k)), 2) }))).toBeGreaterThan(0);
+        for (const k of used) expect(r.overrides, `${entry.name} reads override ${k}`).toContain(k);
+      }
+      const size = /@workgroup_size\((\w+)\)/.exec(src)![1]!;
+      if (size === 'WG') expect(entry.workgroupSize({ WG: 96 })).toBe(96);
+      else expect([size, entry.workgroupSize({ WG_M: 8, WG_N: 16 })]).toEqual(['GEMM_WG', 128]);
     });
   }
 

@@ -40,10 +40,17 @@ const MAX_ROWS = 16;
 const MIN_INVOCATIONS = 256;
 // Small workgroups: more of them to balance between SwiftShader's threads when a layer has few invocations.
 const WG = 32;
+/**
+ * A hardware GPU: 4-pixel strips (16 accumulators, and the K·K weights stay in registers), workgroups of
+ * 64, and as many invocations as the layer allows up to GPU_INVOCATIONS — beyond that an invocation takes
+ * more rows, which reuses its weights and writes fewer squeeze partial slots for se_excite to sum.
+ */
+const GPU_WG = 64;
+const GPU_INVOCATIONS = 16384;
 
 /**
  * The launch, and how many squeeze partial slots per image it writes to `part` ([N, partSlots, C4] vec4;
- * se_excite sums them; 0 without squeeze). The tuned tier's split is the SwiftShader one on every target.
+ * se_excite sums them; 0 without squeeze).
  */
 export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK_TARGET): Launch<DwconvUniforms> & { partSlots: number } {
   const { N, C, H, W, k, s } = shape;
@@ -52,10 +59,11 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   const gh = convGeometry(H, k, s, shape.padding);
   const gw = convGeometry(W, k, s, shape.padding);
   const C4 = Math.ceil(C / 4);
-  const TW = s === 1 && gw.out > 4 ? 8 : 4;
+  const gpu = !target.isFallback;
+  const TW = !gpu && s === 1 && gw.out > 4 ? 8 : 4;
   const strips = Math.ceil(gw.out / TW);
   const rowInvocations = N * strips * C4;
-  const rows = Math.max(1, Math.min(gh.out, MAX_ROWS, Math.floor((rowInvocations * gh.out) / MIN_INVOCATIONS)));
+  const rows = Math.max(1, Math.min(gh.out, gpu ? gh.out : MAX_ROWS, Math.floor((rowInvocations * gh.out) / (gpu ? GPU_INVOCATIONS : MIN_INVOCATIONS))));
   const rowBlocks = Math.ceil(gh.out / rows);
   const uniforms = {
     H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,
@@ -65,7 +73,8 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   // specialisation as uniforms.
   const quick = target.tier === 'quick';
   const kernel = quick ? 'dwconv_compact' : 'dwconv';
-  const overrides: Overrides = quick ? { WG } : { K: k, S: s, TW, WG, SQUEEZE: shape.squeeze ? 1 : 0 };
+  const wg = gpu ? GPU_WG : WG;
+  const overrides: Overrides = quick ? { WG: wg } : { K: k, S: s, TW, WG: wg, SQUEEZE: shape.squeeze ? 1 : 0 };
   const all: DwconvUniforms = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
   return {
     kernel,

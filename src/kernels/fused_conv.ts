@@ -6,6 +6,7 @@ import { EffnetError } from '../errors.js';
 import { convGeometry } from '../model/geometry.js';
 import type { ArchSpec } from '../model/tables.js';
 import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
+import { gemmTile } from './gemm_tiles.js';
 import { kernelEntry } from './registry.js';
 import { convTile } from './tiles.js';
 
@@ -26,6 +27,7 @@ export interface FusedConvShape {
 
 const WG = 64;
 
+/** On SwiftShader `fused_conv` with convTile's register tile; on a hardware GPU `fused_conv_tiled`, a workgroup-memory implicit GEMM. */
 export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, inC, outC, H, W, k, s } = shape;
   if (!(k % 2 === 1 && k >= 1 && k <= 7)) throw new EffnetError('MODEL_SPEC', `fused_conv: kernel size must be odd and ≤ 7, got ${k}`);
@@ -40,7 +42,12 @@ export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = FA
     N, H, W, Cin4: Math.ceil(inC / 4), Ho: gh.out, Wo: gw.out, Cout4,
     K: k, stride: s, padTop: gh.padBefore, padLeft: gw.padBefore,
   };
-  const overrides = { ...convTile(Cout4, gw.out, target), WG, ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
+  const fusions = { ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
+  if (!target.isFallback) {
+    const overrides = { ...gemmTile(N * gh.out * gw.out, Cout4), ...fusions };
+    return { kernel: 'fused_conv_tiled', overrides, uniforms, workgroups: kernelEntry('fused_conv_tiled').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+  }
+  const overrides = { ...convTile(Cout4, gw.out, target), WG, ...fusions };
   return { kernel: 'fused_conv', overrides, uniforms, workgroups: kernelEntry('fused_conv').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 

@@ -9,11 +9,16 @@ import type { UniformValues } from './reflect.js';
  * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
  * pipelines it plans for. 'tuned' (the default) picks the fastest tiles for the device; 'quick' picks small
  * tiles and compact kernels whose pipelines compile in a fraction of the time, for the first inference
- * while the tuned pipelines compile (the runtime's quick start).
+ * while the tuned pipelines compile (the runtime's quick start). On a hardware GPU (`isFallback` false) the
+ * planners pick GPU-shaped launches instead — workgroups of 64–256 invocations, at most 64 f32 accumulators per
+ * invocation, workgroup-memory GEMM tiles, enough invocations to fill a large GPU — and the tier only matters
+ * where it picks another kernel (their pipelines compile quickly on a GPU).
  */
 export interface LaunchTarget {
   isFallback: boolean;
   tier?: 'tuned' | 'quick';
+  /** The device runs subgroup operations (the `subgroups` feature), so reductions may use them. */
+  subgroups?: boolean;
 }
 
 /** SwiftShader's tuned tier: what planners assume when a caller (a test, a benchmark) names no target. */

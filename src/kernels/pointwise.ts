@@ -5,6 +5,7 @@
  */
 import { EffnetError } from '../errors.js';
 import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
+import { gemmTile } from './gemm_tiles.js';
 import { kernelEntry } from './registry.js';
 
 export interface PointwiseShape {
@@ -75,24 +76,26 @@ function chooseTile(s: PointwiseShape, M: number, K4: number, N4: number): Tile 
 /** The quick tier's tile: among the cheapest to compile (about a fifth of 16 × 8) and still vec4-wide. */
 const QUICK_TILE: Tile = { TM: 4, TN: 2 };
 
-/** The tuned tier's tile comes from the SwiftShader cost model on every target (GPU-shaped choices are issue 12). */
+/**
+ * On SwiftShader the register-tiled `pointwise` with the cost model's tile (quick tier: a small one); on a
+ * hardware GPU `pointwise_tiled`, a workgroup-memory GEMM with the tile rule of gemm_tiles.ts.
+ */
 export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, H, W, inC, outC } = shape;
   for (const [k, v] of Object.entries({ N, H, W, inC, outC })) {
     if (!Number.isInteger(v) || v <= 0) throw new EffnetError('MODEL_SPEC', `pointwise: ${k} must be a positive integer, got ${v}`);
   }
   const uniforms = { M: N * H * W, K4: Math.ceil(inC / 4), N4: Math.ceil(outC / 4), HW: H * W };
+  const fusions = { ACT: shape.act === 'silu' ? 1 : 0, SE_SCALE: shape.seScale ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
+  if (!target.isFallback) {
+    const overrides = { ...gemmTile(uniforms.M, uniforms.N4), ...fusions };
+    return { kernel: 'pointwise_tiled', overrides, uniforms, workgroups: kernelEntry('pointwise_tiled').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+  }
   const tile =
     target.tier === 'quick'
       ? { TM: Math.min(QUICK_TILE.TM, shape.seScale ? H * W : QUICK_TILE.TM), TN: Math.min(QUICK_TILE.TN, uniforms.N4) }
       : chooseTile(shape, uniforms.M, uniforms.K4, uniforms.N4);
-  const overrides = {
-    ...tile,
-    WG,
-    ACT: shape.act === 'silu' ? 1 : 0,
-    SE_SCALE: shape.seScale ? 1 : 0,
-    HAS_RES: shape.residual ? 1 : 0,
-  };
+  const overrides = { ...tile, WG, ...fusions };
   return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 

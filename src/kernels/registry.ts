@@ -9,17 +9,21 @@ import { EffnetError } from '../errors.js';
 import actLib from '../../kernels/lib/act.wgsl';
 import gridLib from '../../kernels/lib/grid.wgsl';
 import convTileLib from '../../kernels/lib/conv_tile.wgsl';
+import gemmTiledLib from '../../kernels/lib/gemm_tiled.wgsl';
 import dwconvWgsl from '../../kernels/dwconv.wgsl';
 import dwconvCompactWgsl from '../../kernels/dwconv_compact.wgsl';
 import seExciteWgsl from '../../kernels/se_excite.wgsl';
 import poolWgsl from '../../kernels/pool.wgsl';
+import poolSubgroupWgsl from '../../kernels/pool_subgroup.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
 import siluWgsl from '../../kernels/silu.wgsl';
 import addWgsl from '../../kernels/add.wgsl';
 import channelScaleWgsl from '../../kernels/channel_scale.wgsl';
 import fusedConvWgsl from '../../kernels/fused_conv.wgsl';
+import fusedConvTiledWgsl from '../../kernels/fused_conv_tiled.wgsl';
 import stemWgsl from '../../kernels/stem.wgsl';
 import pointwiseWgsl from '../../kernels/pointwise.wgsl';
+import pointwiseTiledWgsl from '../../kernels/pointwise_tiled.wgsl';
 import preprocessWgsl from '../../kernels/preprocess.wgsl';
 
 export type DispatchParams = Record<string, number>;
@@ -80,6 +84,10 @@ const perRow = (p: DispatchParams) => p.N!;
 // The direct convolutions' TM-pixel × TN-vec4 register tiles (lib/conv_tile.wgsl); defaultTN is the WGSL's default.
 const perConvTile = (defaultTN: number) => (p: DispatchParams) =>
   ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? defaultTN), p.WG ?? 64);
+// lib/gemm_tiled.wgsl: one workgroup per (WG_M·TM) × (WG_N·TN vec4) output tile of an M × N4 GEMM (defaults as in the WGSL).
+const perGemmTile = (M: (p: DispatchParams) => number, N4: (p: DispatchParams) => number) => (p: DispatchParams) =>
+  ceilDiv(M(p), (p.WG_M ?? 16) * (p.TM ?? 4)) * ceilDiv(N4(p), (p.WG_N ?? 4) * (p.TN ?? 4));
+const gemmShape: Shape = { workgroupSize: (o) => (o.WG_M ?? 16) * (o.WG_N ?? 4), accumulators: (o) => 4 * (o.TM ?? 4) * (o.TN ?? 4) };
 // One vec4 accumulator per invocation.
 const oneVec4: Shape = { accumulators: () => 4 };
 // A TM × TN register tile of vec4s (defaults as in the WGSL).
@@ -93,6 +101,8 @@ export const KERNELS: readonly KernelEntry[] = [
   kernel('se_excite', seExciteWgsl, perRow, oneVec4),
   // Four independent vec4 sums.
   kernel('pool', poolWgsl, perVec4, { accumulators: () => 16 }),
+  // One workgroup per (image, channel vec4); needs the adapter's `subgroups` feature.
+  kernel('pool_subgroup', poolSubgroupWgsl, (p) => p.count!, oneVec4),
   kernel('softmax', softmaxWgsl, perRow, oneVec4),
   // silu, add and channel_scale are the unfused reference path: no planned graph uses them (the engine fuses
   // them into the conv epilogues and the projection's prologue). bench/kernels.ts times the fused SE and
@@ -101,8 +111,10 @@ export const KERNELS: readonly KernelEntry[] = [
   kernel('add', addWgsl, perVec4, oneVec4),
   kernel('channel_scale', channelScaleWgsl, perVec4, oneVec4),
   kernel('fused_conv', fusedConvWgsl, perConvTile(4), registerTile(4, 4)),
+  kernel('fused_conv_tiled', fusedConvTiledWgsl, perGemmTile((p) => p.N! * p.Ho! * p.Wo!, (p) => p.Cout4!), gemmShape),
   kernel('stem', stemWgsl, perConvTile(2), registerTile(4, 2)),
   kernel('pointwise', pointwiseWgsl, (p) => ceilDiv(ceilDiv(p.M!, p.TM ?? 8) * ceilDiv(p.N4!, p.TN ?? 4), p.WG ?? 64), registerTile(8, 4)),
+  kernel('pointwise_tiled', pointwiseTiledWgsl, perGemmTile((p) => p.M!, (p) => p.N4!), gemmShape),
   // One invocation per output pixel of one image.
   // The filter's weighted RGB sum and its weight total.
   kernel('preprocess', preprocessWgsl, (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64), { accumulators: () => 5 }),
@@ -121,6 +133,7 @@ const LIBRARY: Readonly<Record<string, string>> = {
   'lib/act.wgsl': actLib,
   'lib/grid.wgsl': gridLib,
   'lib/conv_tile.wgsl': convTileLib,
+  'lib/gemm_tiled.wgsl': gemmTiledLib,
 };
 
 const INCLUDE = /^\s*\/\/!include\s+(\S+)\s*$/gm;

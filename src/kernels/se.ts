@@ -20,15 +20,16 @@ export interface SeShape {
 /** kernels/se_excite.wgsl 4·MAX_SEC4: the squeezed vector's workgroup array. */
 const MAX_SEC = 1024;
 
-/** One launch serves every target. */
-export function seExciteLaunch(shape: SeShape, _target: LaunchTarget = FALLBACK_TARGET) {
+export function seExciteLaunch(shape: SeShape, target: LaunchTarget = FALLBACK_TARGET) {
   const { N, C, seC } = shape;
   if (!(seC >= 1 && seC <= MAX_SEC)) throw new EffnetError('LIMIT_EXCEEDED', `se_excite: squeeze width ${seC} is outside 1..${MAX_SEC}`);
   if (!(shape.partSlots >= 1)) throw new EffnetError('MODEL_SPEC', `se_excite: needs the squeeze partial sums of its conv (partSlots = ${shape.partSlots})`);
   const uniforms = { N, C, C4: Math.ceil(C / 4), seC4: Math.ceil(seC / 4), P: shape.partSlots, HW: shape.H * shape.W };
-  // 32 invocations (one warp): SwiftShader runs a workgroup's barriers by switching between its 4-lane
-  // groups, and 64 or 128 measured slower there on every B0 / V2-S shape; the work per image is small.
-  const overrides = { WG: 32 };
+  // SwiftShader: 32 invocations, since it runs a workgroup's barriers by switching between its 4-lane groups,
+  // and 64 or 128 measured slower there on every B0 / V2-S shape. A GPU: 128, so the squeeze's sum over the
+  // partial slots and fc1's over the channels split across more lanes (one workgroup per image is all the
+  // parallelism there is).
+  const overrides = { WG: target.isFallback ? 32 : 128 };
   return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }
 

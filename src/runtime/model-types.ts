@@ -35,6 +35,13 @@ export interface ModelOptions {
    * Off: every run waits for the tuned schedule.
    */
   quickStart?: boolean;
+  /**
+   * Which schedule the planners shape: 'auto' (default) by the adapter — a software rasteriser gets the
+   * SwiftShader-tuned tiles, a hardware GPU the GPU-shaped kernels (workgroup-memory GEMMs, 64–256 invocations
+   * per workgroup, ≤ 64 accumulators per invocation); 'gpu' or 'fallback' forces one (e.g. to check the GPU
+   * schedule's numbers on SwiftShader, where it runs correctly but slowly).
+   */
+  target?: 'auto' | 'gpu' | 'fallback';
 }
 
 /** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */

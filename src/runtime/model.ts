@@ -5,7 +5,8 @@
  */
 import { createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
-import type { Gpu } from '../gpu.js';
+import type { AdapterReport, Gpu } from '../gpu.js';
+import type { LaunchTarget } from '../kernels/launch.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
 import { modelInfo, type ModelInfo } from '../model/info.js';
@@ -38,13 +39,14 @@ export class Model {
     weights: Map<string, GPUBuffer>,
     ownsDevice: boolean,
     quickStart: boolean,
+    target: ModelOptions['target'],
   ) {
     this.info = modelInfo(spec);
     this.#weights = weights;
     this.#ownsDevice = ownsDevice;
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
     const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
-      const built = buildGraph(spec, packed, { ...key, target: { isFallback: gpu.report.isFallback, tier } });
+      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier) });
       return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name) };
     };
     this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive());
@@ -62,7 +64,10 @@ export class Model {
       for (const [key, data] of packed) {
         weights.set(key, createBuffer(g.device, { label: `weight ${key}`, bytes: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data }));
       }
-      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true);
+      if (opts.target !== undefined && !['auto', 'gpu', 'fallback'].includes(opts.target)) {
+        throw new EffnetError('INPUT', `target must be 'auto', 'gpu' or 'fallback', got '${String(opts.target)}'`);
+      }
+      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target);
     } catch (e) {
       for (const b of weights.values()) b.destroy();
       if (owns) g.destroy();
@@ -164,4 +169,10 @@ export class Model {
     this.#queue = next.catch(() => undefined);
     return next;
   }
+}
+
+/** What the planners shape launches for: the adapter's kind unless `forced`, and the subgroups it runs. */
+export function launchTarget(report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned'): LaunchTarget {
+  const isFallback = forced === 'gpu' ? false : forced === 'fallback' ? true : report.isFallback;
+  return { isFallback, tier, subgroups: report.features.subgroups };
 }

@@ -23,6 +23,11 @@ const api = {
         out.push({ name, ok: false, messages: ['no such case'], ms: 0 });
         continue;
       }
+      const missing = c.needs?.filter((f) => !gpu.device.features.has(f)) ?? [];
+      if (missing.length) {
+        out.push({ name, ok: false, skipped: true, messages: [`this adapter lacks ${missing.join(', ')}`], ms: 0 });
+        continue;
+      }
       const r = await runCase(lib, c);
       const errs = gpu.takeErrors();
       if (errs.length) out.push({ ...r, ok: false, messages: [...r.messages, ...errs.map((e) => e.message)] });

@@ -12,12 +12,16 @@ export interface KernelCase {
   name: string;
   kernel: string;
   tags: CaseTag[];
+  /** Device features the kernel needs; where the device lacks one the case is skipped, not passed. */
+  needs?: GPUFeatureName[];
   run(lib: KernelLibrary): Promise<Comparison[]>;
 }
 
 export interface CaseResult {
   name: string;
   ok: boolean;
+  /** The device lacks a feature the case needs (KernelCase.needs): it did not run. */
+  skipped?: boolean;
   messages: string[];
   ms: number;
 }

@@ -124,4 +124,16 @@ const compact: KernelCase[] = compactShapes.map(({ shape, tags }, i) => ({
   },
 }));
 
-export const dwconvCases: KernelCase[] = [...unrolled, ...compact];
+// A hardware GPU's schedule (4-pixel strips, workgroups of 64, more row blocks and so more squeeze slots).
+const GPU: LaunchTarget = { isFallback: false };
+const gpu: KernelCase[] = SHAPES.map(({ shape, tags }, i) => ({
+  name: `dwconv ${dwconvLabel(shape)} (GPU target)`,
+  kernel: 'dwconv',
+  tags: tags.filter((t) => t !== 'chrome'),
+  async run(lib) {
+    const r = await runDwconv(lib, shape, 900 + 7 * i, GPU);
+    return [...checkDwconvOutput(shape, r), ...(shape.squeeze ? checkPartials(shape, r) : [])];
+  },
+}));
+
+export const dwconvCases: KernelCase[] = [...unrolled, ...compact, ...gpu];

@@ -1,6 +1,7 @@
 import type { CaseTag, KernelCase } from './case.js';
 import type { KernelLibrary } from '../../src/kernels/library.js';
 import { kernelEntry } from '../../src/kernels/registry.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { packPointwise, pointwiseLaunch, type PointwiseShape } from '../../src/kernels/pointwise.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
@@ -11,6 +12,9 @@ import { pointwiseRef } from '../reference/pointwise.js';
 import { TOL } from '../tolerances.js';
 
 type PointwiseLaunch = ReturnType<typeof pointwiseLaunch>;
+
+/** A hardware GPU's schedule (pointwise_tiled); it runs correctly, if slowly, on SwiftShader. */
+const GPU: LaunchTarget = { isFallback: false };
 
 const label = (s: PointwiseShape) =>
   `${s.N}x${s.H}x${s.W} ${s.inC}->${s.outC}${s.act === 'silu' ? ' silu' : ''}${s.seScale ? ' +se' : ''}${s.residual ? ' +res' : ''}`;
@@ -61,13 +65,14 @@ async function runPointwise(lib: KernelLibrary, s: PointwiseShape, launch: Point
   ];
 }
 
-/** The planner's launch with another register tile: the kernel must be right for every tile it may pick. */
-function withTile(l: PointwiseLaunch, TM: number, TN: number, WG: number): PointwiseLaunch {
-  const overrides = { ...l.overrides, TM, TN, WG };
-  return { ...l, overrides, workgroups: kernelEntry('pointwise').workgroups({ ...l.uniforms, ...overrides }) };
+/** The planner's launch with other overrides (a tile): the kernel must be right for every tile it may pick. */
+function withTile(l: PointwiseLaunch, tile: Record<string, number>): PointwiseLaunch {
+  const overrides = { ...l.overrides, ...tile } as PointwiseLaunch['overrides'];
+  return { ...l, overrides, workgroups: kernelEntry(l.kernel).workgroups({ ...l.uniforms, ...overrides }) } as PointwiseLaunch;
 }
 
-const tileLabel = (l: PointwiseLaunch) => `tile ${l.overrides.TM}x${l.overrides.TN} wg${l.overrides.WG}`;
+const tileLabel = ({ kernel, overrides: o }: PointwiseLaunch) =>
+  'WG_M' in o ? `${kernel} ${o.WG_M}x${o.WG_N} invocations, ${o.TM}x${o.TN} vec4 tile, KT ${o.KT}` : `tile ${o.TM}x${o.TN} wg${o.WG}`;
 
 /** Every distinct 1×1 conv of the network: expansions, projections (SE-gated, with residual), head and classifier. */
 const real = (arch: string): PointwiseShape[] =>
@@ -116,7 +121,14 @@ SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 1)!.tags.push('chrome'
  * Tiles the planner does not pick for these shapes — the full 16×8, odd sizes, 1×1 — with rows past M,
  * columns past N4 and (TM = 13, 16) tiles straddling two images' gates.
  */
-const TILES: [number, number, number][] = [[16, 8, 64], [13, 3, 16], [7, 5, 16], [1, 1, 64]];
+const TILES = [[16, 8, 64], [13, 3, 16], [7, 5, 16], [1, 1, 64]].map(([TM, TN, WG]) => ({ TM: TM!, TN: TN!, WG: WG! }));
+/** GEMM tiles of pointwise_tiled beyond the planner's picks: the largest, deep and shallow K stages, wide and tall workgroups. */
+const GEMM_TILES = [
+  { WG_M: 16, WG_N: 4, TM: 4, TN: 4, KT: 4 },
+  { WG_M: 8, WG_N: 8, TM: 2, TN: 2, KT: 8 },
+  { WG_M: 4, WG_N: 16, TM: 1, TN: 4, KT: 2 },
+  { WG_M: 32, WG_N: 8, TM: 1, TN: 1, KT: 8 },
+];
 const TILE_SHAPES = [pw(3, 5, 7, 13, 13, 'none', true, true), pw(2, 9, 9, 40, 250, 'silu', false, false)];
 
 export const pointwiseCases: KernelCase[] = [
@@ -135,9 +147,32 @@ export const pointwiseCases: KernelCase[] = [
     tags: i === 0 ? ['awkward', 'chrome'] : ['awkward'],
     async run(lib) {
       const out: Comparison[] = [];
-      for (const [TM, TN, WG] of TILES) {
-        const launch = withTile(pointwiseLaunch(shape), TM, TN, WG);
+      for (const tile of TILES) {
+        const launch = withTile(pointwiseLaunch(shape), tile);
         out.push(...(await runPointwise(lib, shape, launch, 700 + i, tileLabel(launch))));
+      }
+      return out;
+    },
+  })),
+  // The hardware-GPU target on every shape: pointwise_tiled with the planner's GEMM tile.
+  ...SHAPES.map(({ shape, tags }, i): KernelCase => ({
+    name: `pointwise ${label(shape)} (GPU target)`,
+    kernel: 'pointwise_tiled',
+    tags,
+    run: (lib) => {
+      const launch = pointwiseLaunch(shape, GPU);
+      return runPointwise(lib, shape, launch, 1300 + 11 * i, tileLabel(launch));
+    },
+  })),
+  ...TILE_SHAPES.map((shape, i): KernelCase => ({
+    name: `pointwise ${label(shape)} other GEMM tiles (GPU target)`,
+    kernel: 'pointwise_tiled',
+    tags: i === 0 ? ['awkward', 'chrome'] : ['awkward'],
+    async run(lib) {
+      const out: Comparison[] = [];
+      for (const tile of GEMM_TILES) {
+        const launch = withTile(pointwiseLaunch(shape, GPU), tile);
+        out.push(...(await runPointwise(lib, shape, launch, 1700 + i, tileLabel(launch))));
       }
       return out;
     },

@@ -1,4 +1,5 @@
 import type { CaseTag, KernelCase } from './case.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { poolLaunch, type PoolShape } from '../../src/kernels/pool.js';
 import { softmaxLaunch, topK, type SoftmaxShape } from '../../src/kernels/softmax.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
@@ -28,12 +29,13 @@ const POOL: { shape: PoolShape; tags: CaseTag[] }[] = [
   { shape: { N: 3, C: 1280, H: 7, W: 7 }, tags: ['awkward'] },
 ];
 
-const avgPoolCases: KernelCase[] = POOL.map(({ shape: s, tags }, i) => ({
-  name: `pool ${s.N}x${s.H}x${s.W}x${s.C}`,
-  kernel: 'pool',
+const poolCase = (target: LaunchTarget) => ({ shape: s, tags }: (typeof POOL)[number], i: number): KernelCase => ({
+  name: `pool ${s.N}x${s.H}x${s.W}x${s.C}${target.subgroups ? ' (GPU target, subgroups)' : ''}`,
+  kernel: target.subgroups ? 'pool_subgroup' : 'pool',
   tags,
+  ...(target.subgroups ? { needs: ['subgroups' as GPUFeatureName] } : {}),
   async run(lib) {
-    const launch = poolLaunch(s);
+    const launch = poolLaunch(s, target);
     const x = randomF32(s.N * s.H * s.W * s.C, 1000 + i, 3);
     const { y } = await dispatchOnce(lib, {
       kernel: launch.kernel,
@@ -47,7 +49,10 @@ const avgPoolCases: KernelCase[] = POOL.map(({ shape: s, tags }, i) => ({
       compare(paddingValues(y!, s.N, s.C), new Array(s.N * (pad4(s.C) - s.C)).fill(0), TOL.exact, 'padding stays zero'),
     ];
   },
-}));
+});
+
+// SwiftShader's pool, and a hardware GPU's with subgroups (pool_subgroup: a workgroup per channel vec4).
+const avgPoolCases: KernelCase[] = [...POOL.map(poolCase({ isFallback: true })), ...POOL.map(poolCase({ isFallback: false, subgroups: true }))];
 
 const SOFTMAX: { shape: SoftmaxShape; scale: number; tags: CaseTag[] }[] = [
   // B0 and V2-S both classify into ImageNet's 1000 classes: one shape.

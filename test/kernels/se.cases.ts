@@ -1,4 +1,5 @@
 import type { CaseTag, KernelCase } from './case.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { packSe, seExciteLaunch } from '../../src/kernels/se.js';
 import type { DwconvShape } from '../../src/kernels/dwconv.js';
 import { layerOps } from '../../src/model/layers.js';
@@ -55,19 +56,19 @@ const CASES: SeCase[] = [
 // B0's 14×14×672 stride-2 k5 block (squeeze of a ragged 4-pixel strip grid) also runs in Chromium.
 CASES.find((c) => c.tags.includes('b0') && c.conv.H === 14 && c.conv.C === 672 && c.conv.s === 2)!.tags.push('chrome');
 
-export const seCases: KernelCase[] = CASES.map(({ conv, seC, tags }, i) => ({
-  name: `se_excite ${dwconvLabel(conv)} se${seC}`,
+const seCase = (target: LaunchTarget, seed: number) => ({ conv, seC, tags }: (typeof CASES)[number], i: number): KernelCase => ({
+  name: `se_excite ${dwconvLabel(conv)} se${seC}${target.isFallback ? '' : ' (GPU target)'}`,
   kernel: 'se_excite',
   tags,
   async run(lib) {
     const { N, C } = conv;
-    const r = await runDwconv(lib, conv, 500 + 11 * i);
+    const r = await runDwconv(lib, conv, seed + 11 * i, target);
     const { Ho, Wo } = r.launch.uniforms;
     const fc1w = randomF32(seC * C, 600 + i, 2 / Math.sqrt(C));
     const fc1b = randomF32(seC, 700 + i, 0.5);
     const fc2w = randomF32(C * seC, 800 + i, 2 / Math.sqrt(seC));
     const fc2b = randomF32(C, 900 + i, 0.5);
-    const launch = seExciteLaunch({ N, C, seC, H: Ho, W: Wo, partSlots: r.launch.partSlots });
+    const launch = seExciteLaunch({ N, C, seC, H: Ho, W: Wo, partSlots: r.launch.partSlots }, target);
     const { se } = await dispatchOnce(lib, {
       kernel: launch.kernel,
       overrides: launch.overrides,
@@ -82,4 +83,10 @@ export const seCases: KernelCase[] = CASES.map(({ conv, seC, tags }, i) => ({
       compare(paddingValues(se!, N, C), new Array(N * (pad4(C) - C)).fill(0), TOL.exact, 'se padding is zero'),
     ];
   },
-}));
+});
+
+// SwiftShader's schedule, and a hardware GPU's (more squeeze slots from the dwconv, workgroups of 128).
+export const seCases: KernelCase[] = [
+  ...CASES.map(seCase({ isFallback: true }, 500)),
+  ...CASES.map((c, i) => ({ ...seCase({ isFallback: false }, 1500)(c, i), tags: c.tags.filter((t) => t !== 'chrome') })),
+];

@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'vitest';
+import { planSchedule } from '../src/runtime/plan.js';
+import { getArch } from '../src/model/tables.js';
+import { modelInfo } from '../src/model/info.js';
+import { effnet } from './support/cli.js';
+
+const GPU = { isFallback: false, subgroups: true } as const;
+
+describe('schedule plans (no GPU needed)', () => {
+  for (const [arch, res] of [['efficientnet_b0', 224], ['efficientnet_v2_s', 384]] as const) {
+    for (const batch of [1, 8]) {
+      test(`${arch}@${res} batch ${batch}, GPU target: 64–256 invocations per workgroup, ≤ 64 accumulators per invocation`, () => {
+        const plan = planSchedule(getArch(arch), { res, batch, target: GPU });
+        expect(plan.target).toBe('gpu');
+        for (const l of plan.launches) {
+          expect(l.workgroupSize, l.op).toBeGreaterThanOrEqual(64);
+          expect(l.workgroupSize, l.op).toBeLessThanOrEqual(256);
+          expect(l.accumulators, l.op).toBeLessThanOrEqual(64);
+          expect(l.invocations, l.op).toBe(l.workgroups * l.workgroupSize);
+        }
+        // The GEMM-shaped convs take the workgroup-memory kernels; the head pool reduces with subgroups.
+        const kernels = new Set(plan.launches.map((l) => l.kernel));
+        expect([...kernels].filter((k) => ['pointwise', 'fused_conv', 'pool'].includes(k))).toEqual([]);
+        expect(kernels.has('pointwise_tiled')).toBe(true);
+        expect(kernels.has('pool_subgroup')).toBe(true);
+        // Same network, same work: FLOPs are the op list's (plus the global pool's adds), whatever the target.
+        const info = modelInfo(getArch(arch), res);
+        const pool = plan.launches.find((l) => l.op.endsWith('pool'))!.flops;
+        expect(plan.launches.reduce((a, l) => a + l.flops, 0) - pool).toBe(batch * info.flops);
+      });
+    }
+  }
+
+  test("the SwiftShader target keeps today's register-tiled kernels (tiles of up to 16 × 8 vec4)", () => {
+    const plan = planSchedule(getArch('efficientnet_b0'), { target: { isFallback: true } });
+    expect(plan.launches.some((l) => l.kernel === 'pointwise' && l.accumulators > 64)).toBe(true);
+    expect(plan.launches.some((l) => l.kernel.endsWith('_tiled'))).toBe(false);
+  });
+
+  test('a GPU without subgroups pools with the plain kernel', () => {
+    const plan = planSchedule(getArch('efficientnet_b0'), { target: { isFallback: false, subgroups: false } });
+    expect(plan.launches.find((l) => l.op.endsWith('pool'))!.kernel).toBe('pool');
+  });
+});
+
+describe('effnet plan (the built CLI)', () => {
+  test('--json for V2-S at batch 8 on the GPU target', async () => {
+    const r = await effnet('plan', '--arch', 'efficientnet_v2_s', '--batch', '8', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan).toMatchObject({ arch: 'efficientnet_v2_s', res: 384, batch: 8, target: 'gpu' });
+    expect(Object.keys(plan.launches[0]).sort()).toEqual(['accumulators', 'bytes', 'flops', 'invocations', 'kernel', 'op', 'overrides', 'workgroupSize', 'workgroups']);
+    expect(Math.max(...plan.launches.map((l: { accumulators: number }) => l.accumulators))).toBeLessThanOrEqual(64);
+  });
+
+  test('the table names every launch, and bad flags get one line', async () => {
+    const r = await effnet('plan', '--arch', 'efficientnet_b0', '--target', 'fallback');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('features.2.0.dwconv');
+    expect(r.stdout).toMatch(/fallback target, tuned tier/);
+    const bad = await effnet('plan', '--arch', 'efficientnet_b0', '--target', 'tpu');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--target must be gpu, fallback or auto, got 'tpu'");
+    const small = await effnet('plan', '--arch', 'efficientnet_b0', '--res', '4');
+    expect(small.stderr).toContain('--res must be at least 8');
+  });
+});

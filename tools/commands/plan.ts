@@ -1,0 +1,73 @@
+/**
+ * `effnet plan`: the schedule made inspectable — every launch of one inference with its op, kernel, overrides,
+ * workgroup size and count, invocations, accumulators per invocation, FLOPs and bytes (src/runtime/plan.ts).
+ */
+import { acquireGpu } from '../../src/gpu.js';
+import { getArch } from '../../src/model/tables.js';
+import type { LaunchTarget } from '../../src/kernels/launch.js';
+import { planSchedule } from '../../src/runtime/plan.js';
+import type { Command } from '../command.js';
+import { parseFlags } from '../harness/index.js';
+
+const USAGE =
+  'effnet plan --arch A [--res R] [--batch N] [--target gpu|fallback|auto] [--tier tuned|quick] [--no-subgroups] [--json]\n\n' +
+  '  --target  gpu: a hardware GPU\'s schedule (default); fallback: SwiftShader\'s; auto: this machine\'s adapter (acquires it)\n' +
+  '  --no-subgroups  plan --target gpu for a GPU without the subgroups feature\n' +
+  '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations, accumulators, flops, bytes}]}';
+
+const positiveInt = (v: string | boolean | undefined, name: string, fallback: number): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${String(v)}'`);
+  return n;
+};
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'Every kernel launch of one inference: workgroups, invocations, accumulators, FLOPs, bytes',
+  usage: USAGE,
+  async run(args) {
+    const { flags, positionals } = parseFlags(args, { strings: ['arch', 'res', 'batch', 'target', 'tier'], booleans: ['json', 'no-subgroups'] });
+    if (positionals.length) throw new Error(`plan takes no positional arguments, got '${positionals[0]}'`);
+    if (flags.arch === undefined) throw new Error(`plan needs --arch\nusage: ${USAGE}`);
+    const spec = getArch(flags.arch as string);
+    const res = positiveInt(flags.res, 'res', spec.resolution);
+    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
+    const batch = positiveInt(flags.batch, 'batch', 1);
+    const want = (flags.target as string | undefined) ?? 'gpu';
+    if (!['gpu', 'fallback', 'auto'].includes(want)) throw new Error(`--target must be gpu, fallback or auto, got '${want}'`);
+    const tier = (flags.tier as string | undefined) ?? 'tuned';
+    if (tier !== 'tuned' && tier !== 'quick') throw new Error(`--tier must be tuned or quick, got '${tier}'`);
+    let target: LaunchTarget;
+    if (want === 'auto') {
+      const gpu = await acquireGpu();
+      target = { isFallback: gpu.report.isFallback, subgroups: gpu.report.features.subgroups, tier };
+      gpu.destroy();
+    } else {
+      target = { isFallback: want === 'fallback', subgroups: want === 'gpu' && !flags['no-subgroups'], tier };
+    }
+    const plan = planSchedule(spec, { res, batch, target });
+    if (flags.json) {
+      console.log(JSON.stringify(plan, null, 1));
+      return 0;
+    }
+    const header = ['op', 'kernel', 'workgroup', 'workgroups', 'invocations', 'acc/inv', 'MFLOP', 'KB', 'overrides'];
+    const rows = plan.launches.map((l) => [
+      l.op, l.kernel, String(l.workgroupSize), String(l.workgroups), String(l.invocations), String(l.accumulators),
+      (l.flops / 1e6).toFixed(2), (l.bytes / 1024).toFixed(0),
+      Object.entries(l.overrides).map(([k, v]) => `${k}=${v}`).join(' '),
+    ]);
+    const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i]!.length)));
+    // Names left-aligned, numbers right-aligned, the overrides last as they come.
+    const fmt = (r: string[]) => r.map((v, i) => (i < 2 || i === 8 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd();
+    console.log(`${plan.arch} @ ${res}×${res}, batch ${batch}: ${plan.target} target, ${plan.tier} tier${plan.subgroups ? ', subgroups' : ''}`);
+    console.log([fmt(header), ...rows.map(fmt)].join('\n'));
+    const sizes = plan.launches.map((l) => l.workgroupSize);
+    console.log(
+      `${plan.launches.length} launches; workgroups of ${Math.min(...sizes)}–${Math.max(...sizes)} invocations; ` +
+        `at most ${Math.max(...plan.launches.map((l) => l.accumulators))} accumulators per invocation; ` +
+        `fewest invocations in one launch ${Math.min(...plan.launches.map((l) => l.invocations))}`,
+    );
+    return 0;
+  },
+};
