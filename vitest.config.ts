@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Node reads the tuning cache by default (loadModel's `tuning`); tests get an empty one of their own, so a
+// developer's `effnet tune` never changes what they run. CLI children inherit it.
+process.env.EFFNET_TUNING_DIR = mkdtempSync(join(tmpdir(), 'effnet-tuning-'));
 
 export default defineConfig({
   plugins: [

@@ -10,6 +10,7 @@ import { acquireGpu, wrapDevice, type Gpu } from './gpu.js';
 import { getArch, validateArch, type ArchSpec } from './model/tables.js';
 import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
 import { Model } from './runtime/model.js';
+import type { TuningSource } from './tuning-file.js';
 
 export interface LoadModelOptions extends WeightOptions {
   /** A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl') or a custom stage table. */
@@ -22,6 +23,8 @@ export interface LoadModelOptions extends WeightOptions {
   quickStart?: boolean;
   /** See ModelOptions.target: 'auto' (default) shapes the schedule for the adapter; 'gpu' / 'fallback' force one. */
   target?: 'auto' | 'gpu' | 'fallback';
+  /** See ModelOptions.tuning: a tuning file (object, path or URL), 'cache' (Node's default) or 'none'. */
+  tuning?: TuningSource;
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -32,5 +35,5 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target });
+  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target, tuning: opts.tuning });
 }

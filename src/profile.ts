@@ -8,7 +8,7 @@
 import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
 import { instrument, type OpView } from './runtime/instrument.js';
-import type { Model } from './runtime/model.js';
+import type { Model, ScheduleTarget } from './runtime/model.js';
 import { PassTimer } from './runtime/timing.js';
 import { spread, type Spread } from './stats.js';
 
@@ -48,6 +48,8 @@ export interface Profile {
   res: number;
   runs: number;
   adapter: AdapterReport;
+  /** The schedule profiled: shaped for which device class, with which tuning. */
+  schedule: ScheduleTarget;
   /** 'submit': wall time of whole inferences (submit to read-back), coarser and with no per-stage split. */
   timer: 'timestamp-query' | 'submit';
   /**
@@ -180,6 +182,7 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
     res,
     runs,
     adapter: model.gpu.report,
+    schedule: model.schedule,
     timer,
     timerResolutionNs: timed ? timestampQuantumNs(deltas) : null,
     detail,

@@ -34,6 +34,7 @@ function profile(o: { arch?: string; timer?: Profile['timer']; detail?: boolean;
   for (const s of stages) s.share = s.ms && s.ms.median / total;
   return {
     arch: o.arch ?? 'efficientnet_b0', batch: 2, res: 96, runs: 3, adapter, timer: o.timer ?? 'timestamp-query',
+    schedule: { target: 'fallback', tuning: { source: 'tuning.json', entries: 7 } },
     timerResolutionNs: timed ? 1 : null, detail: !!o.detail, totalMs: total, unprofiledMs: total * 1.05, overheadPct: 2.5, stages,
   };
 }
@@ -70,6 +71,7 @@ describe('profile report Markdown', () => {
     expect(md).toContain('timestamps resolve 1 ns');
     expect(md).toContain('software fallback adapter');
     expect(md).toContain('+2.5% wall time');
+    expect(md).toContain('shaped for SwiftShader (large register tiles); 7 launches tuned on this device (tuning.json)');
     const rows = md.split('\n').filter((l) => /^\| (stem|stage\d|head|total) /.test(l));
     expect(rows).toHaveLength(5);
     expect(rows[2]).toMatch(/^\| stage2 +\| MBConv +\| 8×8 +\| +3\.00 \| +2\.70–3\.75 \| +30\.0% \| +4\.00 \| +2\.00 \| +1\.33 \| +0\.67 \| +2\.0 \|$/);

@@ -7,11 +7,12 @@ import { profileCommand } from './commands/profile.js';
 import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
 import { planCommand } from './commands/plan.js';
+import { tuneCommand } from './commands/tune.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

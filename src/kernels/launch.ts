@@ -4,6 +4,7 @@
  */
 import type { Overrides } from './library.js';
 import type { UniformValues } from './reflect.js';
+import type { TuningChoices } from './tuning.js';
 
 /**
  * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
@@ -19,6 +20,8 @@ export interface LaunchTarget {
   tier?: 'tuned' | 'quick';
   /** The device runs subgroup operations (the `subgroups` feature), so reductions may use them. */
   subgroups?: boolean;
+  /** Tiles measured on this device (`effnet tune`), by tuning key; the tuned tier takes them over the planners' own. */
+  tuning?: TuningChoices;
 }
 
 /** SwiftShader's tuned tier: what planners assume when a caller (a test, a benchmark) names no target. */

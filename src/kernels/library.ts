@@ -72,6 +72,11 @@ export class KernelLibrary {
     return m;
   }
 
+  /** Keys (`kernel|overrides`) of every pipeline this library has created or is creating. */
+  pipelineKeys(): string[] {
+    return [...this.pipelines.keys()];
+  }
+
   /** Pipelines are shared by every layer with the same kernel and override values. */
   pipeline(name: string, overrides: Overrides = {}): Promise<GPUComputePipeline> {
     const entry = kernelEntry(name);

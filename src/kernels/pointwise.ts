@@ -41,12 +41,12 @@ const MAX_TN = 8;
  */
 const WG = 16;
 
-interface Tile {
+export interface Tile {
   TM: number;
   TN: number;
 }
 
-function estimate(s: PointwiseShape, t: Tile, M: number, K4: number, N4: number): number {
+function estimate(s: Pick<PointwiseShape, 'act' | 'residual' | 'seScale'>, t: Tile, M: number, K4: number, N4: number): number {
   const epilogue = 1 + (s.act === 'silu' ? 1 : 0) + (s.residual ? 1 : 0);
   const perInvocation =
     K4 * (LOAD * (t.TM + 4 * t.TN + (s.seScale ? 2 : 0)) + t.TM * t.TN) + OUT * epilogue * t.TM * t.TN + SETUP;
@@ -56,21 +56,19 @@ function estimate(s: PointwiseShape, t: Tile, M: number, K4: number, N4: number)
 }
 
 /**
- * The tile with the lowest estimated time. Any TM ≤ 16 and TN ≤ 8 is one code path (the unused rows and
- * columns are dead code), so tiles that divide M and N4 exactly win over padded ones by the model alone.
- * With the SE prologue TM ≤ H·W keeps every tile within two images (the kernel's gate selection).
+ * Every tile the kernel can run for this shape, cheapest estimate first (ties keep the smaller tile, which
+ * compiles faster). Any TM ≤ 16 and TN ≤ 8 is one code path (the unused rows and columns are dead code), so
+ * tiles that divide M and N4 exactly win over padded ones by the model alone. With the SE prologue TM ≤ H·W
+ * keeps every tile within two images (the kernel's gate selection). The planner takes the first; on-device
+ * tuning (src/tune.ts) times the first few.
  */
-function chooseTile(s: PointwiseShape, M: number, K4: number, N4: number): Tile {
-  let best: Tile = { TM: 1, TN: 1 };
-  let bestCost = Infinity;
-  const maxTM = Math.min(MAX_TM, s.seScale ? s.H * s.W : MAX_TM);
+export function rankPointwiseTiles(s: Pick<PointwiseShape, 'act' | 'residual' | 'seScale'> & { HW: number }, M: number, K4: number, N4: number): Tile[] {
+  const tiles: { tile: Tile; cost: number }[] = [];
+  const maxTM = Math.min(MAX_TM, s.seScale ? s.HW : MAX_TM);
   for (let TM = 1; TM <= maxTM; TM++) {
-    for (let TN = 1; TN <= Math.min(MAX_TN, N4); TN++) {
-      const cost = estimate(s, { TM, TN }, M, K4, N4);
-      if (cost < bestCost) [best, bestCost] = [{ TM, TN }, cost];
-    }
+    for (let TN = 1; TN <= Math.min(MAX_TN, N4); TN++) tiles.push({ tile: { TM, TN }, cost: estimate(s, { TM, TN }, M, K4, N4) });
   }
-  return best;
+  return tiles.sort((a, b) => a.cost - b.cost).map((t) => t.tile);
 }
 
 /** The quick tier's tile: among the cheapest to compile (about a fifth of 16 × 8) and still vec4-wide. */
@@ -94,7 +92,7 @@ export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = FA
   const tile =
     target.tier === 'quick'
       ? { TM: Math.min(QUICK_TILE.TM, shape.seScale ? H * W : QUICK_TILE.TM), TN: Math.min(QUICK_TILE.TN, uniforms.N4) }
-      : chooseTile(shape, uniforms.M, uniforms.K4, uniforms.N4);
+      : rankPointwiseTiles({ ...shape, HW: H * W }, uniforms.M, uniforms.K4, uniforms.N4)[0]!;
   const overrides = { ...tile, WG, ...fusions };
   return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
 }

@@ -11,6 +11,7 @@ import { opDef, paramTensors, type Lowering, type NetOp } from '../model/ops.js'
 import { paramValue, type ModelParams } from '../weights/params.js';
 import type { LaunchTarget } from '../kernels/launch.js';
 import { softmaxLaunch } from '../kernels/softmax.js';
+import { applyTuning } from '../kernels/tuning.js';
 import type { Graph, Op, Ref, TensorRef, TensorSpec } from './graph.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
@@ -84,7 +85,8 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
     squeezes: new Map(),
     tensor: activation,
     weight: (op, suffix) => ({ weight: `${op.param}.${suffix}` }),
-    launch(op, name, l, bind, flops) {
+    launch(op, name, planned, bind, flops) {
+      const l = applyTuning(planned, opts.target);
       ops.push({ name, stage: op.pass, block: op.block, kernel: l.kernel, overrides: l.overrides, uniforms: l.uniforms, workgroups: l.workgroups, bind, flops, bytes: bytesOf(bind) });
     },
   };

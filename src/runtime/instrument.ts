@@ -1,13 +1,15 @@
 /**
- * The one way code outside the model looks inside it: the profiler (src/profile.ts) and the kernel benchmark
- * (bench/kernels.ts) call `instrument(model, shape)`, which compiles (or waits for) the tuned schedule of that
+ * The one way code outside the model looks inside it: the profiler (src/profile.ts), the tuner (src/tune.ts)
+ * and the kernel benchmark (bench/kernels.ts) call `instrument(model, shape)`, which compiles (or waits for) the tuned schedule of that
  * shape — the one every run of the shape takes once compiled — and returns
  *   - `passes`: its compute passes in recording order (stem, each table stage, head), each with its ops as
  *     read-only descriptions (kernel, specialisation, uniforms, FLOPs, bytes, input size) plus the ready-made
  *     dispatch, so that a benchmark can record one launch alone with `encodeDispatch`;
  *   - `run(input, timestamps?)`: one inference of exactly that schedule (one submit, queued behind any other
  *     inference of the model), returning the dense output; `timestamps` (from `PassTimer.plan`) adds GPU
- *     timestamp writes to the same passes without changing them.
+ *     timestamp writes to the same passes without changing them;
+ *   - `exclusive(fn)`: `fn` queued like an inference, for recording the schedule's dispatches by hand (the
+ *     tuner, src/tune.ts, times one op at a time).
  * Nothing here is on the published `Model` type: the model hands its internals to this module at creation
  * (`exposeInternals`), kept in a WeakMap, so schedules and compiled graphs never enter the public API.
  */
@@ -40,12 +42,18 @@ export interface PassView {
 export interface InstrumentedSchedule {
   readonly passes: readonly PassView[];
   run(input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
+  /**
+   * Runs `fn` while no inference of the model is in flight (queued like one), for work that records the
+   * schedule's dispatches itself — an op alone, as the tuner does — and so writes the model's activations.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** What a model lends this module: its tuned schedules, and one-at-a-time submits of them. */
 export interface ModelInternals {
   tuned(key: ScheduleKey): Promise<Schedule>;
   run(schedule: Schedule, input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 const internals = new WeakMap<Model, ModelInternals>();
@@ -75,7 +83,7 @@ export async function instrument(model: Model, shape: ScheduleShape): Promise<In
       })),
     }),
   );
-  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps) };
+  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps), exclusive: (fn) => access.exclusive(fn) };
 }
 
 function inputSize(built: BuiltGraph, op: Op): { height: number; width: number } {

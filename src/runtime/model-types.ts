@@ -1,4 +1,5 @@
 /** The shapes the public `Model` takes and returns; none of them exposes the planner or the executor. */
+import type { TuningSource } from '../tuning-file.js';
 import type { StageTime } from './timing.js';
 
 export interface InputTensor {
@@ -42,6 +43,19 @@ export interface ModelOptions {
    * schedule's numbers on SwiftShader, where it runs correctly but slowly).
    */
   target?: 'auto' | 'gpu' | 'fallback';
+  /**
+   * Tiles measured on this device by `effnet tune` (src/tuning-file.ts): a tuning file (object, path or URL),
+   * 'cache' (Node's tuning cache; the default in Node) or 'none' (the planners' own tiles; the browser default).
+   * Entries for other adapters are ignored.
+   */
+  tuning?: TuningSource;
+}
+
+/** The schedule a model plans: for which kind of device, and with which measured tiles. */
+export interface ScheduleTarget {
+  target: 'gpu' | 'fallback';
+  /** Where the tuning came from ('none', a path or URL, Node's cache file) and how many launches it retiles. */
+  tuning: { source: string; entries: number };
 }
 
 /** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */

@@ -7,6 +7,8 @@ import { createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
 import type { AdapterReport, Gpu } from '../gpu.js';
 import type { LaunchTarget } from '../kernels/launch.js';
+import type { TuningChoices } from '../kernels/tuning.js';
+import { resolveTuning } from '../tuning-file.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
 import { modelInfo, type ModelInfo } from '../model/info.js';
@@ -15,12 +17,12 @@ import type { ArenaPlan } from './arena.js';
 import { buildGraph, packModel, type InputLayout } from './builder.js';
 import { CompiledGraph } from './executor.js';
 import { exposeInternals } from './instrument.js';
-import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, StageDump } from './model-types.js';
+import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { ScheduleTiers, type ScheduleKey } from './schedules.js';
 import { Submitter } from './submit.js';
 import { checkInput, engineLayout, stageDumps } from './tensor-io.js';
 
-export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, StageDump } from './model-types.js';
+export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
 export class Model {
   readonly #weights: Map<string, GPUBuffer>;
@@ -30,6 +32,8 @@ export class Model {
   readonly #ownsDevice: boolean;
   #disposed = false;
   readonly info: ModelInfo;
+  /** Which device class the schedule is shaped for, and which tuning it takes. */
+  readonly schedule: ScheduleTarget;
 
   private constructor(
     readonly spec: ArchSpec,
@@ -40,19 +44,25 @@ export class Model {
     ownsDevice: boolean,
     quickStart: boolean,
     target: ModelOptions['target'],
+    tuning: { choices?: TuningChoices; source: string },
   ) {
     this.info = modelInfo(spec);
+    this.schedule = {
+      target: launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu',
+      tuning: { source: tuning.source, entries: tuning.choices?.size ?? 0 },
+    };
     this.#weights = weights;
     this.#ownsDevice = ownsDevice;
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
     const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
-      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier) });
+      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier, tuning.choices) });
       return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name) };
     };
     this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive());
     exposeInternals(this, {
       tuned: (key) => this.#schedules.tuned(key),
       run: (schedule, input, timestamps) => this.#serial(async () => (await this.#submitter.submit(schedule, input, [], timestamps))[0]!),
+      exclusive: (fn) => this.#serial(async () => (this.#assertLive(), fn())),
     });
   }
 
@@ -67,7 +77,8 @@ export class Model {
       if (opts.target !== undefined && !['auto', 'gpu', 'fallback'].includes(opts.target)) {
         throw new EffnetError('INPUT', `target must be 'auto', 'gpu' or 'fallback', got '${String(opts.target)}'`);
       }
-      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target);
+      const tuning = await resolveTuning(opts.tuning, g.report);
+      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target, tuning);
     } catch (e) {
       for (const b of weights.values()) b.destroy();
       if (owns) g.destroy();
@@ -171,8 +182,8 @@ export class Model {
   }
 }
 
-/** What the planners shape launches for: the adapter's kind unless `forced`, and the subgroups it runs. */
-export function launchTarget(report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned'): LaunchTarget {
+/** What the planners shape launches for: the adapter's kind unless `forced`, the subgroups it runs, measured tiles. */
+export function launchTarget(report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned', tuning?: TuningChoices): LaunchTarget {
   const isFallback = forced === 'gpu' ? false : forced === 'fallback' ? true : report.isFallback;
-  return { isFallback, tier, subgroups: report.features.subgroups };
+  return { isFallback, tier, subgroups: report.features.subgroups, ...(tuning ? { tuning } : {}) };
 }

@@ -13,6 +13,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadModel } from '../../src/api.js';
 import { acquireGpu, type AdapterReport } from '../../src/gpu.js';
+import type { TuningFile } from '../../src/tuning-file.js';
 
 export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm';
 
@@ -30,6 +31,9 @@ export interface OpenSpec {
   /** Served folders holding onnxruntime-web's and tfjs-backend-wasm's .wasm/.mjs files. */
   ortAssets: string;
   tfjsWasmAssets: string;
+  /** Our engine's schedule: the target ('auto': by the adapter) and a tuning file (`effnet bench --tuning`). */
+  target: 'auto' | 'gpu' | 'fallback';
+  tuning?: TuningFile;
 }
 
 interface Runner {
@@ -45,12 +49,14 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
   const threads = navigator.hardwareConcurrency;
   switch (s.engine) {
     case 'effnet-webgpu': {
-      const model = await loadModel({ arch: s.arch, weights: s.modelUrl });
+      const model = await loadModel({ arch: s.arch, weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
       const probabilities = s.output === 'probabilities';
       const [batch, a, b, c] = s.shape as [number, number, number, number];
       const [height, width] = s.layout === 'NCHW' ? [b, c] : [a, b];
       return {
-        detail: `${model.gpu.report.vendor} ${model.gpu.report.description}`.trim(),
+        detail:
+          `${model.gpu.report.vendor} ${model.gpu.report.description}`.trim() +
+          `, ${model.schedule.target} target, ${model.schedule.tuning.entries ? `tuned (${model.schedule.tuning.entries} launches)` : 'planned tiles (no tuning)'}`,
         infer: (x) => model.run({ data: x, shape: s.shape, layout: s.layout }, { probabilities }),
         // Quick start answers the first run from quick-tier pipelines and compiles the tuned ones after it;
         // prepare() waits for those, so the steady-state runs are the tuned schedule's.

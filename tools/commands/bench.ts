@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
+import { readTuningFile } from '../../src/tuning-file.js';
 import { parseFlags } from '../harness/index.js';
 import { isDirectory } from '../fsutil.js';
 import { ARCHS } from '../../src/model/tables.js';
@@ -18,17 +19,18 @@ export const benchCommand: Command = {
   summary: 'Latency, throughput and output agreement vs ONNX Runtime Web and TensorFlow.js in headless Chromium',
   usage:
     'effnet bench --fixtures DIR [--arch efficientnet_b0,efficientnet_v2_s] [--res R,...] [--batch 1,4] [--runs 10] [--budget-s 60] ' +
-    `[--peers ${PEERS.join(',')}] [--out FILE.html|FILE.md] [--json]\n\n` +
+    `[--peers ${PEERS.join(',')}] [--target auto|gpu|fallback] [--tuning FILE] [--out FILE.html|FILE.md] [--json]\n\n` +
     '  --fixtures  the torchvision fixtures folder (<arch>.json, <arch>.weights.safetensors, <arch>.onnx, tfjs_b0.io.safetensors),\n' +
     '              e.g. ../shared/fixtures in the effnet-webgpu checkout; default $EFFNET_FIXTURES\n' +
     '  --res       resolutions to run every arch at (default: each model\'s own; ORT needs an ONNX export per resolution, made with PyTorch when missing)\n' +
     '  --budget-s  per row: stop the steady-state runs once the row has used this many seconds (at least 3 runs)\n' +
+    '  --target    our schedule: auto (by the adapter), gpu or fallback;  --tuning  a tuning file from effnet tune, for ours\n' +
     '  --json      {adapter, runs: [...], ratios: {"<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / ours}} on stdout\n\n' +
     'ONNX exports other than the stored B0@224 are made once into <cache>/fixtures (cache: $EFFNET_CACHE or ~/.cache/effnet-webgpu) ' +
     'by make_fixtures.py from the tools/ folder beside the fixtures folder (DIR/../tools/make_fixtures.py) with Debian\'s ' +
     '/usr/bin/python3 and PyTorch ($EFFNET_PYTHON names another python).',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out', 'target', 'tuning'], booleans: ['json'] });
     if (positionals.length) throw new Error(`bench takes no positional arguments, got '${positionals[0]}'`);
     const fixtures = await fixturesDir(flags.fixtures as string | undefined);
     const archs = parseArchs((flags.arch as string | undefined) ?? 'efficientnet_b0,efficientnet_v2_s', fixtures);
@@ -42,8 +44,12 @@ export const benchCommand: Command = {
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     if (out !== undefined && !/\.(html|md)$/.test(out)) throw new Error(`--out must name a .html or .md file, got ${String(flags.out)}`);
 
+    const target = (flags.target as string | undefined) ?? 'auto';
+    if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
+    const tuning = flags.tuning === undefined ? undefined : await readTuningFile(resolve(flags.tuning as string));
+
     const log = (line: string) => process.stderr.write(line + '\n');
-    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, fixtures, log });
+    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, fixtures, log, target: target as 'auto' | 'gpu' | 'fallback', ...(tuning ? { tuning } : {}) });
     if (out) {
       await writeFile(out, out.endsWith('.html') ? await htmlReport(report) : markdownReport(report));
       log(`bench: wrote ${out}`);

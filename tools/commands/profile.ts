@@ -11,6 +11,7 @@ import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';
 import { profileModel, type Profile, type ProfileOptions } from '../../src/profile.js';
+import { readTuningFile, type TuningSource } from '../../src/tuning-file.js';
 import { isDirectory } from '../fsutil.js';
 import { openChromeHost } from '../host.js';
 import { reportHtml } from '../report/html.js';
@@ -20,11 +21,11 @@ import {
 
 const USAGE = [
   'effnet profile --arch A [--weights W] [--fused-stages K] [--res R] [--batch N] [--runs N] [--detail]',
-  '               [--host node|chrome] [--json] [--out report.json|report.md|report.html]',
+  '               [--target auto|gpu|fallback] [--tuning FILE|cache|none] [--host node|chrome] [--json] [--out report.json|report.md|report.html]',
   '       effnet profile --compare a.json b.json [c.json…] [--out cmp.md|cmp.html]',
 ].join('\n');
 
-const PROFILE_FLAGS = ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'detail', 'json'];
+const PROFILE_FLAGS = ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'detail', 'json', 'target', 'tuning'];
 
 export const profileCommand: Command = {
   name: 'profile',
@@ -32,7 +33,7 @@ export const profileCommand: Command = {
   usage: USAGE,
   async run(args) {
     const { flags, positionals } = parseFlags(args, {
-      strings: ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'out'],
+      strings: ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'out', 'target', 'tuning'],
       booleans: ['detail', 'json', 'compare'],
     });
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
@@ -59,7 +60,12 @@ export const profileCommand: Command = {
     // loadModel also takes URLs; only local paths are made absolute (and served to the page with --host chrome).
     const weights = w === undefined || w === 'random' || isUrl(w) ? (w ?? 'random') : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const target = { baseArch, fusedStages, weights };
+    const schedule = (flags.target as string | undefined) ?? 'auto';
+    if (!['auto', 'gpu', 'fallback'].includes(schedule)) throw new Error(`--target must be auto, gpu or fallback, got '${schedule}'`);
+    // Node reads its tuning cache unless told otherwise; Chromium gets the file's contents.
+    const t = (flags.tuning as string | undefined) ?? (host === 'node' ? 'cache' : 'none');
+    const tuning: TuningSource = t === 'cache' || t === 'none' ? t : await readTuningFile(resolve(t));
+    const target = { baseArch, fusedStages, weights, schedule: schedule as Target['schedule'], tuning };
     const profile = host === 'node' ? await inNode(target, opts, log) : await inChrome(target, opts, log);
     const report = toProfileReport(profile, { baseArch, fusedStages, host, weights });
     if (flags.json) console.log(JSON.stringify(report, null, 1));
@@ -77,11 +83,13 @@ interface Target {
   baseArch: string;
   fusedStages: number | null;
   weights: string;
+  schedule: 'auto' | 'gpu' | 'fallback';
+  tuning: TuningSource;
 }
 
 async function inNode(t: Target, opts: ProfileOptions, log: (s: string) => void): Promise<Profile> {
   const arch = t.fusedStages === null ? t.baseArch : withFusedStages(t.baseArch, t.fusedStages);
-  const model = await loadModel({ arch, weights: t.weights });
+  const model = await loadModel({ arch, weights: t.weights, target: t.schedule, tuning: t.tuning });
   try {
     log(`${model.spec.name} (${t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
     return await profileModel(model, { ...opts, log });
@@ -96,9 +104,9 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
   try {
     const weights = t.weights === 'random' || isUrl(t.weights) ? t.weights : host.url((await isDirectory(t.weights)) ? `${t.weights}/model.json` : t.weights);
     return await host.session.page.evaluate(
-      async (base, fused, w, o) => {
+      async (base, fused, w, o, schedule, tuning) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: fused === null ? base : e.withFusedStages(base, fused), weights: w });
+        const model = await e.loadModel({ arch: fused === null ? base : e.withFusedStages(base, fused), weights: w, target: schedule, tuning });
         try {
           console.log(`effnet: ${model.spec.name} in headless Chromium on ${e.formatAdapter(model.gpu.report)}`);
           return await e.profileModel(model, { ...o, log: (s) => console.log(`effnet: ${s}`) });
@@ -106,7 +114,7 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
           model.dispose();
         }
       },
-      t.baseArch, t.fusedStages, weights, opts,
+      t.baseArch, t.fusedStages, weights, opts, t.schedule, t.tuning === 'cache' ? 'none' : t.tuning,
     );
   } finally {
     await host.close();

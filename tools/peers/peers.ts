@@ -14,6 +14,7 @@ import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import type { AdapterReport } from '../../src/gpu.js';
 import type { EngineName, OpenSpec, PeersPageApi } from '../browser/peers.js';
+import type { TuningFile } from '../../src/tuning-file.js';
 import { ensureOnnx, torchvisionFixture } from './onnx-fixtures.js';
 import { loadPhotos, photoBatchNhwc, torchvisionNchw, type Photos } from './inputs.js';
 
@@ -88,6 +89,9 @@ export interface BenchOptions {
   peers: PeerName[];
   /** The torchvision fixtures folder (`effnet bench --fixtures`). */
   fixtures: string;
+  /** Our engine's schedule target, and tuning (`--target`, `--tuning FILE`). */
+  target: 'auto' | 'gpu' | 'fallback';
+  tuning?: TuningFile;
   log: (line: string) => void;
 }
 
@@ -166,7 +170,7 @@ async function runComparison(session: ChromeSession, served: Served, c: Comparis
   const empty = { loadMs: null, firstMs: null, firstResultMs: null, settleMs: null, medianMs: null, p90Ms: null, imagesPerS: null, runs: 0, maxAbsDiff: null, agrees: null };
   const spec = (engine: EngineName, file: string): OpenSpec => ({
     engine, arch: c.arch, modelUrl: served.url(file), inputUrl: served.inputUrl(c.layout, c.res, batch), shape: c.layout === 'NCHW' ? [batch, 3, c.res, c.res] : [batch, c.res, c.res, 3],
-    layout: c.layout, output: c.output, ortAssets: '/ort/', tfjsWasmAssets: '/tfjs-wasm/',
+    layout: c.layout, output: c.output, ortAssets: '/ort/', tfjsWasmAssets: '/tfjs-wasm/', target: o.target, ...(o.tuning ? { tuning: o.tuning } : {}),
   });
   const label = (engine: string) => `${engine} ${c.model}@${c.res} ×${batch}`;
   const rows: BenchRow[] = [];

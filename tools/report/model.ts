@@ -51,6 +51,8 @@ export interface ProfileReport {
   /** 'random', or the weights file/folder profiled. */
   weights: string;
   adapter: AdapterReport;
+  /** Reports written before the schedule was recorded lack it. */
+  schedule?: Profile['schedule'];
   timer: Profile['timer'];
   timerResolutionNs: number | null;
   detail: boolean;
@@ -104,6 +106,7 @@ export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport {
     host: meta.host,
     weights: meta.weights,
     adapter: p.adapter,
+    schedule: p.schedule,
     timer: p.timer,
     timerResolutionNs: p.timerResolutionNs,
     detail: p.detail,
@@ -175,6 +178,12 @@ export function reportSubtitle(r: ProfileReport): string {
 
 const signedPct = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
 
+/** Which kernels and tiles the profiled schedule used. */
+export function scheduleDescription(s: NonNullable<ProfileReport['schedule']>): string {
+  const target = s.target === 'gpu' ? 'shaped for a hardware GPU (workgroup-memory GEMMs)' : 'shaped for SwiftShader (large register tiles)';
+  return `${target}; ${s.tuning.entries ? `${s.tuning.entries} launches tuned on this device (${s.tuning.source})` : 'planned tiles, no tuning'}`;
+}
+
 /** The report's facts as label/value pairs (a list in Markdown, a definition list in HTML). */
 export function summaryItems(r: ProfileReport): [string, string][] {
   const gap = (r.totalMs - r.unprofiledMs) / r.unprofiledMs;
@@ -183,6 +192,7 @@ export function summaryItems(r: ProfileReport): [string, string][] {
     ['input', `batch ${r.batch} × 3 × ${r.res} × ${r.res}`],
     ['adapter', `${adapterName(r.adapter)} — ${r.adapter.isFallback ? 'software fallback adapter (CPU), so absolute times say little about a real GPU' : 'hardware adapter'}`],
     ['host', r.host === 'chrome' ? 'headless Chromium (puppeteer)' : 'Node (Dawn, npm webgpu)'],
+    ...(r.schedule ? [['schedule', scheduleDescription(r.schedule)] as [string, string]] : []),
     ['weights', r.weights === 'random' ? 'random (timings do not depend on weight values)' : r.weights],
     ['timer', timerDescription(r)],
     ['runs', `${r.runs} profiled, alternating with ${r.runs} unprofiled (after a warm-up of each); ms is the median, p10–p90 the spread`],

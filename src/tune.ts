@@ -1,0 +1,266 @@
+/**
+ * On-device tuning: the planners' tiles come from rules and a cost model; this measures. For every distinct
+ * tunable launch of a model's schedule (src/kernels/tuning.ts: same kernel, uniforms and fusions = same key),
+ * it times the planned tile and up to `maxCandidates` others — each launch alone, repeated in one compute
+ * pass between GPU timestamps (whole submits where `timestamp-query` is missing) — and keeps the fastest.
+ * Candidates of a launch compile in parallel, and compile time is counted apart from run time. Launches are
+ * tuned in order of the GPU time they take in the model (planned time × layers), and tuning stops starting new
+ * ones once `budgetS` is spent. Only tile overrides change, so the tuned schedule computes the same values.
+ */
+import { EffnetError } from './errors.js';
+import type { AdapterReport } from './gpu.js';
+import { encodeDispatch, type Dispatch } from './kernels/launch.js';
+import type { Overrides } from './kernels/library.js';
+import { isTunable, tileCandidates, tuningKey, withTile } from './kernels/tuning.js';
+import { instrument, type OpView } from './runtime/instrument.js';
+import type { Model } from './runtime/model.js';
+import { PassTimer } from './runtime/timing.js';
+import { median } from './stats.js';
+import type { TuningChoice } from './tuning-file.js';
+
+export interface TuneOptions {
+  batch?: number;
+  /** Input size (default: the model's resolution). */
+  res?: number;
+  /** Seconds after which no further launch starts being tuned (default 60). */
+  budgetS?: number;
+  /** Tiles timed per launch, the planned one included (default 8). */
+  maxCandidates?: number;
+  log?: (line: string) => void;
+}
+
+export interface TunedLaunch {
+  kernel: string;
+  key: string;
+  /** The graph ops (layers) that run this launch. */
+  ops: string[];
+  planned: Overrides;
+  chosen: Overrides;
+  plannedMs: number;
+  ms: number;
+  tried: number;
+  compileMs: number;
+}
+
+export interface TuneResult {
+  adapter: AdapterReport;
+  arch: string;
+  res: number;
+  batch: number;
+  target: 'gpu' | 'fallback';
+  timer: 'timestamp-query' | 'submit';
+  budgetS: number;
+  /** Wall seconds spent tuning (the budget's clock), and how much of it went to compiling candidates and to timing launches. */
+  spentS: number;
+  /** Compiling the planned schedule first, outside the budget. */
+  scheduleCompileMs: number;
+  compileMs: number;
+  timingMs: number;
+  /** Distinct tunable launches in the schedule, and how many were tuned within the budget. */
+  launches: number;
+  tuned: number;
+  /** Candidate tiles timed, over all tuned launches. */
+  candidates: number;
+  /** Per tuned launch: planned and chosen tile and their times. */
+  choices: TunedLaunch[];
+  /** The same, as tuning-file entries (src/tuning-file.ts). */
+  tuning: TuningChoice[];
+}
+
+/** GPU work per timing sample: enough that timer resolution and submit overhead do not matter. */
+const SAMPLE_MS = 4;
+const MAX_REPS = 64;
+/** Samples per tile, taken in rounds over all of a launch's tiles so that drift in machine load hits each alike. */
+const ROUNDS = 5;
+/**
+ * A candidate replaces the planned tile only when it is at least this much faster alone: a launch timed alone
+ * (repeated, its data hot in cache) gains more than it does among the network's other launches.
+ */
+const MIN_GAIN = 0.05;
+
+export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<TuneResult> {
+  const batch = opts.batch ?? 1;
+  const res = opts.res ?? model.spec.resolution;
+  const budgetS = opts.budgetS ?? 60;
+  const maxCandidates = opts.maxCandidates ?? 8;
+  const log = opts.log ?? (() => undefined);
+  for (const [name, v] of [['batch', batch], ['res', res], ['maxCandidates', maxCandidates]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `tune: ${name} must be a positive integer, got ${v}`);
+  }
+  if (!(budgetS > 0)) throw new EffnetError('INPUT', `tune: budgetS must be a positive number of seconds, got ${budgetS}`);
+  const { device } = model.gpu;
+  const lib = model.lib;
+  log(`compiling the schedule of ${model.spec.name} for batch ${batch} at ${res}×${res}`);
+  const c = performance.now();
+  const schedule = await instrument(model, { batch, height: res, width: res });
+  const scheduleCompileMs = performance.now() - c;
+  // The budget is for tuning: the planned schedule's own compile (which every load pays) is reported apart.
+  const t0 = performance.now();
+
+  const groups = new Map<string, OpView[]>();
+  for (const op of schedule.passes.flatMap((p) => p.ops)) {
+    if (!isTunable(op.kernel)) continue;
+    const key = tuningKey(op);
+    groups.set(key, [...(groups.get(key) ?? []), op]);
+  }
+  const timestamps = model.gpu.report.features.timestampQuery;
+  const timer = timestamps ? new PassTimer(device, 1) : undefined;
+  let compileMs = 0;
+  let timingMs = 0;
+  let candidates = 0;
+
+  const once = async (d: Dispatch, reps: number): Promise<number> => {
+    const enc = device.createCommandEncoder({ label: 'tune' });
+    const pass = enc.beginComputePass(timer ? { label: 'tune', timestampWrites: timer.writes(0) } : { label: 'tune' });
+    for (let r = 0; r < reps; r++) encodeDispatch(pass, d);
+    pass.end();
+    timer?.plan(false).resolve(enc);
+    const start = performance.now();
+    device.queue.submit([enc.finish()]);
+    if (timer) return (await timer.read())[0]! / reps;
+    await device.queue.onSubmittedWorkDone();
+    return (performance.now() - start) / reps;
+  };
+  // Per tile, the median of ROUNDS samples, each repeating the launch for about SAMPLE_MS of GPU time; the
+  // tiles take turns within every round.
+  const time = async (ds: Dispatch[]): Promise<number[]> => {
+    const start = performance.now();
+    const reps: number[] = [];
+    for (const d of ds) reps.push(Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(await once(d, 1), 1e-3)))));
+    const samples = ds.map((): number[] => []);
+    for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < ds.length; i++) samples[i]!.push(await once(ds[i]!, reps[i]!));
+    timingMs += performance.now() - start;
+    return samples.map(median);
+  };
+
+  try {
+    return await schedule.exclusive(async () => {
+      log(`timing the planned tile of ${groups.size} distinct launches (${timer ? 'GPU timestamps' : 'whole submits'})`);
+      const planned = new Map<string, number>();
+      for (const [key, ops] of groups) planned.set(key, (await time([ops[0]!.dispatch]))[0]!);
+      const order = [...groups.keys()].sort((a, b) => planned.get(b)! * groups.get(b)!.length - planned.get(a)! * groups.get(a)!.length);
+      const choices: TunedLaunch[] = [];
+      for (const key of order) {
+        const spent = (performance.now() - t0) / 1000;
+        if (spent >= budgetS) {
+          log(`budget of ${budgetS} s spent after ${choices.length} of ${groups.size} launches`);
+          break;
+        }
+        const ops = groups.get(key)!;
+        const op = ops[0]!;
+        const launch = { kernel: op.kernel, overrides: op.overrides, uniforms: op.uniforms, workgroups: 0 };
+        const tiles = tileCandidates(launch, maxCandidates);
+        const c0 = performance.now();
+        const pipelines = await Promise.all(tiles.map((t) => lib.pipeline(op.kernel, withTile(launch, t).overrides)));
+        const compile = performance.now() - c0;
+        compileMs += compile;
+        // The planned tile is timed again among its candidates, so all of them see the same conditions.
+        const ms = await time(tiles.map((t, i): Dispatch => (i === 0 ? op.dispatch : { pipeline: pipelines[i]!, bindGroup: op.dispatch.bindGroup, grid: lib.grid(withTile(launch, t).workgroups) })));
+        planned.set(key, ms[0]!);
+        let best = { tile: tiles[0]!, ms: ms[0]! };
+        ms.forEach((m, i) => {
+          if (m < best.ms && m < ms[0]! * (1 - MIN_GAIN)) best = { tile: tiles[i]!, ms: m };
+        });
+        candidates += tiles.length;
+        choices.push({ kernel: op.kernel, key, ops: ops.map((o) => o.name), planned: tiles[0]!, chosen: best.tile, plannedMs: planned.get(key)!, ms: best.ms, tried: tiles.length, compileMs: compile });
+        const ratio = planned.get(key)! / best.ms;
+        log(`${op.kernel.padEnd(16)} ×${String(ops.length).padEnd(2)} ${fmtTile(best.tile).padEnd(34)} ${best.ms.toFixed(3)} ms (planned ${planned.get(key)!.toFixed(3)} ms, ${ratio.toFixed(2)}×; ${tiles.length} tiles, compile ${(compile / 1000).toFixed(1)} s)  ${op.name}`);
+      }
+      return {
+        adapter: model.gpu.report,
+        arch: model.spec.name,
+        res,
+        batch,
+        target: model.schedule.target,
+        timer: timer ? 'timestamp-query' : 'submit',
+        budgetS,
+        spentS: (performance.now() - t0) / 1000,
+        scheduleCompileMs,
+        compileMs,
+        timingMs,
+        launches: groups.size,
+        tuned: choices.length,
+        candidates,
+        choices,
+        tuning: choices.map((c) => ({ kernel: c.kernel, key: c.key, tile: c.chosen, ms: c.ms, plannedMs: c.plannedMs, layers: c.ops.length, tried: c.tried })),
+      } satisfies TuneResult;
+    });
+  } finally {
+    timer?.destroy();
+  }
+}
+
+const fmtTile = (t: Overrides) => Object.entries(t).map(([k, v]) => `${k}=${v}`).join(' ');
+
+/**
+ * Median wall time of whole inferences on two models (say, planned and tuned schedules of the same network on
+ * one device), measured in alternating runs after a warm-up of each, so machine load biases neither.
+ */
+export async function compareModels(a: Model, b: Model, o: { batch?: number; res?: number; runs?: number } = {}): Promise<{ aMs: number; bMs: number; ratio: number }> {
+  const batch = o.batch ?? 1;
+  const res = o.res ?? a.spec.resolution;
+  const runs = o.runs ?? 10;
+  const input = { data: Float32Array.from({ length: batch * 3 * res * res }, (_, i) => Math.sin(i * 0.001)), shape: [batch, 3, res, res] };
+  const wall = async (m: Model) => {
+    const t = performance.now();
+    await m.run(input, { tier: 'tuned' });
+    return performance.now() - t;
+  };
+  await wall(a);
+  await wall(b);
+  const as: number[] = [];
+  const bs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    // Swap which goes first every pair.
+    if (r % 2 === 0) as.push(await wall(a));
+    bs.push(await wall(b));
+    if (r % 2 === 1) as.push(await wall(a));
+  }
+  const aMs = median(as);
+  const bMs = median(bs);
+  return { aMs, bMs, ratio: bMs / aMs };
+}
+
+/** What a second load of a tuned model compiled (see tuningSecondLoad). */
+export interface SecondLoad {
+  /** Tuning entries the second model took for its adapter. */
+  tuningEntries: number;
+  /** Pipelines its library compiled, and whether they are exactly its schedule's (no candidate among them). */
+  pipelines: number;
+  onlyScheduled: boolean;
+  /** Every layer with a tuning entry runs the chosen tile; how many of them differ from the planned one. */
+  choicesApplied: boolean;
+  launchesRetiled: number;
+  /** Pipelines the tuning model's library compiled: the planned ones plus every candidate. */
+  firstLoadPipelines: number;
+}
+
+/**
+ * The second model reads the tuning the first one measured and compiles its schedule: its library then holds
+ * exactly the pipelines of that schedule (no candidate), and the launches a choice retiled use the chosen tile.
+ */
+export async function tuningSecondLoad(first: Model, second: Model, result: TuneResult): Promise<SecondLoad> {
+  const s = await instrument(second, { batch: result.batch, height: result.res, width: result.res });
+  const ops = s.passes.flatMap((p) => p.ops);
+  const keyOf = (kernel: string, o: Overrides) => `${kernel}|${Object.keys(o).sort().map((k) => `${k}=${o[k]}`).join(',')}`;
+  const scheduled = new Set(ops.map((o) => keyOf(o.kernel, o.overrides)));
+  const compiled = second.lib.pipelineKeys();
+  const byKey = new Map(result.choices.map((c) => [c.key, c]));
+  let retiled = 0;
+  let applied = true;
+  for (const op of ops) {
+    const c = isTunable(op.kernel) ? byKey.get(tuningKey(op)) : undefined;
+    if (!c) continue;
+    const takes = (t: Overrides) => Object.keys(t).every((k) => op.overrides[k] === t[k]);
+    applied &&= takes(c.chosen);
+    if (takes(c.chosen) && !takes(c.planned)) retiled++;
+  }
+  return {
+    tuningEntries: second.schedule.tuning.entries,
+    pipelines: compiled.length,
+    onlyScheduled: compiled.length === scheduled.size && compiled.every((k) => scheduled.has(k)),
+    choicesApplied: applied,
+    launchesRetiled: retiled,
+    firstLoadPipelines: first.lib.pipelineKeys().length,
+  };
+}

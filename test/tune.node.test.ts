@@ -1,0 +1,159 @@
+import { describe, expect, test } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '../src/api.js';
+import type { Launch } from '../src/kernels/launch.js';
+import { pointwiseLaunch } from '../src/kernels/pointwise.js';
+import { dwconvLaunch } from '../src/kernels/dwconv.js';
+import { applyTuning, tileCandidates, tuningKey, withTile } from '../src/kernels/tuning.js';
+import { instrument } from '../src/runtime/instrument.js';
+import { parseSafetensors } from '../src/safetensors.js';
+import { MODEL_TOLERANCE } from '../src/tolerance.js';
+import { tuneModel } from '../src/tune.js';
+import { mergeTuning, parseTuningFile, tuningCachePath, writeTuningCache, type TuningFile } from '../src/tuning-file.js';
+import { verifyModel, errorStats } from '../src/verify.js';
+import { effnet } from './support/cli.js';
+
+const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
+const GPU = { isFallback: false } as const;
+
+describe('tuning keys, candidates and tuning files (no GPU)', () => {
+  const shape = { N: 1, H: 14, W: 14, inC: 672, outC: 112, act: 'none', residual: true, seScale: true } as const;
+
+  test('a launch keeps its key whatever its tile, and tuning swaps only the tile (and the workgroup count)', () => {
+    const l = pointwiseLaunch(shape);
+    const other = withTile(l, { TM: 2, TN: 1, WG: 64 });
+    expect(tuningKey(other)).toBe(tuningKey(l));
+    expect(other.uniforms).toEqual(l.uniforms);
+    expect({ ACT: other.overrides.ACT, SE: other.overrides.SE_SCALE, RES: other.overrides.HAS_RES }).toEqual({ ACT: 0, SE: 1, RES: 1 });
+    expect(other.workgroups).toBe(Math.ceil((Math.ceil(196 / 2) * Math.ceil(28 / 1)) / 64));
+    // A different fusion is different work: another key.
+    expect(tuningKey(pointwiseLaunch({ ...shape, residual: false }))).not.toBe(tuningKey(l));
+    const tuned = applyTuning(l, { isFallback: true, tuning: new Map([[tuningKey(l), { TM: 2, TN: 1, WG: 64 }]]) });
+    expect(tuned.overrides).toEqual(other.overrides);
+    // The quick tier never takes tuning; a key it does not hold leaves the launch as planned.
+    expect(applyTuning(l, { isFallback: true, tier: 'quick', tuning: new Map([[tuningKey(l), { TM: 2 }]]) })).toBe(l);
+    expect(applyTuning(l, { isFallback: true, tuning: new Map([['pointwise|other', { TM: 2 }]]) })).toBe(l);
+  });
+
+  test('candidates start with the planned tile and stay within each kernel\'s limits', () => {
+    const sw: Launch = pointwiseLaunch(shape);
+    const c = tileCandidates(sw, 6);
+    expect(c).toHaveLength(6);
+    expect(c[0]).toEqual({ TM: sw.overrides.TM, TN: sw.overrides.TN, WG: sw.overrides.WG });
+    expect(new Set(c.map((t) => JSON.stringify(t))).size).toBe(6);
+    // The SE prologue keeps TM ≤ H·W; the register tile is at most 16 × 8.
+    for (const t of c) expect(t.TM! <= 16 && t.TN! <= 8).toBe(true);
+    const gpu = pointwiseLaunch(shape, GPU);
+    for (const t of tileCandidates(gpu, 8)) {
+      expect(t.WG_M! * t.WG_N!).toBeGreaterThanOrEqual(64);
+      expect(t.WG_M! * t.WG_N!).toBeLessThanOrEqual(256);
+      expect(t.TM! * t.TN! * 4).toBeLessThanOrEqual(64);
+      expect(t.WG_M! * t.TM! * t.KT!).toBeLessThanOrEqual(256);
+      expect(t.KT! * t.WG_N! * t.TN!).toBeLessThanOrEqual(128);
+    }
+    const dw = dwconvLaunch({ N: 1, C: 96, H: 112, W: 112, k: 3, s: 2, padding: 'symmetric', squeeze: true });
+    expect(tileCandidates(dw, 8).map((t) => Object.keys(t))).toEqual([['WG'], ['WG'], ['WG'], ['WG']]);
+  });
+
+  test('tuning files: entries of other adapters are kept, bad files name the field', () => {
+    const a = { host: 'node', vendor: 'v', architecture: 'a', device: 'd1', description: '', isFallback: false } as never;
+    const b = { host: 'node', vendor: 'v', architecture: 'a', device: 'd2', description: '', isFallback: false } as never;
+    const choice = (key: string, TM: number) => ({ kernel: 'pointwise', key: `pointwise|${key}`, tile: { TM }, ms: 1, plannedMs: 2, layers: 1, tried: 3 });
+    let file: TuningFile = mergeTuning(undefined, a, [choice('x', 2), choice('y', 3)]);
+    file = mergeTuning(file, b, [choice('x', 4)]);
+    file = mergeTuning(file, a, [choice('x', 8)]);
+    expect(Object.keys(file.adapters)).toHaveLength(2);
+    expect(file.adapters['node|v|a|d1|']!.choices.map((c) => [c.key, c.tile.TM])).toEqual([['pointwise|y', 3], ['pointwise|x', 8]]);
+    expect(parseTuningFile(JSON.parse(JSON.stringify(file)))).toEqual(file);
+    expect(() => parseTuningFile({ format: 'other', adapters: {} }, 'f.json')).toThrow(/f\.json: not an effnet tuning file: format must be 'effnet-tuning\/1'/);
+    const bad = JSON.parse(JSON.stringify(file));
+    bad.adapters['node|v|a|d2|'].choices[0].tile = { TM: -1 };
+    expect(() => parseTuningFile(bad, 'f.json')).toThrow(/choices\[0\]\.tile must map override names to positive integers/);
+  });
+});
+
+describe('on-device tuning (Node, Dawn)', () => {
+  test('tuneModel times candidates within its budget; the cache it writes is what the next load takes', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', tuning: 'none', quickStart: false });
+    try {
+      const r = await tuneModel(model, { res: 64, budgetS: 6, maxCandidates: 3 });
+      expect(r.timer).toBe('timestamp-query');
+      expect(r.launches).toBeGreaterThan(20);
+      expect(r.tuned).toBeGreaterThan(0);
+      expect(r.tuned).toBeLessThanOrEqual(r.launches);
+      // It starts no launch past its budget: at most one launch's compile and timing beyond it.
+      expect(r.spentS).toBeLessThan(6 + 30);
+      expect(r.compileMs).toBeGreaterThan(0);
+      for (const c of r.choices) {
+        expect(c.ms).toBeLessThanOrEqual(c.plannedMs);
+        expect(c.tried).toBeGreaterThanOrEqual(1);
+      }
+      expect(r.tuning).toHaveLength(r.tuned);
+      const path = await writeTuningCache(model.gpu.report, r.tuning);
+      expect(path).toBe(await tuningCachePath());
+      const again = await loadModel({ arch: 'efficientnet_b0', weights: 'random', device: model.gpu });
+      try {
+        expect(again.schedule.tuning).toEqual({ source: path, entries: r.tuned });
+        const input = { data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.cos(i)), shape: [1, 3, 64, 64] };
+        const planned = await model.run(input, { tier: 'tuned' });
+        const tuned = await again.run(input, { tier: 'tuned' });
+        // A tile changes how work is cut up, not the order of any output's sum.
+        expect(errorStats(tuned, planned).relL2).toBeLessThanOrEqual(1e-6);
+      } finally {
+        again.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a tuned schedule (every tunable launch on another tile) matches torchvision within MODEL_TOLERANCE', async () => {
+    // The GPU target's tiles compile quickly here; the second candidate of every launch stands in for a choice.
+    const choices = new Map<string, Record<string, number>>();
+    const model0 = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors', target: 'gpu', tuning: 'none' });
+    try {
+      const s = await instrument(model0, { batch: 2, height: 224, width: 224 });
+      for (const op of s.passes.flatMap((p) => p.ops)) {
+        const c = tileCandidates({ kernel: op.kernel, overrides: op.overrides, uniforms: op.uniforms, workgroups: 0 }, 2);
+        if (c[1]) choices.set(tuningKey(op), c[1]);
+      }
+      expect(choices.size).toBeGreaterThan(20);
+      const file = mergeTuning(undefined, model0.gpu.report, [...choices].map(([key, tile]) => ({ kernel: key.split('|')[0]!, key, tile, ms: 0, plannedMs: 0, layers: 1, tried: 2 })));
+      const tuned = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors', target: 'gpu', tuning: file, device: model0.gpu });
+      try {
+        expect(tuned.schedule.tuning.entries).toBe(choices.size);
+        const io = parseSafetensors(new Uint8Array(readFileSync(fixtures + 'efficientnet_b0.io.safetensors')));
+        const report = await verifyModel(tuned, io);
+        for (const st of report.stages) expect(st.relL2, st.name).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+        expect(report.logits!.relL2).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
+      } finally {
+        tuned.dispose();
+      }
+    } finally {
+      model0.dispose();
+    }
+  });
+
+  test('effnet tune: JSON report, tuning file, and a second load that compiles only the chosen pipelines', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'effnet-tune-')), 'tuning.json');
+    const r = await effnet('tune', '--arch', 'efficientnet_b0', '--res', '64', '--budget-s', '4', '--max-candidates', '2', '--runs', '2', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ arch: 'efficientnet_b0', res: 64, batch: 1, target: 'fallback', timer: 'timestamp-query' });
+    expect(report.tuned).toBeGreaterThan(0);
+    expect(report.choices[0]).toHaveProperty('shape');
+    expect(report.beforeMs).toBeGreaterThan(0);
+    expect(report.afterMs).toBeGreaterThan(0);
+    expect(report.secondLoad).toMatchObject({ tuningEntries: report.tuned, onlyScheduled: true, choicesApplied: true });
+    expect(report.secondLoad.pipelines).toBeLessThan(report.secondLoad.firstLoadPipelines + 1);
+    expect(existsSync(out)).toBe(true);
+    const file = parseTuningFile(JSON.parse(readFileSync(out, 'utf8')));
+    expect(Object.values(file.adapters)[0]!.choices).toHaveLength(report.tuned);
+    expect(report.written).toEqual([await tuningCachePath(), out]);
+    const bad = await effnet('tune', '--arch', 'efficientnet_b0', '--budget-s', '0');
+    expect(bad.stderr).toContain("--budget-s must be a positive number of seconds, got '0'");
+  });
+});

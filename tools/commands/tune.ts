@@ -1,0 +1,198 @@
+/**
+ * `effnet tune`: times candidate tiles for every distinct launch of one architecture on this device
+ * (src/tune.ts), writes the fastest per (adapter, kernel, shape) to the tuning cache and --out, then loads the
+ * model a second time from that file and measures planned against tuned schedule in the same run.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadModel } from '../../src/api.js';
+import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
+import { getArch } from '../../src/model/tables.js';
+import type { Model } from '../../src/runtime/model.js';
+import { compareModels, tuneModel, tuningSecondLoad, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tune.js';
+import { mergeTuning, parseTuningFile, writeTuningCache, type TuningFile } from '../../src/tuning-file.js';
+import type { Command } from '../command.js';
+import { parseFlags } from '../harness/index.js';
+import { isDirectory } from '../fsutil.js';
+import { openChromeHost } from '../host.js';
+
+const USAGE =
+  'effnet tune --arch A [--weights W] [--res R] [--batch N] [--budget-s 60] [--max-candidates 8] [--runs 10]\n' +
+  '            [--target auto|gpu|fallback] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
+  '  Times candidate tiles of every distinct launch (planned tile first; most expensive launches first, until the\n' +
+  '  budget is spent), keeps the fastest, adds them to the tuning cache ($EFFNET_TUNING_DIR or <cache>/tuning) and\n' +
+  '  to --out (merged with what the file holds for other adapters), then loads the model again from that file\n' +
+  '  and times the planned and the tuned schedule in alternating runs.\n' +
+  '  --json  {adapter, candidates, choices: [{kernel, shape, layers, planned, chosen, plannedMs, ms}], beforeMs, afterMs, ...}';
+
+export interface TuneReport {
+  adapter: AdapterReport;
+  arch: string;
+  res: number;
+  batch: number;
+  target: 'gpu' | 'fallback';
+  timer: TuneResult['timer'];
+  budgetS: number;
+  spentS: number;
+  scheduleCompileMs: number;
+  compileMs: number;
+  timingMs: number;
+  launches: number;
+  tuned: number;
+  candidates: number;
+  choices: { kernel: string; shape: string; layers: number; planned: Record<string, number>; chosen: Record<string, number>; plannedMs: number; ms: number; tried: number }[];
+  /** Median wall time of whole inferences, planned schedule vs tuned, alternating in the same run. */
+  beforeMs: number;
+  afterMs: number;
+  ratio: number;
+  /** The second load (from the tuning just measured): pipelines it compiled, how many launches took a tuned tile. */
+  secondLoad: SecondLoad;
+  written: string[];
+}
+
+const int = (v: string | boolean | undefined, name: string, fallback: number) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${String(v)}'`);
+  return n;
+};
+
+export const tuneCommand: Command = {
+  name: 'tune',
+  summary: 'Time candidate tiles for every launch on this device; write the fastest to a tuning file',
+  usage: USAGE,
+  async run(args) {
+    const { flags, positionals } = parseFlags(args, {
+      strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'runs', 'target', 'host', 'out'],
+      booleans: ['json'],
+    });
+    if (positionals.length) throw new Error(`tune takes no positional arguments, got '${positionals[0]}'`);
+    if (flags.arch === undefined) throw new Error(`tune needs --arch\nusage: ${USAGE}`);
+    const arch = getArch(flags.arch as string).name;
+    const res = int(flags.res, 'res', getArch(arch).resolution);
+    const budgetS = Number(flags['budget-s'] ?? 60);
+    if (!(budgetS > 0)) throw new Error(`--budget-s must be a positive number of seconds, got '${String(flags['budget-s'])}'`);
+    const opts: TuneOptions = { batch: int(flags.batch, 'batch', 1), res, budgetS, maxCandidates: int(flags['max-candidates'], 'max-candidates', 8) };
+    const runs = int(flags.runs, 'runs', 10);
+    const target = (flags.target as string | undefined) ?? 'auto';
+    if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
+    const host = (flags.host as string | undefined) ?? 'node';
+    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got '${host}'`);
+    const out = flags.out === undefined ? undefined : resolve(flags.out as string);
+    if (out !== undefined && !out.endsWith('.json')) throw new Error(`--out must name a .json file, got '${String(flags.out)}'`);
+    let previous: TuningFile | undefined;
+    if (out && existsSync(out)) previous = parseTuningFile(JSON.parse(await readFile(out, 'utf8')), out);
+    const w = (flags.weights as string | undefined) ?? 'random';
+    const weights = w === 'random' || /^https?:/.test(w) ? w : resolve(w);
+    const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
+    const job: Job = { arch, weights, target: target as Job['target'], opts, runs };
+
+    const measured = host === 'node' ? await inNode(job, log) : await inChrome(job, log);
+    const written: string[] = [];
+    written.push(await writeTuningCache(measured.result.adapter, measured.result.tuning));
+    if (out) {
+      await writeFile(out, JSON.stringify(mergeTuning(previous, measured.result.adapter, measured.result.tuning), null, 1) + '\n');
+      written.push(out);
+    }
+    const report = toReport(measured, written);
+    for (const p of written) log(`wrote ${p}`);
+    if (flags.json) console.log(JSON.stringify(report, null, 1));
+    else print(report);
+    return 0;
+  },
+};
+
+interface Job {
+  arch: string;
+  weights: string;
+  target: 'auto' | 'gpu' | 'fallback';
+  opts: TuneOptions;
+  runs: number;
+}
+
+/** What the host measured; the tuned schedule comes from the tuning just measured, loaded like any tuning file. */
+interface Measured {
+  result: TuneResult;
+  compare: { aMs: number; bMs: number; ratio: number };
+  secondLoad: SecondLoad;
+}
+
+async function inNode(job: Job, log: (s: string) => void): Promise<Measured> {
+  const first = await loadModel({ arch: job.arch, weights: job.weights, target: job.target, tuning: 'none', quickStart: false });
+  let second: Model | undefined;
+  try {
+    log(`${first.spec.name} (${job.weights} weights) on ${formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
+    const result = await tuneModel(first, { ...job.opts, log });
+    const tuning = mergeTuning(undefined, first.gpu.report, result.tuning);
+    second = await loadModel({ arch: job.arch, weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false });
+    const secondLoad = await tuningSecondLoad(first, second, result);
+    log(`timing the planned and the tuned schedule, ${job.runs} runs each, alternating`);
+    const compare = await compareModels(first, second, { batch: result.batch, res: result.res, runs: job.runs });
+    return { result, compare, secondLoad };
+  } finally {
+    second?.dispose();
+    first.dispose();
+  }
+}
+
+async function inChrome(job: Job, log: (s: string) => void): Promise<Measured> {
+  log('starting headless Chromium');
+  const host = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
+  try {
+    const weights = job.weights === 'random' || /^https?:/.test(job.weights) ? job.weights : host.url((await isDirectory(job.weights)) ? `${job.weights}/model.json` : job.weights);
+    return await host.session.page.evaluate(
+      async (j, w) => {
+        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
+        const say = (s: string) => console.log(`effnet: ${s}`);
+        const first = await e.loadModel({ arch: j.arch, weights: w, target: j.target, tuning: 'none', quickStart: false });
+        let second: Model | undefined;
+        try {
+          say(`${first.spec.name} in headless Chromium on ${e.formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
+          const result = await e.tuneModel(first, { ...j.opts, log: say });
+          const tuning = e.mergeTuning(undefined, first.gpu.report, result.tuning);
+          second = await e.loadModel({ arch: j.arch, weights: w, target: j.target, tuning, device: first.gpu, quickStart: false });
+          const secondLoad = await e.tuningSecondLoad(first, second, result);
+          say(`timing the planned and the tuned schedule, ${j.runs} runs each, alternating`);
+          const compare = await e.compareModels(first, second, { batch: result.batch, res: result.res, runs: j.runs });
+          return { result, compare, secondLoad };
+        } finally {
+          second?.dispose();
+          first.dispose();
+        }
+      },
+      job, weights,
+    );
+  } finally {
+    await host.close();
+  }
+}
+
+function toReport(m: Measured, written: string[]): TuneReport {
+  const r = m.result;
+  return {
+    adapter: r.adapter, arch: r.arch, res: r.res, batch: r.batch, target: r.target, timer: r.timer, budgetS: r.budgetS, spentS: r.spentS,
+    scheduleCompileMs: r.scheduleCompileMs, compileMs: r.compileMs, timingMs: r.timingMs, launches: r.launches, tuned: r.tuned, candidates: r.candidates,
+    choices: r.choices.map((c) => ({ kernel: c.kernel, shape: c.key, layers: c.ops.length, planned: c.planned, chosen: c.chosen, plannedMs: c.plannedMs, ms: c.ms, tried: c.tried })),
+    beforeMs: m.compare.aMs, afterMs: m.compare.bMs, ratio: m.compare.ratio,
+    secondLoad: m.secondLoad,
+    written,
+  };
+}
+
+function print(r: TuneReport): void {
+  const changed = r.choices.filter((c) => Object.keys(c.chosen).some((k) => c.chosen[k] !== c.planned[k]));
+  console.log(`# effnet tune: ${r.arch} @ ${r.res}×${r.res}, batch ${r.batch}, ${r.target} target on ${formatAdapter(r.adapter)}\n`);
+  console.log(`tuned ${r.tuned} of ${r.launches} distinct launches (${r.candidates} candidate tiles) in ${r.spentS.toFixed(1)} s of a ${r.budgetS} s budget: ` +
+    `compiling candidates ${(r.compileMs / 1000).toFixed(1)} s, timing ${(r.timingMs / 1000).toFixed(1)} s (${r.timer}); the planned schedule compiled in ${(r.scheduleCompileMs / 1000).toFixed(1)} s before`);
+  console.log(`${changed.length} launches took another tile than planned; model median ${r.beforeMs.toFixed(1)} ms planned → ${r.afterMs.toFixed(1)} ms tuned (ratio ${r.ratio.toFixed(3)})`);
+  console.log(`second load from the tuning file: ${r.secondLoad.tuningEntries} entries, ${r.secondLoad.pipelines} pipelines compiled ` +
+    `(${r.secondLoad.onlyScheduled ? 'only the schedule\'s own' : 'NOT only the schedule\'s'}; the tuning run compiled ${r.secondLoad.firstLoadPipelines}), ${r.secondLoad.launchesRetiled} launches retiled\n`);
+  console.log('| kernel | layers | planned | chosen | planned ms | chosen ms | speed-up |');
+  console.log('| --- | ---: | --- | --- | ---: | ---: | ---: |');
+  const tile = (t: Record<string, number>) => Object.entries(t).map(([k, v]) => `${k}=${v}`).join(' ');
+  for (const c of r.choices) {
+    console.log(`| ${c.kernel} | ${c.layers} | ${tile(c.planned)} | ${tile(c.chosen)} | ${c.plannedMs.toFixed(3)} | ${c.ms.toFixed(3)} | ${(c.plannedMs / c.ms).toFixed(2)}× |`);
+  }
+}
+
