@@ -87,11 +87,13 @@ run() {
   done
   "${effnet[@]}" profile --arch efficientnet_b0 --res "$b0" --runs "$runs" --detail --tuning cache --out "$out/profile-b0-detail.html" 2>>"$log"
   "${effnet[@]}" profile --arch efficientnet_v2_s --res "$v2" --runs "$runs" --detail --tuning cache --out "$out/profile-v2s-detail.html" 2>>"$log"
-  if command -v chromium >/dev/null && [ -d ../shared/fixtures ]; then
+  # The peers benchmark runs in headless Chromium, which is too large to travel: it runs where a Chromium,
+  # the reference fixtures and puppeteer-core are all there (not at toy sizes).
+  if [ -z "$quick" ] && command -v chromium >/dev/null && [ -d ../shared/fixtures ] && [ -d "$root/app/node_modules/puppeteer-core" ]; then
     step "bench vs ONNX Runtime Web and TensorFlow.js in headless Chromium"
     "${effnet[@]}" bench --fixtures ../shared/fixtures --batch 1,8 --runs "$runs" --out "$out/bench.md" 2>>"$log" || step "bench failed (see the log)"
   else
-    step "no chromium (or no ../shared/fixtures) here: the peers benchmark runs where both are present"
+    step "peers benchmark skipped: it needs chromium, ../shared/fixtures and puppeteer-core (not in the kit), and full sizes"
   fi
   # One JSON with everything, and a Markdown summary of the medians.
   "$root/node" --input-type=module - "$results" "$out" <<'EOF'

@@ -25,6 +25,9 @@ export interface LoadModelOptions extends WeightOptions {
   target?: 'auto' | 'gpu' | 'fallback';
   /** See ModelOptions.tuning: a tuning file (object, path or URL), 'cache' (Node's default) or 'none'. */
   tuning?: TuningSource;
+  /** See ModelOptions.tune: 'background' tunes each shape on hardware adapters after its first tuned runs. */
+  tune?: 'off' | 'background';
+  tuneBudgetS?: number;
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -35,5 +38,5 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target, tuning: opts.tuning });
+  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target, tuning: opts.tuning, tune: opts.tune, tuneBudgetS: opts.tuneBudgetS });
 }

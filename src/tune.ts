@@ -3,9 +3,10 @@
  * tunable launch of a model's schedule (src/kernels/tuning.ts: same kernel, uniforms and fusions = same key),
  * it times the planned tile and up to `maxCandidates` others — each launch alone, repeated in one compute
  * pass between GPU timestamps (whole submits where `timestamp-query` is missing) — and keeps the fastest.
+ * The planned tiles are timed once each first, to rank the launches.
  * Candidates of a launch compile in parallel, and compile time is counted apart from run time. Launches are
  * tuned in order of the GPU time they take in the model (planned time × layers), and tuning stops starting new
- * ones once `budgetS` is spent. Only tile overrides change, so the tuned schedule computes the same values.
+ * ones once `budgetS` is spent (the first is tuned whatever the budget). Only tile overrides change, so the tuned schedule computes the same values.
  */
 import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
@@ -20,8 +21,13 @@ import type { TuningChoice } from './tuning-file.js';
 
 export interface TuneOptions {
   batch?: number;
-  /** Input size (default: the model's resolution). */
+  /** Square input size (default: the model's resolution); `height`/`width` give another shape. */
   res?: number;
+  height?: number;
+  width?: number;
+  /** The runs' layout and output (default NCHW logits): the schedule tuned is the one those runs take. */
+  layout?: 'nchw' | 'nhwc';
+  softmax?: boolean;
   /** Seconds after which no further launch starts being tuned (default 60). */
   budgetS?: number;
   /** Tiles timed per launch, the planned one included (default 8). */
@@ -81,18 +87,20 @@ const MIN_GAIN = 0.05;
 export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<TuneResult> {
   const batch = opts.batch ?? 1;
   const res = opts.res ?? model.spec.resolution;
+  const height = opts.height ?? res;
+  const width = opts.width ?? res;
   const budgetS = opts.budgetS ?? 60;
   const maxCandidates = opts.maxCandidates ?? 8;
   const log = opts.log ?? (() => undefined);
-  for (const [name, v] of [['batch', batch], ['res', res], ['maxCandidates', maxCandidates]] as const) {
+  for (const [name, v] of [['batch', batch], ['height', height], ['width', width], ['maxCandidates', maxCandidates]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `tune: ${name} must be a positive integer, got ${v}`);
   }
   if (!(budgetS > 0)) throw new EffnetError('INPUT', `tune: budgetS must be a positive number of seconds, got ${budgetS}`);
   const { device } = model.gpu;
   const lib = model.lib;
-  log(`compiling the schedule of ${model.spec.name} for batch ${batch} at ${res}×${res}`);
+  log(`compiling the schedule of ${model.spec.name} for batch ${batch} at ${height}×${width}`);
   const c = performance.now();
-  const schedule = await instrument(model, { batch, height: res, width: res });
+  const schedule = await instrument(model, { batch, height, width, layout: opts.layout, softmax: opts.softmax });
   const scheduleCompileMs = performance.now() - c;
   // The budget is for tuning: the planned schedule's own compile (which every load pays) is reported apart.
   const t0 = performance.now();
@@ -123,12 +131,12 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
   };
   // Per tile, the median of ROUNDS samples, each repeating the launch for about SAMPLE_MS of GPU time; the
   // tiles take turns within every round.
-  const time = async (ds: Dispatch[]): Promise<number[]> => {
+  const time = async (ds: Dispatch[], rounds = ROUNDS): Promise<number[]> => {
     const start = performance.now();
     const reps: number[] = [];
     for (const d of ds) reps.push(Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(await once(d, 1), 1e-3)))));
     const samples = ds.map((): number[] => []);
-    for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < ds.length; i++) samples[i]!.push(await once(ds[i]!, reps[i]!));
+    for (let r = 0; r < rounds; r++) for (let i = 0; i < ds.length; i++) samples[i]!.push(await once(ds[i]!, reps[i]!));
     timingMs += performance.now() - start;
     return samples.map(median);
   };
@@ -137,12 +145,14 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
     return await schedule.exclusive(async () => {
       log(`timing the planned tile of ${groups.size} distinct launches (${timer ? 'GPU timestamps' : 'whole submits'})`);
       const planned = new Map<string, number>();
-      for (const [key, ops] of groups) planned.set(key, (await time([ops[0]!.dispatch]))[0]!);
+      // One sample each: enough to rank the launches; each is timed again among its candidates.
+      for (const [key, ops] of groups) planned.set(key, (await time([ops[0]!.dispatch], 1))[0]!);
       const order = [...groups.keys()].sort((a, b) => planned.get(b)! * groups.get(b)!.length - planned.get(a)! * groups.get(a)!.length);
       const choices: TunedLaunch[] = [];
       for (const key of order) {
         const spent = (performance.now() - t0) / 1000;
-        if (spent >= budgetS) {
+        // The most expensive launch is always tuned, however small the budget.
+        if (spent >= budgetS && choices.length > 0) {
           log(`budget of ${budgetS} s spent after ${choices.length} of ${groups.size} launches`);
           break;
         }
@@ -169,7 +179,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
       return {
         adapter: model.gpu.report,
         arch: model.spec.name,
-        res,
+        res: height,
         batch,
         target: model.schedule.target,
         timer: timer ? 'timestamp-query' : 'submit',

@@ -49,6 +49,14 @@ export interface ModelOptions {
    * Entries for other adapters are ignored.
    */
   tuning?: TuningSource;
+  /**
+   * 'background': once a shape runs on its tuned schedule, tune its launches on this device without blocking
+   * (between inferences; `tuneBudgetS` seconds, default 20), keep the result in the model (and Node's tuning
+   * cache) and swap in the retuned schedule. Only on hardware adapters, which compile pipelines fast; on a
+   * software one it is skipped (see `model.schedule.background`). Default 'off'.
+   */
+  tune?: 'off' | 'background';
+  tuneBudgetS?: number;
 }
 
 /** The schedule a model plans: for which kind of device, and with which measured tiles. */
@@ -56,6 +64,8 @@ export interface ScheduleTarget {
   target: 'gpu' | 'fallback';
   /** Where the tuning came from ('none', a path or URL, Node's cache file) and how many launches it retiles. */
   tuning: { source: string; entries: number };
+  /** Background tuning (ModelOptions.tune): 'on', 'off', or why it was skipped. */
+  background: 'on' | 'off' | `skipped: ${string}`;
 }
 
 /** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */

@@ -8,7 +8,10 @@ import { EffnetError } from '../errors.js';
 import type { AdapterReport, Gpu } from '../gpu.js';
 import type { LaunchTarget } from '../kernels/launch.js';
 import type { TuningChoices } from '../kernels/tuning.js';
-import { resolveTuning } from '../tuning-file.js';
+import { resolveTuning, writeTuningCache } from '../tuning-file.js';
+import { tuneModel } from '../tune.js';
+import { isNode } from '../env.js';
+import type { Overrides } from '../kernels/library.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
 import { modelInfo, type ModelInfo } from '../model/info.js';
@@ -32,8 +35,15 @@ export class Model {
   readonly #ownsDevice: boolean;
   #disposed = false;
   readonly info: ModelInfo;
-  /** Which device class the schedule is shaped for, and which tuning it takes. */
-  readonly schedule: ScheduleTarget;
+  readonly #target: ScheduleTarget['target'];
+  /** Tiles measured on this device: loaded with the model, and added to by background tuning. */
+  readonly #tuning: Map<string, Overrides>;
+  #tuningSource: string;
+  readonly #background: ScheduleTarget['background'];
+  readonly #tuneBudgetS: number;
+  /** Shapes whose background tuning has started, and the jobs themselves. */
+  readonly #tunedShapes = new Set<string>();
+  readonly #jobs: Promise<void>[] = [];
 
   private constructor(
     readonly spec: ArchSpec,
@@ -45,17 +55,20 @@ export class Model {
     quickStart: boolean,
     target: ModelOptions['target'],
     tuning: { choices?: TuningChoices; source: string },
+    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS'>,
   ) {
     this.info = modelInfo(spec);
-    this.schedule = {
-      target: launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu',
-      tuning: { source: tuning.source, entries: tuning.choices?.size ?? 0 },
-    };
+    this.#target = launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu';
+    this.#tuning = new Map(tuning.choices);
+    this.#tuningSource = tuning.source;
+    // Tuning compiles dozens of candidate pipelines: cheap on a GPU's driver, minutes of CPU on a software one.
+    this.#background = opts.tune !== 'background' ? 'off' : gpu.report.isFallback ? 'skipped: a software adapter compiles too slowly' : 'on';
+    this.#tuneBudgetS = opts.tuneBudgetS ?? 20;
     this.#weights = weights;
     this.#ownsDevice = ownsDevice;
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
     const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
-      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier, tuning.choices) });
+      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier, this.#tuning.size ? this.#tuning : undefined) });
       return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name) };
     };
     this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive());
@@ -77,8 +90,12 @@ export class Model {
       if (opts.target !== undefined && !['auto', 'gpu', 'fallback'].includes(opts.target)) {
         throw new EffnetError('INPUT', `target must be 'auto', 'gpu' or 'fallback', got '${String(opts.target)}'`);
       }
+      if (opts.tune !== undefined && opts.tune !== 'off' && opts.tune !== 'background') {
+        throw new EffnetError('INPUT', `tune must be 'off' or 'background', got '${String(opts.tune)}'`);
+      }
+      if (opts.tuneBudgetS !== undefined && !(opts.tuneBudgetS > 0)) throw new EffnetError('INPUT', `tuneBudgetS must be a positive number of seconds, got ${opts.tuneBudgetS}`);
       const tuning = await resolveTuning(opts.tuning, g.report);
-      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target, tuning);
+      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target, tuning, opts);
     } catch (e) {
       for (const b of weights.values()) b.destroy();
       if (owns) g.destroy();
@@ -106,7 +123,39 @@ export class Model {
     this.#assertLive();
     const { data, ...shape } = checkInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    return this.#serial(() => this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!));
+    const out = await this.#serial(() => this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!));
+    this.#tuneLater(key);
+    return out;
+  }
+
+  /** Which device class the schedule is shaped for, which tuning it takes, and whether it tunes in the background. */
+  get schedule(): ScheduleTarget {
+    return { target: this.#target, tuning: { source: this.#tuningSource, entries: this.#tuning.size }, background: this.#background };
+  }
+
+  /** Resolves once every background tuning started so far has finished (its tiles then serve the runs). */
+  async backgroundTuning(): Promise<void> {
+    await Promise.all(this.#jobs);
+  }
+
+  /**
+   * Background tuning (ModelOptions.tune): once a shape runs on its tuned schedule, time candidate tiles for its
+   * launches (src/tune.ts; queued between inferences), add the winners to the model's tuning (and Node's
+   * cache), then compile the retuned schedule and swap it in between inferences. A failure — the model
+   * disposed meanwhile, a compile error — leaves the planned schedule serving.
+   */
+  #tuneLater(key: ScheduleKey): void {
+    const id = `${key.batch}x${key.height}x${key.width}|${key.layout}|${key.softmax}`;
+    if (this.#background !== 'on' || this.#disposed || this.#tunedShapes.has(id) || !this.#schedules.isReady(key)) return;
+    this.#tunedShapes.add(id);
+    const job = (async () => {
+      const r = await tuneModel(this, { batch: key.batch, height: key.height, width: key.width, layout: key.layout, softmax: key.softmax, budgetS: this.#tuneBudgetS });
+      if (this.#disposed || r.tuning.length === 0) return;
+      for (const c of r.tuning) this.#tuning.set(c.key, c.tile);
+      this.#tuningSource = isNode ? await writeTuningCache(this.gpu.report, r.tuning).catch(() => 'background') : 'background';
+      await this.#schedules.retune(key, (swap) => this.#serial(async () => swap()));
+    })().catch(() => undefined);
+    this.#jobs.push(job);
   }
 
   /** Compile (or wait for) the tuned schedule of runs of this shape, so that the next such run takes it. */

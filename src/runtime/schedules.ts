@@ -100,6 +100,30 @@ export class ScheduleTiers {
     }
   }
 
+  /**
+   * Compile the shape's tuned schedule again (its tiles were retuned) and hand `between` the swap, which it
+   * must make while no inference runs; the schedule it replaces is destroyed then.
+   */
+  async retune(key: ScheduleKey, between: (swap: () => void) => Promise<void>): Promise<void> {
+    const fresh = await this.compile(key, 'tuned');
+    if (this.#destroyed) {
+      fresh.compiled.destroy();
+      return;
+    }
+    await between(() => {
+      const t = this.#tiers(key);
+      const old = t.ready;
+      t.tuned = Promise.resolve(fresh);
+      t.ready = fresh;
+      old?.compiled.destroy();
+    });
+  }
+
+  /** Whether the shape's tuned schedule is compiled (runs of it take that schedule). */
+  isReady(key: ScheduleKey): boolean {
+    return !!this.#tiers(key).ready;
+  }
+
   /** Destroy every schedule, including those still compiling. */
   destroy(): void {
     this.#destroyed = true;

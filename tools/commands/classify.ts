@@ -5,7 +5,7 @@
  */
 import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../harness/index.js';
+import { intFlag, parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
 import { classifyImages, type Prediction } from '../../src/classify.js';
 import { readImageFile, type DecodedImage } from '../../src/image/decode.js';
@@ -23,8 +23,8 @@ export const classifyCommand: Command = {
     const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host'], booleans: ['json'] });
     const host = (flags.host as string | undefined) ?? 'node';
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
-    const top = intFlag(flags.top, 5, 'top');
-    const batchSize = intFlag(flags.batch, 8, 'batch');
+    const top = intFlag(flags.top, 'top', 5);
+    const batchSize = intFlag(flags.batch, 'batch', 8);
     const json = !!flags.json;
     const log = (s: string) => process.stderr.write(s + '\n');
     const pretrained = await ensurePretrainedB0({ log });
@@ -143,12 +143,6 @@ async function classifyInChrome(o: {
   }
 }
 
-function intFlag(v: string | boolean | undefined, dflt: number, name: string): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${String(v)}`);
-  return n;
-}
 
 function progressBar(done: number, total: number, width = 30): string {
   const filled = Math.round((done / total) * width);

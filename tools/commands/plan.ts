@@ -7,7 +7,7 @@ import { getArch } from '../../src/model/tables.js';
 import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { planSchedule } from '../../src/runtime/plan.js';
 import type { Command } from '../command.js';
-import { parseFlags } from '../harness/index.js';
+import { intFlag, parseFlags } from '../harness/index.js';
 
 const USAGE =
   'effnet plan --arch A [--res R] [--batch N] [--target gpu|fallback|auto] [--tier tuned|quick] [--no-subgroups] [--json]\n\n' +
@@ -15,12 +15,6 @@ const USAGE =
   '  --no-subgroups  plan --target gpu for a GPU without the subgroups feature\n' +
   '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations, accumulators, flops, bytes}]}';
 
-const positiveInt = (v: string | boolean | undefined, name: string, fallback: number): number => {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${String(v)}'`);
-  return n;
-};
 
 export const planCommand: Command = {
   name: 'plan',
@@ -31,9 +25,9 @@ export const planCommand: Command = {
     if (positionals.length) throw new Error(`plan takes no positional arguments, got '${positionals[0]}'`);
     if (flags.arch === undefined) throw new Error(`plan needs --arch\nusage: ${USAGE}`);
     const spec = getArch(flags.arch as string);
-    const res = positiveInt(flags.res, 'res', spec.resolution);
+    const res = intFlag(flags.res, 'res', spec.resolution);
     if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
-    const batch = positiveInt(flags.batch, 'batch', 1);
+    const batch = intFlag(flags.batch, 'batch', 1);
     const want = (flags.target as string | undefined) ?? 'gpu';
     if (!['gpu', 'fallback', 'auto'].includes(want)) throw new Error(`--target must be gpu, fallback or auto, got '${want}'`);
     const tier = (flags.tier as string | undefined) ?? 'tuned';

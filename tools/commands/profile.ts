@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { parseFlags } from '../harness/index.js';
+import { intFlag, parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';
@@ -46,14 +46,14 @@ export const profileCommand: Command = {
     const format = out && outputFormat(out, ['.json', '.md', '.html']);
     if (flags.arch === undefined) throw new Error(`profile needs --arch (usage: ${USAGE.split('\n')[0]})`);
     const baseArch = getArch(flags.arch as string).name;
-    const fusedStages = flags['fused-stages'] === undefined ? null : intFlag(flags['fused-stages'], 'fused-stages', 0);
+    const fusedStages = flags['fused-stages'] === undefined ? null : intFlag(flags['fused-stages'], 'fused-stages', 0, 0);
     if (fusedStages !== null) withFusedStages(baseArch, fusedStages);
     const host = (flags.host as string | undefined) ?? 'node';
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
     const opts: ProfileOptions = {
-      batch: flags.batch === undefined ? 1 : intFlag(flags.batch, 'batch'),
-      res: flags.res === undefined ? getArch(baseArch).resolution : intFlag(flags.res, 'res'),
-      runs: flags.runs === undefined ? 10 : intFlag(flags.runs, 'runs'),
+      batch: intFlag(flags.batch, 'batch', 1),
+      res: intFlag(flags.res, 'res', getArch(baseArch).resolution),
+      runs: intFlag(flags.runs, 'runs', 10),
       detail: !!flags.detail,
     };
     const w = flags.weights as string | undefined;
@@ -151,8 +151,3 @@ function outputFormat(out: string, allowed: string[]): string {
 
 const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
-function intFlag(v: string | boolean, name: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${String(v)}`);
-  return n;
-}

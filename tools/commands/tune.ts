@@ -7,13 +7,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadModel } from '../../src/api.js';
-import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
+import { formatAdapter } from '../../src/gpu.js';
 import { getArch } from '../../src/model/tables.js';
 import type { Model } from '../../src/runtime/model.js';
 import { compareModels, tuneModel, tuningSecondLoad, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tune.js';
 import { mergeTuning, parseTuningFile, writeTuningCache, type TuningFile } from '../../src/tuning-file.js';
 import type { Command } from '../command.js';
-import { parseFlags } from '../harness/index.js';
+import { intFlag, parseFlags } from '../harness/index.js';
 import { isDirectory } from '../fsutil.js';
 import { openChromeHost } from '../host.js';
 
@@ -22,25 +22,12 @@ const USAGE =
   '            [--target auto|gpu|fallback] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
   '  Times candidate tiles of every distinct launch (planned tile first; most expensive launches first, until the\n' +
   '  budget is spent), keeps the fastest, adds them to the tuning cache ($EFFNET_TUNING_DIR or <cache>/tuning) and\n' +
-  '  to --out (merged with what the file holds for other adapters), then loads the model again from that file\n' +
-  '  and times the planned and the tuned schedule in alternating runs.\n' +
+  '  to --out (merged with what the file holds for other adapters) — after loading the model again with that\n' +
+  '  tuning and timing planned and tuned schedule in alternating runs: a tuning that leaves the model more than\n' +
+  '  3% slower is reported and not written.\n' +
   '  --json  {adapter, candidates, choices: [{kernel, shape, layers, planned, chosen, plannedMs, ms}], beforeMs, afterMs, ...}';
 
-export interface TuneReport {
-  adapter: AdapterReport;
-  arch: string;
-  res: number;
-  batch: number;
-  target: 'gpu' | 'fallback';
-  timer: TuneResult['timer'];
-  budgetS: number;
-  spentS: number;
-  scheduleCompileMs: number;
-  compileMs: number;
-  timingMs: number;
-  launches: number;
-  tuned: number;
-  candidates: number;
+export interface TuneReport extends Omit<TuneResult, 'choices' | 'tuning'> {
   choices: { kernel: string; shape: string; layers: number; planned: Record<string, number>; chosen: Record<string, number>; plannedMs: number; ms: number; tried: number }[];
   /** Median wall time of whole inferences, planned schedule vs tuned, alternating in the same run. */
   beforeMs: number;
@@ -48,15 +35,14 @@ export interface TuneReport {
   ratio: number;
   /** The second load (from the tuning just measured): pipelines it compiled, how many launches took a tuned tile. */
   secondLoad: SecondLoad;
+  /** Whether the tuning was kept: the tuned model's median within MAX_RATIO of the planned one's. */
+  accepted: boolean;
   written: string[];
 }
 
-const int = (v: string | boolean | undefined, name: string, fallback: number) => {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got '${String(v)}'`);
-  return n;
-};
+/** Timing noise between two medians of the same schedule on a busy machine stays within this. */
+const MAX_RATIO = 1.03;
+
 
 export const tuneCommand: Command = {
   name: 'tune',
@@ -70,11 +56,11 @@ export const tuneCommand: Command = {
     if (positionals.length) throw new Error(`tune takes no positional arguments, got '${positionals[0]}'`);
     if (flags.arch === undefined) throw new Error(`tune needs --arch\nusage: ${USAGE}`);
     const arch = getArch(flags.arch as string).name;
-    const res = int(flags.res, 'res', getArch(arch).resolution);
+    const res = intFlag(flags.res, 'res', getArch(arch).resolution);
     const budgetS = Number(flags['budget-s'] ?? 60);
     if (!(budgetS > 0)) throw new Error(`--budget-s must be a positive number of seconds, got '${String(flags['budget-s'])}'`);
-    const opts: TuneOptions = { batch: int(flags.batch, 'batch', 1), res, budgetS, maxCandidates: int(flags['max-candidates'], 'max-candidates', 8) };
-    const runs = int(flags.runs, 'runs', 10);
+    const opts: TuneOptions = { batch: intFlag(flags.batch, 'batch', 1), res, budgetS, maxCandidates: intFlag(flags['max-candidates'], 'max-candidates', 8) };
+    const runs = intFlag(flags.runs, 'runs', 10);
     const target = (flags.target as string | undefined) ?? 'auto';
     if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
     const host = (flags.host as string | undefined) ?? 'node';
@@ -89,13 +75,20 @@ export const tuneCommand: Command = {
     const job: Job = { arch, weights, target: target as Job['target'], opts, runs };
 
     const measured = host === 'node' ? await inNode(job, log) : await inChrome(job, log);
+    // Launches timed alone can rank tiles differently than the network runs them (caches, other launches):
+    // a tuning that leaves the whole model slower than planned is reported, not kept.
+    const accepted = measured.compare.ratio <= MAX_RATIO;
     const written: string[] = [];
-    written.push(await writeTuningCache(measured.result.adapter, measured.result.tuning));
-    if (out) {
-      await writeFile(out, JSON.stringify(mergeTuning(previous, measured.result.adapter, measured.result.tuning), null, 1) + '\n');
-      written.push(out);
+    if (accepted) {
+      written.push(await writeTuningCache(measured.result.adapter, measured.result.tuning));
+      if (out) {
+        await writeFile(out, JSON.stringify(mergeTuning(previous, measured.result.adapter, measured.result.tuning), null, 1) + '\n');
+        written.push(out);
+      }
+    } else {
+      log(`the tuned schedule was slower than the planned one in the network (ratio ${measured.compare.ratio.toFixed(3)} > ${MAX_RATIO}): nothing written`);
     }
-    const report = toReport(measured, written);
+    const report = toReport(measured, written, accepted);
     for (const p of written) log(`wrote ${p}`);
     if (flags.json) console.log(JSON.stringify(report, null, 1));
     else print(report);
@@ -168,14 +161,14 @@ async function inChrome(job: Job, log: (s: string) => void): Promise<Measured> {
   }
 }
 
-function toReport(m: Measured, written: string[]): TuneReport {
-  const r = m.result;
+function toReport(m: Measured, written: string[], accepted: boolean): TuneReport {
+  const { choices, tuning: _entries, ...result } = m.result;
   return {
-    adapter: r.adapter, arch: r.arch, res: r.res, batch: r.batch, target: r.target, timer: r.timer, budgetS: r.budgetS, spentS: r.spentS,
-    scheduleCompileMs: r.scheduleCompileMs, compileMs: r.compileMs, timingMs: r.timingMs, launches: r.launches, tuned: r.tuned, candidates: r.candidates,
-    choices: r.choices.map((c) => ({ kernel: c.kernel, shape: c.key, layers: c.ops.length, planned: c.planned, chosen: c.chosen, plannedMs: c.plannedMs, ms: c.ms, tried: c.tried })),
+    ...result,
+    choices: choices.map((c) => ({ kernel: c.kernel, shape: c.key, layers: c.ops.length, planned: c.planned, chosen: c.chosen, plannedMs: c.plannedMs, ms: c.ms, tried: c.tried })),
     beforeMs: m.compare.aMs, afterMs: m.compare.bMs, ratio: m.compare.ratio,
     secondLoad: m.secondLoad,
+    accepted,
     written,
   };
 }
@@ -185,7 +178,8 @@ function print(r: TuneReport): void {
   console.log(`# effnet tune: ${r.arch} @ ${r.res}×${r.res}, batch ${r.batch}, ${r.target} target on ${formatAdapter(r.adapter)}\n`);
   console.log(`tuned ${r.tuned} of ${r.launches} distinct launches (${r.candidates} candidate tiles) in ${r.spentS.toFixed(1)} s of a ${r.budgetS} s budget: ` +
     `compiling candidates ${(r.compileMs / 1000).toFixed(1)} s, timing ${(r.timingMs / 1000).toFixed(1)} s (${r.timer}); the planned schedule compiled in ${(r.scheduleCompileMs / 1000).toFixed(1)} s before`);
-  console.log(`${changed.length} launches took another tile than planned; model median ${r.beforeMs.toFixed(1)} ms planned → ${r.afterMs.toFixed(1)} ms tuned (ratio ${r.ratio.toFixed(3)})`);
+  console.log(`${changed.length} launches took another tile than planned; model median ${r.beforeMs.toFixed(1)} ms planned → ${r.afterMs.toFixed(1)} ms tuned (ratio ${r.ratio.toFixed(3)}): ` +
+    (r.accepted ? `kept, written to ${r.written.join(' and ')}` : `slower in the network, so not written`));
   console.log(`second load from the tuning file: ${r.secondLoad.tuningEntries} entries, ${r.secondLoad.pipelines} pipelines compiled ` +
     `(${r.secondLoad.onlyScheduled ? 'only the schedule\'s own' : 'NOT only the schedule\'s'}; the tuning run compiled ${r.secondLoad.firstLoadPipelines}), ${r.secondLoad.launchesRetiled} launches retiled\n`);
   console.log('| kernel | layers | planned | chosen | planned ms | chosen ms | speed-up |');

@@ -31,3 +31,14 @@ export function parseFlags(
   }
   return { flags, positionals };
 }
+
+/**
+ * An integer flag: `fallback` when absent, else a whole number ≥ `min` (default 1), or an error naming the
+ * flag ("--runs must be a positive integer, got 0").
+ */
+export function intFlag(v: string | boolean | undefined, name: string, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be ${min === 1 ? 'a positive integer' : `an integer ≥ ${min}`}, got ${String(v)}`);
+  return n;
+}
