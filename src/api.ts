@@ -13,8 +13,11 @@ import { Model } from './runtime/model.js';
 import type { TuningSource } from './tuning-file.js';
 
 export interface LoadModelOptions extends WeightOptions {
-  /** A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl') or a custom stage table. */
-  arch: string | ArchSpec;
+  /**
+   * A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl', 'effnetv2_s', …) or a custom stage table; omitted, a
+   * state dict's keys and shapes name it (family, variant and width: `inferArch`).
+   */
+  arch?: string | ArchSpec;
   /** Weights: a path/URL (.safetensors, TF.js model dir or model.json), bytes, ModelParams, or 'random'. */
   weights: WeightsSource;
   /** Run on this device / acquired GPU instead of acquiring one (the model then never destroys it). */
@@ -31,11 +34,11 @@ export interface LoadModelOptions extends WeightOptions {
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
-  if (!opts || opts.arch === undefined) throw new EffnetError('MODEL_SPEC', 'loadModel needs { arch, weights }');
+  if (!opts) throw new EffnetError('MODEL_SPEC', 'loadModel needs { weights } (and arch, unless the weights are a state dict)');
   if (opts.weights === undefined) {
     throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
   }
-  const base = typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
+  const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
   return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target, tuning: opts.tuning, tune: opts.tune, tuneBudgetS: opts.tuneBudgetS });

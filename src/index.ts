@@ -5,7 +5,8 @@
 export { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
 export { acquireGpu, adapterName, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
 export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
-export { ARCHS, getArch, customArch, withFusedStages, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
+export { parsePytorchCheckpoint } from './weights/pytorch.js';
+export { ARCHS, getArch, customArch, withFusedStages, scaledArch, zooVariants, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
 export { modelInfo, type ModelInfo } from './model/info.js';
 export { defineBlock, type BlockDef } from './model/blocks.js';
 export type { Step } from './model/ops.js';
@@ -13,7 +14,7 @@ export { loadModel, type LoadModelOptions } from './api.js';
 export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump } from './runtime/model.js';
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { MODEL_TOLERANCE } from './tolerance.js';
-export type { WeightsSource, WeightFormat } from './weights/load.js';
+export { inferArch, type WeightsSource, type WeightFormat } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
 export { classify, classifyImages, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
 export type { StageTime } from './runtime/timing.js';

@@ -10,7 +10,7 @@
  */
 import { EffnetError } from './errors.js';
 
-const DTYPE_BYTES = {
+export const DTYPE_BYTES = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
 } as const;
 export type Dtype = keyof typeof DTYPE_BYTES;
@@ -49,28 +49,36 @@ export interface ParseOptions {
 
 type View<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
-class Tensor implements TensorInfo {
+/**
+ * A tensor over its bytes in a weights file (a safetensors file, a PyTorch checkpoint's storage): a view into
+ * the file where the layout allows, converted to f32 or f16 on request.
+ */
+export class StoredTensor implements TensorInfo {
+  readonly byteLength: number;
   constructor(
     readonly name: string,
     readonly dtype: Dtype,
     readonly shape: number[],
+    /** Where the tensor's first element lies in the file. */
     readonly byteOffset: number,
-    readonly byteLength: number,
     readonly numel: number,
-    private readonly file: Uint8Array,
+    /** Exactly the tensor's bytes. */
+    private readonly bytes: Uint8Array,
     private readonly source: string,
-  ) {}
+  ) {
+    this.byteLength = bytes.length;
+  }
 
   raw(): Uint8Array {
-    return this.file.subarray(this.byteOffset, this.byteOffset + this.byteLength);
+    return this.bytes;
   }
 
   /** Typed arrays need an offset aligned to their element size; when the file does not give one, copy. */
   private view<T>(ctor: View<T>): T {
-    const abs = this.file.byteOffset + this.byteOffset; // alignment counts in the underlying ArrayBuffer
-    return abs % ctor.BYTES_PER_ELEMENT === 0
-      ? new ctor(this.file.buffer, abs, this.numel)
-      : new ctor(this.raw().slice().buffer, 0, this.numel);
+    // Alignment counts in the underlying ArrayBuffer.
+    return this.bytes.byteOffset % ctor.BYTES_PER_ELEMENT === 0
+      ? new ctor(this.bytes.buffer, this.bytes.byteOffset, this.numel)
+      : new ctor(this.bytes.slice().buffer, 0, this.numel);
   }
 
   private unsupported(to: string): EffnetError {
@@ -171,7 +179,7 @@ export function parseSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ParseOpt
     if (numel * size !== end - begin) {
       bad(`shape [${shape}] of ${dtype} needs ${numel * size} bytes but data_offsets span ${end - begin} bytes`);
     }
-    tensors.set(name, new Tensor(name, dtype as Dtype, shape as number[], dataStart + begin, end - begin, numel, file, source));
+    tensors.set(name, new StoredTensor(name, dtype as Dtype, shape as number[], dataStart + begin, numel, file.subarray(dataStart + begin, dataStart + end), source));
   }
 
   // Overlap check: sorted by start, a tensor overlaps an earlier one iff it starts before the furthest end so far

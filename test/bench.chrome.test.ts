@@ -44,6 +44,10 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
 
     const md = markdownReport(report);
     expect(md).toMatch(/\| ort-wasm \| efficientnet_b0 \| 224 \| 1 \|.*\| 3 \| .*\(logits\) \| [\d.]+× \|/);
+    // Our row says which schedule ran: the adapter's target, and no tuning (bench passes none unless --tuning).
+    expect(ours!.detail).toMatch(/fallback target, planned tiles \(no tuning\)$/);
+    expect(md).toContain(`What ran: effnet-webgpu: ${ours!.detail}`);
+    expect(md).toMatch(/What ran: ort-wasm: wasm EP, \d+ threads/);
     const html = await htmlReport(report);
     expect(html).toContain('<canvas id="bench-chart">');
     expect(html).toContain(readFileSync(join(BROWSER_DIST, 'peers-chart.js'), 'utf8').slice(0, 500));

@@ -23,7 +23,7 @@ const FUSED_PROJECT: BlockDef = {
     { kind: 'pwconv', name: 'project', outC: b.outC, act: 'none' },
   ],
 };
-defineBlock('fused_project', FUSED_PROJECT);
+defineBlock('fused_keep_project', FUSED_PROJECT);
 
 // The same block written independently from the reference forward's layer functions.
 const fusedProjectRef: ReferenceBlock = (x, p, { c, E, outC, k, stride, seC, padding, at }) => {
@@ -34,13 +34,13 @@ const fusedProjectRef: ReferenceBlock = (x, p, { c, E, outC, k, stride, seC, pad
 };
 
 const spec = customArch('efficientnet_b0', {
-  name: 'fused_project_net',
+  name: 'fused_keep_project_net',
   stemC: 16,
   headC: 64,
   numClasses: 10,
   stages: [
-    { block: 'fused_project', expand: 1, kernel: 3, stride: 1, outC: 16, repeats: 2, se: 0 },
-    { block: 'fused_project', expand: 2, kernel: 3, stride: 2, outC: 24, repeats: 1, se: 0.25 },
+    { block: 'fused_keep_project', expand: 1, kernel: 3, stride: 1, outC: 16, repeats: 2, se: 0 },
+    { block: 'fused_keep_project', expand: 2, kernel: 3, stride: 2, outC: 24, repeats: 1, se: 0.25 },
     { block: 'mbconv', expand: 4, kernel: 3, stride: 2, outC: 32, repeats: 1, se: 0.25 },
   ],
 });
@@ -60,7 +60,7 @@ describe('a block kind added as one block-table row', () => {
     const se = layerOps(spec, RES).filter((o) => o.module === 'features.2.0');
     expect(se.map((o) => o.op.kind)).toEqual(['fused', 'se', 'pwconv']);
     expect(se[2]!.gate).toBe(se[1]!.index);
-    expect(() => customArch(spec, { stages: [{ ...spec.stages[0]!, block: 'fused_projection' }] })).toThrow(/block must be one of .*'fused_project'/);
+    expect(() => customArch(spec, { stages: [{ ...spec.stages[0]!, block: 'fused_projection' }] })).toThrow(/block must be one of .*'fused_keep_project'/);
   });
 
   test('counts parameters and FLOPs by hand', () => {
@@ -112,7 +112,7 @@ describe('a block kind added as one block-table row', () => {
     const model = await loadModel({ arch: spec, weights: params });
     try {
       const got = await model.run({ data, shape: [batch, 3, RES, RES], layout: 'NCHW' });
-      const want = referenceForward(params, spec, { data, shape: [batch, 3, RES, RES], layout: 'NCHW' }, { blocks: { fused_project: fusedProjectRef } }).logits!;
+      const want = referenceForward(params, spec, { data, shape: [batch, 3, RES, RES], layout: 'NCHW' }, { blocks: { fused_keep_project: fusedProjectRef } }).logits!;
       const stats = errorStats(got, want.data);
       expect(stats.relL2, JSON.stringify(stats)).toBeLessThanOrEqual(MODEL_TOLERANCE.relL2);
     } finally {

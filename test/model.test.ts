@@ -45,8 +45,10 @@ function featureSizes(spec: ArchSpec, res: number): number[] {
 }
 
 describe('zoo tables', () => {
-  it('has the twelve variants', () => {
-    expect(Object.keys(ARCHS)).toEqual([...Object.keys(TORCHVISION_PARAMS), 'efficientnet_v2_xl']);
+  it('has the twelve torchvision/paper variants, PaddleClas B0_small and the standalone V2 definition\'s four', () => {
+    expect(Object.keys(ARCHS)).toEqual([
+      ...Object.keys(TORCHVISION_PARAMS), 'efficientnet_v2_xl', 'efficientnet_b0_small', 'effnetv2_s', 'effnetv2_m', 'effnetv2_l', 'effnetv2_xl',
+    ]);
   });
 
   it.each(Object.entries(TORCHVISION_PARAMS))('%s has torchvision parameter count %i', (name, params) => {

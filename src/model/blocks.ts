@@ -8,7 +8,7 @@
 import { EffnetError } from '../errors.js';
 import type { BlockPlan } from './layers.js';
 import type { Step } from './ops.js';
-import type { StageRow } from './tables.js';
+import { makeDivisible, type StageRow } from './tables.js';
 
 export interface BlockDef {
   /** The block's steps in execution order; `false` leaves a step out (no expansion at expand 1, no SE at se 0). */
@@ -17,7 +17,7 @@ export interface BlockDef {
   check?(row: StageRow): string | undefined;
 }
 
-const se = (b: BlockPlan): Step | false => b.seC > 0 && { kind: 'se', name: 'se', seC: b.seC };
+const se = (b: BlockPlan, seC = b.seC): Step | false => b.seC > 0 && { kind: 'se', name: 'se', seC };
 
 const BLOCKS = new Map<string, BlockDef>([
   [
@@ -47,6 +47,31 @@ const BLOCKS = new Map<string, BlockDef>([
             ],
       // SE gates the expanded tensor between the k×k conv and the projection; at expand 1 there is none.
       check: (row) => (row.expand === 1 && row.se > 0 ? 'a fused block with expand 1 cannot have SE' : undefined),
+    },
+  ],
+  [
+    // The standalone EfficientNetV2 PyTorch code's Fused-MBConv: k×k conv (stride) + SiLU → [SE] → 1×1 project,
+    // the projection kept at expand 1 too (a k×k inC→inC conv, then 1×1 inC→outC).
+    'fused_project',
+    {
+      steps: (b) => [
+        { kind: 'fused', name: 'expand', outC: b.expandC, k: b.kernel, s: b.stride, act: 'silu' },
+        se(b),
+        { kind: 'pwconv', name: 'project', outC: b.outC, act: 'none' },
+      ],
+    },
+  ],
+  [
+    // The standalone EfficientNetV2 PyTorch code's MBConv: its 1×1 expansion is there at every expand ratio, and
+    // its SELayer is make_divisible(inC // 4, 8) wide (seC = floor(inC × se), rounded like the widths).
+    'mbconv_rounded_se',
+    {
+      steps: (b) => [
+        { kind: 'pwconv', name: 'expand', outC: b.expandC, act: 'silu' },
+        { kind: 'dwconv', name: 'dwconv', param: 'dw', k: b.kernel, s: b.stride },
+        se(b, makeDivisible(b.seC)),
+        { kind: 'pwconv', name: 'project', outC: b.outC, act: 'none' },
+      ],
     },
   ],
 ]);

@@ -1,5 +1,5 @@
 import { layerOps, planLayers } from './layers.js';
-import type { ArchSpec, BlockType } from './tables.js';
+import type { ArchSpec, BlockType, PublishedFigures } from './tables.js';
 
 /**
  * Per-model facts (parameters, FLOPs, activation sizes) summed over the op list the engine runs; each op's
@@ -38,6 +38,8 @@ export interface ModelInfo {
     /** The largest single tensor of the forward pass, expanded intermediates included: what sizes a buffer. */
     peak: { name: string; elements: number };
   };
+  /** The authors' own figures for the variant (spec.published), to set beside `params` and `flops` / 2. */
+  published?: PublishedFigures;
 }
 
 export function modelInfo(spec: ArchSpec, res: number = spec.resolution): ModelInfo {
@@ -81,5 +83,6 @@ export function modelInfo(spec: ArchSpec, res: number = spec.resolution): ModelI
     flops: stages.reduce((a, s) => a + s.flops, 0),
     stages,
     activations: { outputs, peak },
+    ...(spec.published && { published: spec.published }),
   };
 }

@@ -33,6 +33,15 @@ export interface ArchSpec {
   bnEps: number;
   /** 'symmetric' = torchvision's k//2 on every side; 'same' = TensorFlow SAME (TFJS weights, timm tf_ variants). */
   padding: 'symmetric' | 'same';
+  /** Figures the model's authors publish, shown beside ours by `effnet info`. */
+  published?: PublishedFigures;
+}
+
+export interface PublishedFigures {
+  params: number;
+  /** Multiply-adds per image at the default resolution. */
+  macs: number;
+  source: string;
 }
 
 const mb = (expand: number, kernel: number, stride: number, outC: number, repeats: number): StageRow => ({
@@ -48,24 +57,55 @@ interface Scaling {
   depth: number;
   resolution: number;
   bnEps: number;
+  published?: PublishedFigures;
 }
 
 interface Family {
+  /** The model code the family's variants come from; `zooVariants(zoo)` lists them. */
+  zoo: string;
   stemC: number;
   rows: StageRow[];
-  /** Fixed head width; absent means torchvision's V1 rule, 4 × the last stage's scaled width. */
-  headC?: number;
+  /**
+   * The head width, and whether the width multiplier scales it: 'above1' to makeDivisible(channels × width)
+   * when width > 1 only (the standalone V2 definition keeps 1792 when narrowing). Absent means torchvision's V1
+   * rule, 4 × the last stage's scaled width.
+   */
+  head?: { channels: number; scaled: 'never' | 'above1' };
+  padding: ArchSpec['padding'];
   variants: Record<string, Scaling>;
 }
 
 const v1 = (width: number, depth: number, resolution: number, bnEps: number): Scaling => ({ width, depth, resolution, bnEps });
 const v2 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution, bnEps: 1e-3 });
+// The standalone V2 definition uses PyTorch's default BatchNorm eps; its width_mult is chosen with scaledArch.
+const dli14 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution, bnEps: 1e-5 });
+
+/**
+ * The standalone EfficientNetV2 PyTorch definition (d-li14/efficientnetv2.pytorch, `effnetv2_s/m/l/xl`): rows
+ * [expand, channels, repeats, stride, use_se], Fused-MBConv where use_se is 0 (its own kind, which keeps the 1×1
+ * projection at expand 1) and MBConv with its SE width rounding where it is 1; every kernel is 3×3.
+ */
+const dli14Rows = (rows: [number, number, number, number, number][]): StageRow[] =>
+  rows.map(([expand, outC, repeats, stride, useSe]) =>
+    useSe ? { block: 'mbconv_rounded_se', expand, kernel: 3, stride, outC, repeats, se: 0.25 } : { block: 'fused_project', expand, kernel: 3, stride, outC, repeats, se: 0 });
+const dli14Family = (name: string, resolution: number, rows: [number, number, number, number, number][]): Family => ({
+  zoo: 'effnetv2_dli14',
+  stemC: 24,
+  rows: dli14Rows(rows),
+  head: { channels: 1792, scaled: 'above1' },
+  padding: 'symmetric',
+  variants: { [name]: dli14(resolution) },
+});
+
+const B0_ROWS = [mb(1, 3, 1, 16, 1), mb(6, 3, 2, 24, 2), mb(6, 5, 2, 40, 2), mb(6, 3, 2, 80, 3), mb(6, 5, 1, 112, 3), mb(6, 5, 2, 192, 4), mb(6, 3, 1, 320, 1)];
 
 const FAMILIES: Family[] = [
   {
     // torchvision efficientnet.py, B0 base table.
+    zoo: 'efficientnet',
     stemC: 32,
-    rows: [mb(1, 3, 1, 16, 1), mb(6, 3, 2, 24, 2), mb(6, 5, 2, 40, 2), mb(6, 3, 2, 80, 3), mb(6, 5, 1, 112, 3), mb(6, 5, 2, 192, 4), mb(6, 3, 1, 320, 1)],
+    rows: B0_ROWS,
+    padding: 'symmetric',
     variants: {
       efficientnet_b0: v1(1.0, 1.0, 224, 1e-5),
       efficientnet_b1: v1(1.0, 1.1, 240, 1e-5),
@@ -78,30 +118,53 @@ const FAMILIES: Family[] = [
     },
   },
   {
+    zoo: 'efficientnet_v2',
     stemC: 24,
     rows: [fu(1, 3, 1, 24, 2), fu(4, 3, 2, 48, 4), fu(4, 3, 2, 64, 4), mb(4, 3, 2, 128, 6), mb(6, 3, 1, 160, 9), mb(6, 3, 2, 256, 15)],
-    headC: 1280,
+    head: { channels: 1280, scaled: 'never' },
+    padding: 'symmetric',
     variants: { efficientnet_v2_s: v2(384) },
   },
   {
+    zoo: 'efficientnet_v2',
     stemC: 24,
     rows: [fu(1, 3, 1, 24, 3), fu(4, 3, 2, 48, 5), fu(4, 3, 2, 80, 5), mb(4, 3, 2, 160, 7), mb(6, 3, 1, 176, 14), mb(6, 3, 2, 304, 18), mb(6, 3, 1, 512, 5)],
-    headC: 1280,
+    head: { channels: 1280, scaled: 'never' },
+    padding: 'symmetric',
     variants: { efficientnet_v2_m: v2(480) },
   },
   {
+    zoo: 'efficientnet_v2',
     stemC: 32,
     rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 7), fu(4, 3, 2, 96, 7), mb(4, 3, 2, 192, 10), mb(6, 3, 1, 224, 19), mb(6, 3, 2, 384, 25), mb(6, 3, 1, 640, 7)],
-    headC: 1280,
+    head: { channels: 1280, scaled: 'never' },
+    padding: 'symmetric',
     variants: { efficientnet_v2_l: v2(480) },
   },
   {
     // Not in torchvision: the paper / timm definition.
+    zoo: 'efficientnet_v2',
     stemC: 32,
     rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 8), fu(4, 3, 2, 96, 8), mb(4, 3, 2, 192, 16), mb(6, 3, 1, 256, 24), mb(6, 3, 2, 512, 32), mb(6, 3, 1, 640, 8)],
-    headC: 1280,
+    head: { channels: 1280, scaled: 'never' },
+    padding: 'symmetric',
     variants: { efficientnet_v2_xl: v2(512) },
   },
+  {
+    // PaddleClas EfficientNetB0_small: B0 without SE, TensorFlow padding and BN eps like its other EfficientNets.
+    zoo: 'paddleclas',
+    stemC: 32,
+    rows: B0_ROWS.map((r) => ({ ...r, se: 0 })),
+    padding: 'same',
+    variants: {
+      efficientnet_b0_small: { ...v1(1.0, 1.0, 224, 1e-3), published: { params: 4.65e6, macs: 0.72e9, source: 'PaddleClas model zoo' } },
+    },
+  },
+  // Resolutions: the V2 paper's evaluation sizes (the code itself names none).
+  dli14Family('effnetv2_s', 384, [[1, 24, 2, 1, 0], [4, 48, 4, 2, 0], [4, 64, 4, 2, 0], [4, 128, 6, 2, 1], [6, 160, 9, 1, 1], [6, 256, 15, 2, 1]]),
+  dli14Family('effnetv2_m', 480, [[1, 24, 3, 1, 0], [4, 48, 5, 2, 0], [4, 80, 5, 2, 0], [4, 160, 7, 2, 1], [6, 176, 14, 1, 1], [6, 304, 18, 2, 1], [6, 512, 5, 1, 1]]),
+  dli14Family('effnetv2_l', 480, [[1, 32, 4, 1, 0], [4, 64, 7, 2, 0], [4, 96, 7, 2, 0], [4, 192, 10, 2, 1], [6, 224, 19, 1, 1], [6, 384, 25, 2, 1], [6, 640, 7, 1, 1]]),
+  dli14Family('effnetv2_xl', 512, [[1, 32, 4, 1, 0], [4, 64, 8, 2, 0], [4, 96, 8, 2, 0], [4, 192, 16, 2, 1], [6, 256, 24, 1, 1], [6, 512, 32, 2, 1], [6, 640, 8, 1, 1]]),
 ];
 
 /**
@@ -114,36 +177,63 @@ export function makeDivisible(v: number, divisor = 8): number {
   return out;
 }
 
-/** Compound scaling, the one place it happens: widths via makeDivisible(c × width), depths via ceil(n × depth). */
+/**
+ * Compound scaling, the one place it happens: widths via makeDivisible(c × width), depths via ceil(n × depth),
+ * the head by the family's rule.
+ */
 function scaleArch(name: string, family: Family, s: Scaling): ArchSpec {
   const stages = family.rows.map((r) => ({
     ...r,
     outC: makeDivisible(r.outC * s.width),
     repeats: Math.ceil(r.repeats * s.depth),
   }));
+  const head = family.head;
+  const scaleHead = head?.scaled === 'above1' && s.width > 1;
   return {
     name,
     stemC: makeDivisible(family.stemC * s.width),
     stages,
-    headC: family.headC ?? 4 * stages[stages.length - 1]!.outC,
+    headC: !head ? 4 * stages[stages.length - 1]!.outC : scaleHead ? makeDivisible(head.channels * s.width) : head.channels,
     numClasses: 1000,
     resolution: s.resolution,
     bnEps: s.bnEps,
-    padding: 'symmetric',
+    padding: family.padding,
+    ...(s.published && { published: s.published }),
   };
 }
 
+const VARIANTS = new Map(FAMILIES.flatMap((f) => Object.entries(f.variants).map(([name, s]) => [name, { family: f, scaling: s }] as const)));
+
 export const ARCHS: Readonly<Record<string, ArchSpec>> = Object.fromEntries(
-  FAMILIES.flatMap((f) => Object.entries(f.variants).map(([name, s]) => [name, scaleArch(name, f, s)])),
+  [...VARIANTS].map(([name, { family, scaling }]) => [name, scaleArch(name, family, scaling)]),
 );
+
+/** The zoo names of one model code's variants ('efficientnet', 'efficientnet_v2', 'effnetv2_dli14', 'paddleclas'). */
+export const zooVariants = (zoo: string): string[] => [...VARIANTS].filter(([, v]) => v.family.zoo === zoo).map(([name]) => name);
+
+/**
+ * A zoo variant with its width multiplier replaced (the standalone V2 definition's `width_mult`), through the
+ * family's scaling rule; named `<variant>_w<width>` unless the width is the variant's own.
+ */
+export function scaledArch(variant: string, opts: { width: number }): ArchSpec {
+  const v = VARIANTS.get(variant);
+  if (!v) throw unknownArch(variant);
+  if (!(opts.width > 0 && Number.isFinite(opts.width))) {
+    throw new EffnetError('MODEL_SPEC', `scaledArch('${variant}'): width must be a positive number, got ${opts.width}`);
+  }
+  const { family, scaling } = v;
+  if (opts.width === scaling.width) return scaleArch(variant, family, scaling);
+  // Published figures describe the variant's own width only.
+  return scaleArch(`${variant}_w${opts.width}`, family, { ...scaling, width: opts.width, published: undefined });
+}
 
 export function getArch(name: string): ArchSpec {
   const spec = ARCHS[name];
-  if (!spec) {
-    throw new EffnetError('MODEL_SPEC', `unknown architecture '${name}'; known: ${Object.keys(ARCHS).join(', ')}`);
-  }
+  if (!spec) throw unknownArch(name);
   return spec;
 }
+
+const unknownArch = (name: string) => new EffnetError('MODEL_SPEC', `unknown architecture '${name}'; known: ${Object.keys(ARCHS).join(', ')}`);
 
 const resolve = (a: ArchSpec | string): ArchSpec => (typeof a === 'string' ? getArch(a) : a);
 
@@ -181,7 +271,8 @@ export function validateArch(spec: ArchSpec): ArchSpec {
 /** A user variant: `base` (spec or zoo name) with fields replaced, validated. */
 export function customArch(base: ArchSpec | string, overrides: Partial<ArchSpec>): ArchSpec {
   const b = resolve(base);
-  return validateArch({ ...b, name: `${b.name}_custom`, ...overrides, stages: (overrides.stages ?? b.stages).map((r) => ({ ...r })) });
+  // The base's published figures describe the base, not the variant.
+  return validateArch({ ...b, name: `${b.name}_custom`, published: undefined, ...overrides, stages: (overrides.stages ?? b.stages).map((r) => ({ ...r })) });
 }
 
 /** V2 paper ablation: the first `count` stages become Fused-MBConv with the same expand/kernel/stride/outC and no SE. */

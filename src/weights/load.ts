@@ -1,21 +1,26 @@
 /**
- * One entry for every weight source: a safetensors file (torchvision or timm names, told apart by their
- * keys), a TensorFlow.js graph model (directory, model.json URL, or in memory), canonical ModelParams,
- * or 'random' for custom tables. Returns the params and the ArchSpec facts the format implies (TF SAME
- * padding, timm's BN eps), so the caller's table stays the single description of the network.
+ * One entry for every weight source: a safetensors file or a PyTorch checkpoint (torchvision, timm,
+ * EfficientNet-PyTorch or standalone-EfficientNetV2 names, told apart by their keys), a TensorFlow.js graph
+ * model (directory, model.json URL, or in memory), canonical ModelParams, or 'random' for custom tables.
+ * Returns the params and the ArchSpec facts the format implies (TF SAME padding, BN eps), so the caller's
+ * table stays the single description of the network; `inferArch` reads the table off a state dict.
  */
 import { isNode } from '../env.js';
 import { EffnetError } from '../errors.js';
-import type { ArchSpec } from '../model/tables.js';
+import { layerOps } from '../model/layers.js';
+import { paramTensors } from '../model/ops.js';
+import { getArch, scaledArch, zooVariants, type ArchSpec } from '../model/tables.js';
 import { parseSafetensors, type SafetensorsFile } from '../safetensors.js';
+import { looksLikePytorchCheckpoint, parsePytorchCheckpoint } from './pytorch.js';
 import type { ModelParams } from './params.js';
-import { paramsFromTorchvision } from './torchvision.js';
-import { paramsFromTimm, timmSpecOverrides } from './timm.js';
+import { DLI14_NAMING, EFFICIENTNET_PYTORCH_NAMING, EFFICIENTNET_PYTORCH_OVERRIDES } from './thirdparty.js';
+import { expectedStateDict, paramsFromStateDict, TORCHVISION_NAMING, type StateDictNaming } from './torchvision.js';
+import { TIMM_NAMING, timmSpecOverrides } from './timm.js';
 import { paramsFromTfjsGraph, tfjsSpecOverrides, type TfjsGraphModel } from './tfjs.js';
 import { randomParams } from './random.js';
 import { checkModelParams } from './check.js';
 
-export type WeightFormat = 'torchvision' | 'timm' | 'tfjs';
+export type WeightFormat = 'torchvision' | 'timm' | 'efficientnet_pytorch' | 'effnetv2_dli14' | 'tfjs';
 
 export type WeightsSource =
   | 'random'
@@ -43,36 +48,137 @@ export interface ResolvedWeights {
   source: string;
 }
 
-export async function resolveWeights(spec: ArchSpec, src: WeightsSource, opts: WeightOptions = {}): Promise<ResolvedWeights> {
-  if (src === 'random') return { spec, params: randomParams(spec, opts.seed ?? 1), format: 'random', source: 'random' };
+/** `spec` undefined: only a state dict (safetensors or PyTorch checkpoint) can say which network it is (inferArch). */
+export async function resolveWeights(spec: ArchSpec | undefined, src: WeightsSource, opts: WeightOptions = {}): Promise<ResolvedWeights> {
+  const given = (what: string): ArchSpec => {
+    if (spec) return spec;
+    throw new EffnetError('MODEL_SPEC', `${what} need an arch; only a state dict (safetensors or PyTorch checkpoint) names its own`);
+  };
+  if (src === 'random') return { spec: given('random weights'), params: randomParams(given('random weights'), opts.seed ?? 1), format: 'random', source: 'random' };
   if (isParams(src)) {
-    checkModelParams(src, spec);
-    return { spec, params: src, format: 'params', source: '<ModelParams>' };
+    checkModelParams(src, given('ModelParams'));
+    return { spec: given('ModelParams'), params: src, format: 'params', source: '<ModelParams>' };
   }
-  if (typeof src === 'object' && 'modelJson' in src) return fromTfjs(spec, src.modelJson as TfjsGraphModel, src.weightData, '<tfjs graph>');
-  if (src instanceof ArrayBuffer || src instanceof Uint8Array) return fromSafetensors(spec, parseSafetensors(src), '<buffer>', opts);
+  if (typeof src === 'object' && 'modelJson' in src) return fromTfjs(given('TF.js graph models'), src.modelJson as TfjsGraphModel, src.weightData, '<tfjs graph>');
+  if (src instanceof ArrayBuffer || src instanceof Uint8Array) return fromSafetensors(spec, parseStateDictFile(src, '<buffer>'), '<buffer>', opts);
   if (typeof src === 'object' && 'tensors' in src && 'get' in src) return fromSafetensors(spec, src as SafetensorsFile, '<safetensors>', opts);
 
   const where = String(src);
   if (opts.format === 'tfjs' || /model\.json$/.test(where) || (isNode && (await isDirectory(where)))) {
     const { modelJson, weightData } = await readTfjsModel(where);
-    return fromTfjs(spec, modelJson, weightData, where);
+    return fromTfjs(given('TF.js graph models'), modelJson, weightData, where);
   }
   const bytes = await readBytes(where);
-  return fromSafetensors(spec, parseSafetensors(bytes, { source: where }), where, opts);
+  return fromSafetensors(spec, parseStateDictFile(bytes, where), where, opts);
 }
 
-function fromSafetensors(spec: ArchSpec, file: SafetensorsFile, source: string, opts: WeightOptions): ResolvedWeights {
-  const format = opts.format ?? (file.has('conv_stem.weight') ? 'timm' : file.has('features.0.0.weight') ? 'torchvision' : undefined);
-  if (format === 'timm') {
-    const s = { ...spec, ...timmSpecOverrides(opts.timmModel ?? '') };
-    return { spec: s, params: paramsFromTimm(file, s, { source }), format, source };
+/**
+ * A state dict's bytes: a PyTorch checkpoint when `torch.save` wrote them (zip or legacy signature) or the name
+ * says so (.pth, .pt, .bin), else safetensors. Either way the result reads the same to every naming.
+ */
+function parseStateDictFile(src: ArrayBuffer | Uint8Array, source: string): SafetensorsFile {
+  const bytes = src instanceof Uint8Array ? src : new Uint8Array(src);
+  return looksLikePytorchCheckpoint(bytes) || /\.(pth|pt|bin)$/i.test(source.replace(/[?#].*$/, ''))
+    ? parsePytorchCheckpoint(bytes, { source })
+    : parseSafetensors(bytes, { source });
+}
+
+/**
+ * The state-dict formats, told apart by keys only each one has (first match wins: the standalone V2
+ * definition's `features.0.0` stem is torchvision's too), with what each implies for the architecture and
+ * which zoo families its checkpoints come from (what `inferArch` tries).
+ */
+interface StateDictFormat {
+  format: StateDictFormatName;
+  /** Keys that together mark the format. */
+  markers: string[];
+  naming: StateDictNaming;
+  /** The ArchSpec facts the format implies, spread over the zoo or given spec. */
+  overrides(opts: WeightOptions): Partial<ArchSpec>;
+  /** Zoo families (tables.ts `zooVariants`) its checkpoints are variants of. */
+  zoos: string[];
+  /** Its model code takes any width multiplier (`width_mult`), so inferArch reads the width off the shapes. */
+  freeWidth: boolean;
+}
+
+type StateDictFormatName = Exclude<WeightFormat, 'tfjs'>;
+
+const STATE_DICT_FORMATS: readonly StateDictFormat[] = [
+  { format: 'timm', markers: ['conv_stem.weight'], naming: TIMM_NAMING, overrides: (o) => timmSpecOverrides(o.timmModel ?? ''), zoos: ['efficientnet', 'efficientnet_v2'], freeWidth: false },
+  { format: 'efficientnet_pytorch', markers: ['_conv_stem.weight'], naming: EFFICIENTNET_PYTORCH_NAMING, overrides: () => EFFICIENTNET_PYTORCH_OVERRIDES, zoos: ['efficientnet'], freeWidth: false },
+  { format: 'effnetv2_dli14', markers: ['features.0.0.weight', 'conv.0.weight', 'classifier.weight'], naming: DLI14_NAMING, overrides: () => ({}), zoos: ['effnetv2_dli14'], freeWidth: true },
+  { format: 'torchvision', markers: ['features.0.0.weight'], naming: TORCHVISION_NAMING, overrides: () => ({}), zoos: ['efficientnet', 'efficientnet_v2'], freeWidth: false },
+];
+
+const detectFormat = (file: SafetensorsFile): StateDictFormat | undefined => STATE_DICT_FORMATS.find((f) => f.markers.every((k) => file.has(k)));
+
+function stateDictFormat(file: SafetensorsFile, source: string, opts: WeightOptions): StateDictFormat {
+  const format = opts.format === undefined ? detectFormat(file) : STATE_DICT_FORMATS.find((f) => f.format === opts.format);
+  if (format) return format;
+  const known = STATE_DICT_FORMATS.map((f) => `${f.format} (${f.markers.join(' + ')})`).reverse();
+  const formats = `${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
+  throw new EffnetError('WEIGHTS', `${source}: not a ${formats} EfficientNet state_dict; first tensors: ${file.names().slice(0, 5).join(', ')}`);
+}
+
+/** `spec` undefined: the architecture is inferred from the file's keys and shapes (inferArch). */
+function fromSafetensors(spec: ArchSpec | undefined, file: SafetensorsFile, source: string, opts: WeightOptions): ResolvedWeights {
+  const f = stateDictFormat(file, source, opts);
+  const s = { ...(spec ?? inferArch(file, { ...opts, source })), ...f.overrides(opts) };
+  return { spec: s, params: paramsFromStateDict(file, s, f.naming, { source }), format: f.format, source };
+}
+
+/** Every expected tensor present with its shape, and nothing else the format does not ignore. */
+function holdsExactly(file: SafetensorsFile, spec: ArchSpec, naming: StateDictNaming): boolean {
+  const expected = expectedStateDict(spec, naming);
+  const names = new Set(expected.map((e) => e.name));
+  const shapesMatch = expected.every((e) => {
+    if (!file.has(e.name)) return false;
+    const shape = file.get(e.name).shape;
+    return shape.length === e.shape.length && shape.every((d, i) => d === e.shape[i]);
+  });
+  return shapesMatch && file.names().every((n) => names.has(n) || naming.ignore(n));
+}
+
+/**
+ * Width multipliers to try for a free-width format: the ratio of the last stage's width in the file (the head
+ * conv's input channels) to the table's, rounded to quarters, tenths, twentieths and hundredths first so a
+ * matching width gets its round name, then exact.
+ */
+function widthCandidates(file: SafetensorsFile, base: ArchSpec, naming: StateDictNaming): number[] {
+  const head = paramTensors(layerOps(base)).find((t) => t.op.slot === 'head')!;
+  const named = naming.names(head, []);
+  const key = typeof named === 'string' ? `${named}.weight` : named.weight;
+  if (!file.has(key)) return [];
+  const ratio = file.get(key).shape[1]! / base.stages[base.stages.length - 1]!.outC;
+  return [...new Set([4, 10, 20, 100].map((d) => Math.round(ratio * d) / d).concat(ratio))].filter((w) => w > 0);
+}
+
+/**
+ * The architecture a state dict holds: its format from the keys, then every zoo variant of that format's
+ * families (and, for model code with a width multiplier, the widths its shapes suggest) until one whose
+ * expected tensors the file holds exactly. Padding and BN eps are the format's. Throws a WEIGHTS EffnetError
+ * listing what was tried when nothing matches.
+ */
+export function inferArch(file: SafetensorsFile, opts: WeightOptions & { source?: string } = {}): ArchSpec {
+  const source = opts.source ?? '<state dict>';
+  const f = stateDictFormat(file, source, opts);
+  const tried: string[] = [];
+  for (const variant of f.zoos.flatMap(zooVariants)) {
+    const base = getArch(variant);
+    const widths = f.freeWidth ? widthCandidates(file, base, f.naming) : [];
+    for (const spec of [base, ...widths.map((width) => scaledArch(variant, { width }))]) {
+      if (tried.includes(spec.name)) continue;
+      tried.push(spec.name);
+      const s = { ...spec, ...f.overrides(opts) };
+      if (holdsExactly(file, s, f.naming)) return s;
+    }
   }
-  if (format === 'torchvision') return { spec, params: paramsFromTorchvision(file, spec, { source }), format, source };
-  throw new EffnetError(
-    'WEIGHTS',
-    `${source}: not a torchvision (features.0.0.weight) or timm (conv_stem.weight) EfficientNet state_dict; first tensors: ${file.names().slice(0, 5).join(', ')}`,
-  );
+  throw new EffnetError('WEIGHTS', `${source}: no architecture matches this ${f.format} state_dict (${file.names().length} tensors); tried: ${tried.join(', ')}`);
+}
+
+/** The architecture of a state-dict file or URL (safetensors or PyTorch checkpoint), by inferArch. */
+export async function inferWeightsArch(where: string, opts: WeightOptions = {}): Promise<ArchSpec> {
+  return inferArch(parseStateDictFile(await readBytes(where), where), { ...opts, source: where });
 }
 
 function fromTfjs(spec: ArchSpec, modelJson: TfjsGraphModel, weightData: ArrayBuffer, source: string): ResolvedWeights {

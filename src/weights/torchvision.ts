@@ -26,6 +26,11 @@ export interface StateDictNaming {
   names(t: ParamTensor, block: readonly ParamTensor[]): ConvBnNames | string;
   /** Keys the format carries that inference never reads. */
   ignore(name: string): boolean;
+  /**
+   * How the format stores t's weight when its shape differs from the canonical one with the same element
+   * order (an SE written as Linear layers: [out, in] for the canonical 1×1 conv's [out, in, 1, 1]).
+   */
+  storedShape?(t: ParamTensor): readonly number[];
 }
 
 export interface StateDictOptions {
@@ -37,10 +42,8 @@ export interface StateDictOptions {
 
 const BN_FIELDS = ['weight', 'bias', 'running_mean', 'running_var'] as const;
 
-/** Checks the file against the full expected tensor list for `spec`, then reads and folds every conv. */
-export function paramsFromStateDict(file: SafetensorsFile, spec: ArchSpec, naming: StateDictNaming, opts: StateDictOptions = {}): ModelParams {
-  const source = opts.source ?? '<safetensors>';
-  const eps = opts.bnEps ?? spec.bnEps;
+/** Where each parameter tensor of `spec` lives under `naming`, and the complete list of keys that makes. */
+function stateDictLayout(spec: ArchSpec, naming: StateDictNaming) {
   const tensors = paramTensors(layerOps(spec));
   const blocks = new Map<number, ParamTensor[]>();
   for (const t of tensors) if (t.op.owner) blocks.set(t.op.owner.index, [...(blocks.get(t.op.owner.index) ?? []), t]);
@@ -50,13 +53,24 @@ export function paramsFromStateDict(file: SafetensorsFile, spec: ArchSpec, namin
     if ((typeof n === 'string') !== (t.norm === 'bias')) throw new EffnetError('WEIGHTS', `state-dict naming for ${t.key}: expected ${t.norm === 'bn' ? 'conv + BatchNorm' : 'a biased module'} names`);
     return [t, n] as const;
   }));
-
-  // 1. The complete expected list, from the architecture alone.
   const expected: ExpectedTensor[] = tensors.flatMap((t): ExpectedTensor[] => {
     const n = names.get(t)!;
-    if (typeof n === 'string') return [{ name: `${n}.weight`, shape: t.shape }, { name: `${n}.bias`, shape: [t.shape[0]!] }];
-    return [{ name: n.weight, shape: t.shape }, ...BN_FIELDS.map((f) => ({ name: `${n.bn}.${f}`, shape: [t.shape[0]!] }))];
+    const shape = naming.storedShape?.(t) ?? t.shape;
+    if (typeof n === 'string') return [{ name: `${n}.weight`, shape }, { name: `${n}.bias`, shape: [t.shape[0]!] }];
+    return [{ name: n.weight, shape }, ...BN_FIELDS.map((f) => ({ name: `${n.bn}.${f}`, shape: [t.shape[0]!] }))];
   });
+  return { tensors, names, expected };
+}
+
+/** Every key (with its shape) a state dict of `spec` holds under `naming`, from the architecture alone. */
+export const expectedStateDict = (spec: ArchSpec, naming: StateDictNaming): ExpectedTensor[] => stateDictLayout(spec, naming).expected;
+
+/** Checks the file against the full expected tensor list for `spec`, then reads and folds every conv. */
+export function paramsFromStateDict(file: SafetensorsFile, spec: ArchSpec, naming: StateDictNaming, opts: StateDictOptions = {}): ModelParams {
+  const source = opts.source ?? '<safetensors>';
+  const eps = opts.bnEps ?? spec.bnEps;
+  // 1. The complete expected list, from the architecture alone.
+  const { tensors, names, expected } = stateDictLayout(spec, naming);
 
   // 2. One error listing every difference.
   checkTensorSet({ source, arch: spec.name }, expected, file.tensors.values(), { ignore: (name) => naming.ignore(name) });

@@ -36,6 +36,11 @@ export const infoCommand: Command = {
     console.log([fmt(header), rule, ...rows.map(fmt), rule, fmt(total)].join('\n'));
     const { peak } = info.activations;
     console.log(`${(info.flops / 1e9).toFixed(2)} GFLOPs, peak activation ${peak.elements.toLocaleString('en-US')} elements (${peak.name})`);
+    if (info.published) {
+      const p = info.published;
+      const ours = `${(info.params / 1e6).toFixed(2)} M params, ${(info.flops / 2e9).toFixed(2)} G multiply-adds`;
+      console.log(`${p.source}: ${(p.params / 1e6).toFixed(2)} M params, ${(p.macs / 1e9).toFixed(2)} G multiply-adds (ours: ${ours})`);
+    }
     return 0;
   },
 };

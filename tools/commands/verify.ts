@@ -10,19 +10,21 @@ import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import { openChromeHost } from '../host.js';
 import { isDirectory } from '../fsutil.js';
 import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
+import type { ArchSpec } from '../../src/model/tables.js';
+import { inferWeightsArch } from '../../src/weights/load.js';
 
 export const verifyCommand: Command = {
   name: 'verify',
   summary: `Compare every stage output and the logits with a reference dump (relL2 ≤ ${MODEL_TOLERANCE.relL2.toExponential()})`,
-  usage: 'effnet verify --arch A --weights W --io IO [--host node|chrome] [--json]',
+  usage: 'effnet verify [--arch A] --weights W --io IO [--host node|chrome] [--json]',
   async run(args) {
     const { flags } = parseFlags(args, { strings: ['arch', 'weights', 'io', 'host'], booleans: ['json'] });
-    for (const f of ['arch', 'weights', 'io'] as const) if (!flags[f]) throw new Error(`verify needs --${f} (see effnet verify --help)`);
+    for (const f of ['weights', 'io'] as const) if (!flags[f]) throw new Error(`verify needs --${f} (see effnet verify --help)`);
     const host = (flags.host as string | undefined) ?? 'node';
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
-    const arch = flags.arch as string;
     const weights = resolve(flags.weights as string);
     const io = resolve(flags.io as string);
+    const arch = (flags.arch as string | undefined) ?? (await inferredArch(weights, io));
     const { report, adapter } = host === 'node' ? await inNode(arch, weights, io) : await inChrome(arch, weights, io);
     if (flags.json) console.log(JSON.stringify({ ...report, host, adapter }, null, 1));
     else print(report, host, adapter);
@@ -30,7 +32,16 @@ export const verifyCommand: Command = {
   },
 };
 
-async function inNode(arch: string, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+/** The weights' own architecture, at the resolution of the reference input. */
+async function inferredArch(weights: string, io: string): Promise<ArchSpec> {
+  const spec = await inferWeightsArch(weights);
+  const input = parseSafetensors(new Uint8Array(await readFile(io)), { source: io }).get('input').shape;
+  // NCHW [n, 3, H, W] or NHWC [n, H, W, 3], told apart as verifyModel does.
+  const resolution = input[3] === 3 && input[1] !== 3 ? input[1]! : input[2]!;
+  return { ...spec, resolution };
+}
+
+async function inNode(arch: string | ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
   const model = await loadModel({ arch, weights });
   try {
     const dump = parseSafetensors(new Uint8Array(await readFile(io)), { source: io });
@@ -40,7 +51,7 @@ async function inNode(arch: string, weights: string, io: string): Promise<{ repo
   }
 }
 
-async function inChrome(arch: string, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+async function inChrome(arch: string | ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
   const host = await openChromeHost();
   try {
     const wUrl = host.url((await isDirectory(weights)) ? `${weights}/model.json` : weights);

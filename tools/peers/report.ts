@@ -33,7 +33,15 @@ function preamble(report: BenchReport): string[] {
     `Timing: ${report.timing}. Up to ${report.runsRequested} steady-state runs per row, stopped once a row has used ${report.budgetS} s (at least 3 runs).`,
     `Agreement: max |peer − ${OURS}| on the same input; rows beyond ${report.tolerance.logits} (logits) or ${report.tolerance.probabilities} (probabilities) stay out of the ratios.`,
     'peer/ours = peer median ÷ our median on the same model, resolution and batch (> 1: ours is faster).',
+    ...whatRan(report).map((l) => `What ran: ${l}`),
   ];
+}
+
+/** Each engine's own description of what it ran (execution provider, backend; ours: adapter, schedule target, tuning). */
+function whatRan(report: BenchReport): string[] {
+  const seen = new Map<string, string>();
+  for (const r of report.runs) if (r.detail && !seen.has(r.engine)) seen.set(r.engine, r.detail);
+  return [...seen].map(([engine, detail]) => `${engine}: ${detail}`);
 }
 
 export function markdownTable(report: BenchReport): string {
