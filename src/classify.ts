@@ -41,6 +41,29 @@ export async function classifyImages(model: Model, images: readonly DecodedImage
   return (await classify(model, images, opts)).predictions;
 }
 
+/** One image's outcome in `classifyEach`: its predictions, or the error it alone caused. */
+export type ImageOutcome = { top: Prediction[] } | { error: string };
+
+/**
+ * classifyImages for a batch in which an image may be bad (decoded, but more than the GPU takes): a batch
+ * that fails is run again image by image, so one image never costs the others their results.
+ */
+export async function classifyEach(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<ImageOutcome[]> {
+  try {
+    return (await classifyImages(model, images, opts)).map((top) => ({ top }));
+  } catch {
+    const out: ImageOutcome[] = [];
+    for (const image of images) {
+      try {
+        out.push({ top: (await classifyImages(model, [image], opts))[0]! });
+      } catch (e) {
+        out.push({ error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+}
+
 /** classifyImages, plus how long it took and (with `timed`) where the GPU time went. */
 export async function classify(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Classification> {
   const t0 = performance.now();

@@ -1,6 +1,25 @@
 /**
  * Every failure the engine reports is an EffnetError with a stable `code`, so callers can branch on the
  * kind of problem and users see one sentence naming it instead of a stack trace from deep inside WebGPU.
+ *
+ * | code              | raised by, and when                                                                     |
+ * | ----------------- | --------------------------------------------------------------------------------------- |
+ * | NO_WEBGPU         | gpu.ts, the Chromium harness: no WebGPU implementation (no `navigator.gpu`, no Dawn)      |
+ * | NO_ADAPTER        | gpu.ts: WebGPU is there but offers no adapter                                            |
+ * | MISSING_FEATURE   | gpu.ts: the adapter lacks a feature the engine needs                                     |
+ * | LIMIT_EXCEEDED    | buffers.ts, kernels/: a buffer, binding or dispatch past the device's limits              |
+ * | DEVICE_LOST       | gpu.ts: the device was lost (driver reset, `device.destroy()` by someone else)            |
+ * | GPU_VALIDATION    | gpu.ts, runtime/submit.ts: WebGPU rejected a command (an engine bug, reported as such)    |
+ * | GPU_OUT_OF_MEMORY | gpu.ts: an allocation failed on the device                                               |
+ * | KERNEL_REGISTRY   | kernels/registry.ts, reflect.ts, library.ts: a kernel entry disagrees with its WGSL        |
+ * | UNIFORM_FIELD     | kernels/reflect.ts: a launch sets a uniform its kernel does not declare                  |
+ * | SAFETENSORS       | safetensors.ts: a malformed safetensors file (header, offsets, dtype)                    |
+ * | WEIGHTS           | api.ts, weights/, kernels/ packing: weights missing, mis-shaped or of another architecture |
+ * | INPUT             | runtime/, api.ts, classify/verify/profile/tune.ts, image/: a bad argument or image, naming what was given |
+ * | NUMERIC           | runtime/model.ts: an output went non-finite; names the first stage output that did       |
+ * | MODEL_SPEC        | model/, api.ts: an unknown architecture or an invalid stage/block table                  |
+ * | DISPOSED          | runtime/model.ts: a call on a disposed model, or work in flight that dispose() cancelled  |
+ * | IO                | weights/load.ts, image/, tuning-file.ts, the CLI: a file or URL that cannot be read        |
  */
 export type ErrorCode =
   | 'NO_WEBGPU'
@@ -15,6 +34,7 @@ export type ErrorCode =
   | 'SAFETENSORS'
   | 'WEIGHTS'
   | 'INPUT'
+  | 'NUMERIC'
   | 'MODEL_SPEC'
   | 'DISPOSED'
   | 'IO';

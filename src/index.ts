@@ -16,7 +16,7 @@ export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { MODEL_TOLERANCE } from './tolerance.js';
 export { inferArch, type WeightsSource, type WeightFormat } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
-export { classify, classifyImages, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
+export { classify, classifyImages, classifyEach, type ImageOutcome, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
 export type { StageTime } from './runtime/timing.js';
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { startDemo } from '../tools/commands/demo.js';
 import { openChrome, type ChromeSession, type StaticServer } from '../tools/harness/index.js';
@@ -66,5 +67,27 @@ describe('effnet demo page (headless Chromium)', () => {
     const shot = join(tmpdir(), 'effnet-demo.png');
     await chrome.page.screenshot({ path: shot as `${string}.png`, fullPage: true });
     expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  });
+
+  test('the server answers GET/HEAD for its own Host only, and streams the weights', async () => {
+    const { port } = new URL(server.url);
+    const send = (method: string, path: string, host = `127.0.0.1:${port}`) =>
+      new Promise<{ status: number; allow?: string; length?: string }>((ok, fail) => {
+        const req = request({ host: '127.0.0.1', port, method, path, headers: { host } }, (res) => {
+          res.resume();
+          res.on('end', () => ok({ status: res.statusCode!, allow: res.headers.allow, length: res.headers['content-length'] }));
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    for (const method of ['POST', 'PUT', 'DELETE', 'TRACE']) expect(await send(method, '/config.json')).toMatchObject({ status: 405, allow: 'GET, HEAD' });
+    // A DNS-rebinding page reaches 127.0.0.1 under its own name: refused.
+    expect((await send('GET', '/config.json', `rebind.example:${port}`)).status).toBe(403);
+    expect((await send('GET', '/config.json', `localhost:${port}`)).status).toBe(200);
+    const config = (await (await fetch(new URL('/config.json', server.url))).json()) as { weights: string };
+    const head = await send('HEAD', config.weights);
+    expect(head.status).toBe(200);
+    expect(Number(head.length)).toBeGreaterThan(0);
+    expect((await send('GET', '/weights/../../etc/passwd')).status).toBe(404);
   });
 });

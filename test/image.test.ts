@@ -3,7 +3,11 @@
  * GPU with the TF.js preset, and compare with the input tensor the TF.js reference fed its model; plus the
  * decoder's error handling.
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { describe, expect, test } from 'vitest';
@@ -146,6 +150,26 @@ describe('decodeImage', () => {
     await rejects(readImageFile(IMAGES), 'IO', /is a directory, not an image file/);
     await rejects(readImageFile(IMAGES + 'no-such-image.jpg'), 'IO', /no-such-image\.jpg: cannot read the image file \(no such file\)/);
   });
+
+  test('readImageFile: a FIFO is refused without waiting for a writer', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'effnet-img-')), 'photo.jpg');
+    execFileSync('mkfifo', [fifo]);
+    await rejects(readImageFile(fifo), 'IO', /photo\.jpg: is not a regular file/);
+  });
+});
+
+describe('camera-sized JPEGs decode (jpeg-js alone refuses them as corrupt)', () => {
+  // 27 MP (6000×4500, a 27 MP phone) and 48 MP (8000×6000): jpeg-js's default 512 MB budget fails both.
+  test.each([[6000, 4500], [8000, 6000]])('%i×%i', async (width, height) => {
+    const rgba = new Uint8Array(width * height * 4);
+    for (let i = 0; i < width * height; i++) rgba.set([i % 251, (i >> 9) & 255, 128, 255], i * 4);
+    const { data } = jpeg.encode({ width, height, data: rgba }, 40);
+    const img = await decodeImage(new Uint8Array(data), 'camera.jpg');
+    expect([img.width, img.height]).toEqual([width, height]);
+    // A pixel near the middle survives the round trip to within JPEG error.
+    const at = ((height >> 1) * width + (width >> 1)) * 4;
+    expect(Math.abs(img.rgba[at + 2]! - 128)).toBeLessThan(12);
+  }, 180_000);
 });
 
 describe('preprocess geometry and launch checks', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { loadModel } from '../src/api.js';
 import { isEffnetError, type ErrorCode } from '../src/errors.js';
+import { acquireGpu } from '../src/gpu.js';
 import { getArch } from '../src/model/tables.js';
 import { planArena } from '../src/runtime/arena.js';
 import { serializeSafetensors } from '../src/safetensors.js';
@@ -19,6 +20,8 @@ describe('model API: bad input is a clear error, never a crash or a wrong answer
       await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 4, 64, 48] }), 'INPUT', /needs|3 channels/);
       await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 63] }), 'INPUT', /needs 12096 values, got 12288/);
       await rejects(model.run({ data: new Float64Array(3 * 64 * 64) as unknown as Float32Array, shape: [1, 3, 64, 64] }), 'INPUT', /must be a Float32Array, got Float64Array/);
+      await rejects(model.run(new Float64Array(3 * 224 * 224) as unknown as Float32Array), 'INPUT', /got Float64Array/);
+      await rejects(model.run(null as unknown as Float32Array), 'INPUT', /got null/);
       const nan = new Float32Array(3 * 64 * 64);
       nan[77] = NaN;
       await rejects(model.run({ data: nan, shape: [1, 3, 64, 64] }), 'INPUT', /NaN at index 77/);
@@ -50,6 +53,31 @@ describe('model API: bad input is a clear error, never a crash or a wrong answer
     expect(probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
     model.dispose();
     expect(model.weightBytes).toBe(0);
+  });
+});
+
+describe('the output check', () => {
+  test('a finite run is one submit; only a non-finite one runs again (keeping every stage) to name the stage', async () => {
+    const gpu = await acquireGpu();
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', device: gpu });
+    const queue = gpu.device.queue;
+    const submit = queue.submit.bind(queue);
+    let submits = 0;
+    queue.submit = (cbs) => (submits++, submit(cbs));
+    try {
+      const x = { data: new Float32Array(3 * 64 * 64).fill(0.5), shape: [1, 3, 64, 64] };
+      await model.run(x);
+      submits = 0;
+      await model.run(x);
+      expect(submits).toBe(1);
+      submits = 0;
+      await rejects(model.run({ ...x, data: new Float32Array(3 * 64 * 64).fill(3e38) }), 'NUMERIC', /the first non-finite stage output is features\.0/);
+      expect(submits).toBe(2);
+    } finally {
+      queue.submit = submit;
+      model.dispose();
+      gpu.destroy();
+    }
   });
 });
 

@@ -62,6 +62,63 @@ function checked(img: DecodedImage, name: string): DecodedImage {
   return img;
 }
 
+/**
+ * The default pixel cap: generous enough for 100 MP camera photos, small enough that a header claiming
+ * gigapixels is refused before anything is allocated.
+ */
+export const DEFAULT_MAX_PIXELS = 120_000_000;
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this, read from the header before decoding (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+}
+
+/** Width and height from a PNG's IHDR or a JPEG's first SOFn marker; undefined when the header does not say. */
+export function imageDimensions(b: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const format = sniff(b);
+  // signature 8 bytes, chunk length 4, "IHDR" 4, then width and height as big-endian u32.
+  if (format === 'png') return b.length >= 24 && ascii(b, 12, 4) === 'IHDR' ? { width: view.getUint32(16), height: view.getUint32(20) } : undefined;
+  if (format !== 'jpeg') return undefined;
+  // Markers after SOI: FF xx, then a big-endian length that includes itself; SOF0..SOF15 (not DHT C4, JPG C8,
+  // DAC CC) carry precision (1), height (2), width (2).
+  for (let at = 2; at + 4 <= b.length; ) {
+    if (b[at] !== 0xff) return undefined;
+    const marker = b[at + 1]!;
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) return undefined;
+    const len = view.getUint16(at + 2);
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return at + 9 <= b.length ? { width: view.getUint16(at + 7), height: view.getUint16(at + 5) } : undefined;
+    }
+    at += 2 + len;
+  }
+  return undefined;
+}
+
+/** The header's size against the cap, before any decoder allocates for it. */
+function checkPixels(b: Uint8Array, name: string, maxPixels: number): { width: number; height: number } | undefined {
+  const dims = imageDimensions(b);
+  if (!dims) return undefined;
+  if (dims.width === 0 || dims.height === 0) throw new EffnetError('INPUT', `${name}: the image is empty (${dims.width}×${dims.height} pixels)`);
+  const pixels = dims.width * dims.height;
+  if (pixels > maxPixels) {
+    const mp = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+    throw new EffnetError(
+      'INPUT',
+      `${name}: the header says ${dims.width}×${dims.height} pixels (${mp(pixels)}), over the cap of ${mp(maxPixels)} (maxPixels); refused before decoding`,
+    );
+  }
+  return dims;
+}
+
 function corrupt(format: string, name: string, cause: unknown): EffnetError {
   return new EffnetError('INPUT', `${name}: corrupt or truncated ${format} data (${(cause as Error)?.message ?? String(cause)})`, { cause });
 }
@@ -70,37 +127,42 @@ function corrupt(format: string, name: string, cause: unknown): EffnetError {
  * Decode a JPEG or PNG file's bytes (in a browser, any format the browser decodes) to RGBA8. `name` (a path
  * or URL) is used in error messages.
  */
-export async function decodeImage(bytes: Uint8Array, name = 'image'): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, name = 'image', opts: DecodeOptions = {}): Promise<DecodedImage> {
   if (bytes.length === 0) throw new EffnetError('INPUT', `${name}: the file is empty (0 bytes)`);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new EffnetError('INPUT', `maxPixels must be a positive number, got ${String(opts.maxPixels)}`);
+  const dims = checkPixels(bytes, name, maxPixels);
   if (!isNode) return decodeInBrowser(bytes, name);
   const format = sniff(bytes);
   if (format === undefined) throw unsupported(bytes, name);
-  return checked(format === 'jpeg' ? await decodeJpeg(bytes, name) : await decodePng(bytes, name), name);
+  return checked(format === 'jpeg' ? await decodeJpeg(bytes, name, dims, maxPixels) : await decodePng(bytes, name), name);
 }
 
 // jpeg-js and pngjs: maintained pure-JavaScript decoders, because Node has no image decoder of its own and
 // the machines this runs on may have no native image libraries. Imported on first use so that browser code
 // paths never load them.
-async function decodeJpeg(bytes: Uint8Array, name: string): Promise<DecodedImage> {
+async function decodeJpeg(bytes: Uint8Array, name: string, dims: { width: number; height: number } | undefined, maxPixels: number): Promise<DecodedImage> {
   const { decode } = await import('jpeg-js');
+  // jpeg-js's own defaults (100 MP, 512 MB) refuse ordinary 27 and 48 MP photos as "corrupt". Its budget is
+  // set from this image's header instead, already checked against the cap: per pixel and component 4 bytes of
+  // coefficient blocks and 1 of samples, plus the RGBA output; so memory stays bounded by the pixel cap.
+  const pixels = dims ? dims.width * dims.height : maxPixels;
+  const memoryMB = Math.ceil((pixels * JPEG_BYTES_PER_PIXEL) / 2 ** 20) + 64;
   try {
-    // Grey and CMYK JPEGs come out as RGBA too; the memory cap keeps a hostile header from exhausting memory.
-    const img = decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+    // Grey and CMYK JPEGs come out as RGBA too.
+    const img = decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: memoryMB });
     return { width: img.width, height: img.height, rgba: img.data };
   } catch (e) {
     throw corrupt('JPEG', name, e);
   }
 }
 
+/** Up to 4 components (CMYK) × (4 bytes of coefficients + 1 of samples), plus 4 bytes of RGBA output. */
+const JPEG_BYTES_PER_PIXEL = 4 * 5 + 4;
+
+// A 0-pixel PNG (valid to write, but an inflate error to pngjs) and one over the pixel cap were refused from
+// its IHDR by checkPixels already.
 async function decodePng(bytes: Uint8Array, name: string): Promise<DecodedImage> {
-  // A 0-pixel PNG is valid to write but pngjs reports it as an inflate error; read the size from IHDR first
-  // (signature 8 bytes, chunk length 4, "IHDR" 4, then width and height as big-endian u32).
-  if (bytes.length >= 24 && ascii(bytes, 12, 4) === 'IHDR') {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const width = view.getUint32(16);
-    const height = view.getUint32(20);
-    if (width === 0 || height === 0) throw new EffnetError('INPUT', `${name}: the image is empty (${width}×${height} pixels)`);
-  }
   const { PNG } = await import('pngjs');
   try {
     // 16-bit, grey and palette PNGs are converted to RGBA8 by pngjs.
@@ -153,7 +215,7 @@ export function imageFromBrowserSource(src: BrowserImageSource, name = 'image'):
 }
 
 /** Node: read and decode an image file, with a clear error for a missing, unreadable or non-file path. */
-export async function readImageFile(path: string): Promise<DecodedImage> {
+export async function readImageFile(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const fs = await import('node:fs/promises');
   let bytes: Uint8Array;
   try {
@@ -167,5 +229,5 @@ export async function readImageFile(path: string): Promise<DecodedImage> {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
     throw new EffnetError('IO', `${path}: cannot read the image file (${why})`, { cause: e });
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, opts);
 }

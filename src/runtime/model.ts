@@ -4,7 +4,7 @@
  * one submit (submit.ts). Profiling and benchmarks look inside only through instrument.ts.
  */
 import { createBuffer } from '../buffers.js';
-import { EffnetError } from '../errors.js';
+import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport, Gpu } from '../gpu.js';
 import type { LaunchTarget } from '../kernels/launch.js';
 import type { TuningChoices } from '../kernels/tuning.js';
@@ -22,8 +22,8 @@ import { CompiledGraph } from './executor.js';
 import { exposeInternals } from './instrument.js';
 import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { ScheduleTiers, type ScheduleKey } from './schedules.js';
-import { Submitter } from './submit.js';
-import { checkInput, engineLayout, stageDumps } from './tensor-io.js';
+import { Submitter, type InputSource } from './submit.js';
+import { checkInput, engineLayout, firstNonFinite, nonFiniteError, stageDumps } from './tensor-io.js';
 
 export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
@@ -117,13 +117,18 @@ export class Model {
 
   /**
    * Logits [N, classes] (or probabilities). A bare Float32Array is taken as NCHW at the model's default
-   * resolution with N inferred; pass `{data, shape, layout}` for another size, batch or NHWC.
+   * resolution with N inferred; pass `{data, shape, layout}` for another size, batch or NHWC. The input is copied
+   * when called (mutating it afterwards changes nothing); an output that is not finite throws NUMERIC.
    */
   async run(input: Float32Array | InputTensor, opts: RunOptions = {}): Promise<Float32Array> {
     this.#assertLive();
     const { data, ...shape } = checkInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    const out = await this.#serial(() => this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!));
+    const out = await this.#serial(async () => {
+      const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
+      await this.#assertFinite(y, key, data, opts.tier);
+      return y;
+    });
     this.#tuneLater(key);
     return out;
   }
@@ -176,13 +181,15 @@ export class Model {
     opts: RunOptions & { timed?: boolean; fillName?: string } = {},
   ): Promise<GpuInputRun> {
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    return this.#serial(() =>
-      this.#schedules.runOnBest(key, opts.tier, async (s) =>
+    return this.#serial(async () => {
+      const r = await this.#schedules.runOnBest(key, opts.tier, async (s) =>
         opts.timed && this.gpu.report.features.timestampQuery
           ? this.#submitter.submitTimed(s, fill, opts.fillName ?? 'input')
           : { output: (await this.#submitter.submit(s, fill, []))[0]! },
-      ),
-    );
+      );
+      await this.#assertFinite(r.output, key, (enc, input) => fill(enc, input), opts.tier);
+      return r;
+    });
   }
 
   /**
@@ -196,7 +203,10 @@ export class Model {
       const key = { ...shape, keepStages: true, softmax: false };
       const s = await (opts.tier === 'quick' ? this.#schedules.quick(key) : this.#schedules.tuned(key));
       const [logits, ...raw] = await this.#submitter.submit(s, data, s.built.stageOutputs.map((o) => o.tensor));
-      return { logits: logits!, stages: stageDumps(s.built, raw) };
+      const stages = stageDumps(s.built, raw);
+      const bad = firstNonFinite(logits!);
+      if (bad) throw nonFiniteError('logits', bad, stages);
+      return { logits: logits!, stages };
     });
   }
 
@@ -219,13 +229,33 @@ export class Model {
     if (this.#ownsDevice) this.gpu.destroy();
   }
 
+  /**
+   * Throw NUMERIC if `output` (of `input` on the schedule for `key`) holds a non-finite value. Only then is the
+   * input run again, on the schedule that keeps every stage output, to name where float32 overflowed: the run
+   * that succeeds stays one submit. Called inside the serial queue, so the arena is still this run's.
+   */
+  async #assertFinite(output: Float32Array, key: ScheduleKey, input: InputSource, tier: RunOptions['tier']): Promise<void> {
+    const bad = firstNonFinite(output);
+    if (!bad) return;
+    const k = { ...key, keepStages: true, softmax: false };
+    const s = await (tier === 'tuned' ? this.#schedules.tuned(k) : this.#schedules.quick(k));
+    const [, ...raw] = await this.#submitter.submit(s, input, s.built.stageOutputs.map((o) => o.tensor));
+    throw nonFiniteError(key.softmax ? 'probabilities' : 'logits', bad, stageDumps(s.built, raw));
+  }
+
   #assertLive(): void {
     if (this.#disposed) throw new EffnetError('DISPOSED', 'this model was disposed');
   }
 
-  /** Inferences share the arena, so they run one at a time. */
+  /**
+   * Inferences share the arena, so they run one at a time. Work that dispose() cut short — a pending map WebGPU
+   * aborts with a bare AbortError, a compile on a destroyed device, the owned device's loss — is reported as the
+   * DISPOSED it is.
+   */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(fn, fn);
+    const next = this.#queue.then(fn, fn).catch((e: unknown) => {
+      throw this.#disposed && !isEffnetError(e, 'DISPOSED') ? new EffnetError('DISPOSED', 'the model was disposed while this call was in flight', { cause: e }) : e;
+    });
     this.#queue = next.catch(() => undefined);
     return next;
   }

@@ -34,6 +34,7 @@ export class Submitter {
     const { device } = this.gpu;
     const { built, compiled } = schedule;
     const inputBuffer = compiled.tensorBinding(built.input).buffer;
+    // Callers' inputs arrive as checkInput's copy, on an ArrayBuffer: writeBuffer refuses a SharedArrayBuffer.
     if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
     const reads = [built.output, ...extra].map((id) => compiled.tensorBinding(id));
     const total = reads.reduce((a, r) => a + r.bytes, 0);
@@ -56,7 +57,11 @@ export class Submitter {
       device.queue.submit([enc.finish()]);
       const err = await device.popErrorScope();
       if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      // dispose() may have destroyed the staging buffer while this awaited: mapping it now would raise an
+      // uncaptured validation error that the device's next user (another model on a shared device) would take.
+      this.assertLive();
       await Promise.race([staging.mapAsync(GPUMapMode.READ), this.gpu.lost]);
+      this.assertLive();
       const bytes = staging.getMappedRange().slice(0);
       const errors = this.gpu.takeErrors();
       if (errors.length) throw errors[0]!;
@@ -81,6 +86,8 @@ export class Submitter {
     // The network's passes take query pairs 0..P-1 (CompiledGraph.encode numbers them); the fill pass the last.
     const fillWrites = timer.writes(passes.length);
     const [output] = await this.submit(schedule, (enc, input) => fill(enc, input, fillWrites), [], timer.plan(false));
+    // As in submit: never map the timer's buffers once dispose() has destroyed them.
+    this.assertLive();
     const ms = await timer.read();
     return {
       output: output!,

@@ -6,9 +6,9 @@
 import { EffnetError } from '../errors.js';
 import type { BuiltGraph, InputLayout } from './builder.js';
 import type { TensorSpec } from './graph.js';
-import type { InputTensor, StageDump } from './model-types.js';
+import type { StageDump } from './model-types.js';
 
-/** An input that passed every check, with the shape the schedule is planned for. */
+/** An input that passed every check (a copy of the caller's data), with the shape the schedule is planned for. */
 export interface CheckedInput {
   data: Float32Array;
   batch: number;
@@ -19,36 +19,81 @@ export interface CheckedInput {
 
 export const engineLayout = (layout: 'NCHW' | 'NHWC' = 'NCHW'): InputLayout => (layout === 'NCHW' ? 'nchw' : 'nhwc');
 
-/** A bare Float32Array is N images of 3×`resolution`×`resolution` in NCHW, N inferred from its length. */
-export function checkInput(input: Float32Array | InputTensor, resolution: number): CheckedInput {
-  const t: InputTensor = input instanceof Float32Array ? { data: input, shape: [] } : input;
-  if (!(t.data instanceof Float32Array)) {
-    throw new EffnetError('INPUT', `input must be a Float32Array, got ${Object.prototype.toString.call(t.data).slice(8, -1)}`);
-  }
+/**
+ * A bare Float32Array is N images of 3×`resolution`×`resolution` in NCHW, N inferred from its length. The data
+ * is copied here, at call time, and checked on the copy: the upload happens later in the model's serial queue,
+ * so a caller mutating its array after `run` returns its promise must not change (or poison) that run; the copy
+ * also turns a SharedArrayBuffer-backed array into one WebGPU can upload.
+ */
+export function checkInput(input: unknown, resolution: number): CheckedInput {
+  const t = asTensor(input);
   const layout = t.layout ?? 'NCHW';
-  if (layout !== 'NCHW' && layout !== 'NHWC') throw new EffnetError('INPUT', `input layout must be 'NCHW' or 'NHWC', got '${String(layout)}'`);
-  let shape = [...t.shape];
-  if (shape.length === 0) {
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw new EffnetError('INPUT', `input layout must be 'NCHW' or 'NHWC', got ${describe(layout)}`);
+  let shape: number[];
+  if (input instanceof Float32Array) {
     const per = 3 * resolution * resolution;
-    if (t.data.length === 0 || t.data.length % per !== 0) {
-      throw new EffnetError('INPUT', `input has ${t.data.length} values, not a whole number of 3×${resolution}×${resolution} images (pass {data, shape} for other sizes)`);
+    const len = input.length;
+    if (len === 0 || len % per !== 0) {
+      throw new EffnetError('INPUT', `input has ${len} values, not a whole number of 3×${resolution}×${resolution} images (pass {data, shape} for other sizes)`);
     }
-    shape = layout === 'NCHW' ? [t.data.length / per, 3, resolution, resolution] : [t.data.length / per, resolution, resolution, 3];
+    shape = layout === 'NCHW' ? [len / per, 3, resolution, resolution] : [len / per, resolution, resolution, 3];
+  } else if (Array.isArray(t.shape)) {
+    shape = [...(t.shape as unknown[])] as number[];
+  } else {
+    throw new EffnetError('INPUT', `input shape must be [N, 3, H, W] (NCHW) or [N, H, W, 3] (NHWC), got ${describe(t.shape)}; a bare Float32Array takes the model's resolution`);
   }
   if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new EffnetError('INPUT', `input shape must be 4 positive integers, got [${shape.join(', ')}]`);
+    throw new EffnetError('INPUT', `input shape must be 4 positive integers, got [${shape.map(describe).join(', ')}]`);
   }
   const [n, a, b, c] = shape as [number, number, number, number];
   const [ch, h, w] = layout === 'NCHW' ? [a, b, c] : [c, a, b];
   if (ch !== 3) throw new EffnetError('INPUT', `input must have 3 channels (RGB), got shape [${shape.join(', ')}] as ${layout}`);
-  if (t.data.length !== n * 3 * h * w) {
-    throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${t.data.length}`);
+  const data = new Float32Array(t.data);
+  if (data.length !== n * 3 * h * w) {
+    throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${data.length}`);
   }
   if (h < 8 || w < 8) throw new EffnetError('INPUT', `input of ${h}×${w} is too small for EfficientNet (at least 8×8; it downsamples 32×)`);
-  for (let i = 0; i < t.data.length; i++) {
-    if (!Number.isFinite(t.data[i]!)) throw new EffnetError('INPUT', `input contains ${t.data[i]} at index ${i}; all values must be finite`);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw new EffnetError('INPUT', `input contains ${data[i]} at index ${i}; all values must be finite`);
   }
-  return { data: t.data, batch: n, height: h, width: w, layout: engineLayout(layout) };
+  return { data, batch: n, height: h, width: w, layout: engineLayout(layout) };
+}
+
+/** The caller's argument as {data, shape, layout}, or an INPUT error saying what it was instead. */
+function asTensor(input: unknown): { data: Float32Array; shape?: unknown; layout?: unknown } {
+  if (input instanceof Float32Array) return { data: input };
+  if (typeof input !== 'object' || input === null || ArrayBuffer.isView(input) || Array.isArray(input)) {
+    throw new EffnetError('INPUT', `input must be a Float32Array or {data: Float32Array, shape}, got ${describe(input)}`);
+  }
+  const t = input as { data?: unknown; shape?: unknown; layout?: unknown };
+  if (!(t.data instanceof Float32Array)) throw new EffnetError('INPUT', `input data must be a Float32Array, got ${describe(t.data)}`);
+  return { data: t.data, shape: t.shape, layout: t.layout };
+}
+
+/** What a value is, for messages: its class for objects (Float64Array, Array, SharedArrayBuffer), else its value. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v !== 'object' && typeof v !== 'function') return String(v);
+  return Object.prototype.toString.call(v).slice(8, -1);
+}
+
+/** The index and value of the first non-finite element of `x`, if any. */
+export function firstNonFinite(x: Float32Array): { index: number; value: number } | undefined {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return { index: i, value: x[i]! };
+  return undefined;
+}
+
+/**
+ * The NUMERIC error for a non-finite output (`bad`, from firstNonFinite), naming the first of `stages` (dense
+ * stage outputs of the same input) that holds a non-finite value: where float32 overflowed.
+ */
+export function nonFiniteError(what: 'logits' | 'probabilities', bad: { index: number; value: number }, stages: StageDump[]): EffnetError {
+  const first = stages.find((st) => firstNonFinite(st.data));
+  const where = first
+    ? `the first non-finite stage output is ${first.name}`
+    : `every stage output is finite, so the head or classifier overflowed`;
+  return new EffnetError('NUMERIC', `${what} are non-finite (${bad.value} at index ${bad.index}); ${where} (weights or input too large for float32)`);
 }
 
 /** The output rows are stored with the class axis padded to 4; return dense [N, classes]. */

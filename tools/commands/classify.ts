@@ -7,8 +7,8 @@ import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
-import { classifyImages, type Prediction } from '../../src/classify.js';
-import { readImageFile, type DecodedImage } from '../../src/image/decode.js';
+import { classifyEach, type Prediction } from '../../src/classify.js';
+import { DEFAULT_MAX_PIXELS, readImageFile, type DecodedImage } from '../../src/image/decode.js';
 import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION } from '../../src/kernels/preprocess.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { formatAdapter } from '../../src/gpu.js';
@@ -18,14 +18,17 @@ import { openChromeHost } from '../host.js';
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'Top-k ImageNet classes for images (default: pretrained EfficientNet-B0 on the sample photos)',
-  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W] [--batch 8] [--host node|chrome] [--json]',
+  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W] [--batch 8] [--max-mp 120] [--host node|chrome] [--json]',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host', 'max-mp'], booleans: ['json'] });
     const host = (flags.host as string | undefined) ?? 'node';
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
     const top = intFlag(flags.top, 'top', 5);
     const batchSize = intFlag(flags.batch, 'batch', 8);
     const json = !!flags.json;
+    const maxMp = flags['max-mp'] === undefined ? DEFAULT_MAX_PIXELS / 1e6 : Number(flags['max-mp']);
+    if (!(maxMp > 0)) throw new Error(`--max-mp must be a positive number of megapixels, got ${String(flags['max-mp'])}`);
+    const maxPixels = maxMp * 1e6;
     const log = (s: string) => process.stderr.write(s + '\n');
     const pretrained = await ensurePretrainedB0({ log });
     const weights = flags.weights ? resolve(flags.weights as string) : pretrained.modelDir;
@@ -33,7 +36,7 @@ export const classifyCommand: Command = {
     const files = positionals.length ? positionals : pretrained.samples;
     const arch = (flags.arch as string | undefined) ?? 'efficientnet_b0';
     if (host === 'chrome') {
-      const results = await classifyInChrome({ arch, weights, tfjs, files, top, batchSize, labels: pretrained.labels, log: json ? undefined : log });
+      const results = await classifyInChrome({ arch, weights, tfjs, files, top, batchSize, maxPixels, labels: pretrained.labels, log: json ? undefined : log });
       report(results.results, results.seconds, json);
       return results.results.some((r) => r.error) ? 1 : 0;
     }
@@ -50,19 +53,19 @@ export const classifyCommand: Command = {
         const decoded: { file: string; image: DecodedImage }[] = [];
         for (const file of chunk) {
           try {
-            decoded.push({ file, image: await readImageFile(file) });
+            decoded.push({ file, image: await readImageFile(file, { maxPixels }) });
           } catch (e) {
             // One bad image is reported on its own line; the others are still classified.
             results.push({ image: file, error: (e as Error).message });
             if (!json) log(`effnet: skipped ${file}: ${(e as Error).message}`);
           }
         }
-        const preds = await classifyImages(model, decoded.map((d) => d.image), {
-          preset: tfjs ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION,
-          top,
-          labels: pretrained.labels,
+        const outcomes = await classifyEach(model, decoded.map((d) => d.image), { preset: tfjs ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION, top, labels: pretrained.labels });
+        decoded.forEach((d, j) => {
+          const o = outcomes[j]!;
+          results.push({ image: d.file, ...o });
+          if ('error' in o && !json) log(`effnet: failed ${d.file}: ${o.error}`);
         });
-        decoded.forEach((d, j) => results.push({ image: d.file, top: preds[j]! }));
         if (decoded.length) lastBatch = decoded.length;
         done += chunk.length;
         if (files.length > batchSize && !json) process.stderr.write(`\r${progressBar(done, files.length)} ${done}/${files.length} images`);
@@ -101,14 +104,14 @@ function report(results: Result[], seconds: number, json: boolean): void {
 
 /** The same classification inside headless Chromium: the browser decodes the images (createImageBitmap). */
 async function classifyInChrome(o: {
-  arch: string; weights: string; tfjs: boolean; files: string[]; top: number; batchSize: number; labels: string[]; log?: (s: string) => void;
+  arch: string; weights: string; tfjs: boolean; files: string[]; top: number; batchSize: number; maxPixels: number; labels: string[]; log?: (s: string) => void;
 }): Promise<{ results: Result[]; seconds: number }> {
   const host = await openChromeHost();
   try {
     const weightsUrl = host.url((await isDirectory(o.weights)) ? `${o.weights}/model.json` : o.weights);
     const images = o.files.map((f) => ({ file: f, url: host.url(resolve(f)) }));
     const out = await host.session.page.evaluate(
-      async (arch, w, imgs, tfjs, top, batchSize, labels) => {
+      async (arch, w, imgs, tfjs, top, batchSize, maxPixels, labels) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
         const model = await e.loadModel({ arch, weights: w });
         try {
@@ -120,20 +123,20 @@ async function classifyInChrome(o: {
               try {
                 const r = await fetch(url);
                 if (!r.ok) throw new Error(`cannot read the image file (HTTP ${r.status})`);
-                decoded.push({ file, image: await e.decodeImage(new Uint8Array(await r.arrayBuffer()), file) });
+                decoded.push({ file, image: await e.decodeImage(new Uint8Array(await r.arrayBuffer()), file, { maxPixels }) });
               } catch (err) {
                 results.push({ image: file, error: (err as Error).message });
               }
             }
-            const preds = await e.classifyImages(model, decoded.map((d) => d.image), { preset: tfjs ? e.PREPROCESS_TFJS : e.PREPROCESS_TORCHVISION, top, labels });
-            decoded.forEach((d, j) => results.push({ image: d.file, top: preds[j]! }));
+            const outcomes = await e.classifyEach(model, decoded.map((d) => d.image), { preset: tfjs ? e.PREPROCESS_TFJS : e.PREPROCESS_TORCHVISION, top, labels });
+            decoded.forEach((d, j) => results.push({ image: d.file, ...outcomes[j]! }));
           }
           return { results, seconds: (performance.now() - t0) / 1000, adapter: model.gpu.report };
         } finally {
           model.dispose();
         }
       },
-      o.arch, weightsUrl, images, o.tfjs, o.top, o.batchSize, o.labels,
+      o.arch, weightsUrl, images, o.tfjs, o.top, o.batchSize, o.maxPixels, o.labels,
     );
     o.log?.(`effnet: ${o.arch} in headless Chromium on ${formatAdapter(out.adapter)}`);
     for (const r of out.results) if (r.error) o.log?.(`effnet: skipped ${r.image}: ${r.error}`);

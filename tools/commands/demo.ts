@@ -3,12 +3,14 @@
  * of that very inference went, stage by stage. The page runs the engine in the browser (WebGPU); this
  * process only serves it, the weights and the sample photos.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { DEMO_DIST, parseFlags, serveStatic, type StaticServer } from '../harness/index.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { getArch } from '../../src/model/tables.js';
+import { readTfjsModelJson } from '../../src/weights/load.js';
+import { tfjsShardPaths } from '../../src/weights/tfjs.js';
 import { isDirectory } from '../fsutil.js';
 
 export interface DemoOptions {
@@ -36,10 +38,11 @@ export async function startDemo(opts: DemoOptions = {}): Promise<StaticServer> {
   const weights = opts.weights ? resolve(opts.weights) : pretrained.modelDir;
   const tfjs = (await isDirectory(weights)) || weights.endsWith('.json');
   const weightsFile = tfjs ? ((await isDirectory(weights)) ? join(weights, 'model.json') : weights) : weights;
-  // Fail now, with the path, rather than as a 404 inside the page.
-  await readFile(weightsFile).catch((e: Error) => {
+  // Fail now, with the path, rather than as a 404 inside the page; only a regular file is ever served.
+  const st = await stat(weightsFile).catch((e: Error) => {
     throw new Error(`cannot read the weights ${weightsFile}: ${e.message}`);
   });
+  if (!st.isFile()) throw new Error(`cannot read the weights ${weightsFile}: not a regular file`);
   const config: DemoConfig = {
     arch,
     weights: `/weights/${basename(weightsFile)}`,
@@ -51,17 +54,15 @@ export async function startDemo(opts: DemoOptions = {}): Promise<StaticServer> {
   const samples = new Map(pretrained.samples.map((s) => [basename(s), s]));
   // Only the weights themselves are served: the file, or a TF.js model.json and the shards its manifest names.
   const served = new Set([basename(weightsFile)]);
-  if (tfjs) {
-    const manifest = (JSON.parse(await readFile(weightsFile, 'utf8')) as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? [];
-    for (const g of manifest) for (const p of g.paths) served.add(p);
-  }
+  // The manifest is validated as loadModel would (paths confined to the model's folder) before it is trusted here.
+  if (tfjs) for (const p of tfjsShardPaths(await readTfjsModelJson(weightsFile), weightsFile)) served.add(p);
   return serveStatic({ '': DEMO_DIST }, async (path) => {
     if (path === '/config.json') return configBytes;
     // A TF.js model.json names its shards relative to itself, so they are served from its folder.
     const w = /^\/weights\/([^/]+)$/.exec(path);
-    if (w && served.has(w[1]!)) return new Uint8Array(await readFile(join(dirname(weightsFile), w[1]!)));
+    if (w && served.has(w[1]!)) return { file: join(dirname(weightsFile), w[1]!) };
     const s = /^\/samples\/([^/]+)$/.exec(path);
-    if (s && samples.has(s[1]!)) return new Uint8Array(await readFile(samples.get(s[1]!)!));
+    if (s && samples.has(s[1]!)) return { file: samples.get(s[1]!)! };
     return undefined;
   }, opts.port ?? 0);
 }

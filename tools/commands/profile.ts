@@ -50,9 +50,11 @@ export const profileCommand: Command = {
     if (fusedStages !== null) withFusedStages(baseArch, fusedStages);
     const host = (flags.host as string | undefined) ?? 'node';
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
+    const res = intFlag(flags.res, 'res', getArch(baseArch).resolution);
+    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
     const opts: ProfileOptions = {
       batch: intFlag(flags.batch, 'batch', 1),
-      res: intFlag(flags.res, 'res', getArch(baseArch).resolution),
+      res,
       runs: intFlag(flags.runs, 'runs', 10),
       detail: !!flags.detail,
     };

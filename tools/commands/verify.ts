@@ -1,10 +1,11 @@
 /** `effnet verify`: parity of every stage and the logits against a reference dump, in Node or Chromium. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { parseFlags } from '../harness/index.js';
 import { loadModel } from '../../src/api.js';
-import { parseSafetensors } from '../../src/safetensors.js';
+import { EffnetError, isEffnetError } from '../../src/errors.js';
+import { parseSafetensors, type SafetensorsFile } from '../../src/safetensors.js';
 import { verifyModel, type VerifyReport } from '../../src/verify.js';
 import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import { openChromeHost } from '../host.js';
@@ -24,27 +25,42 @@ export const verifyCommand: Command = {
     if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
     const weights = resolve(flags.weights as string);
     const io = resolve(flags.io as string);
-    const arch = (flags.arch as string | undefined) ?? (await inferredArch(weights, io));
-    const { report, adapter } = host === 'node' ? await inNode(arch, weights, io) : await inChrome(arch, weights, io);
+    const dump = await readReference(io);
+    const arch = (flags.arch as string | undefined) ?? (await inferredArch(weights, dump));
+    const { report, adapter } = host === 'node' ? await inNode(arch, weights, dump) : await inChrome(arch, weights, io);
     if (flags.json) console.log(JSON.stringify({ ...report, host, adapter }, null, 1));
     else print(report, host, adapter);
     return report.pass ? 0 : 1;
   },
 };
 
+/** The reference dump, parsed; a path that is not a readable regular file is an IO error naming it. */
+async function readReference(io: string): Promise<SafetensorsFile> {
+  let bytes: Uint8Array;
+  try {
+    if (!(await stat(io)).isFile()) throw new EffnetError('IO', `--io ${io}: not a regular file (a reference dump is a .safetensors file)`);
+    bytes = new Uint8Array(await readFile(io));
+  } catch (e) {
+    if (isEffnetError(e)) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
+    throw new EffnetError('IO', `--io ${io}: cannot read the reference dump (${why})`, { cause: e });
+  }
+  return parseSafetensors(bytes, { source: io });
+}
+
 /** The weights' own architecture, at the resolution of the reference input. */
-async function inferredArch(weights: string, io: string): Promise<ArchSpec> {
+async function inferredArch(weights: string, dump: SafetensorsFile): Promise<ArchSpec> {
   const spec = await inferWeightsArch(weights);
-  const input = parseSafetensors(new Uint8Array(await readFile(io)), { source: io }).get('input').shape;
+  const input = dump.get('input').shape;
   // NCHW [n, 3, H, W] or NHWC [n, H, W, 3], told apart as verifyModel does.
   const resolution = input[3] === 3 && input[1] !== 3 ? input[1]! : input[2]!;
   return { ...spec, resolution };
 }
 
-async function inNode(arch: string | ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+async function inNode(arch: string | ArchSpec, weights: string, dump: SafetensorsFile): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
   const model = await loadModel({ arch, weights });
   try {
-    const dump = parseSafetensors(new Uint8Array(await readFile(io)), { source: io });
     return { report: await verifyModel(model, dump), adapter: model.gpu.report };
   } finally {
     model.dispose();

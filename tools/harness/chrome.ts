@@ -3,9 +3,10 @@
  * system browser (CHROME_PATH, default /usr/bin/chromium), serves a folder on 127.0.0.1 only, and
  * opens a page there so that WebGPU runs in a secure context.
  */
-import { createServer, type Server } from 'node:http';
-import { readFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import { stat } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'puppeteer-core';
@@ -43,19 +44,40 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-/** Serve `roots` (URL prefix → folder) on 127.0.0.1; the first root with a '' prefix answers `/`. */
+/** What a dynamic route answers: bytes it holds, or a file to stream (read in chunks, never whole). */
+export type DynamicResponse = Uint8Array | { file: string };
+
+/**
+ * Serve `roots` (URL prefix → folder) on 127.0.0.1; the first root with a '' prefix answers `/`.
+ * Read-only: GET and HEAD only (405 otherwise). The Host header must name this server (127.0.0.1:PORT or
+ * localhost:PORT): a page on another origin whose DNS name is rebound to 127.0.0.1 sends its own name, and
+ * gets 403 instead of the weights and config.
+ */
 export async function serveStatic(
   roots: Record<string, string>,
-  extra?: (path: string) => Promise<Uint8Array | undefined>,
+  extra?: (path: string) => Promise<DynamicResponse | undefined>,
   port = 0,
 ): Promise<StaticServer> {
+  let bound = port;
   const server: Server = createServer(async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end('method not allowed');
+      return;
+    }
+    if (req.headers.host !== `127.0.0.1:${bound}` && req.headers.host !== `localhost:${bound}`) {
+      res.writeHead(403).end('forbidden host');
+      return;
+    }
     try {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
       const dynamic = extra && (await extra(path));
+      if (dynamic instanceof Uint8Array) {
+        res.writeHead(200, { 'content-type': MIME[extname(path)] ?? 'application/octet-stream', 'content-length': dynamic.byteLength });
+        res.end(req.method === 'HEAD' ? undefined : dynamic);
+        return;
+      }
       if (dynamic) {
-        res.writeHead(200, { 'content-type': MIME[extname(path)] ?? 'application/octet-stream' });
-        res.end(dynamic);
+        await sendFile(req.method, res, dynamic.file, MIME[extname(path)]);
         return;
       }
       const prefix = Object.keys(roots)
@@ -66,17 +88,14 @@ export async function serveStatic(
       const file = normalize(join(root, path.slice(prefix.length + 1) || 'index.html'));
       // Refuse `..` escapes: only files below a served root are reachable.
       if (file !== root && !file.startsWith(root + sep)) throw new Error('not found');
-      const s = await stat(file);
-      if (!s.isFile()) throw new Error('not found');
-      res.writeHead(200, {
-        'content-type': MIME[extname(file)] ?? 'application/octet-stream',
+      await sendFile(req.method, res, file, MIME[extname(file)], {
         // SharedArrayBuffer (wasm threads in peers' runtimes) needs cross-origin isolation.
         'cross-origin-opener-policy': 'same-origin',
         'cross-origin-embedder-policy': 'require-corp',
       });
-      res.end(await readFile(file));
     } catch {
-      res.writeHead(404).end('not found');
+      if (!res.headersSent) res.writeHead(404).end('not found');
+      else res.destroy();
     }
   });
   await new Promise<void>((ok, fail) => {
@@ -85,11 +104,23 @@ export async function serveStatic(
     );
     server.listen(port, '127.0.0.1', ok);
   });
-  const bound = (server.address() as AddressInfo).port;
+  bound = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${bound}/`,
     close: () => new Promise((ok) => server.close(() => ok())),
   };
+}
+
+/** A regular file, streamed: memory per request stays one chunk however large the file (weight shards). */
+async function sendFile(method: string, res: ServerResponse, file: string, type: string | undefined, headers: Record<string, string> = {}): Promise<void> {
+  const s = await stat(file);
+  if (!s.isFile()) throw new Error('not found');
+  res.writeHead(200, { 'content-type': type ?? 'application/octet-stream', 'content-length': s.size, ...headers });
+  if (method === 'HEAD') {
+    res.end();
+    return;
+  }
+  await pipeline(createReadStream(file), res);
 }
 
 export interface ChromeSession {
@@ -118,7 +149,7 @@ function chromePath(): string {
  */
 export async function openChrome(
   roots: Record<string, string>,
-  opts: { page?: string; url?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<Uint8Array | undefined> } = {},
+  opts: { page?: string; url?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<DynamicResponse | undefined> } = {},
 ): Promise<ChromeSession> {
   const { default: puppeteer } = await import('puppeteer-core');
   const server: StaticServer = opts.url ? { url: new URL('/', opts.url).href, close: async () => undefined } : await serveStatic(roots, opts.dynamic);
