@@ -102,6 +102,8 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
   for (const [name, v] of [['batch', batch], ['res', res], ['runs', runs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `${name} must be a positive integer, got ${v}`);
   }
+  // The same floor as a run's input: EfficientNet downsamples 32×.
+  if (res < 8) throw new EffnetError('INPUT', `res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
   log(`compiling ${model.spec.name} for batch ${batch} at ${res}×${res}`);
   const schedule = await instrument(model, { batch, height: res, width: res });
   const input = new Float32Array(batch * 3 * res * res);

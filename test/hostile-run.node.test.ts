@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadModel } from '../src/api.js';
+import { profileModel } from '../src/profile.js';
 import { isEffnetError, type ErrorCode } from '../src/errors.js';
 import { acquireGpu } from '../src/gpu.js';
 import { getArch } from '../src/model/tables.js';
@@ -82,6 +83,11 @@ describe('hostile run() arguments and outputs: every one an EffnetError, the mod
     await stillRuns(model);
   });
 
+  test('profileModel refuses inputs EfficientNet cannot downsample, like run() does', async () => {
+    expectError(await caught(() => profileModel(model, { res: 4, runs: 1 })), 'INPUT', /res must be at least 8 \(EfficientNet downsamples 32×\), got 4/);
+    await stillRuns(model);
+  });
+
   test('a SharedArrayBuffer-backed Float32Array runs and gives what the same values in an ArrayBuffer give', async () => {
     sab.set(ramp());
     expect(Array.from(await model.run({ data: sab, shape }))).toEqual(Array.from(await model.run({ data: ramp(), shape })));
@@ -133,6 +139,9 @@ describe('dispose() under work in flight', () => {
       model.runStages({ data: ramp(), shape }, { tier: 'quick' }),
       // A new shape: this one is still compiling when dispose() comes.
       model.run({ data: new Float32Array(3 * 72 * 72), shape: [1, 3, 72, 72] }),
+      // Compiles outside the inference queue, cut short the same way.
+      model.prepare({ batch: 2, height: 80, width: 80 }),
+      model.activationArena(1, 88, 88),
     ];
     // Let the first submit reach the queue, then pull the model out from under it.
     await new Promise((r) => setTimeout(r, 0));

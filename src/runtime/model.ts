@@ -166,7 +166,8 @@ export class Model {
   /** Compile (or wait for) the tuned schedule of runs of this shape, so that the next such run takes it. */
   async prepare(shape: InputShape, opts: Pick<RunOptions, 'probabilities'> = {}): Promise<void> {
     const { batch, height, width } = shape;
-    await this.#schedules.tuned({ batch, height, width, layout: engineLayout(shape.layout), keepStages: false, softmax: !!opts.probabilities });
+    // Not queued behind inferences (runs go on, on the quick schedule, while this compiles), so it maps its own failures.
+    await this.#orDisposed(this.#schedules.tuned({ batch, height, width, layout: engineLayout(shape.layout), keepStages: false, softmax: !!opts.probabilities }));
   }
 
   /**
@@ -215,7 +216,7 @@ export class Model {
    * quick-start one's; it compiles nothing that a run has not already asked for (unless none has run yet).
    */
   async activationArena(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<ArenaPlan> {
-    return (await this.#schedules.inUse({ batch, height, width, layout, keepStages: false, softmax })).compiled.arena;
+    return (await this.#orDisposed(this.#schedules.inUse({ batch, height, width, layout, keepStages: false, softmax }))).compiled.arena;
   }
 
   /** Release every GPU buffer this model made (and the device, when the model acquired it). */
@@ -253,11 +254,16 @@ export class Model {
    * DISPOSED it is.
    */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(fn, fn).catch((e: unknown) => {
-      throw this.#disposed && !isEffnetError(e, 'DISPOSED') ? new EffnetError('DISPOSED', 'the model was disposed while this call was in flight', { cause: e }) : e;
-    });
+    const next = this.#orDisposed(this.#queue.then(fn, fn));
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Work that dispose() cut short fails with DISPOSED, whatever the GPU or the compiler said underneath. */
+  #orDisposed<T>(work: Promise<T>): Promise<T> {
+    return work.catch((e: unknown) => {
+      throw this.#disposed && !isEffnetError(e, 'DISPOSED') ? new EffnetError('DISPOSED', 'the model was disposed while this call was in flight', { cause: e }) : e;
+    });
   }
 }
 
