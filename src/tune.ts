@@ -11,7 +11,7 @@
 import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
 import { encodeDispatch, type Dispatch } from './kernels/launch.js';
-import type { Overrides } from './kernels/library.js';
+import { pipelineKey, type Overrides } from './kernels/library.js';
 import { isTunable, tileCandidates, tuningKey, withTile } from './kernels/tuning.js';
 import { instrument, type OpView } from './runtime/instrument.js';
 import type { Model } from './runtime/model.js';
@@ -252,8 +252,7 @@ export interface SecondLoad {
 export async function tuningSecondLoad(first: Model, second: Model, result: TuneResult): Promise<SecondLoad> {
   const s = await instrument(second, { batch: result.batch, height: result.res, width: result.res });
   const ops = s.passes.flatMap((p) => p.ops);
-  const keyOf = (kernel: string, o: Overrides) => `${kernel}|${Object.keys(o).sort().map((k) => `${k}=${o[k]}`).join(',')}`;
-  const scheduled = new Set(ops.map((o) => keyOf(o.kernel, o.overrides)));
+  const scheduled = new Set(ops.map((o) => pipelineKey(o.kernel, o.overrides)));
   const compiled = second.lib.pipelineKeys();
   const byKey = new Map(result.choices.map((c) => [c.key, c]));
   let retiled = 0;

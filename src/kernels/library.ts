@@ -11,6 +11,10 @@ import type { ReflectedKernel, UniformLayout, UniformValues } from './reflect.js
 
 export type Overrides = Record<string, number>;
 
+/** The key a pipeline is cached under (and `pipelineKeys` lists): kernel and override values, in name order. */
+export const pipelineKey = (kernel: string, overrides: Overrides): string =>
+  `${kernel}|${Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',')}`;
+
 export class KernelLibrary {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly layouts = new Map<string, GPUPipelineLayout & { group0: GPUBindGroupLayout }>();
@@ -84,7 +88,7 @@ export class KernelLibrary {
     if (bad.length) {
       throw new EffnetError('KERNEL_REGISTRY', `kernel '${name}': unknown override(s) ${bad.join(', ')} (allowed: ${entry.overrides.join(', ') || 'none'})`);
     }
-    const key = `${name}|${Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',')}`;
+    const key = pipelineKey(name, overrides);
     let p = this.pipelines.get(key);
     if (!p) {
       p = this.createPipeline(entry, overrides);
