@@ -75,6 +75,7 @@ export async function benchKernels(
     try {
       const res = model.spec.resolution;
       const schedule = await instrument(model, { batch: 1, height: res, width: res });
+      // The model is disposed below, which frees the schedule: the pin needs no release before that.
       const distinct = new Map<string, { op: OpView; count: number }>();
       for (const pass of schedule.passes) {
         for (const op of pass.ops) {

@@ -6,7 +6,7 @@
  *   model.dispose();
  */
 import { EffnetError } from './errors.js';
-import { acquireGpu, wrapDevice, type Gpu } from './gpu.js';
+import { leaseSharedGpu, wrapDevice, type Gpu } from './gpu.js';
 import { getArch, validateArch, type ArchSpec } from './model/tables.js';
 import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
 import { Model } from './runtime/model.js';
@@ -20,7 +20,10 @@ export interface LoadModelOptions extends WeightOptions {
   arch?: string | ArchSpec;
   /** Weights: a path/URL (.safetensors, TF.js model dir or model.json), bytes, ModelParams, or 'random'. */
   weights: WeightsSource;
-  /** Run on this device / acquired GPU instead of acquiring one (the model then never destroys it). */
+  /**
+   * Run on this device / acquired GPU. Omitted, the model leases the process's shared device (acquired on first
+   * use and kept, since creating a device per model grows the process); dispose() ends the lease.
+   */
   device?: GPUDevice | Gpu;
   /** See ModelOptions.quickStart (default true: the first result comes from quickly compiled pipelines; the tuned ones take over once compiled). */
   quickStart?: boolean;
@@ -31,6 +34,8 @@ export interface LoadModelOptions extends WeightOptions {
   /** See ModelOptions.tune: 'background' tunes each shape on hardware adapters after its first tuned runs. */
   tune?: 'off' | 'background';
   tuneBudgetS?: number;
+  /** See ModelOptions.scheduleCacheBytes: GPU bytes all shapes' compiled schedules may hold (default 256 MiB, LRU). */
+  scheduleCacheBytes?: number;
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -41,5 +46,6 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
   const { spec, params } = await resolveWeights(base, opts.weights, opts);
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  return Model.create(spec, params, gpu ?? (await acquireGpu()), gpu === undefined, { quickStart: opts.quickStart, target: opts.target, tuning: opts.tuning, tune: opts.tune, tuneBudgetS: opts.tuneBudgetS });
+  const { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes } = opts;
+  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes });
 }

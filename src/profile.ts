@@ -141,6 +141,7 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
     }
   } finally {
     passTimer?.destroy();
+    schedule.release();
   }
   const unprofiledMs = spread(wall).median;
 

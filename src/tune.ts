@@ -197,6 +197,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
     });
   } finally {
     timer?.destroy();
+    schedule.release();
   }
 }
 
@@ -251,6 +252,7 @@ export interface SecondLoad {
  */
 export async function tuningSecondLoad(first: Model, second: Model, result: TuneResult): Promise<SecondLoad> {
   const s = await instrument(second, { batch: result.batch, height: result.res, width: result.res });
+  s.release();
   const ops = s.passes.flatMap((p) => p.ops);
   const scheduled = new Set(ops.map((o) => pipelineKey(o.kernel, o.overrides)));
   const compiled = second.lib.pipelineKeys();

@@ -124,10 +124,10 @@ describe('numerically broken weights: NUMERIC naming the stage that overflowed',
 });
 
 describe('dispose() under work in flight', () => {
-  // A model that owns its device loses it on dispose (DEVICE_LOST underneath); one on the caller's device keeps
-  // it, and WebGPU aborts the pending map of the destroyed staging buffer (a bare AbortError underneath).
+  // Either way the device outlives the model (the shared one that loadModel leases, or the caller's): WebGPU
+  // aborts the pending map of the destroyed staging buffer (a bare AbortError underneath).
   test.each([
-    { name: 'on a device the model owns', gpu: async () => undefined },
+    { name: 'on the shared device', gpu: async () => undefined },
     { name: "on the caller's device", gpu: acquireGpu },
   ])('$name: the running call and the queued ones reject with DISPOSED', async ({ gpu }) => {
     const device = await gpu();
@@ -166,6 +166,8 @@ interface CliCase {
   args: string[];
   message: RegExp;
   not?: RegExp;
+  /** The `code` of the JSON error object printed with --json (an EffnetError's, else 'CLI'). */
+  code?: string;
 }
 
 const cliCases: CliCase[] = [
@@ -173,15 +175,25 @@ const cliCases: CliCase[] = [
   { name: 'profile --res 7', args: ['profile', '--arch', 'efficientnet_b0', '--res', '7', '--json'], message: /--res must be at least 8 .*got 7/ },
   { name: 'verify --io missing', args: ['verify', '--arch', 'efficientnet_b0', '--weights', 'random', '--io', '/no/such/ref.safetensors'], message: /--io \/no\/such\/ref\.safetensors: cannot read the reference dump \(no such file\)/, not: /ENOENT/ },
   { name: 'verify --io a directory', args: ['verify', '--arch', 'efficientnet_b0', '--weights', 'random', '--io', '/tmp'], message: /--io \/tmp: not a regular file/, not: /EISDIR/ },
+  { name: 'classify --json, weights that are not a file', args: ['classify', '--weights', '/dev/zero', '--json'], message: /\/dev\/zero.*not a regular file/, code: 'IO' },
+  { name: 'classify --json, an unknown architecture', args: ['classify', '--arch', 'efficientnet_b9', '--weights', 'random', '--json'], message: /efficientnet_b9/, code: 'MODEL_SPEC' },
+  { name: 'classify --json, a bad flag value', args: ['classify', '--top', '0', '--json'], message: /--top must be a positive integer, got 0/ },
 ];
 
 describe('hostile CLI flags of the commands that run a model (the built dist/effnet.js)', () => {
-  test.each(cliCases)('$name', async ({ args, message, not }) => {
+  test.each(cliCases)('$name', async ({ args, message, not, code }) => {
     const r = await effnet(...args);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
     if (not) expect(r.stderr).not.toMatch(not);
-    expect(r.stdout).toBe('');
+    if (args.includes('--json')) {
+      // With --json every failure is one JSON object on stdout, carrying the same message.
+      const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+      expect(out.error.message).toMatch(message);
+      expect(out.error.code).toBe(code ?? 'CLI');
+    } else {
+      expect(r.stdout).toBe('');
+    }
   });
 
   test('the CLI still works afterwards', async () => {

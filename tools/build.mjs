@@ -34,6 +34,7 @@ await Promise.all([
     packages: 'external',
   }),
   build({ ...common, platform: 'node', entryPoints: ['bench/kernels-cli.ts'], outfile: 'dist/bench-kernels.js', packages: 'external' }),
+  build({ ...common, platform: 'node', entryPoints: ['bench/soak.ts'], outfile: 'dist/soak.js', packages: 'external' }),
   build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
   // The profile report's page script: a classic script, minified and without a source map, because
   // `effnet profile --out x.html` inlines it (Chart.js included) into every standalone report.

@@ -54,6 +54,8 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     const msg = e instanceof EffnetError ? `${e.message}` : e instanceof Error ? e.message : String(e);
     console.error(`effnet: ${msg}`);
+    // A caller that asked for JSON parses stdout: a failure is JSON there too, never an empty or half-written page.
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ error: { code: e instanceof EffnetError ? e.code : 'CLI', message: msg } }));
     if (process.env.EFFNET_DEBUG && e instanceof Error) console.error(e.stack);
     process.exit(1);
   },

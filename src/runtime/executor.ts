@@ -34,8 +34,15 @@ export class CompiledGraph {
     private readonly owned: GPUBuffer[],
   ) {}
 
-  static async create(lib: KernelLibrary, graph: Graph, weightBuffers: Map<string, GPUBuffer>, label: string): Promise<CompiledGraph> {
+  /**
+   * Compile `graph`. `assertLive` is asked once the pipelines are ready and before any buffer is made, so a
+   * compile that its model's dispose() detached allocates nothing.
+   */
+  static async create(lib: KernelLibrary, graph: Graph, weightBuffers: Map<string, GPUBuffer>, label: string, assertLive: () => void = () => undefined): Promise<CompiledGraph> {
     const { device } = lib;
+    // One pipeline per distinct (kernel, overrides); all compiled concurrently.
+    const pipelines = await Promise.all(graph.ops.map((op) => lib.pipeline(op.kernel, op.overrides)));
+    assertLive();
     const lastUse = new Map<number, number>();
     const firstUse = new Map<number, number>();
     graph.ops.forEach((op, i) => {
@@ -64,9 +71,6 @@ export class CompiledGraph {
       const dummy = createBuffer(device, { label: `${label}.unused`, bytes: 16, usage: GPUBufferUsage.STORAGE });
       owned.push(dummy);
       const tensorBytes = new Map(graph.tensors.map((t) => [t.id, t.bytes]));
-
-      // One pipeline per distinct (kernel, overrides); all compiled concurrently.
-      const pipelines = await Promise.all(graph.ops.map((op) => lib.pipeline(op.kernel, op.overrides)));
       const passes: CompiledPass[] = [];
       graph.ops.forEach((op, i) => {
         const resources: Record<string, GPUBufferBinding> = {};
@@ -135,6 +139,11 @@ export class CompiledGraph {
         p.end();
       }
     }
+  }
+
+  /** GPU bytes this graph holds: its arena slots, uniforms and the placeholder binding. */
+  get bytes(): number {
+    return this.owned.reduce((a, b) => a + b.size, 0);
   }
 
   destroy(): void {

@@ -10,6 +10,7 @@
  *     timestamp writes to the same passes without changing them;
  *   - `exclusive(fn)`: `fn` queued like an inference, for recording the schedule's dispatches by hand (the
  *     tuner, src/tune.ts, times one op at a time).
+ * instrument() pins the schedule in the model's bounded cache; callers `release()` it when done.
  * Nothing here is on the published `Model` type: the model hands its internals to this module at creation
  * (`exposeInternals`), kept in a WeakMap, so schedules and compiled graphs never enter the public API.
  */
@@ -47,11 +48,17 @@ export interface InstrumentedSchedule {
    * schedule's dispatches itself — an op alone, as the tuner does — and so writes the model's activations.
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Let the model's schedule cache evict this schedule again (instrument() pins it, so that no other shape's
+   * compile destroys it while it is being timed). Call it when done; `run` and the dispatches are invalid after.
+   */
+  release(): void;
 }
 
 /** What a model lends this module: its tuned schedules, and one-at-a-time submits of them. */
 export interface ModelInternals {
-  tuned(key: ScheduleKey): Promise<Schedule>;
+  /** The tuned schedule of `key`, pinned in the cache until `release`. */
+  tuned(key: ScheduleKey): Promise<{ schedule: Schedule; release: () => void }>;
   run(schedule: Schedule, input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -65,7 +72,7 @@ export function exposeInternals(model: Model, access: ModelInternals): void {
 export async function instrument(model: Model, shape: ScheduleShape): Promise<InstrumentedSchedule> {
   const access = internals.get(model)!;
   const { batch, height, width, layout = 'nchw', softmax = false } = shape;
-  const schedule = await access.tuned({ batch, height, width, layout, softmax, keepStages: false });
+  const { schedule, release } = await access.tuned({ batch, height, width, layout, softmax, keepStages: false });
   const passes = schedule.compiled.passes.map(
     (p): PassView => ({
       stage: p.stage,
@@ -83,7 +90,7 @@ export async function instrument(model: Model, shape: ScheduleShape): Promise<In
       })),
     }),
   );
-  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps), exclusive: (fn) => access.exclusive(fn) };
+  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps), exclusive: (fn) => access.exclusive(fn), release };
 }
 
 function inputSize(built: BuiltGraph, op: Op): { height: number; width: number } {

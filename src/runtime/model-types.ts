@@ -1,6 +1,7 @@
 /** The shapes the public `Model` takes and returns; none of them exposes the planner or the executor. */
 import type { TuningSource } from '../tuning-file.js';
 import type { StageTime } from './timing.js';
+import type { ScheduleCacheUsage } from './schedules.js';
 
 export interface InputTensor {
   data: Float32Array;
@@ -57,6 +58,23 @@ export interface ModelOptions {
    */
   tune?: 'off' | 'background';
   tuneBudgetS?: number;
+  /**
+   * GPU bytes the compiled schedules of all input shapes may hold together (activation arenas and uniforms;
+   * default 256 MiB). Past it the least recently used shape's schedule is destroyed and compiles again if that
+   * shape comes back. The schedule a run is using and the most recently used one are never evicted, so a shape
+   * larger than the budget still runs (it is then the only one kept); 0 keeps only that one. `model.memory()`
+   * reports the usage.
+   */
+  scheduleCacheBytes?: number;
+}
+
+/** What `model.memory()` reports: GPU bytes held, exact from the model's own allocations. */
+export interface ModelMemory {
+  weightBytes: number;
+  schedules: ScheduleCacheUsage;
+  /** Read-back buffers, kept per output size (a few sizes at most). */
+  stagingBytes: number;
+  totalBytes: number;
 }
 
 /** The schedule a model plans: for which kind of device, and with which measured tiles. */

@@ -20,12 +20,12 @@ import type { ArenaPlan } from './arena.js';
 import { buildGraph, packModel, type InputLayout } from './builder.js';
 import { CompiledGraph } from './executor.js';
 import { exposeInternals } from './instrument.js';
-import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { ScheduleTiers, type ScheduleKey } from './schedules.js';
 import { Submitter, type InputSource } from './submit.js';
 import { checkInput, engineLayout, firstNonFinite, nonFiniteError, stageDumps } from './tensor-io.js';
 
-export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
 export class Model {
   readonly #weights: Map<string, GPUBuffer>;
@@ -55,7 +55,7 @@ export class Model {
     quickStart: boolean,
     target: ModelOptions['target'],
     tuning: { choices?: TuningChoices; source: string },
-    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS'>,
+    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes'>,
   ) {
     this.info = modelInfo(spec);
     this.#target = launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu';
@@ -69,17 +69,17 @@ export class Model {
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
     const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
       const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier, this.#tuning.size ? this.#tuning : undefined) });
-      return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name) };
+      return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name, () => this.#assertLive()) };
     };
-    this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive());
+    this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive(), opts.scheduleCacheBytes);
     exposeInternals(this, {
-      tuned: (key) => this.#schedules.tuned(key),
+      tuned: (key) => this.#orDisposed(this.#schedules.acquire(() => this.#schedules.tuned(key))),
       run: (schedule, input, timestamps) => this.#serial(async () => (await this.#submitter.submit(schedule, input, [], timestamps))[0]!),
       exclusive: (fn) => this.#serial(async () => (this.#assertLive(), fn())),
     });
   }
 
-  /** Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) destroys the device too. */
+  /** Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) calls `gpu.destroy()` (which ends a shared-device lease). */
   static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}): Promise<Model> {
     const weights = new Map<string, GPUBuffer>();
     try {
@@ -202,12 +202,16 @@ export class Model {
     const { data, ...shape } = checkInput(input, this.spec.resolution);
     return this.#serial(async () => {
       const key = { ...shape, keepStages: true, softmax: false };
-      const s = await (opts.tier === 'quick' ? this.#schedules.quick(key) : this.#schedules.tuned(key));
-      const [logits, ...raw] = await this.#submitter.submit(s, data, s.built.stageOutputs.map((o) => o.tensor));
-      const stages = stageDumps(s.built, raw);
-      const bad = firstNonFinite(logits!);
-      if (bad) throw nonFiniteError('logits', bad, stages);
-      return { logits: logits!, stages };
+      return this.#schedules.use(
+        () => (opts.tier === 'quick' ? this.#schedules.quick(key) : this.#schedules.tuned(key)),
+        async (s) => {
+          const [logits, ...raw] = await this.#submitter.submit(s, data, s.built.stageOutputs.map((o) => o.tensor));
+          const stages = stageDumps(s.built, raw);
+          const bad = firstNonFinite(logits!);
+          if (bad) throw nonFiniteError('logits', bad, stages);
+          return { logits: logits!, stages };
+        },
+      );
     });
   }
 
@@ -219,7 +223,21 @@ export class Model {
     return (await this.#orDisposed(this.#schedules.inUse({ batch, height, width, layout, keepStages: false, softmax }))).compiled.arena;
   }
 
-  /** Release every GPU buffer this model made (and the device, when the model acquired it). */
+  /**
+   * GPU memory this model holds now, exact from its own allocations: weights, the compiled schedules (activation
+   * arenas and uniforms, bounded by `scheduleCacheBytes`) and the read-back staging buffers.
+   */
+  memory(): ModelMemory {
+    this.#assertLive();
+    const schedules = this.#schedules.usage();
+    const stagingBytes = this.#submitter.bytes;
+    return { weightBytes: this.weightBytes, schedules, stagingBytes, totalBytes: this.weightBytes + schedules.bytes + stagingBytes };
+  }
+
+  /**
+   * Release every GPU buffer this model made (and its lease on the shared device, when it took one). It returns
+   * at once: schedule compiles still in flight are detached and destroy what they made when they settle.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
@@ -239,9 +257,11 @@ export class Model {
     const bad = firstNonFinite(output);
     if (!bad) return;
     const k = { ...key, keepStages: true, softmax: false };
-    const s = await (tier === 'tuned' ? this.#schedules.tuned(k) : this.#schedules.quick(k));
-    const [, ...raw] = await this.#submitter.submit(s, input, s.built.stageOutputs.map((o) => o.tensor));
-    throw nonFiniteError(key.softmax ? 'probabilities' : 'logits', bad, stageDumps(s.built, raw));
+    const stages = await this.#schedules.use(
+      () => (tier === 'tuned' ? this.#schedules.tuned(k) : this.#schedules.quick(k)),
+      async (s) => stageDumps(s.built, (await this.#submitter.submit(s, input, s.built.stageOutputs.map((o) => o.tensor))).slice(1)),
+    );
+    throw nonFiniteError(key.softmax ? 'probabilities' : 'logits', bad, stages);
   }
 
   #assertLive(): void {

@@ -1,8 +1,8 @@
 /**
  * One inference is one command buffer and one submit: the input uploaded (or written by commands recorded
  * first, e.g. preprocessing), every pass of the schedule, then copies of the output and any kept tensors into
- * one staging buffer that is mapped once. Staging buffers (by size) and pass timers (by pair count) are reused
- * across inferences, which the model runs one at a time.
+ * one staging buffer that is mapped once. Staging buffers (by size; the few sizes used last) and pass timers
+ * (by pair count) are reused across inferences, which the model runs one at a time.
  */
 import { createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
@@ -14,6 +14,9 @@ import { PassTimer, type PassTimestamps } from './timing.js';
 
 /** Data to upload into the input buffer, or commands that write it. */
 export type InputSource = Float32Array | ((enc: GPUCommandEncoder, input: GPUBuffer) => void);
+
+/** Staging sizes kept: logits and probabilities at the batch sizes in use, without one buffer per shape ever seen. */
+const STAGING_KEPT = 4;
 
 export class Submitter {
   readonly #staging = new Map<number, GPUBuffer>();
@@ -38,11 +41,7 @@ export class Submitter {
     if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
     const reads = [built.output, ...extra].map((id) => compiled.tensorBinding(id));
     const total = reads.reduce((a, r) => a + r.bytes, 0);
-    let staging = this.#staging.get(total);
-    if (!staging) {
-      staging = createBuffer(device, { label: `readback.${total}`, bytes: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      this.#staging.set(total, staging);
-    }
+    const staging = this.#stagingOf(total);
     try {
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder({ label: 'inference' });
@@ -93,6 +92,30 @@ export class Submitter {
       output: output!,
       stages: [{ name: fillName, block: 'input', ms: ms[passes.length]! }, ...passes.map((p, i) => ({ name: p.stage, block: p.ops[0]!.op.block, ms: ms[i]! }))],
     };
+  }
+
+  /** A staging buffer of `bytes`, made on first use; the least recently used past STAGING_KEPT sizes is destroyed. */
+  #stagingOf(bytes: number): GPUBuffer {
+    let staging = this.#staging.get(bytes);
+    // Map order is insertion order: re-inserting marks the size as the most recently used.
+    this.#staging.delete(bytes);
+    staging ??= createBuffer(this.gpu.device, { label: `readback.${bytes}`, bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.#staging.set(bytes, staging);
+    for (const [size, b] of this.#staging) {
+      if (this.#staging.size <= STAGING_KEPT) break;
+      // Runs are serial, so no other read-back is using it.
+      b.destroy();
+      this.#staging.delete(size);
+    }
+    return staging;
+  }
+
+  /** GPU bytes of the staging buffers and pass timers kept. */
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.#staging.values()) n += b.size;
+    for (const t of this.#timers.values()) n += t.bytes;
+    return n;
   }
 
   /** A timer for `pairs` passes, made on first use and kept for the model's life. */

@@ -64,6 +64,11 @@ export class PassTimer {
     return Array.from({ length: this.pairs }, (_, i) => Number(t[2 * i + 1]! - t[2 * i]!) / 1e6);
   }
 
+  /** GPU bytes of its two buffers (the query set's storage is the driver's). */
+  get bytes(): number {
+    return this.resolved.size + this.readback.size;
+  }
+
   destroy(): void {
     this.querySet.destroy();
     this.resolved.destroy();
