@@ -19,6 +19,7 @@
  * | NUMERIC           | runtime/model.ts: an output went non-finite; names the first stage output that did       |
  * | MODEL_SPEC        | model/, api.ts: an unknown architecture or an invalid stage/block table                  |
  * | DISPOSED          | runtime/model.ts: a call on a disposed model, or work in flight that dispose() cancelled  |
+ * | USER_KERNEL       | kernel-bench/: a user's kernel breaks its op's contract or does not compile; names file, line and field |
  * | IO                | weights/load.ts, image/, tuning-file.ts, the CLI: a file or URL that cannot be read        |
  */
 export type ErrorCode =
@@ -37,6 +38,7 @@ export type ErrorCode =
   | 'NUMERIC'
   | 'MODEL_SPEC'
   | 'DISPOSED'
+  | 'USER_KERNEL'
   | 'IO';
 
 export class EffnetError extends Error {

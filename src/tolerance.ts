@@ -1,6 +1,6 @@
 /**
  * Model-level agreement bounds, used by `verifyModel`, the CLI, the parity tests and the benchmarks alike.
- * Kernel-level tolerances (each with its reason) live in test/tolerances.ts.
+ * Kernel-level tolerances (each with its reason) live in src/reference/tolerances.ts (the kernel tests and `effnet kernel-bench` share them).
  */
 export const MODEL_TOLERANCE = {
   /**

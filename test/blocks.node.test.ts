@@ -11,7 +11,7 @@ import { checkModelParams } from '../src/weights/check.js';
 import { randomParams } from '../src/weights/random.js';
 import { TORCHVISION_NAMING } from '../src/weights/torchvision.js';
 import { paramTensors } from '../src/model/ops.js';
-import { referenceForward, referenceLayers, type ReferenceBlock } from './reference/forward.js';
+import { referenceForward, referenceLayers, type ReferenceBlock } from '../src/reference/forward.js';
 import { randomF32 } from './support/tensor.js';
 
 // A block kind added from outside the engine: the Fused-MBConv of the standalone EfficientNetV2 PyTorch code,

@@ -4,7 +4,7 @@ import { customArch, getArch, withFusedStages, type ArchSpec } from '../src/mode
 import { randomParams } from '../src/weights/random.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { errorStats } from '../src/verify.js';
-import { referenceForward } from './reference/forward.js';
+import { referenceForward } from '../src/reference/forward.js';
 import { randomF32 } from './support/tensor.js';
 
 // The runtime must work for tables, resolutions and batch sizes it was never tuned on: each case runs the

@@ -23,7 +23,7 @@ import { DLI14_NAMING, EFFICIENTNET_PYTORCH_NAMING, EFFICIENTNET_PYTORCH_OVERRID
 import { TIMM_NAMING } from '../src/weights/timm';
 import { expectedStateDict, TORCHVISION_NAMING, type StateDictNaming } from '../src/weights/torchvision';
 import { infoCommand } from '../tools/commands/info';
-import { referenceForward, referenceLayers, type ReferenceBlock } from './reference/forward';
+import { referenceForward, referenceLayers, type ReferenceBlock } from '../src/reference/forward';
 
 const seeds = fileURLToPath(new URL('../../shared/fixtures/seeds/', import.meta.url));
 const FIXTURES = {

@@ -15,7 +15,7 @@ import type { ConvParams, ModelParams } from '../src/weights/params.js';
 import { paramsFromTimm, timmSpecOverrides } from '../src/weights/timm.js';
 import { decodeTfjsWeights, paramsFromTfjsGraph, tfjsSpecOverrides, type TfjsGraphModel } from '../src/weights/tfjs.js';
 import { paramsFromTorchvision } from '../src/weights/torchvision.js';
-import { referenceForward, softmax, type ForwardInput } from './reference/forward.js';
+import { referenceForward, softmax, type ForwardInput } from '../src/reference/forward.js';
 
 const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 

@@ -18,7 +18,7 @@ const common = {
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 await mkdir('dist/browser', { recursive: true });
 
-const browserEntries = { effnet: 'src/index.ts', host: 'tools/browser/host.ts' };
+const browserEntries = { effnet: 'src/index.ts', host: 'tools/browser/host.ts', 'kernel-bench': 'tools/browser/kernel-bench.ts' };
 if (existsSync('test/browser/entry.ts')) browserEntries.tests = 'test/browser/entry.ts';
 if (existsSync('bench/browser/entry.ts')) browserEntries.bench = 'bench/browser/entry.ts';
 
@@ -38,7 +38,7 @@ await Promise.all([
   build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
   // The profile report's page script: a classic script, minified and without a source map, because
   // `effnet profile --out x.html` inlines it (Chart.js included) into every standalone report.
-  build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
+  build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts', 'kernel-bench-report': 'tools/report/kernel-bench-page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet bench`'s peers page (ONNX Runtime Web, TensorFlow.js). The condition makes ORT load its wasm
   // glue from the served dist folder: bundled in, its pthread workers would start this whole bundle.
   build({ ...common, platform: 'browser', entryPoints: { peers: 'tools/browser/peers.ts' }, outdir: 'dist/browser', conditions: ['onnxruntime-web-use-extern-wasm'] }),

@@ -8,11 +8,12 @@ import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
 import { planCommand } from './commands/plan.js';
 import { tuneCommand } from './commands/tune.js';
+import { kernelBenchCommand } from './commands/kernel-bench.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

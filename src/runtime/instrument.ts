@@ -14,9 +14,10 @@
  * Nothing here is on the published `Model` type: the model hands its internals to this module at creation
  * (`exposeInternals`), kept in a WeakMap, so schedules and compiled graphs never enter the public API.
  */
+import { bufferBytes } from '../buffers.js';
 import type { Dispatch } from '../kernels/launch.js';
 import type { BuiltGraph, InputLayout } from './builder.js';
-import type { Op } from './graph.js';
+import type { Op, TensorSpec } from './graph.js';
 import type { Model } from './model.js';
 import type { Schedule, ScheduleKey } from './schedules.js';
 import type { PassTimestamps } from './timing.js';
@@ -33,7 +34,15 @@ export interface OpView extends Readonly<Pick<Op, 'name' | 'stage' | 'block' | '
   /** H×W of the first activation the op binds (tensor ids grow along the network, so the lowest is its input). */
   readonly inputSize: { readonly height: number; readonly width: number };
   readonly dispatch: Dispatch;
+  /**
+   * What each storage binding of the op is bound to, by binding name: an activation's buffer range, a weight's
+   * packed values (as uploaded), or nothing the kernel reads (a switched-off fusion). `effnet kernel-bench`
+   * binds a user's kernel for the same op over these.
+   */
+  readonly bindings: Readonly<Record<string, OpBinding>>;
 }
+
+export type OpBinding = { readonly tensor: GPUBufferBinding } | { readonly weight: Float32Array } | { readonly unused: true };
 
 export interface PassView {
   readonly stage: string;
@@ -53,6 +62,11 @@ export interface InstrumentedSchedule {
    * compile destroys it while it is being timed). Call it when done; `run` and the dispatches are invalid after.
    */
   release(): void;
+  /**
+   * The network input (dense float32 as `run` takes it) and output (read back as `run` does, with `denseRows`)
+   * buffers, for recording the schedule by hand inside `exclusive`.
+   */
+  readonly io: { readonly input: GPUBuffer; readonly output: { readonly buffer: GPUBuffer; readonly bytes: number; readonly shape: TensorSpec['shape'] } };
 }
 
 /** What a model lends this module: its tuned schedules, and one-at-a-time submits of them. */
@@ -87,13 +101,34 @@ export async function instrument(model: Model, shape: ScheduleShape): Promise<In
         bytes: op.bytes,
         inputSize: inputSize(schedule.built, op),
         dispatch: { pipeline, bindGroup, grid },
+        bindings: opBindings(schedule, op),
       })),
     }),
   );
-  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps), exclusive: (fn) => access.exclusive(fn), release };
+  return { passes, run: (input, timestamps) => access.run(schedule, input, timestamps), exclusive: (fn) => access.exclusive(fn), release, io: scheduleIo(schedule) };
 }
 
 function inputSize(built: BuiltGraph, op: Op): { height: number; width: number } {
   const t = built.tensors.find((x) => Object.values(op.bind).some((r) => 'tensor' in r && r.tensor === x.id))!;
   return { height: t.shape.h, width: t.shape.w };
+}
+
+function opBindings(schedule: Schedule, op: Op): Record<string, OpBinding> {
+  const { built, compiled } = schedule;
+  return Object.fromEntries(
+    Object.entries(op.bind).map(([name, r]): [string, OpBinding] => {
+      if ('tensor' in r) {
+        const t = compiled.tensorBinding(r.tensor);
+        // The same range the executor binds (its size rounded as every tensor binding is).
+        return [name, { tensor: { buffer: t.buffer, size: bufferBytes(t.bytes) } }];
+      }
+      return [name, 'weight' in r ? { weight: built.weights.get(r.weight)! } : { unused: true }];
+    }),
+  );
+}
+
+function scheduleIo(schedule: Schedule): InstrumentedSchedule['io'] {
+  const { built, compiled } = schedule;
+  const output = compiled.tensorBinding(built.output);
+  return { input: compiled.tensorBinding(built.input).buffer, output: { ...output, shape: built.tensors[built.output]!.shape } };
 }

@@ -4,7 +4,7 @@
  * Node (test/kernels.node.test.ts) and in headless Chromium (test/kernels.chrome.test.ts).
  */
 import type { KernelLibrary } from '../../src/kernels/library.js';
-import type { Comparison } from '../support/compare.js';
+import type { Comparison } from '../../src/reference/compare.js';
 
 export type CaseTag = 'b0' | 'v2s' | 'awkward' | 'chrome';
 

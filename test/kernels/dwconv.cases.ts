@@ -4,12 +4,12 @@ import { dwconvLaunch, packDwconv, type DwconvShape } from '../../src/kernels/dw
 import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare, type Comparison } from '../support/compare.js';
+import { compare, type Comparison } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { fromNHWC4, pad4, paddingValues, randomF32, toNHWC4 } from '../support/tensor.js';
-import { dwconvRef } from '../reference/dwconv.js';
-import { channelMeans } from '../reference/se.js';
-import { TOL } from '../tolerances.js';
+import { dwconvRef } from '../../src/reference/dwconv.js';
+import { channelMeans } from '../../src/reference/se.js';
+import { TOL } from '../../src/reference/tolerances.js';
 
 export const dwconvLabel = (s: DwconvShape) =>
   `${s.N}x${s.H}x${s.W}x${s.C} k${s.k} s${s.s} ${s.padding}${s.squeeze ? ' +squeeze' : ''}`;

@@ -1,8 +1,8 @@
 import type { KernelCase } from './case.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { randomF32, toNHWC4, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
-import { TOL } from '../tolerances.js';
+import { TOL } from '../../src/reference/tolerances.js';
 
 /** float64 references, independent of the WGSL. */
 export const siluRef = (x: number) => x / (1 + Math.exp(-x));

@@ -1,9 +1,9 @@
 import type { CaseTag, KernelCase } from './case.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { randomF32, toNHWC4, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
-import { TOL } from '../tolerances.js';
-import { convRef } from '../reference/conv.js';
+import { TOL } from '../../src/reference/tolerances.js';
+import { convRef } from '../../src/reference/conv.js';
 import { fusedConvLaunch, packFusedConv, type FusedConvShape } from '../../src/kernels/fused_conv.js';
 import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { convGeometry, distinctLayerShapes, type LayerShape } from '../../src/model/layers.js';

@@ -5,11 +5,11 @@ import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { packPointwise, pointwiseLaunch, type PointwiseShape } from '../../src/kernels/pointwise.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare, type Comparison } from '../support/compare.js';
+import { compare, type Comparison } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { fromNHWC4, pad4, paddingValues, randomF32, rng, toNHWC4 } from '../support/tensor.js';
-import { pointwiseRef } from '../reference/pointwise.js';
-import { TOL } from '../tolerances.js';
+import { pointwiseRef } from '../../src/reference/pointwise.js';
+import { TOL } from '../../src/reference/tolerances.js';
 
 type PointwiseLaunch = ReturnType<typeof pointwiseLaunch>;
 

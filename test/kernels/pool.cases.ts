@@ -4,11 +4,11 @@ import { poolLaunch, type PoolShape } from '../../src/kernels/pool.js';
 import { softmaxLaunch, topK, type SoftmaxShape } from '../../src/kernels/softmax.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { fromNHWC4, pad4, paddingValues, randomF32, toNHWC4 } from '../support/tensor.js';
-import { avgPoolRef, softmaxRef } from '../reference/pool.js';
-import { TOL } from '../tolerances.js';
+import { avgPoolRef, softmaxRef } from '../../src/reference/pool.js';
+import { TOL } from '../../src/reference/tolerances.js';
 
 const head = (arch: string): PoolShape => {
   const op = distinctLayerShapes(getArch(arch)).find((o) => o.kind === 'head')!;

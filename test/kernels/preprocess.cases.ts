@@ -5,11 +5,11 @@ import {
 } from '../../src/kernels/preprocess.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { rng } from '../support/tensor.js';
-import { preprocessRef, type PreprocessRefSpec } from '../reference/preprocess.js';
-import { TOL } from '../tolerances.js';
+import { preprocessRef, type PreprocessRefSpec } from '../../src/reference/preprocess.js';
+import { TOL } from '../../src/reference/tolerances.js';
 
 /** The network input side of an architecture: the stem's input. */
 const inputSize = (arch: string): number => {

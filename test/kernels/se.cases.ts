@@ -4,11 +4,11 @@ import { packSe, seExciteLaunch } from '../../src/kernels/se.js';
 import type { DwconvShape } from '../../src/kernels/dwconv.js';
 import { layerOps } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { fromNHWC4, pad4, paddingValues, randomF32 } from '../support/tensor.js';
-import { seRef } from '../reference/se.js';
-import { TOL } from '../tolerances.js';
+import { seRef } from '../../src/reference/se.js';
+import { TOL } from '../../src/reference/tolerances.js';
 import { checkDwconvOutput, dwconvLabel, runDwconv } from './dwconv.cases.js';
 
 interface SeCase {

@@ -1,9 +1,9 @@
 import type { CaseTag, KernelCase } from './case.js';
-import { compare } from '../support/compare.js';
+import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { randomF32, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
-import { TOL } from '../tolerances.js';
-import { convRef } from '../reference/conv.js';
+import { TOL } from '../../src/reference/tolerances.js';
+import { convRef } from '../../src/reference/conv.js';
 import { denseStrides, packStem, stemLaunch, type InputStrides } from '../../src/kernels/stem.js';
 import { convGeometry, distinctLayerShapes, type LayerShape } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';

@@ -5,7 +5,7 @@
 import { escapeHtml, inlineBundle, scriptJson } from '../harness/index.js';
 import { DATA_ELEMENT_ID, reportSubtitle, reportTitle, type PageData } from './model.js';
 
-const STYLE = `
+export const REPORT_STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 24px; color: #1d2430; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -37,7 +37,7 @@ export async function reportHtml(data: PageData): Promise<string> {
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<link rel="icon" href="data:,">',
     `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style>`,
+    `<style>${REPORT_STYLE}</style>`,
     '</head><body>',
     '<main id="report"></main>',
     `<script type="application/json" id="${DATA_ELEMENT_ID}">${scriptJson(data)}</script>`,

@@ -1,4 +1,4 @@
-import type { Tolerance } from '../tolerances.js';
+import type { Tolerance } from './tolerances.js';
 
 export interface Comparison {
   ok: boolean;

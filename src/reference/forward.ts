@@ -14,9 +14,9 @@
  * (out = ceil(in/s), total pad max((out−1)s + k − in, 0), the odd pixel at the bottom/right).
  * `inputAffine` is applied to the input before padding, so the padding stays zero in normalised space.
  */
-import type { ArchSpec } from '../../src/model/tables.js';
+import type { ArchSpec } from '../model/tables.js';
 import { padGeometry as geometry, silu, type Padding } from './dwconv.js';
-import type { BlockParams, ConvParams, ModelParams } from '../../src/weights/params.js';
+import type { BlockParams, ConvParams, ModelParams } from '../weights/params.js';
 
 export interface ForwardInput {
   data: ArrayLike<number>;

@@ -1,0 +1,168 @@
+/**
+ * The contract a user's kernel for one op kind must meet (kernels/README.md, "Bring your own kernel"): it is
+ * our kernel for that op seen from outside — the same bindings (names, numbers, kinds, types), any subset of
+ * our `Params` fields with our types, any of our overrides (the tool sets them to our launch's values), and a
+ * `// Dispatch:` header line giving its workgroup count over those fields and overrides. `checkUserKernel`
+ * reflects the WGSL with wgsl_reflect and refuses, in one line naming file, line and field, whatever breaks it;
+ * compile errors come later, from the device (`compileUserKernel` in bench.ts).
+ */
+import { EffnetError } from '../errors.js';
+import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
+import { reflectKernel, type ReflectedBinding, type ReflectedKernel, type UniformLayout } from '../kernels/reflect.js';
+import { parseDispatch, type DispatchFormula } from './dispatch.js';
+
+export const BENCH_OPS = ['dwconv', 'pointwise', 'fused_conv', 'stem', 'se_excite', 'pool'] as const;
+export type BenchOp = (typeof BENCH_OPS)[number];
+
+/**
+ * Per op: the kernel whose interface is the contract, and every kernel a tuned schedule may run for the op (a
+ * hardware-GPU schedule runs the `_tiled`/`_subgroup` sibling, which shares the interface by design; the
+ * quick tier's dwconv_compact is never benchmarked: instrument() hands out the tuned schedule).
+ */
+export const OP_KERNELS: Readonly<Record<BenchOp, { contract: string; scheduled: readonly string[] }>> = {
+  dwconv: { contract: 'dwconv', scheduled: ['dwconv'] },
+  pointwise: { contract: 'pointwise', scheduled: ['pointwise', 'pointwise_tiled'] },
+  fused_conv: { contract: 'fused_conv', scheduled: ['fused_conv', 'fused_conv_tiled'] },
+  stem: { contract: 'stem', scheduled: ['stem'] },
+  se_excite: { contract: 'se_excite', scheduled: ['se_excite'] },
+  pool: { contract: 'pool', scheduled: ['pool', 'pool_subgroup'] },
+};
+
+export function benchOp(name: string): BenchOp {
+  if (!(BENCH_OPS as readonly string[]).includes(name)) {
+    throw new EffnetError('INPUT', `--op must be one of ${BENCH_OPS.join(', ')}, got '${name}'`);
+  }
+  return name as BenchOp;
+}
+
+export interface UserKernel {
+  op: BenchOp;
+  /** The file name reports and errors show. */
+  label: string;
+  source: string;
+  reflected: ReflectedKernel;
+  /** The user's uniform struct (a subset of ours), packed from our launch's values by field name. */
+  uniform: UniformLayout;
+  /** The user's overrides that are ours too: set to our launch's values. */
+  sharedOverrides: string[];
+  dispatch: DispatchFormula;
+}
+
+/**
+ * wgsl_reflect reports a missing ';' at the token after it, often the next line; the statement missing it
+ * ends on the last line before that one holding code.
+ */
+function parseErrorLine(source: string, line: number, why: string): number {
+  if (!why.includes("Expected ';'")) return line;
+  const lines = source.split('\n');
+  const token = lines[line - 1] ?? '';
+  // The reported token starts its line: the statement missing the ';' is on an earlier line.
+  if (token.trim() === '' || !/^\s*(let|var|const|return|if|for|while|[A-Za-z_][\w.\[\]]*\s*[-+*/]?=|[}])/.test(token)) return line;
+  for (let l = line - 1; l >= 1; l--) {
+    const code = lines[l - 1]!.replace(/\/\/.*$/, '').trim();
+    if (code) return l;
+  }
+  return line;
+}
+
+/** 1-based line of the first match of `re` in `source` (0 when absent). */
+function lineOf(source: string, re: RegExp): number {
+  const m = re.exec(source);
+  return m ? source.slice(0, m.index).split('\n').length : 0;
+}
+
+/** wgsl_reflect's type names (`array<vec4f, 0>` for a runtime-sized array) as WGSL source spells them. */
+const wgslType = (t: string) => t.replace(/,\s*0>/g, '>').replace(/\bvec([234])([fiu])\b/g, (_, n: string, s: string) => `vec${n}<${s}32>`).replace(/\bmat(\d)x(\d)f\b/g, 'mat$1x$2<f32>').replace(/\s/g, '');
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What our contract kernel for `op` declares: bindings, `Params` fields (name → WGSL type) and overrides. */
+export function contractOf(op: BenchOp): { kernel: string; bindings: readonly ReflectedBinding[]; fields: Map<string, string>; overrides: readonly string[] } {
+  const entry = kernelEntry(OP_KERNELS[op].contract);
+  const r = reflectedKernel(entry);
+  const fields = new Map<string, string>();
+  const src = entry.source;
+  const struct = /struct\s+Params\s*\{([\s\S]*?)\n\}/.exec(src)![1]!;
+  for (const name of r.uniforms.get('params')!.fields.keys()) {
+    fields.set(name, new RegExp(`\\b${escape(name)}\\s*:\\s*([^,\\n]+?)\\s*,`).exec(struct)![1]!);
+  }
+  return { kernel: entry.name, bindings: r.bindings, fields, overrides: r.overrides };
+}
+
+/**
+ * Reflect `source` and check it against `op`'s contract. Every refusal is one line:
+ * `<label>:<line>: <what is wrong> (<what the contract says>)`.
+ */
+export function checkUserKernel(op: BenchOp, source: string, label: string): UserKernel {
+  const fail: (line: number, why: string) => never = (line, why) => {
+    throw new EffnetError('USER_KERNEL', `${label}:${line}: ${why}`);
+  };
+  const contract = contractOf(op);
+  let reflected: ReflectedKernel;
+  try {
+    reflected = reflectKernel(source, label);
+  } catch (e) {
+    // wgsl_reflect ends its parse errors with ".. Line: N".
+    const msg = (e as Error).message;
+    const m = /Line: (\d+)/.exec(msg);
+    const why = msg.replace(/^kernel '[^']*': /, '').replace(/\.*\s*Line: \d+\s*$/, '');
+    return fail(m ? parseErrorLine(source, Number(m[1]), why) : 0, why);
+  }
+  if (!reflected.entryPoints.includes('main')) fail(lineOf(source, /@compute/), `no compute entry point 'main' (found: ${reflected.entryPoints.join(', ') || 'none'})`);
+
+  const declLine = (name: string) => lineOf(source, new RegExp(`var\\s*<[^>]*>\\s*${escape(name)}\\s*:`));
+  const want = contract.bindings;
+  for (const b of reflected.bindings) {
+    const expected = want.find((w) => w.name === b.name);
+    if (!expected) fail(declLine(b.name), `binding '${b.name}' is not part of the ${op} contract (bindings: ${want.map((w) => w.name).join(', ')})`);
+  }
+  for (const w of want) {
+    const b = reflected.bindings.find((x) => x.name === w.name);
+    const decl = w.kind === 'uniform' ? `var<uniform> ${w.name}` : `var<storage, ${w.kind === 'storage' ? 'read_write' : 'read'}> ${w.name}: ${wgslType(w.type)}`;
+    if (!b) fail(lineOf(source, /@group\s*\(/) || 1, `missing binding '${w.name}' (the ${op} contract declares @group(0) @binding(${w.binding}) ${decl})`);
+    const line = declLine(w.name);
+    if (b.group !== 0 || b.binding !== w.binding) fail(line, `binding '${w.name}' is @group(${b.group}) @binding(${b.binding}), the ${op} contract has @group(0) @binding(${w.binding})`);
+    if (b.kind !== w.kind) fail(line, `binding '${w.name}' is ${b.kind}, the ${op} contract has ${w.kind} (${decl})`);
+    if (w.kind !== 'uniform' && wgslType(b.type) !== wgslType(w.type)) fail(line, `binding '${w.name}' has type ${wgslType(b.type)}, the ${op} contract has ${wgslType(w.type)}`);
+  }
+
+  const uniformName = want.find((w) => w.kind === 'uniform')!.name;
+  const uniform = reflected.uniforms.get(uniformName)!;
+  const structBody = new RegExp(`struct\\s+${escape(uniform.structName)}\\s*\\{`).exec(source);
+  const fieldLine = (name: string) => {
+    const at = structBody ? structBody.index : 0;
+    const rel = lineOf(source.slice(at), new RegExp(`\\b${escape(name)}\\s*:`));
+    return rel ? source.slice(0, at).split('\n').length + rel - 1 : 0;
+  };
+  for (const [name, f] of uniform.fields) {
+    const type = contract.fields.get(name);
+    if (type === undefined) fail(fieldLine(name), `uniform field '${name}' does not exist in the ${op} contract's Params (fields: ${[...contract.fields.keys()].join(', ')})`);
+    const mine = f.width === 1 ? f.scalar : `vec${f.width}<${f.scalar}>`;
+    const theirs = type.replace(/^vec([234])([uif])$/, (_, n: string, s: string) => `vec${n}<${s}32>`);
+    if (mine !== theirs) fail(fieldLine(name), `uniform field '${name}' is ${mine}, the ${op} contract's Params has ${type}`);
+  }
+
+  const dispatchLine = lineOf(source, /^\s*\/\/\s*Dispatch:/m);
+  if (!dispatchLine) fail(1, `no '// Dispatch: <workgroups>' header line (e.g. '// Dispatch: ceil(count / 64)', over Params fields and our overrides ${contract.overrides.join(', ')})`);
+  const text = /^\s*\/\/\s*Dispatch:\s*(.*)$/m.exec(source)![1]!.trim();
+  let dispatch: DispatchFormula;
+  try {
+    dispatch = parseDispatch(text);
+  } catch (e) {
+    return fail(dispatchLine, `Dispatch: ${(e as Error).message} in '${text}'`);
+  }
+  for (const name of dispatch.names) {
+    if (!contract.fields.has(name) && !contract.overrides.includes(name)) {
+      fail(dispatchLine, `Dispatch: '${name}' is neither a ${op} Params field nor one of our overrides (${[...contract.fields.keys(), ...contract.overrides].join(', ')})`);
+    }
+  }
+  return {
+    op,
+    label,
+    source,
+    reflected,
+    uniform,
+    sharedOverrides: reflected.overrides.filter((o) => contract.overrides.includes(o)),
+    dispatch,
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * `effnet kernel-bench` in Node: the contract check's one-line errors (no GPU needed), a compile error from
+ * the device, and the two examples on B0 at a small resolution — the naive depthwise kernel passes every shape
+ * and is slower than ours; the pointwise off-by-one fails exactly the layers that apply the SE gate — plus the
+ * CLI's exit code and report. The Chromium run of both examples is test/kernel-bench.chrome.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadModel } from '../src/api.js';
+import { isEffnetError } from '../src/errors.js';
+import { kernelBench, type KernelBenchReport, type NetworkResult } from '../src/kernel-bench/bench.js';
+import { BENCH_OPS, checkUserKernel } from '../src/kernel-bench/contract.js';
+import type { Model } from '../src/runtime/model.js';
+import { effnet } from './support/cli.js';
+
+const example = (name: string) => readFileSync(new URL(`../examples/kernels/${name}`, import.meta.url), 'utf8');
+const NAIVE_DW = example('naive_dwconv.wgsl');
+const OFF_BY_ONE = example('pointwise_off_by_one.wgsl');
+// Small enough for SwiftShader, large enough that every depthwise kernel size and stride of B0 runs.
+const RES = 32;
+
+/** The one-line USER_KERNEL message `source` is refused with. */
+function refusal(op: (typeof BENCH_OPS)[number], source: string, label: string): string {
+  try {
+    checkUserKernel(op, source, label);
+  } catch (e) {
+    expect(isEffnetError(e, 'USER_KERNEL'), String(e)).toBe(true);
+    const message = (e as Error).message;
+    expect(message.split('\n')).toHaveLength(1);
+    return message;
+  }
+  throw new Error(`${label} was accepted`);
+}
+
+/** The whole-network result, which must have run. */
+function network(r: KernelBenchReport): NetworkResult {
+  if ('error' in r.network) throw new Error(`the network did not run: ${r.network.error}`);
+  return r.network;
+}
+
+/** `source` with `from` replaced by `to`, checking that `from` was there. */
+function edit(source: string, from: string, to: string): string {
+  expect(source).toContain(from);
+  return source.replace(from, to);
+}
+
+describe('the contract check (before anything runs)', () => {
+  test('every example kernel meets its op contract', () => {
+    for (const [op, file] of [['dwconv', 'naive_dwconv'], ['pointwise', 'pointwise_off_by_one'], ['fused_conv', 'naive_fused_conv'], ['stem', 'naive_stem'], ['se_excite', 'naive_se_excite'], ['pool', 'naive_pool']] as const) {
+      const k = checkUserKernel(op, example(`${file}.wgsl`), file);
+      expect(k.dispatch.names.length, file).toBeGreaterThan(0);
+    }
+  });
+
+  test('a mistyped binding names its line and both types', () => {
+    const bad = edit(NAIVE_DW, 'var<storage, read> w: array<vec4<f32>>;', 'var<storage, read> w: array<f32>;');
+    expect(refusal('dwconv', bad, 'k.wgsl')).toBe("k.wgsl:28: binding 'w' has type array<f32>, the dwconv contract has array<vec4<f32>>");
+  });
+
+  test('a missing binding, a renamed one and a wrong access mode', () => {
+    const noPart = edit(edit(NAIVE_DW, '@group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;\n', ''), 'part[slot * C4 + c4] = sum;', '');
+    expect(refusal('dwconv', noPart, 'k.wgsl')).toBe(
+      "k.wgsl:26: missing binding 'part' (the dwconv contract declares @group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>)",
+    );
+    const renamed = edit(NAIVE_DW, 'var<storage, read> b: array<vec4<f32>>;', 'var<storage, read> bias: array<vec4<f32>>;');
+    expect(refusal('dwconv', renamed, 'k.wgsl')).toBe("k.wgsl:29: binding 'bias' is not part of the dwconv contract (bindings: params, x, w, b, y, part)");
+    const writable = edit(NAIVE_DW, 'var<storage, read> x:', 'var<storage, read_write> x:');
+    expect(refusal('dwconv', writable, 'k.wgsl')).toBe("k.wgsl:27: binding 'x' is storage, the dwconv contract has read-only-storage (var<storage, read> x: array<vec4<f32>>)");
+  });
+
+  test('a uniform field the engine does not provide, and one of the wrong type', () => {
+    const unknown = edit(NAIVE_DW, '  count: u32,\n', '  count: u32,\n  channels: u32,\n');
+    expect(refusal('dwconv', unknown, 'k.wgsl')).toBe(
+      "k.wgsl:24: uniform field 'channels' does not exist in the dwconv contract's Params (fields: H, W, C4, Ho, Wo, padTop, padLeft, strips, rows, rowBlocks, count)",
+    );
+    const retyped = edit(OFF_BY_ONE, '  HW: u32,', '  HW: f32,');
+    expect(refusal('pointwise', retyped, 'p.wgsl')).toBe("p.wgsl:15: uniform field 'HW' is f32, the pointwise contract's Params has u32");
+  });
+
+  test('a WGSL syntax error names the statement missing its semicolon', () => {
+    const bad = edit(NAIVE_DW, '  let c4 = i % C4;', '  let c4 = i % C4');
+    expect(refusal('dwconv', bad, 'k.wgsl')).toBe("k.wgsl:61: WGSL does not parse: Expected ';' after statement");
+  });
+
+  test('the Dispatch line: missing, unparsable, or naming what the engine does not provide', () => {
+    expect(refusal('pool', edit(example('naive_pool.wgsl'), '// Dispatch: ceil(count / 64)\n', ''), 'p.wgsl')).toBe(
+      "p.wgsl:1: no '// Dispatch: <workgroups>' header line (e.g. '// Dispatch: ceil(count / 64)', over Params fields and our overrides WG)",
+    );
+    expect(refusal('pool', edit(example('naive_pool.wgsl'), 'ceil(count / 64)', 'ceil(count / 64'), 'p.wgsl')).toBe("p.wgsl:6: Dispatch: expected ')' at the end in 'ceil(count / 64'");
+    expect(refusal('pool', edit(example('naive_pool.wgsl'), 'ceil(count / 64)', 'ceil(N * C4 / 64)'), 'p.wgsl')).toBe(
+      "p.wgsl:6: Dispatch: 'N' is neither a pool Params field nor one of our overrides (count, C4, HW, WG)",
+    );
+  });
+});
+
+describe('on the GPU (B0, Node)', () => {
+  let model: Model;
+  beforeAll(async () => {
+    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', quickStart: false });
+  });
+  afterAll(() => model?.dispose());
+
+  test('a compile error is reported from the device with line and column', async () => {
+    const bad = edit(NAIVE_DW, '  y[i] = conv_at(n, oh, ow, c4);', '  y[i] = conv_at(n, oh, ow);');
+    const err = await kernelBench(model, checkUserKernel('dwconv', bad, 'k.wgsl'), { res: RES, runs: 1 }).catch((e: Error) => e);
+    expect(isEffnetError(err, 'USER_KERNEL'), String(err)).toBe(true);
+    expect((err as Error).message).toBe("k.wgsl:66:10: too few arguments in call to 'conv_at', expected 4, got 3");
+  });
+
+  test('a kernel WebGPU refuses fails every shape with the reason, and the network part says it did not run', async () => {
+    // An override without a default that the engine does not set: pipeline creation fails.
+    const bad = edit(edit(example('naive_pool.wgsl'), '@compute', 'override SCALE: f32;\n\n@compute'), 'y[i] = sum / f32(params.HW);', 'y[i] = sum / f32(params.HW) * SCALE;');
+    const r = await kernelBench(model, checkUserKernel('pool', bad, 'p.wgsl'), { res: RES, runs: 1 });
+    expect(r.ok).toBe(false);
+    expect(r.shapes).toHaveLength(1);
+    expect(r.shapes[0]!.ours.ok).toBe(true);
+    expect(r.shapes[0]!.theirs.ms).toBeNull();
+    expect(r.shapes[0]!.theirs.messages[0]).toMatch(/^p\.wgsl: pipeline with overrides \{\} failed: /);
+    expect('error' in r.network && r.network.error).toMatch(/^p\.wgsl: pipeline with overrides \{\} failed: /);
+  });
+
+  test('naive depthwise: correct on every B0 shape, slower than ours, the network agrees with the stock one', async () => {
+    const r: KernelBenchReport = await kernelBench(model, checkUserKernel('dwconv', NAIVE_DW, 'naive_dwconv.wgsl'), { res: RES, runs: 3 });
+    expect(r.timer).toBe('timestamp-query');
+    // B0's depthwise layers: every (k, stride) pair it has, 16 layers in all, here in 12 distinct launches.
+    expect(r.shapes.length).toBe(12);
+    expect(r.shapes.reduce((a, s) => a + s.layers.length, 0)).toBe(16);
+    for (const s of r.shapes) {
+      expect(s.ours.ok, s.ours.messages.join('; ')).toBe(true);
+      expect(s.theirs.ok, s.theirs.messages.join('; ')).toBe(true);
+      // y and the squeeze sums (every B0 depthwise conv feeds an SE).
+      expect(s.theirs.messages).toHaveLength(2);
+      expect(s.ours.ms! > 0 && s.theirs.ms! > 0).toBe(true);
+    }
+    expect(r.ok).toBe(true);
+    // One output per invocation, every tap loaded from memory: slower in total than ours.
+    const total = (side: 'ours' | 'theirs') => r.shapes.reduce((a, s) => a + s[side].ms! * s.layers.length, 0);
+    expect(total('theirs')).toBeGreaterThan(total('ours'));
+    expect(network(r).swapped).toBe(16);
+    expect(network(r).ok).toBe(true);
+    expect(network(r).relL2).toBeLessThan(1e-5);
+    expect(network(r).stockMs).toBeGreaterThan(0);
+    expect(network(r).swappedMs).toBeGreaterThan(0);
+  });
+});
+
+describe('the CLI', () => {
+  test('the pointwise off-by-one fails every projection (the layers with the SE gate) and nothing else; exit code 1', async () => {
+    const r = await effnet('kernel-bench', '--op', 'pointwise', '--kernel', 'examples/kernels/pointwise_off_by_one.wgsl', '--res', String(RES), '--runs', '1', '--json');
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as KernelBenchReport;
+    expect(report.ok).toBe(false);
+    for (const s of report.shapes) {
+      const projection = s.layers[0]!.endsWith('.project');
+      expect(s.theirs.ok, `${s.layers[0]}: ${s.theirs.messages.join('; ')}`).toBe(!projection);
+      expect(s.ours.ok).toBe(true);
+    }
+    expect(report.shapes.filter((s) => !s.theirs.ok).length).toBeGreaterThan(5);
+    expect(network(report).ok).toBe(false);
+  });
+
+  test('a malformed kernel is one line on stderr, before any GPU work', async () => {
+    const r = await effnet('kernel-bench', '--op', 'pool', '--kernel', 'examples/kernels/naive_dwconv.wgsl');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe("effnet: naive_dwconv.wgsl:28: binding 'w' is not part of the pool contract (bindings: params, x, y)");
+    const op = await effnet('kernel-bench', '--op', 'conv', '--kernel', 'examples/kernels/naive_dwconv.wgsl');
+    expect(op.stderr.trim()).toBe("effnet: --op must be one of dwconv, pointwise, fused_conv, stem, se_excite, pool, got 'conv'");
+  });
+});
