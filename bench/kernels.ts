@@ -14,6 +14,7 @@ import { pointwiseLaunch } from '../src/kernels/pointwise.js';
 import { dwconvLaunch } from '../src/kernels/dwconv.js';
 import { seExciteLaunch } from '../src/kernels/se.js';
 import { poolLaunch } from '../src/kernels/pool.js';
+import { getArch } from '../src/model/tables.js';
 
 export interface KernelRow {
   arch: string;
@@ -71,7 +72,7 @@ export async function benchKernels(
   const fusion: FusionRow[] = [];
   for (const arch of opts.archs ?? ['efficientnet_b0', 'efficientnet_v2_s']) {
     // The tuned schedule of random weights at the model's own resolution: the launches a real run records.
-    const model = await loadModel({ arch, weights: 'random', device: gpu, quickStart: false });
+    const model = await loadModel({ arch: getArch(arch), weights: 'random', device: gpu, quickStart: false });
     try {
       const res = model.spec.resolution;
       const schedule = await instrument(model, { batch: 1, height: res, width: res });

@@ -5,10 +5,12 @@
  *   const logits = await model.run(nchwFloat32);   // [N, 1000]
  *   model.dispose();
  */
+import { throwIfAborted } from './abort.js';
 import { EffnetError } from './errors.js';
 import { leaseSharedGpu, wrapDevice, type Gpu } from './gpu.js';
-import { getArch, validateArch, type ArchSpec } from './model/tables.js';
+import { getArch, validateArch, type ArchName, type ArchSpec } from './model/tables.js';
 import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
+import { serializeEffnetWeights } from './weights/effnet-format.js';
 import { Model } from './runtime/model.js';
 import type { TuningSource } from './tuning-file.js';
 
@@ -17,7 +19,7 @@ export interface LoadModelOptions extends WeightOptions {
    * A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl', 'effnetv2_s', …) or a custom stage table; omitted, a
    * state dict's keys and shapes name it (family, variant and width: `inferArch`).
    */
-  arch?: string | ArchSpec;
+  arch?: ArchName | ArchSpec;
   /** Weights: a path/URL (.safetensors, TF.js model dir or model.json), bytes, ModelParams, or 'random'. */
   weights: WeightsSource;
   /**
@@ -44,8 +46,19 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
   }
   const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
-  const { spec, params } = await resolveWeights(base, opts.weights, opts);
+  const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
+  throwIfAborted(opts.signal, 'loadModel');
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
   const { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes } = opts;
-  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes });
+  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, preprocess });
+}
+
+/**
+ * Weights from any source `loadModel` takes, as the engine's own safetensors file (BatchNorm folded, the
+ * architecture in its metadata): what `effnet export-weights` writes, for a web app to serve as one file.
+ */
+export async function exportWeights(opts: Pick<LoadModelOptions, 'arch' | 'weights'> & WeightOptions): Promise<{ spec: ArchSpec; bytes: Uint8Array }> {
+  const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
+  const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
+  return { spec, bytes: serializeEffnetWeights(spec, params, preprocess) };
 }

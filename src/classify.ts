@@ -1,31 +1,44 @@
 /**
- * Images → top-k labels. Decoded RGBA images are uploaded as-is; the preprocessing kernel crops,
- * resizes and normalises each straight into the network's input buffer, in the same command buffer as
- * the network and its softmax, so a batch of images costs one submit.
+ * Images → top-k labels. Decoded RGBA images are uploaded as-is; browser images (ImageBitmap, <img>, canvas,
+ * OffscreenCanvas, VideoFrame, <video>) are copied by the browser into a texture, with no CPU readback. The
+ * preprocessing kernels (kernels/preprocess.wgsl from a buffer, preprocess_texture.wgsl from a texture; the
+ * same floats from the same pixels) crop, resize and normalise each straight into the network's input buffer,
+ * in the same command buffer as the network and its softmax, so a batch of images costs one submit.
  */
 import { createBuffer } from './buffers.js';
 import { EffnetError } from './errors.js';
 import type { DecodedImage } from './image/decode.js';
+import { checkGpuSource, copySourceToTexture, isGpuImageSource, type GpuImageSource } from './image/gpu.js';
 import { encodeDispatch } from './kernels/launch.js';
-import { presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
+import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
+import { IMAGENET_CLASSES } from './pretrained.js';
 import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
 import type { StageTime } from './runtime/timing.js';
+
+/** What classify takes: decoded RGBA8 pixels, or an image the browser holds (copied to the GPU as it is). */
+export type ImageInput = DecodedImage | GpuImageSource;
 
 export interface Prediction extends TopEntry {
   label: string;
 }
 
 export interface ClassifyOptions {
-  preset: PreprocessPreset;
+  /**
+   * How images are cropped, resized and normalised. Default: what the model's weights expect (`model.preprocess`:
+   * PREPROCESS_TFJS for TF-Hub weights, PREPROCESS_TORCHVISION for state dicts).
+   */
+  preset?: PreprocessPreset;
   /** How many classes to return per image (default 5). */
   top?: number;
-  /** Class names by index; missing ones print as `class N`. */
+  /** Class names by index (default IMAGENET_CLASSES for a 1000-class model); missing ones print as `class N`. */
   labels?: readonly string[];
   /** Input size (default: the model's resolution). */
   size?: number;
   /** GPU time of each pass of this very submit (preprocessing, stem, stages, head), when timestamp-query exists. */
   timed?: boolean;
+  /** Refuse browser images with more pixels than this (default DEFAULT_MAX_PIXELS, as decodeImage). */
+  maxPixels?: number;
 }
 
 export interface Classification {
@@ -37,7 +50,7 @@ export interface Classification {
   wallMs: number;
 }
 
-export async function classifyImages(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Prediction[][]> {
+export async function classifyImages(model: Model, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
   return (await classify(model, images, opts)).predictions;
 }
 
@@ -48,7 +61,7 @@ export type ImageOutcome = { top: Prediction[] } | { error: string };
  * classifyImages for a batch in which an image may be bad (decoded, but more than the GPU takes): a batch
  * that fails is run again image by image, so one image never costs the others their results.
  */
-export async function classifyEach(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<ImageOutcome[]> {
+export async function classifyEach(model: Model, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<ImageOutcome[]> {
   try {
     return (await classifyImages(model, images, opts)).map((top) => ({ top }));
   } catch {
@@ -64,35 +77,74 @@ export async function classifyEach(model: Model, images: readonly DecodedImage[]
   }
 }
 
+/** One image as the preprocessing kernels take it: pixels in a buffer, or a browser image to copy to a texture. */
+type Pixels = { source: 'buffer'; width: number; height: number; rgba: Uint8Array } | { source: 'texture'; width: number; height: number; image: GpuImageSource };
+
+/** What a value is, for messages. */
+const describe = (v: unknown): string => (v === null || typeof v !== 'object' ? String(v) : Object.prototype.toString.call(v).slice(8, -1));
+
+function pixelsOf(img: ImageInput, n: number, device: GPUDevice, maxPixels: number | undefined): Pixels {
+  if (isGpuImageSource(img)) return { source: 'texture', ...checkGpuSource(img, device, `image ${n}`, maxPixels), image: img };
+  const d = img as Partial<DecodedImage> | null;
+  if (typeof d !== 'object' || d === null || !(d.rgba instanceof Uint8Array)) {
+    throw new EffnetError(
+      'INPUT',
+      `image ${n}: expected a DecodedImage {width, height, rgba: Uint8Array} or an ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, VideoFrame or HTMLVideoElement, got ${describe(img)}`,
+    );
+  }
+  const { width, height, rgba } = d as DecodedImage;
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0) || rgba.length !== width * height * 4) {
+    throw new EffnetError('INPUT', `image ${n}: expected ${width}×${height} RGBA pixels, got ${rgba.length} bytes`);
+  }
+  return { source: 'buffer', width, height, rgba };
+}
+
 /** classifyImages, plus how long it took and (with `timed`) where the GPU time went. */
-export async function classify(model: Model, images: readonly DecodedImage[], opts: ClassifyOptions): Promise<Classification> {
+export async function classify(model: Model, images: readonly ImageInput[], options: ClassifyOptions = {}): Promise<Classification> {
   const t0 = performance.now();
+  if (typeof options !== 'object' || options === null) throw new EffnetError('INPUT', `classify options must be an object, got ${describe(options)}`);
+  const preset = options.preset ?? (model.preprocess === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION);
+  if (typeof preset?.crop !== 'function') {
+    throw new EffnetError('INPUT', `classify's preset must be a PreprocessPreset (PREPROCESS_TFJS, PREPROCESS_TORCHVISION or torchvisionPreset(...)), got ${describe(preset)}`);
+  }
+  const labels = options.labels ?? (model.classes === IMAGENET_CLASSES.length ? IMAGENET_CLASSES : undefined);
+  const opts = { ...options, preset, labels };
+  if (!Array.isArray(images)) throw new EffnetError('INPUT', `classify takes an array of images, got ${describe(images)}`);
   if (images.length === 0) return { predictions: [], wallMs: 0 };
   const size = opts.size ?? model.spec.resolution;
   const batch = images.length;
   const { device } = model.gpu;
-  const launches = images.map((img, n) => {
-    if (!(img.width > 0 && img.height > 0) || img.rgba.length !== img.width * img.height * 4) {
-      throw new EffnetError('INPUT', `image ${n}: expected ${img.width}×${img.height} RGBA pixels, got ${img.rgba.length} bytes`);
-    }
-    return presetLaunch(opts.preset, { srcW: img.width, srcH: img.height, size, n, batch, layout: 'nhwc' });
-  });
-  const temporaries: GPUBuffer[] = [];
+  // Every image is checked before anything is allocated or copied.
+  const pixels = images.map((img, n) => pixelsOf(img, n, device, opts.maxPixels));
+  const launches = pixels.map((p, n) => presetLaunch(opts.preset, { srcW: p.width, srcH: p.height, size, n, batch, layout: 'nhwc', source: p.source }));
+  const temporaries: { destroy(): void }[] = [];
   try {
-    const pipeline = await model.lib.pipeline('preprocess', launches[0]!.overrides);
-    const bindGroups = images.map((img, n) => {
-      const src = createBuffer(device, { label: `image${n}`, bytes: img.rgba.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data: img.rgba });
-      temporaries.push(src);
-      const params = model.lib.uniformBuffer('preprocess', launches[n]!.uniforms, `image${n}`);
+    // Uploads and copies are queued first, at call time, before any await on compiles: a video is classified at
+    // the frame it shows when classify is called.
+    const bindGroups: ((y: GPUBuffer) => GPUBindGroup)[] = [];
+    for (const [n, p] of pixels.entries()) {
+      const { kernel, uniforms } = launches[n]!;
+      const params = model.lib.uniformBuffer(kernel, uniforms, `image${n}`);
       temporaries.push(params);
-      return { src, params };
-    });
+      if (p.source === 'buffer') {
+        const src = createBuffer(device, { label: `image${n}`, bytes: p.rgba.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data: p.rgba });
+        temporaries.push(src);
+        bindGroups.push((y) => model.lib.bindGroup(kernel, { params, src, y }));
+      } else {
+        const texture = await copySourceToTexture(device, p.image, p, `image ${n}`);
+        temporaries.push(texture);
+        const view = texture.createView();
+        bindGroups.push((y) => model.lib.bindGroup(kernel, { params, src: view, y }));
+      }
+    }
+    // Per image: its overrides depend on its own size (an upscale skips the antialiasing loop) and source.
+    const pipelines = await Promise.all(launches.map((l) => model.lib.pipeline(l.kernel, l.overrides)));
     const run = await model.runOnGpuInput(
       { batch, height: size, width: size, layout: 'nhwc' },
       (enc, input, timestampWrites) => {
         const pass = enc.beginComputePass({ label: 'preprocess', ...(timestampWrites ? { timestampWrites } : {}) });
-        bindGroups.forEach(({ src, params }, n) => {
-          encodeDispatch(pass, { pipeline, bindGroup: model.lib.bindGroup('preprocess', { params, src, y: input }), grid: model.lib.grid(launches[n]!.workgroups) });
+        bindGroups.forEach((bindGroup, n) => {
+          encodeDispatch(pass, { pipeline: pipelines[n]!, bindGroup: bindGroup(input), grid: model.lib.grid(launches[n]!.workgroups) });
         });
         pass.end();
       },
@@ -104,6 +156,7 @@ export async function classify(model: Model, images: readonly DecodedImage[], op
     );
     return { predictions, ...(run.stages ? { stages: run.stages } : {}), wallMs: performance.now() - t0 };
   } finally {
+    // After the run's read-back: the GPU is done with them.
     for (const b of temporaries) b.destroy();
   }
 }

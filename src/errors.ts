@@ -7,7 +7,7 @@
  * | NO_WEBGPU         | gpu.ts, the Chromium harness: no WebGPU implementation (no `navigator.gpu`, no Dawn)      |
  * | NO_ADAPTER        | gpu.ts: WebGPU is there but offers no adapter                                            |
  * | MISSING_FEATURE   | gpu.ts: the adapter lacks a feature the engine needs                                     |
- * | LIMIT_EXCEEDED    | buffers.ts, kernels/: a buffer, binding or dispatch past the device's limits              |
+ * | LIMIT_EXCEEDED    | buffers.ts, kernels/, image/gpu.ts: a buffer, binding, dispatch or texture past the device's limits |
  * | DEVICE_LOST       | gpu.ts: the device was lost (driver reset, `device.destroy()` by someone else)            |
  * | GPU_VALIDATION    | gpu.ts, runtime/submit.ts: WebGPU rejected a command (an engine bug, reported as such)    |
  * | GPU_OUT_OF_MEMORY | gpu.ts: an allocation failed on the device                                               |
@@ -15,12 +15,13 @@
  * | UNIFORM_FIELD     | kernels/reflect.ts: a launch sets a uniform its kernel does not declare                  |
  * | SAFETENSORS       | safetensors.ts: a malformed safetensors file (header, offsets, dtype)                    |
  * | WEIGHTS           | api.ts, weights/, kernels/ packing: weights missing, mis-shaped or of another architecture |
- * | INPUT             | runtime/, api.ts, classify/verify/profile/tune.ts, image/: a bad argument or image, naming what was given |
+ * | INPUT             | runtime/ (tensors, GPU buffers), api.ts, classify/verify/profile/tune.ts, image/: a bad argument or image, naming what was given |
  * | NUMERIC           | runtime/model.ts: an output went non-finite; names the first stage output that did       |
  * | MODEL_SPEC        | model/, api.ts: an unknown architecture or an invalid stage/block table                  |
  * | DISPOSED          | runtime/model.ts: a call on a disposed model, or work in flight that dispose() cancelled  |
  * | USER_KERNEL       | kernel-bench/: a user's kernel breaks its op's contract or does not compile; names file, line and field |
  * | IO                | weights/load.ts, image/, tuning-file.ts, the CLI: a file or URL that cannot be read        |
+ * | ABORTED           | weights/load.ts, runtime/model.ts: the caller's AbortSignal fired during a load or a run  |
  */
 export type ErrorCode =
   | 'NO_WEBGPU'
@@ -39,7 +40,8 @@ export type ErrorCode =
   | 'MODEL_SPEC'
   | 'DISPOSED'
   | 'USER_KERNEL'
-  | 'IO';
+  | 'IO'
+  | 'ABORTED';
 
 export class EffnetError extends Error {
   readonly code: ErrorCode;

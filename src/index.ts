@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * effnet-webgpu: the public API, the same in Node and in the browser. Load a model, run it, classify images,
  * verify it against a reference dump and profile it; the planner, kernels and executor stay internal.
@@ -6,19 +7,21 @@ export { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
 export { acquireGpu, adapterName, formatAdapter, type AdapterReport, type Gpu, type AcquireOptions } from './gpu.js';
 export { parseSafetensors, serializeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors.js';
 export { parsePytorchCheckpoint } from './weights/pytorch.js';
-export { ARCHS, getArch, customArch, withFusedStages, scaledArch, zooVariants, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
+export { ARCHS, getArch, isArchName, type ArchName, customArch, withFusedStages, scaledArch, zooVariants, type ArchSpec, type StageRow, type BlockType } from './model/tables.js';
 export { modelInfo, type ModelInfo } from './model/info.js';
 export { defineBlock, type BlockDef } from './model/blocks.js';
 export type { Step } from './model/ops.js';
-export { loadModel, type LoadModelOptions } from './api.js';
-export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump } from './runtime/model.js';
+export { loadModel, exportWeights, type LoadModelOptions } from './api.js';
+export { pretrained, IMAGENET_CLASSES, PRETRAINED_ARCHS, type Pretrained, type PretrainedOptions } from './pretrained.js';
+export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump, type ModelMemory, type ModelOptions, type GpuInputTensor, type GpuOutput } from './runtime/model.js';
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { MODEL_TOLERANCE } from './tolerance.js';
-export { inferArch, type WeightsSource, type WeightFormat } from './weights/load.js';
+export { inferArch, type WeightsSource, type WeightFormat, type LoadProgress } from './weights/load.js';
 export type { ModelParams } from './weights/params.js';
-export { classify, classifyImages, classifyEach, type ImageOutcome, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
+export { classify, classifyImages, classifyEach, type ImageInput, type ImageOutcome, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
 export type { StageTime } from './runtime/timing.js';
 export { decodeImage, imageFromBrowserSource, type DecodedImage } from './image/decode.js';
+export type { GpuImageSource } from './image/gpu.js';
 export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type PreprocessPreset } from './kernels/preprocess.js';
 export { topK } from './kernels/softmax.js';
 export { profileModel, type Profile, type StageProfile, type KernelProfile, type Timing, type ProfileOptions } from './profile.js';

@@ -69,6 +69,49 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
   });
 
+  test('video mode: the test clip is classified frame after frame, with frames per second, a stage bar and changing predictions', async () => {
+    const page = chrome.page;
+    // No camera in headless Chromium: the webcam button says so and points to the file picker and the clip.
+    await page.click('#webcam');
+    await page.waitForFunction(() => document.querySelector('#video-note')?.className === 'error', { timeout: 60_000 });
+    expect(await page.$eval('#video-note', (n) => n.textContent)).toMatch(/^webcam: .*pick a video file or play the test clip/);
+    await page.click('#clip');
+    // The clip shows each sample photo for 3 s: run until both have been the top-1 of some frame.
+    const t0 = Date.now();
+    await page.waitForFunction(
+      () => {
+        const seen = (document.querySelector('#live-preds') as HTMLElement | null)?.dataset.seen?.split('|') ?? [];
+        return seen.includes('sports car, sport car') && seen.some((s) => s.startsWith('giant panda'));
+      },
+      { timeout: 180_000, polling: 200 },
+    );
+    const live = await page.evaluate(() => ({
+      fps: Number(document.querySelector<HTMLElement>('#fps')!.dataset.fps),
+      frames: Number(document.querySelector<HTMLElement>('#fps')!.dataset.frames),
+      text: document.querySelector('#fps')!.textContent,
+      bars: document.querySelectorAll('#live-preds .bar').length,
+      segments: Array.from(document.querySelectorAll<HTMLElement>('#live-timing .stages div'), (d) => d.dataset.stage),
+      video: document.body.dataset.video,
+    }));
+    console.log(`video mode: ${live.fps.toFixed(2)} frames/s over the last frames, ${live.frames} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(live.video).toBe('on');
+    expect(live.fps).toBeGreaterThan(0);
+    expect(live.frames).toBeGreaterThanOrEqual(2);
+    expect(live.text).toMatch(/^[\d.]+ frames\/s · 320×240 · frame \d+$/);
+    expect(live.bars).toBe(5);
+    expect(live.segments).toEqual(['preprocess', 'stem', ...[1, 2, 3, 4, 5, 6, 7].map((i) => `stage${i}`), 'head']);
+    await page.click('#stop');
+    const frames = live.frames;
+    await new Promise((ok) => setTimeout(ok, 1500));
+    // Stopped: the loop ends (at most the frame in flight lands after the click).
+    const after = await page.evaluate(() => Number(document.querySelector<HTMLElement>('#fps')!.dataset.frames));
+    await new Promise((ok) => setTimeout(ok, 1500));
+    expect(await page.evaluate(() => Number(document.querySelector<HTMLElement>('#fps')!.dataset.frames))).toBe(after);
+    expect(after).toBeGreaterThanOrEqual(frames);
+    expect(await page.evaluate(() => document.body.dataset.video)).toBe('off');
+    expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+  });
+
   test('the server answers GET/HEAD for its own Host only, and streams the weights', async () => {
     const { port } = new URL(server.url);
     const send = (method: string, path: string, host = `127.0.0.1:${port}`) =>

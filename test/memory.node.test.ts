@@ -98,11 +98,13 @@ describe('dispose() and the shared device', () => {
     const t0 = performance.now();
     model.dispose();
     const disposeMs = performance.now() - t0;
-    // Dawn destroying a device waits for its pending compiles (4.8 s here before the device was shared).
+    // Dawn destroying a device waits for its pending compiles: dispose() blocked 4.8 s here, timers with it. The
+    // bounds leave room for a loaded machine (npm run soak measures the real figures); the shared device lives on.
     await new Promise((r) => setTimeout(r, 1500));
     clearInterval(timer);
-    expect(disposeMs).toBeLessThan(100);
-    expect(worst).toBeLessThan(100);
+    expect(disposeMs).toBeLessThan(250);
+    expect(worst).toBeLessThan(1000);
+    expect(await Promise.race([shared.lost.then(() => 'lost', () => 'lost'), new Promise((r) => setTimeout(() => r('alive'), 50))])).toBe('alive');
     // The detached compile destroys whatever it made when it settles.
     for (let i = 0; i < 300 && census.live > liveBefore; i++) await new Promise((r) => setTimeout(r, 100));
     expect(census.live).toBe(liveBefore);

@@ -5,6 +5,7 @@ import { loadModel } from '../src/api.js';
 import { parseSafetensors } from '../src/safetensors.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { verifyModel } from '../src/verify.js';
+import { getArch } from '../src/model/tables.js';
 
 const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
 const dump = (name: string) => parseSafetensors(new Uint8Array(readFileSync(fixtures + name)), { source: name });
@@ -12,7 +13,7 @@ const dump = (name: string) => parseSafetensors(new Uint8Array(readFileSync(fixt
 describe('parity with torchvision (Node, Dawn)', () => {
   for (const arch of ['efficientnet_b0', 'efficientnet_v2_s']) {
     test(`${arch}: every features.i and the logits within MODEL_TOLERANCE.relL2`, async () => {
-      const model = await loadModel({ arch, weights: fixtures + `${arch}.weights.safetensors` });
+      const model = await loadModel({ arch: getArch(arch), weights: fixtures + `${arch}.weights.safetensors` });
       try {
         const report = await verifyModel(model, dump(`${arch}.io.safetensors`));
         console.log(arch, JSON.stringify(report.stages.map((s) => [s.name, s.relL2.toExponential(2)])), 'logits', report.logits);
@@ -30,7 +31,7 @@ describe('parity with torchvision (Node, Dawn)', () => {
   // SwiftShader, just slowly: it must meet the same bound on both networks.
   for (const arch of ['efficientnet_b0', 'efficientnet_v2_s']) {
     test(`${arch} on the GPU target: every features.i and the logits within MODEL_TOLERANCE.relL2`, async () => {
-      const model = await loadModel({ arch, weights: fixtures + `${arch}.weights.safetensors`, target: 'gpu' });
+      const model = await loadModel({ arch: getArch(arch), weights: fixtures + `${arch}.weights.safetensors`, target: 'gpu' });
       try {
         const report = await verifyModel(model, dump(`${arch}.io.safetensors`));
         console.log(arch, 'GPU target', 'logits', report.logits);

@@ -39,7 +39,8 @@ describe('kernel registry', () => {
       const kinds = r.bindings.slice(1).map((b) => b.kind);
       const firstOutput = kinds.indexOf('storage');
       expect(firstOutput).toBeGreaterThanOrEqual(0);
-      expect(kinds.slice(0, firstOutput).every((k) => k === 'read-only-storage')).toBe(true);
+      // Inputs are read-only storage buffers, or a texture (preprocess_texture's browser image).
+      expect(kinds.slice(0, firstOutput).every((k) => k === 'read-only-storage' || k === 'texture')).toBe(true);
       expect(kinds.slice(firstOutput).every((k) => k === 'storage')).toBe(true);
       const u = r.uniforms.get('params')!;
       expect(r.uniforms.size).toBe(1);
@@ -88,6 +89,14 @@ describe('kernel registry', () => {
     });
     test('no output', () => refused(probe([params, x(1)].join('\n')), /no output binding/));
     test('a missing entry point', () => refused(probe([params, y(1)].join('\n'), 'run'), /no compute entry point run/));
+    test('a texture_2d<f32> is an input; other textures are refused', () => {
+      const tex = (type: string) => `@group(0) @binding(1) var src: ${type};`;
+      expect(reflectKernel(['struct P { n: u32 }', params, tex('texture_2d<f32>'), y(2)].join('\n') + '\n@compute @workgroup_size(1) fn main() {}', 'probe').bindings[1])
+        .toMatchObject({ name: 'src', kind: 'texture', type: 'texture_2d<f32>' });
+      expect(probe([params, tex('texture_2d<f32>'), y(2)].join('\n'))).not.toThrow();
+      refused(probe([params, y(1), tex('texture_2d<f32>').replace('(1)', '(2)')].join('\n')), /texture src follows storage y/);
+      refused(probe([params, tex('texture_3d<f32>'), y(2)].join('\n')), /not texture_3d<f32>/);
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { loadModel } from '../src/api.js';
 import { isEffnetError, type ErrorCode } from '../src/errors.js';
 import { acquireGpu } from '../src/gpu.js';
-import { getArch } from '../src/model/tables.js';
+import { getArch, type ArchName } from '../src/model/tables.js';
 import { planArena } from '../src/runtime/arena.js';
 import { serializeSafetensors } from '../src/safetensors.js';
 
@@ -37,7 +37,7 @@ describe('model API: bad input is a clear error, never a crash or a wrong answer
     const bogus = serializeSafetensors({ 'some.tensor': { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
     await rejects(loadModel({ arch: 'efficientnet_b0', weights: bogus }), 'WEIGHTS', /not a torchvision .* or timm .* state_dict; first tensors: some\.tensor/);
     await rejects(loadModel({ arch: 'efficientnet_b0', weights: '/no/such/weights.safetensors' }), 'IO', /cannot read weights from \/no\/such\/weights\.safetensors/);
-    await rejects(loadModel({ arch: 'efficientnet_b9', weights: 'random' }), 'MODEL_SPEC', /efficientnet_b9/);
+    await rejects(loadModel({ arch: 'efficientnet_b9' as ArchName, weights: 'random' }), 'MODEL_SPEC', /efficientnet_b9/);
     await rejects(loadModel({ arch: { ...getArch('efficientnet_b0'), stages: [] }, weights: 'random' }), 'MODEL_SPEC', /stage/);
   });
 

@@ -1,7 +1,9 @@
-// Bundles with esbuild: the library (dist/index.js), the CLI (dist/effnet.js), and the browser bundles
-// served to headless Chromium (dist/browser/). WGSL files are inlined as text by the `text` loader.
+// Bundles with esbuild: the library for browsers and bundlers (dist/index.js) and for Node (dist/node.js), the
+// CLI (dist/effnet.js), and the browser bundles served to headless Chromium (dist/browser/). WGSL files are
+// inlined as text by the `text` loader.
 import { build } from 'esbuild';
-import { mkdir, writeFile, readFile, copyFile } from 'node:fs/promises';
+import { mkdir, writeFile, readFile, copyFile, readdir, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { existsSync } from 'node:fs';
 
 const common = {
@@ -15,6 +17,32 @@ const common = {
   external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild', 'jpeg-js', 'pngjs'],
 };
 
+/**
+ * The browser builds hold no Node built-in and no Node-only package: every use of one sits behind `isNode`
+ * (src/env.ts) as a dynamic import, which here resolves to a module whose import rejects, naming what was
+ * asked for. So an app's bundler (esbuild, Vite, webpack) never sees `node:fs`, Dawn or the PNG/JPEG decoders.
+ */
+const NODE_ONLY = /^(node:.*|webgpu|jpeg-js|pngjs)$/;
+const nodeStubs = {
+  name: 'node-only-stubs',
+  setup(b) {
+    b.onResolve({ filter: NODE_ONLY }, (a) => ({ path: a.path, namespace: 'node-only' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-only' }, (a) => ({
+      contents: `throw new Error(${JSON.stringify(`effnet-webgpu: '${a.path}' is for Node only; this is the browser build`)});`,
+      loader: 'js',
+    }));
+  },
+};
+const browser = { ...common, platform: 'browser', external: ['puppeteer-core', 'esbuild'], plugins: [nodeStubs], mainFields: ['browser', 'module', 'main'] };
+
+/** Chunk files a split build no longer references (their hash changed), so they never ship. */
+async function removeStaleChunks(result) {
+  const current = new Set(Object.keys(result.metafile.outputs).map((p) => basename(p)));
+  for (const f of await readdir('dist/browser')) {
+    if (/^chunk-.*\.js(\.map)?$/.test(f) && !current.has(f)) await rm(`dist/browser/${f}`, { force: true });
+  }
+}
+
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 await mkdir('dist/browser', { recursive: true });
 
@@ -23,7 +51,9 @@ if (existsSync('test/browser/entry.ts')) browserEntries.tests = 'test/browser/en
 if (existsSync('bench/browser/entry.ts')) browserEntries.bench = 'bench/browser/entry.ts';
 
 await Promise.all([
-  build({ ...common, platform: 'neutral', entryPoints: ['src/index.ts'], outfile: 'dist/index.js', mainFields: ['module', 'main'] }),
+  build({ ...browser, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' }),
+  // Node: its packages (Dawn, the image decoders, wgsl_reflect) stay imports, resolved from node_modules.
+  build({ ...common, platform: 'node', entryPoints: { node: 'src/index.ts' }, outdir: 'dist', packages: 'external' }),
   build({
     ...common,
     platform: 'node',
@@ -35,7 +65,9 @@ await Promise.all([
   }),
   build({ ...common, platform: 'node', entryPoints: ['bench/kernels-cli.ts'], outfile: 'dist/bench-kernels.js', packages: 'external' }),
   build({ ...common, platform: 'node', entryPoints: ['bench/soak.ts'], outfile: 'dist/soak.js', packages: 'external' }),
-  build({ ...common, platform: 'browser', entryPoints: browserEntries, outdir: 'dist/browser', mainFields: ['module', 'main'] }),
+  // One shared chunk for the engine instead of a copy per page script; minified, as only headless Chromium reads
+  // these (the source maps stay for debugging). Chunks of earlier builds are removed below.
+  build({ ...browser, entryPoints: browserEntries, outdir: 'dist/browser', splitting: true, chunkNames: 'chunk-[hash]', minify: true, metafile: true }).then(removeStaleChunks),
   // The profile report's page script: a classic script, minified and without a source map, because
   // `effnet profile --out x.html` inlines it (Chart.js included) into every standalone report.
   build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts', 'kernel-bench-report': 'tools/report/kernel-bench-page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
@@ -45,7 +77,7 @@ await Promise.all([
   // Its chart, inlined (Chart.js included) into every `effnet bench --out x.html`, like the profile report's.
   build({ ...common, platform: 'browser', entryPoints: { 'peers-chart': 'tools/browser/peers-chart.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet demo` serves dist/demo/ and nothing else of dist/.
-  build({ ...common, platform: 'browser', entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', mainFields: ['module', 'main'] }),
+  build({ ...browser, entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', minify: true }),
 ]);
 await copyFile('tools/browser/demo.html', 'dist/demo/index.html');
 await writeFile(

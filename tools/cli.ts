@@ -9,11 +9,12 @@ import { benchCommand } from './commands/bench.js';
 import { planCommand } from './commands/plan.js';
 import { tuneCommand } from './commands/tune.js';
 import { kernelBenchCommand } from './commands/kernel-bench.js';
+import { exportWeightsCommand } from './commands/export-weights.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, exportWeightsCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

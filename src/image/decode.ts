@@ -194,7 +194,11 @@ export type BrowserImageSource = ImageBitmap | ImageData | VideoFrame | HTMLImag
 
 const isImageData = (s: BrowserImageSource): s is ImageData => typeof ImageData !== 'undefined' && s instanceof ImageData;
 
-/** RGBA8 pixels of an image the browser already holds: ImageData as is, anything else drawn to a 2D canvas. */
+/**
+ * RGBA8 pixels of an image the browser already holds: ImageData as is, anything else drawn to a 2D canvas and
+ * read back. For classification this readback is not needed: `classify` takes ImageBitmap, <img>, canvas,
+ * OffscreenCanvas, VideoFrame and <video> directly and copies them to the GPU (image/gpu.ts).
+ */
 export function imageFromBrowserSource(src: BrowserImageSource, name = 'image'): DecodedImage {
   if (isImageData(src)) {
     return checked({ width: src.width, height: src.height, rgba: new Uint8Array(src.data.buffer, src.data.byteOffset, src.data.byteLength) }, name);

@@ -55,10 +55,11 @@ export class KernelLibrary {
       const entry = kernelEntry(name);
       const group0 = this.device.createBindGroupLayout({
         label: name,
-        entries: entry.bindings.map((b, i) => ({
+        entries: entry.bindings.map((b, i): GPUBindGroupLayoutEntry => ({
           binding: i,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: b.kind },
+          // A texture binding is a texture_2d<f32> (reflect.ts refuses other kinds), read with textureLoad.
+          ...(b.kind === 'texture' ? { texture: { sampleType: 'float', viewDimension: '2d' } } : { buffer: { type: b.kind } }),
         })),
       });
       l = Object.assign(this.device.createPipelineLayout({ label: name, bindGroupLayouts: [group0] }), { group0 });
@@ -113,8 +114,8 @@ export class KernelLibrary {
     }
   }
 
-  /** Bind group for `name`; `resources` must name exactly the entry's bindings. */
-  bindGroup(name: string, resources: Record<string, GPUBuffer | GPUBufferBinding>, label = name): GPUBindGroup {
+  /** Bind group for `name`; `resources` must name exactly the entry's bindings (a texture binding takes a view). */
+  bindGroup(name: string, resources: Record<string, GPUBuffer | GPUBufferBinding | GPUTextureView>, label = name): GPUBindGroup {
     const entry = kernelEntry(name);
     const want = entry.bindings.map((b) => b.name);
     const missing = want.filter((n) => !(n in resources));
@@ -130,7 +131,12 @@ export class KernelLibrary {
       layout: this.layout(name).group0,
       entries: want.map((n, i) => {
         const r = resources[n]!;
-        return { binding: i, resource: 'buffer' in r ? r : { buffer: r } };
+        const isView = entry.bindings[i]!.kind === 'texture';
+        // A GPUBuffer has `usage`, a GPUBufferBinding `buffer`, a view neither. A mismatch would surface as a
+        // device validation error far from here: name the binding instead.
+        const isBuffer = 'usage' in r || 'buffer' in r;
+        if (isView === isBuffer) throw new EffnetError('KERNEL_REGISTRY', `kernel '${name}' bind group: ${n} takes a ${isView ? 'texture view' : 'buffer'}`);
+        return { binding: i, resource: isView || 'buffer' in r ? (r as GPUTextureView | GPUBufferBinding) : { buffer: r as GPUBuffer } };
       }),
     });
   }

@@ -1,6 +1,7 @@
 /**
  * The classification front end on the GPU (kernels/preprocess.wgsl): one decoded RGBA8 image → one image of
- * the network's float32 input batch (crop, resize, normalise). The launch planner, the crop rules of the two
+ * the network's float32 input batch (crop, resize, normalise); kernels/preprocess_texture.wgsl does the same
+ * from an rgba8unorm texture a browser image was copied into. The launch planner, the crop rules of the two
  * reference pipelines, and presets naming them.
  */
 import { EffnetError } from '../errors.js';
@@ -48,7 +49,14 @@ export interface PreprocessShape {
   /** Output = (v/255 − mean[c]) / std[c]; the defaults 0 and 1 leave RGB in [0, 1]. */
   mean?: Rgb;
   std?: Rgb;
+  /**
+   * Where the pixels are: 'buffer' (default) an RGBA8 storage buffer (kernels/preprocess.wgsl), 'texture' an
+   * rgba8unorm texture of srcW×srcH (kernels/preprocess_texture.wgsl). Same uniforms, same floats.
+   */
+  source?: PixelSource;
 }
+
+export type PixelSource = 'buffer' | 'texture';
 
 const MODES: Record<ResizeMode, number> = { 'tf-bilinear': 0, bilinear: 1, bicubic: 2 };
 const WG = 64;
@@ -98,7 +106,8 @@ export function preprocessLaunch(s: PreprocessShape, _target: LaunchTarget = FAL
   // −0.75), so it keeps the antialiased path.
   const upsampling = uniforms.stepX <= 1 && uniforms.stepY <= 1;
   const overrides = { WG, MODE: MODES[s.mode], ANTIALIAS: antialias && !(s.mode === 'bilinear' && upsampling) ? 1 : 0 };
-  const launch = { kernel: 'preprocess', overrides, uniforms, workgroups: kernelEntry('preprocess').workgroups({ outH, outW, WG }) } satisfies Launch;
+  const kernel = (s.source ?? 'buffer') === 'texture' ? 'preprocess_texture' : 'preprocess';
+  const launch = { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups({ outH, outW, WG }) } satisfies Launch;
   return { ...launch, outputFloats };
 }
 
@@ -177,11 +186,11 @@ export const PREPROCESS_TORCHVISION = torchvisionPreset(256, 'bicubic');
 /** The launch that puts a srcW×srcH image through `preset` into image n of a size×size input batch. */
 export function presetLaunch(
   preset: PreprocessPreset,
-  img: { srcW: number; srcH: number; size: number; n: number; batch: number; layout: 'nhwc' | 'nchw' },
+  img: { srcW: number; srcH: number; size: number; n: number; batch: number; layout: 'nhwc' | 'nchw'; source?: PixelSource },
   target: LaunchTarget = FALLBACK_TARGET,
 ) {
   return preprocessLaunch({
-    srcW: img.srcW, srcH: img.srcH, outH: img.size, outW: img.size, n: img.n, batch: img.batch, layout: img.layout,
+    srcW: img.srcW, srcH: img.srcH, outH: img.size, outW: img.size, n: img.n, batch: img.batch, layout: img.layout, source: img.source,
     crop: preset.crop(img.srcW, img.srcH, img.size),
     mode: preset.mode, antialias: preset.antialias, edge: preset.edge, mean: preset.mean, std: preset.std,
   }, target);

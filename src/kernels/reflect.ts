@@ -6,7 +6,11 @@ import { WgslReflect, ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { VariableInfo, MemberInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { EffnetError } from '../errors.js';
 
-export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
+/**
+ * Buffer bindings by their WebGPU buffer binding type; 'texture' is a sampled `texture_2d<f32>` (read with
+ * textureLoad; only kernels/preprocess_texture.wgsl has one, for images the browser copies to the GPU).
+ */
+export type BindingKind = 'uniform' | 'storage' | 'read-only-storage' | 'texture';
 
 export interface ReflectedBinding {
   group: number;
@@ -95,7 +99,9 @@ function fieldLayout(m: MemberInfo, struct: string): FieldLayout {
 function kindOf(v: VariableInfo): BindingKind {
   if (v.resourceType === ResourceType.Uniform) return 'uniform';
   if (v.resourceType === ResourceType.Storage) return v.access === 'read' ? 'read-only-storage' : 'storage';
-  throw new EffnetError('KERNEL_REGISTRY', `binding ${v.name}: only uniform and storage buffers are used by kernels`);
+  // The bind-group layout the library builds for a texture says 2-D, float samples: refuse any other texture type.
+  if (v.resourceType === ResourceType.Texture && v.type.getTypeName() === 'texture_2d<f32>') return 'texture';
+  throw new EffnetError('KERNEL_REGISTRY', `binding ${v.name}: kernels bind uniform and storage buffers and texture_2d<f32>, not ${v.type.getTypeName()}`);
 }
 
 export function reflectKernel(source: string, label: string): ReflectedKernel {

@@ -24,7 +24,9 @@ import fusedConvTiledWgsl from '../../kernels/fused_conv_tiled.wgsl';
 import stemWgsl from '../../kernels/stem.wgsl';
 import pointwiseWgsl from '../../kernels/pointwise.wgsl';
 import pointwiseTiledWgsl from '../../kernels/pointwise_tiled.wgsl';
+import preprocessLib from '../../kernels/lib/preprocess.wgsl';
 import preprocessWgsl from '../../kernels/preprocess.wgsl';
+import preprocessTextureWgsl from '../../kernels/preprocess_texture.wgsl';
 
 export type DispatchParams = Record<string, number>;
 
@@ -118,6 +120,8 @@ export const KERNELS: readonly KernelEntry[] = [
   // One invocation per output pixel of one image.
   // The filter's weighted RGB sum and its weight total.
   kernel('preprocess', preprocessWgsl, (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64), { accumulators: () => 5 }),
+  // The same, from a texture the browser copied the image into (no CPU readback).
+  kernel('preprocess_texture', preprocessTextureWgsl, (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64), { accumulators: () => 5 }),
 ];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));
@@ -134,6 +138,7 @@ const LIBRARY: Readonly<Record<string, string>> = {
   'lib/grid.wgsl': gridLib,
   'lib/conv_tile.wgsl': convTileLib,
   'lib/gemm_tiled.wgsl': gemmTiledLib,
+  'lib/preprocess.wgsl': preprocessLib,
 };
 
 const INCLUDE = /^\s*\/\/!include\s+(\S+)\s*$/gm;
@@ -157,15 +162,15 @@ export function kernelSource(entry: Pick<KernelEntry, 'name' | 'source'>): strin
 
 /**
  * The conventions the library and the planners rely on: the entry point exists, and the bindings are all in
- * group 0, numbered 0, 1, 2, … in order: the one uniform `params` first, then the read-only inputs, then the
- * outputs (at least one).
+ * group 0, numbered 0, 1, 2, … in order: the one uniform `params` first, then the read-only inputs (storage
+ * buffers or textures), then the outputs (at least one).
  */
 export function checkConventions(name: string, r: ReflectedKernel, entryPoint: string): void {
   const fail = (why: string): never => {
     throw new EffnetError('KERNEL_REGISTRY', `kernel '${name}': ${why} (every kernel binds, in group 0 from binding 0: the uniform params, then read-only inputs, then outputs)`);
   };
   if (!r.entryPoints.includes(entryPoint)) fail(`no compute entry point ${entryPoint} (found: ${r.entryPoints.join(', ') || 'none'})`);
-  const rank = { uniform: 0, 'read-only-storage': 1, storage: 2 } as const;
+  const rank = { uniform: 0, 'read-only-storage': 1, texture: 1, storage: 2 } as const;
   r.bindings.forEach((b, i) => {
     if (b.group !== 0 || b.binding !== i) fail(`${b.name} is @group(${b.group}) @binding(${b.binding}), expected @group(0) @binding(${i})`);
     if ((i === 0) !== (b.kind === 'uniform') || (i === 0 && b.name !== 'params')) fail(`binding ${i} is ${b.kind} ${b.name}`);

@@ -60,7 +60,7 @@ interface Scaling {
   published?: PublishedFigures;
 }
 
-interface Family {
+interface Family<N extends string = string> {
   /** The model code the family's variants come from; `zooVariants(zoo)` lists them. */
   zoo: string;
   stemC: number;
@@ -72,7 +72,7 @@ interface Family {
    */
   head?: { channels: number; scaled: 'never' | 'above1' };
   padding: ArchSpec['padding'];
-  variants: Record<string, Scaling>;
+  variants: Record<N, Scaling>;
 }
 
 const v1 = (width: number, depth: number, resolution: number, bnEps: number): Scaling => ({ width, depth, resolution, bnEps });
@@ -88,18 +88,19 @@ const dli14 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution
 const dli14Rows = (rows: [number, number, number, number, number][]): StageRow[] =>
   rows.map(([expand, outC, repeats, stride, useSe]) =>
     useSe ? { block: 'mbconv_rounded_se', expand, kernel: 3, stride, outC, repeats, se: 0.25 } : { block: 'fused_project', expand, kernel: 3, stride, outC, repeats, se: 0 });
-const dli14Family = (name: string, resolution: number, rows: [number, number, number, number, number][]): Family => ({
+const dli14Family = <N extends string>(name: N, resolution: number, rows: [number, number, number, number, number][]): Family<N> => ({
   zoo: 'effnetv2_dli14',
   stemC: 24,
   rows: dli14Rows(rows),
   head: { channels: 1792, scaled: 'above1' },
   padding: 'symmetric',
-  variants: { [name]: dli14(resolution) },
+  // A computed key widens to string; the variant's name is exactly N.
+  variants: { [name]: dli14(resolution) } as Record<N, Scaling>,
 });
 
 const B0_ROWS = [mb(1, 3, 1, 16, 1), mb(6, 3, 2, 24, 2), mb(6, 5, 2, 40, 2), mb(6, 3, 2, 80, 3), mb(6, 5, 1, 112, 3), mb(6, 5, 2, 192, 4), mb(6, 3, 1, 320, 1)];
 
-const FAMILIES: Family[] = [
+const FAMILIES = [
   {
     // torchvision efficientnet.py, B0 base table.
     zoo: 'efficientnet',
@@ -165,7 +166,14 @@ const FAMILIES: Family[] = [
   dli14Family('effnetv2_m', 480, [[1, 24, 3, 1, 0], [4, 48, 5, 2, 0], [4, 80, 5, 2, 0], [4, 160, 7, 2, 1], [6, 176, 14, 1, 1], [6, 304, 18, 2, 1], [6, 512, 5, 1, 1]]),
   dli14Family('effnetv2_l', 480, [[1, 32, 4, 1, 0], [4, 64, 7, 2, 0], [4, 96, 7, 2, 0], [4, 192, 10, 2, 1], [6, 224, 19, 1, 1], [6, 384, 25, 2, 1], [6, 640, 7, 1, 1]]),
   dli14Family('effnetv2_xl', 512, [[1, 32, 4, 1, 0], [4, 64, 8, 2, 0], [4, 96, 8, 2, 0], [4, 192, 16, 2, 1], [6, 256, 24, 1, 1], [6, 512, 32, 2, 1], [6, 640, 8, 1, 1]]),
-];
+] satisfies Family[];
+
+type VariantsOf<F> = F extends { variants: infer V } ? keyof V & string : never;
+/** Every zoo architecture's name ('efficientnet_b0' … 'efficientnet_v2_xl', 'effnetv2_s', …), read off the families above. */
+export type ArchName = VariantsOf<(typeof FAMILIES)[number]>;
+
+/** Whether `name` is a zoo architecture (for names that arrive as strings: flags, files, URLs). */
+export const isArchName = (name: string): name is ArchName => VARIANTS.has(name);
 
 /**
  * torchvision `_make_divisible(v, 8)`: `int(v + 4) // 8 * 8`, i.e. nearest multiple of 8 with halves rounding
@@ -202,11 +210,13 @@ function scaleArch(name: string, family: Family, s: Scaling): ArchSpec {
   };
 }
 
-const VARIANTS = new Map(FAMILIES.flatMap((f) => Object.entries(f.variants).map(([name, s]) => [name, { family: f, scaling: s }] as const)));
-
-export const ARCHS: Readonly<Record<string, ArchSpec>> = Object.fromEntries(
-  [...VARIANTS].map(([name, { family, scaling }]) => [name, scaleArch(name, family, scaling)]),
+const VARIANTS = new Map<string, { family: Family; scaling: Scaling }>(
+  (FAMILIES as Family[]).flatMap((f) => Object.entries(f.variants).map(([name, s]) => [name, { family: f, scaling: s }] as const)),
 );
+
+export const ARCHS: Readonly<Record<ArchName, ArchSpec>> = Object.fromEntries(
+  [...VARIANTS].map(([name, { family, scaling }]) => [name, scaleArch(name, family, scaling)]),
+) as Record<ArchName, ArchSpec>;
 
 /** The zoo names of one model code's variants ('efficientnet', 'efficientnet_v2', 'effnetv2_dli14', 'paddleclas'). */
 export const zooVariants = (zoo: string): string[] => [...VARIANTS].filter(([, v]) => v.family.zoo === zoo).map(([name]) => name);
@@ -228,7 +238,7 @@ export function scaledArch(variant: string, opts: { width: number }): ArchSpec {
 }
 
 export function getArch(name: string): ArchSpec {
-  const spec = ARCHS[name];
+  const spec = isArchName(name) ? ARCHS[name] : undefined;
   if (!spec) throw unknownArch(name);
   return spec;
 }

@@ -10,6 +10,40 @@ export interface InputTensor {
   layout?: 'NCHW' | 'NHWC';
 }
 
+/**
+ * An input already on the GPU, e.g. written by the application's own WebGPU work: `run` copies it into the
+ * network in the same command buffer as the inference, with no upload from the CPU.
+ * - `buffer`: a GPUBuffer of the model's device (`model.gpu.device`) with GPUBufferUsage.COPY_SRC, not mapped,
+ *   holding the tensor as dense float32 from byte 0 (the buffer may be larger).
+ * - `shape`/`layout`: as for InputTensor, [N, 3, H, W] for NCHW (the default) or [N, H, W, 3] for NHWC.
+ * The buffer is read when the run executes on the model's queue (runs are serial), not when `run` is called:
+ * leave it unchanged until the returned promise settles. Its values are not checked for NaN/Inf (that would
+ * need a read-back); a non-finite output still raises NUMERIC when the output is read back.
+ */
+export interface GpuInputTensor {
+  buffer: GPUBuffer;
+  shape: readonly number[];
+  layout?: 'NCHW' | 'NHWC';
+}
+
+/**
+ * What `run(x, { output: 'gpu-buffer' })` returns: the output left on the GPU for the application's own WebGPU
+ * work (bind it, copy it), with no read-back.
+ * - `buffer`: dense float32 [N, classes] (logits, or probabilities with `probabilities: true`), row-major from
+ *   byte 0; its size is N·classes·4 rounded up to a multiple of 16. A new buffer per run, on the model's device,
+ *   with usage STORAGE | COPY_SRC | COPY_DST.
+ * - Ownership: the caller's. The model never touches it again and `dispose()` does not destroy it: call
+ *   `buffer.destroy()` when done (it stays valid after the model is disposed, until then).
+ * - It is filled by the run's one submit: work the application submits to the same device's queue after the
+ *   promise resolves sees the values (queue order); to read it on the CPU, copy it to a MAP_READ buffer.
+ * - The NUMERIC check (non-finite output) is skipped: it would need the read-back this option avoids.
+ */
+export interface GpuOutput {
+  buffer: GPUBuffer;
+  /** [N, classes]. */
+  shape: [number, number];
+}
+
 /** A shape of input to prepare for: batch, size and layout as `run` would see them. */
 export interface InputShape {
   batch: number;
@@ -26,6 +60,13 @@ export interface RunOptions {
    * 'tuned' waits for the tuned one, 'quick' takes the quick-start one (for testing it).
    */
   tier?: 'auto' | 'tuned' | 'quick';
+  /**
+   * 'array' (default): a Float32Array read back to the CPU. 'gpu-buffer': `{ buffer, shape }` left on the GPU
+   * (GpuOutput: layout, ownership and lifetime).
+   */
+  output?: 'array' | 'gpu-buffer';
+  /** Cancels the call: it rejects with an `ABORTED` EffnetError (a run already on the GPU finishes, unread). */
+  signal?: AbortSignal;
 }
 
 export interface ModelOptions {
@@ -66,6 +107,8 @@ export interface ModelOptions {
    * reports the usage.
    */
   scheduleCacheBytes?: number;
+  /** The input the weights expect (`model.preprocess`); loadModel sets it from the weights. Default 'torchvision'. */
+  preprocess?: 'tfjs' | 'torchvision';
 }
 
 /** What `model.memory()` reports: GPU bytes held, exact from the model's own allocations. */

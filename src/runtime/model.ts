@@ -4,6 +4,7 @@
  * one submit (submit.ts). Profiling and benchmarks look inside only through instrument.ts.
  */
 import { createBuffer } from '../buffers.js';
+import { abortable, throwIfAborted } from '../abort.js';
 import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport, Gpu } from '../gpu.js';
 import type { LaunchTarget } from '../kernels/launch.js';
@@ -20,12 +21,12 @@ import type { ArenaPlan } from './arena.js';
 import { buildGraph, packModel, type InputLayout } from './builder.js';
 import { CompiledGraph } from './executor.js';
 import { exposeInternals } from './instrument.js';
-import type { GpuInputRun, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { ScheduleTiers, type ScheduleKey } from './schedules.js';
 import { Submitter, type InputSource } from './submit.js';
-import { checkInput, engineLayout, firstNonFinite, nonFiniteError, stageDumps } from './tensor-io.js';
+import { checkGpuInput, checkInput, engineLayout, firstNonFinite, isGpuInput, nonFiniteError, stageDumps } from './tensor-io.js';
 
-export type { GpuInputRun, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+export type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
 export class Model {
   readonly #weights: Map<string, GPUBuffer>;
@@ -35,6 +36,11 @@ export class Model {
   readonly #ownsDevice: boolean;
   #disposed = false;
   readonly info: ModelInfo;
+  /**
+   * The input the weights expect: 'tfjs' — [0, 1] RGB, TF-style resize (PREPROCESS_TFJS), for TF-Hub weights
+   * that normalise internally; 'torchvision' — ImageNet mean/std (PREPROCESS_TORCHVISION).
+   */
+  readonly preprocess: 'tfjs' | 'torchvision';
   readonly #target: ScheduleTarget['target'];
   /** Tiles measured on this device: loaded with the model, and added to by background tuning. */
   readonly #tuning: Map<string, Overrides>;
@@ -48,6 +54,7 @@ export class Model {
   private constructor(
     readonly spec: ArchSpec,
     readonly gpu: Gpu,
+    /** @internal The model's pipelines; the tuner and kernel benchmark read it. */
     readonly lib: KernelLibrary,
     packed: Map<string, Float32Array>,
     weights: Map<string, GPUBuffer>,
@@ -55,9 +62,10 @@ export class Model {
     quickStart: boolean,
     target: ModelOptions['target'],
     tuning: { choices?: TuningChoices; source: string },
-    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes'>,
+    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes' | 'preprocess'>,
   ) {
     this.info = modelInfo(spec);
+    this.preprocess = opts.preprocess ?? 'torchvision';
     this.#target = launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu';
     this.#tuning = new Map(tuning.choices);
     this.#tuningSource = tuning.source;
@@ -79,7 +87,7 @@ export class Model {
     });
   }
 
-  /** Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) calls `gpu.destroy()` (which ends a shared-device lease). */
+  /** @internal `loadModel` is the public way in. Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) calls `gpu.destroy()` (which ends a shared-device lease). */
   static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}): Promise<Model> {
     const weights = new Map<string, GPUBuffer>();
     try {
@@ -119,16 +127,49 @@ export class Model {
    * Logits [N, classes] (or probabilities). A bare Float32Array is taken as NCHW at the model's default
    * resolution with N inferred; pass `{data, shape, layout}` for another size, batch or NHWC. The input is copied
    * when called (mutating it afterwards changes nothing); an output that is not finite throws NUMERIC.
+   * `{buffer, shape, layout}` takes the input from a GPUBuffer (GpuInputTensor), and `{ output: 'gpu-buffer' }`
+   * keeps the output on the GPU (GpuOutput): either way the run stays one submit.
    */
-  async run(input: Float32Array | InputTensor, opts: RunOptions = {}): Promise<Float32Array> {
+  async run(input: Float32Array | InputTensor | GpuInputTensor, opts?: RunOptions & { output?: 'array' }): Promise<Float32Array>;
+  /** The output left on the GPU, in a buffer the caller owns and destroys (GpuOutput); no NUMERIC check. */
+  async run(input: Float32Array | InputTensor | GpuInputTensor, opts: RunOptions & { output: 'gpu-buffer' }): Promise<GpuOutput>;
+  async run(input: Float32Array | InputTensor | GpuInputTensor, opts?: RunOptions): Promise<Float32Array | GpuOutput>;
+  async run(input: Float32Array | InputTensor | GpuInputTensor, opts: RunOptions = {}): Promise<Float32Array | GpuOutput> {
     this.#assertLive();
-    const { data, ...shape } = checkInput(input, this.spec.resolution);
+    throwIfAborted(opts.signal, 'run');
+    if (opts.output !== undefined && opts.output !== 'array' && opts.output !== 'gpu-buffer') {
+      throw new EffnetError('INPUT', `output must be 'array' or 'gpu-buffer', got '${String(opts.output)}'`);
+    }
+    // A GPU input is copied into the network by commands in the run's own command buffer (GpuInputTensor).
+    const { data, ...shape } = isGpuInput(input) ? await checkGpuInput(input, this.gpu.device) : checkInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    const out = await this.#serial(async () => {
-      const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
-      await this.#assertFinite(y, key, data, opts.tier);
-      return y;
-    });
+    if (opts.output === 'gpu-buffer') {
+      const out = await abortable(
+        this.#serial(async () => {
+          throwIfAborted(opts.signal, 'run');
+          const r = await this.#schedules.runOnBest(key, opts.tier, (s) => this.#submitter.submitToBuffer(s, data));
+          // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
+          if (opts.signal?.aborted) r.buffer.destroy();
+          return r;
+        }),
+        opts.signal,
+        'run',
+      );
+      this.#tuneLater(key);
+      return out;
+    }
+    // An abort rejects the call at once; a run still queued then skips its GPU work, one already submitted
+    // finishes (WebGPU cannot recall it) and its result is dropped.
+    const out = await abortable(
+      this.#serial(async () => {
+        throwIfAborted(opts.signal, 'run');
+        const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
+        await this.#assertFinite(y, key, data, opts.tier);
+        return y;
+      }),
+      opts.signal,
+      'run',
+    );
     this.#tuneLater(key);
     return out;
   }

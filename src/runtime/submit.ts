@@ -1,13 +1,14 @@
 /**
  * One inference is one command buffer and one submit: the input uploaded (or written by commands recorded
  * first, e.g. preprocessing), every pass of the schedule, then copies of the output and any kept tensors into
- * one staging buffer that is mapped once. Staging buffers (by size; the few sizes used last) and pass timers
+ * one staging buffer that is mapped once (or, for output kept on the GPU, into a new buffer the caller owns, with
+ * no read-back). Staging buffers (by size; the few sizes used last) and pass timers
  * (by pair count) are reused across inferences, which the model runs one at a time.
  */
 import { createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
 import type { Gpu } from '../gpu.js';
-import type { GpuInputRun, InputFill } from './model-types.js';
+import type { GpuInputRun, GpuOutput, InputFill } from './model-types.js';
 import type { Schedule } from './schedules.js';
 import { denseRows } from './tensor-io.js';
 import { PassTimer, type PassTimestamps } from './timing.js';
@@ -72,6 +73,42 @@ export class Submitter {
       });
     } finally {
       if (staging.mapState === 'mapped') staging.unmap();
+    }
+  }
+
+  /**
+   * Run `schedule` once and leave the output on the GPU: a new buffer holding dense float32 [N, classes], filled
+   * by copies recorded in the same command buffer (one submit, no staging, no map). The caller owns the buffer;
+   * it is destroyed here only when the run fails.
+   */
+  async submitToBuffer(schedule: Schedule, input: InputSource): Promise<GpuOutput> {
+    this.assertLive();
+    const { device } = this.gpu;
+    const { built, compiled } = schedule;
+    const inputBuffer = compiled.tensorBinding(built.input).buffer;
+    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
+    const stored = compiled.tensorBinding(built.output).buffer;
+    const { n, c, c4 } = built.tensors[built.output]!.shape;
+    const out = createBuffer(device, { label: `output [${n}, ${c}]`, bytes: n * c * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    try {
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder({ label: 'inference' });
+      if (typeof input === 'function') input(enc, inputBuffer);
+      compiled.encode(enc);
+      // Rows are stored with the class axis padded to a multiple of 4 (as denseRows undoes on the CPU): one copy
+      // when there is no padding (1000 classes), else one per row.
+      if (c4 * 4 === c) enc.copyBufferToBuffer(stored, 0, out, 0, n * c * 4);
+      else for (let i = 0; i < n; i++) enc.copyBufferToBuffer(stored, i * c4 * 16, out, i * c * 4, c * 4);
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      const errors = this.gpu.takeErrors();
+      if (errors.length) throw errors[0]!;
+      this.assertLive();
+      return { buffer: out, shape: [n, c] };
+    } catch (e) {
+      out.destroy();
+      throw e;
     }
   }
 

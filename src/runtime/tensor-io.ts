@@ -6,7 +6,7 @@
 import { EffnetError } from '../errors.js';
 import type { BuiltGraph, InputLayout } from './builder.js';
 import type { TensorSpec } from './graph.js';
-import type { StageDump } from './model-types.js';
+import type { GpuInputTensor, StageDump } from './model-types.js';
 
 /** An input that passed every check (a copy of the caller's data), with the shape the schedule is planned for. */
 export interface CheckedInput {
@@ -42,12 +42,7 @@ export function checkInput(input: unknown, resolution: number): CheckedInput {
   } else {
     throw new EffnetError('INPUT', `input shape must be [N, 3, H, W] (NCHW) or [N, H, W, 3] (NHWC), got ${describe(t.shape)}; a bare Float32Array takes the model's resolution`);
   }
-  if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new EffnetError('INPUT', `input shape must be 4 positive integers, got [${shape.map(describe).join(', ')}]`);
-  }
-  const [n, a, b, c] = shape as [number, number, number, number];
-  const [ch, h, w] = layout === 'NCHW' ? [a, b, c] : [c, a, b];
-  if (ch !== 3) throw new EffnetError('INPUT', `input must have 3 channels (RGB), got shape [${shape.join(', ')}] as ${layout}`);
+  const { n, h, w } = dims(shape, layout);
   const data = new Float32Array(t.data);
   if (data.length !== n * 3 * h * w) {
     throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${data.length}`);
@@ -57,6 +52,75 @@ export function checkInput(input: unknown, resolution: number): CheckedInput {
     if (!Number.isFinite(data[i]!)) throw new EffnetError('INPUT', `input contains ${data[i]} at index ${i}; all values must be finite`);
   }
   return { data, batch: n, height: h, width: w, layout: engineLayout(layout) };
+}
+
+/** N, H, W of a 4-D RGB shape in `layout`, or an INPUT error naming what is wrong with it. */
+function dims(shape: number[], layout: 'NCHW' | 'NHWC'): { n: number; h: number; w: number } {
+  if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new EffnetError('INPUT', `input shape must be 4 positive integers, got [${shape.map(describe).join(', ')}]`);
+  }
+  const [n, a, b, c] = shape as [number, number, number, number];
+  const [ch, h, w] = layout === 'NCHW' ? [a, b, c] : [c, a, b];
+  if (ch !== 3) throw new EffnetError('INPUT', `input must have 3 channels (RGB), got shape [${shape.join(', ')}] as ${layout}`);
+  return { n, h, w };
+}
+
+/** `run`'s argument is a GpuInputTensor: an object with a `buffer` (checked by checkGpuInput). */
+export const isGpuInput = (input: unknown): input is GpuInputTensor =>
+  typeof input === 'object' && input !== null && !ArrayBuffer.isView(input) && 'buffer' in input;
+
+/** What a checked GPU input gives `run`: commands copying it into the network's input, and the shape. */
+export interface CheckedGpuInput {
+  data: (enc: GPUCommandEncoder, input: GPUBuffer) => void;
+  batch: number;
+  height: number;
+  width: number;
+  layout: InputLayout;
+}
+
+/** A buffer's usage flags by name (`COPY_DST | STORAGE`), for messages. */
+const usageNames = (usage: number): string =>
+  (['MAP_READ', 'MAP_WRITE', 'COPY_SRC', 'COPY_DST', 'INDEX', 'VERTEX', 'UNIFORM', 'STORAGE', 'INDIRECT', 'QUERY_RESOLVE'] as const)
+    .filter((name) => usage & GPUBufferUsage[name])
+    .join(' | ') || 'none';
+
+/**
+ * A GpuInputTensor checked before any GPU work: its shape as checkInput checks it, and its buffer — a GPUBuffer,
+ * not mapped, with COPY_SRC (the run copies it into the network's input), large enough, and of `device` — each
+ * refusal an INPUT error naming what was given. The device is tested by recording the run's copy on a command
+ * encoder that is never submitted: WebGPU has no other way to ask which device a buffer belongs to.
+ */
+export async function checkGpuInput(input: GpuInputTensor, device: GPUDevice): Promise<CheckedGpuInput> {
+  const { buffer } = input;
+  const isBuffer = typeof buffer === 'object' && buffer !== null && typeof (buffer as Partial<GPUBuffer>).mapState === 'string' && typeof (buffer as Partial<GPUBuffer>).usage === 'number';
+  if (!isBuffer) throw new EffnetError('INPUT', `input buffer must be a GPUBuffer, got ${describe(buffer)}`);
+  const layout = input.layout ?? 'NCHW';
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw new EffnetError('INPUT', `input layout must be 'NCHW' or 'NHWC', got ${describe(layout)}`);
+  if (!Array.isArray(input.shape)) throw new EffnetError('INPUT', `input shape must be [N, 3, H, W] (NCHW) or [N, H, W, 3] (NHWC), got ${describe(input.shape)}`);
+  const shape = [...(input.shape as unknown[])] as number[];
+  const { n, h, w } = dims(shape, layout);
+  if (h < 8 || w < 8) throw new EffnetError('INPUT', `input of ${h}×${w} is too small for EfficientNet (at least 8×8; it downsamples 32×)`);
+  const what = `input buffer${buffer.label ? ` '${buffer.label}'` : ''}`;
+  const bytes = n * 3 * h * w * 4;
+  if (buffer.size < bytes) throw new EffnetError('INPUT', `${what} holds ${buffer.size} bytes; shape [${shape.join(', ')}] as dense float32 needs ${bytes}`);
+  if (!(buffer.usage & GPUBufferUsage.COPY_SRC)) {
+    throw new EffnetError('INPUT', `${what} needs GPUBufferUsage.COPY_SRC (the run copies it into the network); its usage is ${usageNames(buffer.usage)}`);
+  }
+  if (buffer.mapState !== 'unmapped') throw new EffnetError('INPUT', `${what} is ${buffer.mapState}: unmap it before running`);
+  const copy = (enc: GPUCommandEncoder, dst: GPUBuffer) => enc.copyBufferToBuffer(buffer, 0, dst, 0, bytes);
+  // 4 bytes are enough to make WebGPU check the buffer's device.
+  const probe = device.createBuffer({ label: 'input-device-probe', size: 16, usage: GPUBufferUsage.COPY_DST });
+  try {
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: 'input-device-probe' });
+    enc.copyBufferToBuffer(buffer, 0, probe, 0, 4);
+    enc.finish();
+    const err = await device.popErrorScope();
+    if (err) throw new EffnetError('INPUT', `${what} cannot be used by this model: it must be a buffer of the model's device (model.gpu.device); WebGPU says: ${err.message}`);
+  } finally {
+    probe.destroy();
+  }
+  return { data: copy, batch: n, height: h, width: w, layout: engineLayout(layout) };
 }
 
 /** The caller's argument as {data, shape, layout}, or an INPUT error saying what it was instead. */

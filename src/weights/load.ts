@@ -6,6 +6,7 @@
  * table stays the single description of the network; `inferArch` reads the table off a state dict.
  */
 import { isNode } from '../env.js';
+import { throwIfAborted as abortCheck } from '../abort.js';
 import { EffnetError } from '../errors.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors } from '../model/ops.js';
@@ -19,18 +20,34 @@ import { TIMM_NAMING, timmSpecOverrides } from './timm.js';
 import { checkTfjsModelJson, paramsFromTfjsGraph, tfjsShardPaths, tfjsSpecOverrides, tfjsWeightBytes, type TfjsGraphModel } from './tfjs.js';
 import { randomParams } from './random.js';
 import { checkModelParams } from './check.js';
+import { EFFNET_NAMING, effnetFileSpec, effnetInputAffine, isEffnetFile } from './effnet-format.js';
 
 export type WeightFormat = 'torchvision' | 'timm' | 'efficientnet_pytorch' | 'effnetv2_dli14' | 'tfjs';
 
+/**
+ * Where weights come from. A path (Node), a `file:` URL (Node) or an http(s) URL (read as a stream, capped by the
+ * size the format declares) may name a safetensors file, a PyTorch checkpoint or a TF.js model (directory or
+ * model.json); bytes in memory (`ArrayBuffer`, `Uint8Array`, `Blob`, a fetch `Response`, a `ReadableStream` of
+ * bytes) hold a state dict. TF.js graphs in memory, canonical `ModelParams` and 'random' need no reading.
+ */
 export type WeightsSource =
   | 'random'
   | string
   | URL
   | ArrayBuffer
   | Uint8Array
+  | Blob
+  | Response
+  | ReadableStream<Uint8Array>
   | SafetensorsFile
   | { modelJson: object; weightData: ArrayBuffer }
   | ModelParams;
+
+/** Bytes read so far, and the total when it is known (a file's size, a Content-Length, a manifest, a Blob). */
+export interface LoadProgress {
+  loaded: number;
+  total?: number;
+}
 
 export interface WeightOptions {
   /** Force a format instead of detecting it. */
@@ -39,12 +56,24 @@ export interface WeightOptions {
   timmModel?: string;
   /** Seed for 'random'. */
   seed?: number;
+  /** Called as weight bytes arrive (after each chunk read), and once more when reading is done. */
+  onProgress?: (p: LoadProgress) => void;
+  /** Aborts the read (and the load): the call rejects with an `ABORTED` EffnetError. */
+  signal?: AbortSignal;
 }
+
+export type WeightsPreprocess = 'tfjs' | 'torchvision';
 
 export interface ResolvedWeights {
   spec: ArchSpec;
   params: ModelParams;
-  format: WeightFormat | 'random' | 'params';
+  /** 'effnet': the engine's own file (`effnet export-weights`, src/weights/effnet-format.ts). */
+  format: WeightFormat | 'effnet' | 'random' | 'params';
+  /**
+   * The input the weights were trained on: 'tfjs' for graphs that normalise internally and take [0, 1] RGB
+   * (TF-Hub's, as TF.js serves them), 'torchvision' (ImageNet mean/std) for state dicts.
+   */
+  preprocess: WeightsPreprocess;
   source: string;
 }
 
@@ -54,22 +83,65 @@ export async function resolveWeights(spec: ArchSpec | undefined, src: WeightsSou
     if (spec) return spec;
     throw new EffnetError('MODEL_SPEC', `${what} need an arch; only a state dict (safetensors or PyTorch checkpoint) names its own`);
   };
-  if (src === 'random') return { spec: given('random weights'), params: randomParams(given('random weights'), opts.seed ?? 1), format: 'random', source: 'random' };
+  if (src === 'random') return { spec: given('random weights'), params: randomParams(given('random weights'), opts.seed ?? 1), format: 'random', source: 'random', preprocess: 'torchvision' };
   if (isParams(src)) {
     checkModelParams(src, given('ModelParams'));
-    return { spec: given('ModelParams'), params: src, format: 'params', source: '<ModelParams>' };
+    return { spec: given('ModelParams'), params: src, format: 'params', source: '<ModelParams>', preprocess: src.inputAffine ? 'tfjs' : 'torchvision' };
   }
   if (typeof src === 'object' && 'modelJson' in src) return fromTfjs(given('TF.js graph models'), src.modelJson as TfjsGraphModel, src.weightData, '<tfjs graph>');
   if (src instanceof ArrayBuffer || src instanceof Uint8Array) return fromSafetensors(spec, parseStateDictFile(src, '<buffer>'), '<buffer>', opts);
   if (typeof src === 'object' && 'tensors' in src && 'get' in src) return fromSafetensors(spec, src as SafetensorsFile, '<safetensors>', opts);
-
-  const where = String(src);
+  const stream = streamOf(src);
+  if (stream) {
+    const bytes = await readStream(stream.body, stream.what, stateDictCap(stream.what), stream.total, opts);
+    return fromSafetensors(spec, parseStateDictFile(bytes, stream.what), stream.what, opts);
+  }
+  if (typeof src !== 'string' && !(src instanceof URL)) {
+    throw new EffnetError('WEIGHTS', `weights must be a path, URL, bytes (ArrayBuffer, Uint8Array, Blob, Response, ReadableStream), a TF.js graph, ModelParams or 'random'; got ${describe(src)}`);
+  }
+  const where = await pathOrUrl(src);
   if (opts.format === 'tfjs' || /model\.json$/.test(where) || (isNode && (await isDirectory(where)))) {
-    const { modelJson, weightData } = await readTfjsModel(where);
+    const { modelJson, weightData } = await readTfjsModel(where, opts);
     return fromTfjs(given('TF.js graph models'), modelJson, weightData, where);
   }
-  const bytes = await readBytes(where, stateDictCap(where));
+  const bytes = await readBytes(where, stateDictCap(where), opts);
   return fromSafetensors(spec, parseStateDictFile(bytes, where), where, opts);
+}
+
+/** A Blob, Response or ReadableStream as a byte stream with a name for errors and its size when known. */
+function streamOf(src: unknown): { body: ReadableStream<Uint8Array>; what: string; total?: number } | undefined {
+  if (typeof Blob !== 'undefined' && src instanceof Blob) {
+    const name = typeof File !== 'undefined' && src instanceof File ? src.name : '<Blob>';
+    return { body: src.stream(), what: name, total: src.size };
+  }
+  if (typeof Response !== 'undefined' && src instanceof Response) {
+    const what = src.url || '<Response>';
+    if (!src.ok) throw new EffnetError('IO', `cannot read weights from ${what}: HTTP ${src.status}`);
+    if (src.bodyUsed || !src.body) throw new EffnetError('IO', `cannot read weights from ${what}: the response body was already read`);
+    const declared = Number(src.headers.get('content-length') ?? NaN);
+    return { body: src.body, what, ...(Number.isSafeInteger(declared) ? { total: declared } : {}) };
+  }
+  if (typeof ReadableStream !== 'undefined' && src instanceof ReadableStream) return { body: src as ReadableStream<Uint8Array>, what: '<ReadableStream>' };
+  return undefined;
+}
+
+/** A path or URL as the string the readers take: a `file:` URL becomes its path (Node only). */
+async function pathOrUrl(src: string | URL): Promise<string> {
+  const href = String(src);
+  if (!/^file:/i.test(href)) return href;
+  if (!isNode) throw new EffnetError('IO', `cannot read weights from ${href}: a file: URL needs Node (in a browser, fetch the file or pass a Blob)`);
+  const { fileURLToPath } = await import('node:url');
+  try {
+    return fileURLToPath(href);
+  } catch (cause) {
+    throw new EffnetError('IO', `cannot read weights from ${href}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return typeof x;
+  return (x as object).constructor?.name ?? 'an object';
 }
 
 /**
@@ -122,9 +194,15 @@ function stateDictFormat(file: SafetensorsFile, source: string, opts: WeightOpti
 
 /** `spec` undefined: the architecture is inferred from the file's keys and shapes (inferArch). */
 function fromSafetensors(spec: ArchSpec | undefined, file: SafetensorsFile, source: string, opts: WeightOptions): ResolvedWeights {
+  if (isEffnetFile(file)) {
+    const s = effnetFileSpec(file, source, spec);
+    const params = paramsFromStateDict(file, s, EFFNET_NAMING, { source });
+    const affine = effnetInputAffine(file, source);
+    return { spec: s, params: affine ? { ...params, inputAffine: affine } : params, format: 'effnet', source, preprocess: file.metadata.preprocess === 'tfjs' ? 'tfjs' : 'torchvision' };
+  }
   const f = stateDictFormat(file, source, opts);
   const s = { ...(spec ?? inferArch(file, { ...opts, source })), ...f.overrides(opts) };
-  return { spec: s, params: paramsFromStateDict(file, s, f.naming, { source }), format: f.format, source };
+  return { spec: s, params: paramsFromStateDict(file, s, f.naming, { source }), format: f.format, source, preprocess: 'torchvision' };
 }
 
 /** Every expected tensor present with its shape, and nothing else the format does not ignore. */
@@ -161,6 +239,7 @@ function widthCandidates(file: SafetensorsFile, base: ArchSpec, naming: StateDic
  */
 export function inferArch(file: SafetensorsFile, opts: WeightOptions & { source?: string } = {}): ArchSpec {
   const source = opts.source ?? '<state dict>';
+  if (isEffnetFile(file)) return effnetFileSpec(file, source);
   const f = stateDictFormat(file, source, opts);
   const tried: string[] = [];
   for (const variant of f.zoos.flatMap(zooVariants)) {
@@ -178,12 +257,12 @@ export function inferArch(file: SafetensorsFile, opts: WeightOptions & { source?
 
 /** The architecture of a state-dict file or URL (safetensors or PyTorch checkpoint), by inferArch. */
 export async function inferWeightsArch(where: string, opts: WeightOptions = {}): Promise<ArchSpec> {
-  return inferArch(parseStateDictFile(await readBytes(where, stateDictCap(where)), where), { ...opts, source: where });
+  return inferArch(parseStateDictFile(await readBytes(where, stateDictCap(where), opts), where), { ...opts, source: where });
 }
 
 function fromTfjs(spec: ArchSpec, modelJson: TfjsGraphModel, weightData: ArrayBuffer, source: string): ResolvedWeights {
   const s = { ...spec, ...tfjsSpecOverrides };
-  return { spec: s, params: paramsFromTfjsGraph(modelJson, weightData, s, { source }), format: 'tfjs', source };
+  return { spec: s, params: paramsFromTfjsGraph(modelJson, weightData, s, { source }), format: 'tfjs', source, preprocess: 'tfjs' };
 }
 
 function isParams(x: unknown): x is ModelParams {
@@ -245,15 +324,25 @@ function stateDictCap(where: string): HeadCap {
   };
 }
 
+/** What a read reports to and is cancelled by. */
+type ReadIo = Pick<WeightOptions, 'onProgress' | 'signal'>;
+
+/** Reads go in chunks of this size, so progress is reported and an abort is noticed at least this often. */
+const CHUNK = 4 << 20;
+
+const throwIfAborted = (io: ReadIo | undefined, where: string): void => abortCheck(io?.signal, `reading weights from ${where}`);
+
 /**
  * A weights file's bytes. Only a regular file is read (a FIFO, device or directory is an IO error at once),
  * and never more than `cap` says: the size the manifest or the file's own header declares, known before the
- * data is read. A URL's body is read the same way, stopping at the cap.
+ * data is read. A URL's body is streamed the same way, stopping at the cap. Both report progress per chunk and
+ * stop at an abort.
  */
-async function readBytes(where: string, cap?: ReadCap | HeadCap): Promise<Uint8Array> {
+async function readBytes(where: string, cap?: ReadCap | HeadCap, io?: ReadIo): Promise<Uint8Array> {
   const tooLong = (size: number, c: ReadCap) => new EffnetError('IO', `cannot read weights from ${where}: it is ${size} bytes but ${c.why} ${c.bytes} bytes`);
   const fixed = typeof cap === 'function' ? undefined : cap;
   try {
+    throwIfAborted(io, where);
     if (isNode && !/^https?:/.test(where)) {
       const { open } = await import('node:fs/promises');
       // O_NONBLOCK: opening a FIFO must not wait for a writer; the handle is then checked to be a regular file.
@@ -263,13 +352,15 @@ async function readBytes(where: string, cap?: ReadCap | HeadCap): Promise<Uint8A
         const st = await fh.stat();
         if (st.isDirectory()) throw new Error('is a directory');
         if (!st.isFile()) throw new Error('not a regular file (a device, FIFO or socket)');
-        const read = async (n: number) => {
+        const read = async (n: number, progress = false) => {
           const b = new Uint8Array(n);
           let got = 0;
           while (got < n) {
-            const { bytesRead } = await fh.read(b, got, n - got, got);
+            throwIfAborted(io, where);
+            const { bytesRead } = await fh.read(b, got, Math.min(CHUNK, n - got), got);
             if (bytesRead === 0) break;
             got += bytesRead;
+            if (progress) io?.onProgress?.({ loaded: got, total: n });
           }
           return b.subarray(0, got);
         };
@@ -281,63 +372,80 @@ async function readBytes(where: string, cap?: ReadCap | HeadCap): Promise<Uint8A
           if (c && !('need' in c)) limit = c;
         }
         if (limit && st.size > limit.bytes) throw tooLong(st.size, limit);
-        return await read(st.size);
+        return await read(st.size, true);
       } finally {
         await fh.close();
       }
     }
-    const r = await fetch(where);
+    const r = await fetch(where, io?.signal ? { signal: io.signal } : {});
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    return await readBody(r, where, cap, tooLong);
+    const declared = Number(r.headers.get('content-length') ?? NaN);
+    if (fixed && declared > fixed.bytes) throw tooLong(declared, fixed);
+    if (!r.body) return new Uint8Array(await r.arrayBuffer());
+    return await readStream(r.body, where, cap, Number.isSafeInteger(declared) ? declared : undefined, io);
   } catch (cause) {
     if (cause instanceof EffnetError) throw cause;
+    if (io?.signal?.aborted) throw new EffnetError('ABORTED', `reading weights from ${where} was aborted`, { cause });
     throw new EffnetError('IO', `cannot read weights from ${where}: ${(cause as Error).message}`, { cause });
   }
 }
 
-/** A response body read chunk by chunk, cancelled as soon as it passes the cap. */
-async function readBody(
-  r: Response,
-  where: string,
-  cap: ReadCap | HeadCap | undefined,
-  tooLong: (size: number, c: ReadCap) => EffnetError,
-): Promise<Uint8Array> {
+/**
+ * A byte stream read chunk by chunk, cancelled as soon as it passes the cap (or the signal aborts). `total`, when
+ * known, pre-sizes the buffer only up to 64 MiB (and the cap): beyond that it grows with what actually arrives,
+ * so a hostile Content-Length cannot make it allocate.
+ */
+async function readStream(body: ReadableStream<Uint8Array>, where: string, cap: ReadCap | HeadCap | undefined, total: number | undefined, io?: ReadIo): Promise<Uint8Array> {
   let limit = typeof cap === 'function' ? undefined : cap;
-  const declared = Number(r.headers.get('content-length') ?? NaN);
-  if (limit && declared > limit.bytes) throw tooLong(declared, limit);
-  if (!r.body) return new Uint8Array(await r.arrayBuffer());
-  const reader = r.body.getReader();
-  // Pre-sized by Content-Length only up to 64 MiB (and the cap): beyond that it grows with what actually arrives,
-  // so a hostile header cannot make it allocate.
-  let buf = new Uint8Array(Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, 64 << 20) : 1 << 16);
+  if (limit && total !== undefined && total > limit.bytes) {
+    throw new EffnetError('IO', `cannot read weights from ${where}: it is ${total} bytes but ${limit.why} ${limit.bytes} bytes`);
+  }
+  const reader = body.getReader();
+  const abort = () => void reader.cancel().catch(() => undefined);
+  io?.signal?.addEventListener('abort', abort, { once: true });
+  let buf = new Uint8Array(total !== undefined && total > 0 ? Math.min(total, 64 << 20) : 1 << 16);
   let len = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (len + value.length > buf.length) {
-      const grown = new Uint8Array(Math.max(buf.length * 2, len + value.length));
-      grown.set(buf.subarray(0, len));
-      buf = grown;
+  try {
+    for (;;) {
+      throwIfAborted(io, where);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (cause) {
+        throwIfAborted(io, where);
+        throw new EffnetError('IO', `cannot read weights from ${where}: ${(cause as Error).message}`, { cause });
+      }
+      throwIfAborted(io, where);
+      if (chunk.done) break;
+      const value = chunk.value;
+      if (len + value.length > buf.length) {
+        const grown = new Uint8Array(Math.max(buf.length * 2, len + value.length));
+        grown.set(buf.subarray(0, len));
+        buf = grown;
+      }
+      buf.set(value, len);
+      len += value.length;
+      if (typeof cap === 'function' && !limit) {
+        const c = cap(buf.subarray(0, len));
+        if (c && !('need' in c)) limit = c;
+      }
+      if (limit && len > limit.bytes) {
+        abort();
+        throw new EffnetError('IO', `cannot read weights from ${where}: the data is longer than the ${limit.bytes} bytes ${limit.why} (stopped reading)`);
+      }
+      io?.onProgress?.({ loaded: len, ...(total !== undefined ? { total } : {}) });
     }
-    buf.set(value, len);
-    len += value.length;
-    if (typeof cap === 'function' && !limit) {
-      const c = cap(buf.subarray(0, len));
-      if (c && !('need' in c)) limit = c;
-    }
-    if (limit && len > limit.bytes) {
-      await reader.cancel();
-      throw new EffnetError('IO', `cannot read weights from ${where}: the response is longer than the ${limit.bytes} bytes ${limit.why} (stopped reading)`);
-    }
+  } finally {
+    io?.signal?.removeEventListener('abort', abort);
   }
   return buf.subarray(0, len);
 }
 
 /** model.json, parsed and checked field by field (a malformed one is a WEIGHTS error naming the field). */
-export async function readTfjsModelJson(jsonPath: string): Promise<TfjsGraphModel> {
+export async function readTfjsModelJson(jsonPath: string, io?: ReadIo): Promise<TfjsGraphModel> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(await readBytes(jsonPath, { bytes: TFJS_MAX_MODEL_JSON, why: 'a model.json may be at most' })));
+    parsed = JSON.parse(new TextDecoder().decode(await readBytes(jsonPath, { bytes: TFJS_MAX_MODEL_JSON, why: 'a model.json may be at most' }, io && { signal: io.signal })));
   } catch (cause) {
     if (cause instanceof EffnetError) throw cause;
     throw new EffnetError('WEIGHTS', `${jsonPath}: not valid JSON (${(cause as Error).message})`, { cause });
@@ -353,10 +461,10 @@ const TFJS_MAX_MODEL_JSON = 256 * 1024 * 1024;
  * in manifest order (how TF.js itself assembles them). Shards are read one at a time, each capped by what the
  * manifest still describes, and only from inside the model's folder (or below its URL).
  */
-export async function readTfjsModel(where: string): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
+export async function readTfjsModel(where: string, io?: ReadIo): Promise<{ modelJson: TfjsGraphModel; weightData: ArrayBuffer }> {
   const jsonPath = /model\.json$/.test(where) ? where : `${where.replace(/\/$/, '')}/model.json`;
   const base = jsonPath.slice(0, jsonPath.lastIndexOf('/') + 1);
-  const modelJson = await readTfjsModelJson(jsonPath);
+  const modelJson = await readTfjsModelJson(jsonPath, io);
   const paths = tfjsShardPaths(modelJson, jsonPath);
   if (paths.length === 0) throw new EffnetError('WEIGHTS', `${jsonPath}: no weightsManifest paths (not a TensorFlow.js graph model)`);
   const total = tfjsWeightBytes(modelJson);
@@ -364,7 +472,10 @@ export async function readTfjsModel(where: string): Promise<{ modelJson: TfjsGra
   let off = 0;
   for (const p of paths) {
     const cap = total === undefined ? undefined : { bytes: total - off, why: `the manifest describes ${total} bytes of weights in all, of which the shards from here on may hold` };
-    const shard = await readBytes(await shardLocation(base, p, jsonPath), cap);
+    // Progress counts the whole model: the shards read so far plus this one's bytes, of the manifest's total.
+    const done = off;
+    const shardIo = io && { signal: io.signal, onProgress: (q: LoadProgress) => io.onProgress?.({ loaded: done + q.loaded, ...(total !== undefined ? { total } : {}) }) };
+    const shard = await readBytes(await shardLocation(base, p, jsonPath), cap, shardIo);
     shards.push(shard);
     off += shard.byteLength;
   }

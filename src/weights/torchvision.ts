@@ -31,6 +31,8 @@ export interface StateDictNaming {
    * order (an SE written as Linear layers: [out, in] for the canonical 1×1 conv's [out, in, 1, 1]).
    */
   storedShape?(t: ParamTensor): readonly number[];
+  /** Every tensor stored with BatchNorm already folded in (a weight and its bias): the engine's own files. */
+  folded?: boolean;
 }
 
 export interface StateDictOptions {
@@ -50,7 +52,7 @@ function stateDictLayout(spec: ArchSpec, naming: StateDictNaming) {
   const names = new Map(tensors.map((t) => {
     const n = naming.names(t, t.op.owner ? blocks.get(t.op.owner.index)! : []);
     // A naming that disagrees with the op table about how a tensor is stored is a bug in the naming, not the file.
-    if ((typeof n === 'string') !== (t.norm === 'bias')) throw new EffnetError('WEIGHTS', `state-dict naming for ${t.key}: expected ${t.norm === 'bn' ? 'conv + BatchNorm' : 'a biased module'} names`);
+    if ((typeof n === 'string') !== (naming.folded || t.norm === 'bias')) throw new EffnetError('WEIGHTS', `state-dict naming for ${t.key}: expected ${t.norm === 'bn' ? 'conv + BatchNorm' : 'a biased module'} names`);
     return [t, n] as const;
   }));
   const expected: ExpectedTensor[] = tensors.flatMap((t): ExpectedTensor[] => {

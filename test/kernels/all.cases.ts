@@ -7,6 +7,6 @@ import { dwconvCases } from './dwconv.cases.js';
 import { seCases } from './se.cases.js';
 import { poolCases } from './pool.cases.js';
 import { pointwiseCases } from './pointwise.cases.js';
-import { preprocessCases } from './preprocess.cases.js';
+import { preprocessCases, preprocessTextureCases } from './preprocess.cases.js';
 
-export const ALL_CASES: KernelCase[] = [...dwconvCases, ...seCases, ...poolCases, ...elementwiseCases, ...pointwiseCases, ...preprocessCases, ...fusedConvCases, ...stemCases];
+export const ALL_CASES: KernelCase[] = [...dwconvCases, ...seCases, ...poolCases, ...elementwiseCases, ...pointwiseCases, ...preprocessCases, ...preprocessTextureCases, ...fusedConvCases, ...stemCases];

@@ -1,11 +1,14 @@
 import type { CaseTag, KernelCase } from './case.js';
 import {
   PREPROCESS_TFJS, PREPROCESS_TORCHVISION, preprocessLaunch, presetLaunch, torchvisionPreset,
-  type CropRect, type PreprocessPreset, type PreprocessShape,
+  type CropRect, type PixelSource, type PreprocessPreset, type PreprocessShape,
 } from '../../src/kernels/preprocess.js';
+import type { KernelLibrary } from '../../src/kernels/library.js';
+import { encodeDispatch } from '../../src/kernels/launch.js';
+import { readBuffer, storageBuffer } from '../../src/buffers.js';
 import { distinctLayerShapes } from '../../src/model/layers.js';
 import { getArch } from '../../src/model/tables.js';
-import { compare } from '../../src/reference/compare.js';
+import { compare, type Comparison } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { rng } from '../support/tensor.js';
 import { preprocessRef, type PreprocessRefSpec } from '../../src/reference/preprocess.js';
@@ -33,7 +36,7 @@ interface Scene {
   h: number;
   /** Either a preset and a square input size, or an explicit shape. */
   preset?: { preset: PreprocessPreset; size: number };
-  shape?: Omit<PreprocessShape, 'srcW' | 'srcH' | 'n' | 'batch' | 'layout'>;
+  shape?: Omit<PreprocessShape, 'srcW' | 'srcH' | 'n' | 'batch' | 'layout' | 'source'>;
   layout: 'nhwc' | 'nchw';
   n: number;
   batch: number;
@@ -93,8 +96,8 @@ const SCENES: Scene[] = [
 ];
 
 /** The kernel's view of a scene and the reference's, from the same inputs. */
-function plan(s: Scene, rgba: Uint8Array): { launch: ReturnType<typeof preprocessLaunch>; ref: PreprocessRefSpec; outH: number; outW: number } {
-  const common = { srcW: s.w, srcH: s.h, n: s.n, batch: s.batch, layout: s.layout };
+function plan(s: Scene, rgba: Uint8Array, source: PixelSource = 'buffer'): { launch: ReturnType<typeof preprocessLaunch>; ref: PreprocessRefSpec; outH: number; outW: number } {
+  const common = { srcW: s.w, srcH: s.h, n: s.n, batch: s.batch, layout: s.layout, source };
   if (s.preset) {
     const { preset, size } = s.preset;
     return {
@@ -119,6 +122,37 @@ function plan(s: Scene, rgba: Uint8Array): { launch: ReturnType<typeof preproces
   };
 }
 
+/** The whole output batch as expected: image n from the float64 reference, every other image zero. */
+function expected(s: Scene, ref: PreprocessRefSpec, outputFloats: number, outH: number, outW: number): Float64Array {
+  const want = new Float64Array(outputFloats);
+  const hwc = preprocessRef(ref);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      for (let c = 0; c < 3; c++) {
+        const at = s.layout === 'nhwc' ? ((s.n * outH + oy) * outW + ox) * 3 + c : ((s.n * 3 + c) * outH + oy) * outW + ox;
+        want[at] = hwc[(oy * outW + ox) * 3 + c]!;
+      }
+    }
+  }
+  return want;
+}
+
+/** Image n of the batch against the reference, and every other image untouched (zero). */
+function compareBatch(s: Scene, y: Float32Array, want: Float64Array, outH: number, outW: number, what: string): Comparison[] {
+  const image = s.layout === 'nhwc' ? s.n * outH * outW * 3 : s.n * 3 * outH * outW;
+  const size = 3 * outH * outW;
+  const others = (a: Float32Array | Float64Array) => {
+    const r = new Float64Array(a.length - size);
+    r.set(a.subarray(0, image));
+    r.set(a.subarray(image + size), image);
+    return r;
+  };
+  return [
+    compare(y.subarray(image, image + size), want.subarray(image, image + size), TOL.resample, what),
+    compare(others(y), others(want), TOL.exact, 'other images of the batch untouched'),
+  ];
+}
+
 export const preprocessCases: KernelCase[] = SCENES.map((s, i) => ({
   name: `preprocess ${s.name} ${s.layout} n=${s.n}/${s.batch}`,
   kernel: 'preprocess',
@@ -133,28 +167,63 @@ export const preprocessCases: KernelCase[] = SCENES.map((s, i) => ({
       buffers: { src: new Uint32Array(rgba.buffer), y: launch.outputFloats * 4 },
       read: ['y'],
     });
-    // The whole batch as expected: image n from the reference, every other image untouched (zero).
-    const want = new Float64Array(launch.outputFloats);
-    const hwc = preprocessRef(ref);
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        for (let c = 0; c < 3; c++) {
-          const at = s.layout === 'nhwc' ? ((s.n * outH + oy) * outW + ox) * 3 + c : ((s.n * 3 + c) * outH + oy) * outW + ox;
-          want[at] = hwc[(oy * outW + ox) * 3 + c]!;
-        }
-      }
-    }
-    const image = s.layout === 'nhwc' ? s.n * outH * outW * 3 : s.n * 3 * outH * outW;
-    const size = 3 * outH * outW;
-    const others = (a: Float32Array | Float64Array) => {
-      const r = new Float64Array(a.length - size);
-      r.set(a.subarray(0, image));
-      r.set(a.subarray(image + size), image);
-      return r;
-    };
+    return compareBatch(s, y!, expected(s, ref, launch.outputFloats, outH, outW), outH, outW, s.name);
+  },
+}));
+
+/**
+ * preprocess_texture runs kernels/preprocess.wgsl's resampling on pixels read from an rgba8unorm texture. Its
+ * reference is preprocess's (float64), and it must give exactly the buffer kernel's floats for the same pixels.
+ * Here the texture is filled with writeTexture (Node has no browser images); the end-to-end path through
+ * copyExternalImageToTexture is checked in Chromium by test/image-gpu.chrome.test.ts.
+ */
+async function dispatchTexture(lib: KernelLibrary, launch: ReturnType<typeof preprocessLaunch>, rgba: Uint8Array, w: number, h: number): Promise<Float32Array> {
+  const { device } = lib;
+  const texture = device.createTexture({ label: 'case.src', size: [w, h], format: 'rgba8unorm', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+  const params = lib.uniformBuffer(launch.kernel, launch.uniforms);
+  const y = storageBuffer(device, launch.outputFloats * 4, 'case.y');
+  device.pushErrorScope('validation');
+  try {
+    device.queue.writeTexture({ texture }, rgba as Uint8Array<ArrayBuffer>, { bytesPerRow: w * 4, rowsPerImage: h }, [w, h]);
+    const pipeline = await lib.pipeline(launch.kernel, launch.overrides);
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    encodeDispatch(pass, { pipeline, bindGroup: lib.bindGroup(launch.kernel, { params, src: texture.createView(), y }), grid: lib.grid(launch.workgroups) });
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    const out = new Float32Array(await readBuffer(device, y, launch.outputFloats * 4));
+    const err = await device.popErrorScope();
+    if (err) throw new Error(`preprocess_texture: ${err.message}`);
+    return out;
+  } finally {
+    texture.destroy();
+    params.destroy();
+    y.destroy();
+  }
+}
+
+/** The real front ends, and awkward crops in every mode (with and without antialiasing), through the texture. */
+const TEXTURE_SCENES = SCENES.map((s, i) => ({ s, i })).filter(({ s }) => s.tags.includes('b0') || s.tags.includes('chrome') || /1x1|fractional crop\(3/.test(s.name));
+
+export const preprocessTextureCases: KernelCase[] = TEXTURE_SCENES.map(({ s, i }) => ({
+  name: `preprocess_texture ${s.name} ${s.layout} n=${s.n}/${s.batch}`,
+  kernel: 'preprocess_texture',
+  tags: s.tags,
+  async run(lib) {
+    const rgba = randomImage(s.w, s.h, 4000 + i);
+    const { launch: viaBuffer, ref, outH, outW } = plan(s, rgba);
+    const launch = plan(s, rgba, 'texture').launch;
+    const y = await dispatchTexture(lib, launch, rgba, s.w, s.h);
+    const { y: yBuffer } = await dispatchOnce(lib, {
+      kernel: viaBuffer.kernel,
+      overrides: viaBuffer.overrides,
+      uniforms: viaBuffer.uniforms,
+      buffers: { src: new Uint32Array(rgba.buffer), y: viaBuffer.outputFloats * 4 },
+      read: ['y'],
+    });
     return [
-      compare(y!.subarray(image, image + size), want.subarray(image, image + size), TOL.resample, s.name),
-      compare(others(y!), others(want), TOL.exact, 'other images of the batch untouched'),
+      ...compareBatch(s, y, expected(s, ref, launch.outputFloats, outH, outW), outH, outW, s.name),
+      compare(y, Float64Array.from(yBuffer!), TOL.exact, 'the buffer kernel on the same pixels'),
     ];
   },
 }));

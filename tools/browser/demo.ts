@@ -1,9 +1,13 @@
 /**
  * The `effnet demo` page: drop images, see the top-5 and where the GPU time of that inference went. The
  * engine runs here, in the browser; images are decoded by the browser (createImageBitmap) and preprocessed
- * on the GPU in the same submit as the network, whose passes carry timestamp queries.
+ * on the GPU in the same submit as the network, whose passes carry timestamp queries. Video mode classifies a
+ * webcam, a video file or a generated test clip frame after frame: each frame goes from the <video> element
+ * straight to the GPU (classify's texture path), and the page shows frames per second and the stage bar.
  */
-import { classify, decodeImage, formatAdapter, loadModel, PREPROCESS_TFJS, PREPROCESS_TORCHVISION, type Model, type StageTime } from '../../src/index.js';
+import {
+  classify, decodeImage, formatAdapter, getArch, loadModel, PREPROCESS_TFJS, PREPROCESS_TORCHVISION, type Model, type Prediction, type PreprocessPreset, type StageTime,
+} from '../../src/index.js';
 import type { DemoConfig } from '../commands/demo.js';
 
 const BLOCK_COLOURS: Record<string, string> = { input: '#9ca3af', stem: '#7c3aed', mbconv: '#2563eb', fused: '#ea580c', head: '#16a34a' };
@@ -70,7 +74,7 @@ async function main(): Promise<void> {
   if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
   setStatus(`loading ${config.arch} weights…`, 'loading');
   const t0 = performance.now();
-  const model = await loadModel({ arch: config.arch, weights: new URL(config.weights, location.href).href });
+  const model = await loadModel({ arch: getArch(config.arch), weights: new URL(config.weights, location.href).href });
   const loadMs = performance.now() - t0;
   const preset = config.preset === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION;
   const adapter = formatAdapter(model.gpu.report);
@@ -103,6 +107,7 @@ async function main(): Promise<void> {
     drop.classList.remove('over');
     addFiles(e.dataTransfer?.files ?? null);
   });
+  videoMode(model, config, preset, timerNote);
   for (const s of config.samples) {
     const b = el('button', { type: 'button', textContent: `try ${s.name}` });
     b.addEventListener('click', () =>
@@ -134,11 +139,7 @@ async function classifyOne(
         'div',
         {},
         el('h2', { textContent: `${name} (${image.width}×${image.height})` }),
-        ...preds.map((p, i) => {
-          const bar = el('div', { className: i === 0 ? 'bar top1' : 'bar', textContent: p.label, title: `class ${p.index}: ${p.label}` });
-          bar.style.setProperty('--p', `${(p.prob * 100).toFixed(1)}%`);
-          return el('div', { className: 'pred' }, bar, el('span', { className: 'prob', textContent: `${(p.prob * 100).toFixed(1)}%` }));
-        }),
+        ...predictionBars(preds),
         timingView(out.stages, out.wallMs, timerNote),
       ),
     );
@@ -150,6 +151,201 @@ async function classifyOne(
     card.replaceChildren(message.startsWith(name) ? message : `${name}: ${message}`);
     card.dataset.state = 'failed';
   }
+}
+
+/** One bar per class, best first, its length the probability. */
+function predictionBars(preds: Prediction[]): HTMLElement[] {
+  return preds.map((p, i) => {
+    const bar = el('div', { className: i === 0 ? 'bar top1' : 'bar', textContent: p.label, title: `class ${p.index}: ${p.label}` });
+    bar.style.setProperty('--p', `${(p.prob * 100).toFixed(1)}%`);
+    return el('div', { className: 'pred' }, bar, el('span', { className: 'prob', textContent: `${(p.prob * 100).toFixed(1)}%` }));
+  });
+}
+
+const message = (e: unknown) => (e as Error)?.message ?? String(e);
+
+/** Frames per second over the last few inferences: a sliding window, so the number follows the load. */
+class FrameRate {
+  readonly #ends: number[] = [];
+
+  /** Record an inference that ended at `now` after `wallMs`; the rate so far. */
+  tick(now: number, wallMs: number): number {
+    this.#ends.push(now);
+    if (this.#ends.length > 10) this.#ends.shift();
+    const n = this.#ends.length;
+    // One frame alone: its own duration.
+    return n < 2 ? 1000 / Math.max(wallMs, 1e-3) : ((n - 1) * 1000) / (this.#ends[n - 1]! - this.#ends[0]!);
+  }
+}
+
+/** Seconds each sample photo stays on screen in the test clip. */
+const CLIP_SECONDS_PER_IMAGE = 3;
+
+/**
+ * A generated video for trying video mode without a camera or a file: the sample photos, each for a few
+ * seconds with a slow zoom (so consecutive frames differ, as a camera's do), drawn on a canvas and captured as a
+ * 30 fps MediaStream.
+ */
+async function testClip(config: DemoConfig): Promise<{ stream: MediaStream; stop(): void }> {
+  const bitmaps = await Promise.all(
+    config.samples.map(async (s) => {
+      const r = await fetch(s.url);
+      if (!r.ok) throw new Error(`${s.name}: HTTP ${r.status}`);
+      return createImageBitmap(await r.blob());
+    }),
+  );
+  if (bitmaps.length === 0) throw new Error('the server offers no sample photos to make a clip from');
+  const canvas = el('canvas', { width: 320, height: 240 });
+  const ctx = canvas.getContext('2d')!;
+  const t0 = performance.now();
+  const draw = () => {
+    const t = (performance.now() - t0) / 1000;
+    const b = bitmaps[Math.floor(t / CLIP_SECONDS_PER_IMAGE) % bitmaps.length]!;
+    // Cover the frame, zooming in by up to 8% over the photo's turn.
+    const zoom = (1 + (0.08 * (t % CLIP_SECONDS_PER_IMAGE)) / CLIP_SECONDS_PER_IMAGE) * Math.max(canvas.width / b.width, canvas.height / b.height);
+    const w = b.width * zoom;
+    const h = b.height * zoom;
+    ctx.drawImage(b, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+  };
+  draw();
+  const timer = setInterval(draw, 1000 / 30);
+  const stream = canvas.captureStream(30);
+  return {
+    stream,
+    stop() {
+      clearInterval(timer);
+      for (const track of stream.getTracks()) track.stop();
+      for (const b of bitmaps) b.close();
+    },
+  };
+}
+
+/**
+ * Video mode: a webcam when the browser grants one, else a video file the user picks, or the test clip. Frames
+ * are classified one inference after another (each classify call takes the frame the video shows when it
+ * starts), and the live panel shows the top-5, frames per second and the stage bar of the latest frame.
+ */
+function videoMode(model: Model, config: DemoConfig, preset: PreprocessPreset, timerNote: string): void {
+  const video = $<HTMLVideoElement>('video');
+  const note = $('video-note');
+  const fpsView = $('fps');
+  const preds = $('live-preds');
+  const timing = $('live-timing');
+  const stopButton = $<HTMLButtonElement>('stop');
+  /** Bumped by every start and stop: a loop whose generation is gone ends. */
+  let generation = 0;
+  let release: (() => void) | undefined;
+
+  const say = (text: string, error = false) => {
+    note.textContent = text;
+    note.className = error ? 'error' : '';
+  };
+
+  const stop = () => {
+    generation++;
+    release?.();
+    release = undefined;
+    video.pause();
+    video.srcObject = null;
+    video.removeAttribute('src');
+    video.load();
+    stopButton.disabled = true;
+    document.body.dataset.video = 'off';
+  };
+
+  /** `attach` points the <video> at a source and returns how to let go of it. */
+  const start = async (label: string, attach: () => Promise<() => void>) => {
+    stop();
+    const gen = generation;
+    say(`${label}: starting…`);
+    try {
+      const letGo = await attach();
+      if (gen !== generation) return letGo();
+      release = letGo;
+      video.loop = true;
+      await video.play();
+    } catch (e) {
+      if (gen === generation) {
+        stop();
+        say(`${label}: ${message(e)}`, true);
+      }
+      return;
+    }
+    stopButton.disabled = false;
+    $('video-view').classList.add('on');
+    document.body.dataset.video = 'on';
+    say(`${label}: every frame goes straight from the video to the GPU; one inference after another`);
+    await classifyFrames(gen, label);
+  };
+
+  const classifyFrames = async (gen: number, label: string) => {
+    const rate = new FrameRate();
+    const seen = new Set<string>();
+    let frames = 0;
+    while (gen === generation) {
+      // No frame yet (or a seek in progress): wait for one rather than spin.
+      if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
+        await new Promise((ok) => setTimeout(ok, 30));
+        continue;
+      }
+      let out: Awaited<ReturnType<typeof classify>>;
+      try {
+        out = await classify(model, [video], { preset, top: 5, labels: config.labels, timed: true });
+      } catch (e) {
+        if (gen === generation) {
+          stop();
+          say(`${label}: ${message(e)}`, true);
+        }
+        return;
+      }
+      if (gen !== generation) return;
+      frames++;
+      const fps = rate.tick(performance.now(), out.wallMs);
+      const top = out.predictions[0]!;
+      seen.add(top[0]!.label);
+      fpsView.textContent = `${fps.toFixed(1)} frames/s · ${video.videoWidth}×${video.videoHeight} · frame ${frames}`;
+      fpsView.dataset.fps = String(fps);
+      fpsView.dataset.frames = String(frames);
+      preds.replaceChildren(...predictionBars(top));
+      preds.dataset.top1 = top[0]!.label;
+      preds.dataset.seen = [...seen].join('|');
+      timing.replaceChildren(timingView(out.stages, out.wallMs, timerNote));
+    }
+  };
+
+  stopButton.addEventListener('click', () => {
+    stop();
+    say('stopped');
+  });
+  $('webcam').addEventListener('click', () =>
+    void start('webcam', async () => {
+      if (!navigator.mediaDevices?.getUserMedia) throw new Error('this browser offers no camera here: pick a video file or play the test clip');
+      let stream: MediaStream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      } catch (e) {
+        throw new Error(`no webcam (${(e as Error).name ?? 'error'}: ${message(e)}): pick a video file or play the test clip instead`);
+      }
+      video.srcObject = stream;
+      return () => stream.getTracks().forEach((t) => t.stop());
+    }),
+  );
+  $<HTMLInputElement>('video-file').addEventListener('change', (e) => {
+    const file = (e.target as HTMLInputElement).files?.[0];
+    if (!file) return;
+    void start(file.name, async () => {
+      const url = URL.createObjectURL(file);
+      video.src = url;
+      return () => URL.revokeObjectURL(url);
+    });
+  });
+  $('clip').addEventListener('click', () =>
+    void start('test clip', async () => {
+      const clip = await testClip(config);
+      video.srcObject = clip.stream;
+      return () => clip.stop();
+    }),
+  );
 }
 
 main().catch((e: unknown) => setStatus(`error: ${(e as Error).message ?? String(e)}`, 'error'));

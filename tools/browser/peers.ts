@@ -14,6 +14,7 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadModel } from '../../src/api.js';
 import { acquireGpu, type AdapterReport } from '../../src/gpu.js';
 import type { TuningFile } from '../../src/tuning-file.js';
+import { getArch } from '../../src/model/tables.js';
 
 export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm';
 
@@ -49,7 +50,7 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
   const threads = navigator.hardwareConcurrency;
   switch (s.engine) {
     case 'effnet-webgpu': {
-      const model = await loadModel({ arch: s.arch, weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
+      const model = await loadModel({ arch: getArch(s.arch), weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
       const probabilities = s.output === 'probabilities';
       const [batch, a, b, c] = s.shape as [number, number, number, number];
       const [height, width] = s.layout === 'NCHW' ? [b, c] : [a, b];

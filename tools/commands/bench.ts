@@ -3,11 +3,13 @@
  * wasm backends) in headless Chromium, on the same weights and input; see tools/peers/peers.ts.
  */
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { readTuningFile } from '../../src/tuning-file.js';
 import { parseFlags } from '../harness/index.js';
 import { isDirectory } from '../fsutil.js';
+import { BROWSER_DIST } from '../harness/index.js';
 import { ARCHS } from '../../src/model/tables.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { benchPeers, PEERS, type PeerName } from '../peers/peers.js';
@@ -32,6 +34,13 @@ export const benchCommand: Command = {
   async run(args) {
     const { flags, positionals } = parseFlags(args, { strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out', 'target', 'tuning'], booleans: ['json'] });
     if (positionals.length) throw new Error(`bench takes no positional arguments, got '${positionals[0]}'`);
+    // The peers (ONNX Runtime Web, TensorFlow.js) are development dependencies, bundled only in a checkout.
+    if (!existsSync(join(BROWSER_DIST, 'peers.js'))) {
+      throw new Error(
+        'effnet bench runs ONNX Runtime Web and TensorFlow.js beside the engine, which the published package leaves out: ' +
+          'run it from a checkout (git clone the effnet-webgpu repository, then npm run setup) — `effnet profile` and `effnet kernel-bench` work from the package',
+      );
+    }
     const fixtures = await fixturesDir(flags.fixtures as string | undefined);
     const archs = parseArchs((flags.arch as string | undefined) ?? 'efficientnet_b0,efficientnet_v2_s', fixtures);
     const peers = parsePeers((flags.peers as string | undefined) ?? PEERS.join(','));

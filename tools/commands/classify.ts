@@ -14,6 +14,7 @@ import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { isDirectory } from '../fsutil.js';
 import { openChromeHost } from '../host.js';
+import { getArch } from '../../src/model/tables.js';
 
 export const classifyCommand: Command = {
   name: 'classify',
@@ -34,16 +35,17 @@ export const classifyCommand: Command = {
     const weights = flags.weights ? resolve(flags.weights as string) : pretrained.modelDir;
     const tfjs = !flags.weights || (await isDirectory(weights)) || weights.endsWith('model.json');
     const files = positionals.length ? positionals : pretrained.samples;
-    const arch = (flags.arch as string | undefined) ?? 'efficientnet_b0';
+    // A state dict or an engine weights file names its network; a TF.js graph (the default pretrained B0) does not.
+    const arch = (flags.arch as string | undefined) ?? (tfjs ? 'efficientnet_b0' : undefined);
     if (host === 'chrome') {
-      const results = await classifyInChrome({ arch, weights, tfjs, files, top, batchSize, maxPixels, labels: pretrained.labels, log: json ? undefined : log });
+      const results = await classifyInChrome({ arch, weights, files, top, batchSize, maxPixels, labels: pretrained.labels, log: json ? undefined : log });
       report(results.results, results.seconds, json);
       return results.results.some((r) => r.error) ? 1 : 0;
     }
 
-    const model = await loadModel({ arch, weights });
+    const model = await loadModel({ ...(arch ? { arch: getArch(arch) } : {}), weights });
     try {
-      if (!json) log(`effnet: ${model.spec.name} (${tfjs ? 'TF.js graph' : 'safetensors'} weights from ${weights}) on ${formatAdapter(model.gpu.report)}`);
+      if (!json) log(`effnet: ${model.spec.name} (${tfjs ? 'TF.js graph' : 'state-dict'} weights from ${weights}, ${model.preprocess} preprocessing) on ${formatAdapter(model.gpu.report)}`);
       const results: Result[] = [];
       const t0 = performance.now();
       let done = 0;
@@ -60,7 +62,7 @@ export const classifyCommand: Command = {
             if (!json) log(`effnet: skipped ${file}: ${(e as Error).message}`);
           }
         }
-        const outcomes = await classifyEach(model, decoded.map((d) => d.image), { preset: tfjs ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION, top, labels: pretrained.labels });
+        const outcomes = await classifyEach(model, decoded.map((d) => d.image), { preset: model.preprocess === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION, top, labels: pretrained.labels });
         decoded.forEach((d, j) => {
           const o = outcomes[j]!;
           results.push({ image: d.file, ...o });
@@ -104,16 +106,16 @@ function report(results: Result[], seconds: number, json: boolean): void {
 
 /** The same classification inside headless Chromium: the browser decodes the images (createImageBitmap). */
 async function classifyInChrome(o: {
-  arch: string; weights: string; tfjs: boolean; files: string[]; top: number; batchSize: number; maxPixels: number; labels: string[]; log?: (s: string) => void;
+  arch: string | undefined; weights: string; files: string[]; top: number; batchSize: number; maxPixels: number; labels: string[]; log?: (s: string) => void;
 }): Promise<{ results: Result[]; seconds: number }> {
   const host = await openChromeHost();
   try {
     const weightsUrl = host.url((await isDirectory(o.weights)) ? `${o.weights}/model.json` : o.weights);
     const images = o.files.map((f) => ({ file: f, url: host.url(resolve(f)) }));
     const out = await host.session.page.evaluate(
-      async (arch, w, imgs, tfjs, top, batchSize, maxPixels, labels) => {
+      async (arch, w, imgs, top, batchSize, maxPixels, labels) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch, weights: w });
+        const model = await e.loadModel({ ...(arch ? { arch: e.getArch(arch) } : {}), weights: w });
         try {
           const t0 = performance.now();
           const results: { image: string; top?: Prediction[]; error?: string }[] = [];
@@ -128,7 +130,7 @@ async function classifyInChrome(o: {
                 results.push({ image: file, error: (err as Error).message });
               }
             }
-            const outcomes = await e.classifyEach(model, decoded.map((d) => d.image), { preset: tfjs ? e.PREPROCESS_TFJS : e.PREPROCESS_TORCHVISION, top, labels });
+            const outcomes = await e.classifyEach(model, decoded.map((d) => d.image), { preset: model.preprocess === 'tfjs' ? e.PREPROCESS_TFJS : e.PREPROCESS_TORCHVISION, top, labels });
             decoded.forEach((d, j) => results.push({ image: d.file, ...outcomes[j]! }));
           }
           return { results, seconds: (performance.now() - t0) / 1000, adapter: model.gpu.report };
@@ -136,7 +138,7 @@ async function classifyInChrome(o: {
           model.dispose();
         }
       },
-      o.arch, weightsUrl, images, o.tfjs, o.top, o.batchSize, o.maxPixels, o.labels,
+      o.arch, weightsUrl, images, o.top, o.batchSize, o.maxPixels, o.labels,
     );
     o.log?.(`effnet: ${o.arch} in headless Chromium on ${formatAdapter(out.adapter)}`);
     for (const r of out.results) if (r.error) o.log?.(`effnet: skipped ${r.image}: ${r.error}`);

@@ -1,7 +1,8 @@
 /**
  * `effnet demo`: a page on 127.0.0.1 where you drop images and see the top-5 classes and where the GPU time
- * of that very inference went, stage by stage. The page runs the engine in the browser (WebGPU); this
- * process only serves it, the weights and the sample photos.
+ * of that very inference went, stage by stage; its video mode classifies a webcam, a video file or a test clip
+ * made from the sample photos continuously, with frames per second. The page runs the engine in the browser
+ * (WebGPU); this process only serves it, the weights and the sample photos.
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -69,7 +70,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<StaticServer> {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Serve a page on 127.0.0.1: drop images, see the top-5 and a per-stage GPU timing bar',
+  summary: 'Serve a page on 127.0.0.1: drop images or play video (webcam, file, test clip), see the top-5, frames/s and a per-stage GPU timing bar',
   usage: 'effnet demo [--port 8040] [--arch efficientnet_b0] [--weights W]',
   async run(args) {
     const { flags } = parseFlags(args, { strings: ['port', 'arch', 'weights'] });

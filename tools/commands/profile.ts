@@ -90,7 +90,7 @@ interface Target {
 }
 
 async function inNode(t: Target, opts: ProfileOptions, log: (s: string) => void): Promise<Profile> {
-  const arch = t.fusedStages === null ? t.baseArch : withFusedStages(t.baseArch, t.fusedStages);
+  const arch = t.fusedStages === null ? getArch(t.baseArch) : withFusedStages(t.baseArch, t.fusedStages);
   const model = await loadModel({ arch, weights: t.weights, target: t.schedule, tuning: t.tuning });
   try {
     log(`${model.spec.name} (${t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
@@ -108,7 +108,7 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
     return await host.session.page.evaluate(
       async (base, fused, w, o, schedule, tuning) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: fused === null ? base : e.withFusedStages(base, fused), weights: w, target: schedule, tuning });
+        const model = await e.loadModel({ arch: fused === null ? e.getArch(base) : e.withFusedStages(base, fused), weights: w, target: schedule, tuning });
         try {
           console.log(`effnet: ${model.spec.name} in headless Chromium on ${e.formatAdapter(model.gpu.report)}`);
           return await e.profileModel(model, { ...o, log: (s) => console.log(`effnet: ${s}`) });

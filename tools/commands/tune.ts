@@ -112,13 +112,13 @@ interface Measured {
 }
 
 async function inNode(job: Job, log: (s: string) => void): Promise<Measured> {
-  const first = await loadModel({ arch: job.arch, weights: job.weights, target: job.target, tuning: 'none', quickStart: false });
+  const first = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false });
   let second: Model | undefined;
   try {
     log(`${first.spec.name} (${job.weights} weights) on ${formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
     const result = await tuneModel(first, { ...job.opts, log });
     const tuning = mergeTuning(undefined, first.gpu.report, result.tuning);
-    second = await loadModel({ arch: job.arch, weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false });
+    second = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false });
     const secondLoad = await tuningSecondLoad(first, second, result);
     log(`timing the planned and the tuned schedule, ${job.runs} runs each, alternating`);
     const compare = await compareModels(first, second, { batch: result.batch, res: result.res, runs: job.runs });
@@ -138,13 +138,13 @@ async function inChrome(job: Job, log: (s: string) => void): Promise<Measured> {
       async (j, w) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
         const say = (s: string) => console.log(`effnet: ${s}`);
-        const first = await e.loadModel({ arch: j.arch, weights: w, target: j.target, tuning: 'none', quickStart: false });
+        const first = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning: 'none', quickStart: false });
         let second: Model | undefined;
         try {
           say(`${first.spec.name} in headless Chromium on ${e.formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
           const result = await e.tuneModel(first, { ...j.opts, log: say });
           const tuning = e.mergeTuning(undefined, first.gpu.report, result.tuning);
-          second = await e.loadModel({ arch: j.arch, weights: w, target: j.target, tuning, device: first.gpu, quickStart: false });
+          second = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning, device: first.gpu, quickStart: false });
           const secondLoad = await e.tuningSecondLoad(first, second, result);
           say(`timing the planned and the tuned schedule, ${j.runs} runs each, alternating`);
           const compare = await e.compareModels(first, second, { batch: result.batch, res: result.res, runs: j.runs });

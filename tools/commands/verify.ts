@@ -11,7 +11,7 @@ import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import { openChromeHost } from '../host.js';
 import { isDirectory } from '../fsutil.js';
 import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
-import type { ArchSpec } from '../../src/model/tables.js';
+import { getArch, type ArchSpec } from '../../src/model/tables.js';
 import { inferWeightsArch } from '../../src/weights/load.js';
 
 export const verifyCommand: Command = {
@@ -26,7 +26,7 @@ export const verifyCommand: Command = {
     const weights = resolve(flags.weights as string);
     const io = resolve(flags.io as string);
     const dump = await readReference(io);
-    const arch = (flags.arch as string | undefined) ?? (await inferredArch(weights, dump));
+    const arch = flags.arch === undefined ? await inferredArch(weights, dump) : getArch(flags.arch as string);
     const { report, adapter } = host === 'node' ? await inNode(arch, weights, dump) : await inChrome(arch, weights, io);
     if (flags.json) console.log(JSON.stringify({ ...report, host, adapter }, null, 1));
     else print(report, host, adapter);
@@ -58,7 +58,7 @@ async function inferredArch(weights: string, dump: SafetensorsFile): Promise<Arc
   return { ...spec, resolution };
 }
 
-async function inNode(arch: string | ArchSpec, weights: string, dump: SafetensorsFile): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+async function inNode(arch: ArchSpec, weights: string, dump: SafetensorsFile): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
   const model = await loadModel({ arch, weights });
   try {
     return { report: await verifyModel(model, dump), adapter: model.gpu.report };
@@ -67,7 +67,7 @@ async function inNode(arch: string | ArchSpec, weights: string, dump: Safetensor
   }
 }
 
-async function inChrome(arch: string | ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
+async function inChrome(arch: ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
   const host = await openChromeHost();
   try {
     const wUrl = host.url((await isDirectory(weights)) ? `${weights}/model.json` : weights);

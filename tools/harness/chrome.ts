@@ -143,6 +143,20 @@ function chromePath(): string {
   return path;
 }
 
+/** puppeteer-core is an optional peer dependency: only `--host chrome` and the benchmarks need it. */
+async function loadPuppeteer(): Promise<typeof import('puppeteer-core').default> {
+  try {
+    return (await import('puppeteer-core')).default;
+  } catch (cause) {
+    throw new EffnetError(
+      'NO_WEBGPU',
+      'running in headless Chromium needs puppeteer-core: `npm install puppeteer-core` (it drives the system browser, ' +
+        'downloads none), and Chromium itself (Debian: apt-get install -y chromium; else set CHROME_PATH to a Chrome binary)',
+      { cause },
+    );
+  }
+}
+
 /**
  * Launch headless Chromium and open `page` (default index.html) of a server over `roots`, or, with `url`,
  * a page some other server (e.g. `effnet demo`) already serves.
@@ -151,7 +165,7 @@ export async function openChrome(
   roots: Record<string, string>,
   opts: { page?: string; url?: string; extraFlags?: string[]; log?: (line: string) => void; dynamic?: (path: string) => Promise<DynamicResponse | undefined> } = {},
 ): Promise<ChromeSession> {
-  const { default: puppeteer } = await import('puppeteer-core');
+  const puppeteer = await loadPuppeteer();
   const server: StaticServer = opts.url ? { url: new URL('/', opts.url).href, close: async () => undefined } : await serveStatic(roots, opts.dynamic);
   let browser: Browser | undefined;
   try {

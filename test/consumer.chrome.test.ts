@@ -1,0 +1,165 @@
+/**
+ * The package as an application gets it (issue 14): `npm pack`, install the tarball into a fresh app, then
+ *   1. a Node ESM script reproduces the fixture logits;
+ *   2. `tsc --noEmit` passes on an app under strict `bundler` and `nodenext` resolution;
+ *   3. zero-config esbuild, Vite and webpack builds of a browser app succeed with no warning about Node modules,
+ *      and the esbuild and Vite builds run the real pretrained B0 in headless Chromium: the expected top-1 on a
+ *      sample photo handed over as an ImageBitmap, and the same class from a GPU-buffer output the page reads;
+ *   4. the installed CLI runs (`npx effnet export-weights` writes the file the pages load).
+ * The tarball's packed and unpacked sizes and the browser bundle's size are printed for the record.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openChrome, type ChromeSession } from '../tools/harness/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = join(root, '..', 'shared', 'fixtures');
+const images = join(root, '..', 'shared', 'images');
+const here = join(root, 'test', 'consumer');
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    execFile(cmd, args, { cwd, env: { ...process.env, ...env }, maxBuffer: 1 << 26 }, (err, stdout, stderr) =>
+      ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+interface PackInfo {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: { path: string; size: number }[];
+}
+
+const app = mkdtempSync(join(tmpdir(), 'effnet-consumer-'));
+let pack: PackInfo;
+
+beforeAll(async () => {
+  // prepack builds, so the tarball holds what the sources make now.
+  const packed = await run('npm', ['pack', '--json', '--pack-destination', app], root);
+  expect(packed.code, packed.stderr).toBe(0);
+  pack = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as PackInfo[])[0]!;
+  const webgpu = (JSON.parse(readFileSync(join(root, 'node_modules', 'webgpu', 'package.json'), 'utf8')) as { version: string }).version;
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // The registry's copies of the dependencies (npm's cache has them after `npm ci`); Dawn is the optional peer a Node app adds.
+  const installed = await run('npm', ['install', join(app, pack.filename), `webgpu@${webgpu}`, '--no-audit', '--no-fund', '--prefer-offline'], app);
+  expect(installed.code, installed.stderr).toBe(0);
+  for (const f of ['node.mjs', 'app.ts', 'tsconfig.bundler.json', 'tsconfig.nodenext.json', 'browser.js']) copyFileSync(join(here, f), join(app, f));
+}, 600_000);
+
+describe('the packed package', () => {
+  test('ships what runs and nothing else', () => {
+    const paths = pack.files.map((f) => f.path);
+    console.log(`tarball ${pack.filename}: ${(pack.size / 2 ** 20).toFixed(2)} MiB packed, ${(pack.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${paths.length} files`);
+    for (const p of ['dist/index.js', 'dist/node.js', 'dist/effnet.js', 'dist/types/index.d.ts', 'dist/browser/host.js', 'package.json', 'README.md']) expect(paths).toContain(p);
+    expect(paths.filter((p) => /\.map$|^test\/|^bench\/|^src\/|dist\/browser\/(tests|bench|peers)\.js$|dist\/(soak|bench-kernels)\.js$/.test(p))).toEqual([]);
+    expect(pack.size).toBeLessThan(1.5 * 2 ** 20);
+  });
+
+  test('Node ESM: the fixture logits from the installed package', async () => {
+    const r = await run(process.execPath, ['node.mjs', join(fixtures, 'efficientnet_b0.weights.safetensors'), join(fixtures, 'efficientnet_b0.io.safetensors')], app);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { arch: string; pass: boolean; relL2: number };
+    expect(out).toMatchObject({ arch: 'efficientnet_b0', pass: true });
+    expect(out.relL2).toBeLessThan(1e-5);
+  });
+
+  test.each(['bundler', 'nodenext'])('tsc --noEmit, strict, moduleResolution %s', async (mode) => {
+    const r = await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', `tsconfig.${mode}.json`], app);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  test('the installed CLI: kernel-bench runs an example kernel; browser-only commands say what to install', async () => {
+    const effnet = join(app, 'node_modules', '.bin', 'effnet');
+    const kb = await run(effnet, ['kernel-bench', '--op', 'dwconv', '--kernel', join(app, 'node_modules', 'effnet-webgpu', 'examples', 'kernels', 'naive_dwconv.wgsl'), '--res', '32', '--runs', '1', '--json'], app);
+    expect(kb.code, kb.stderr).toBe(0);
+    expect((JSON.parse(kb.stdout) as { shapes: unknown[] }).shapes.length).toBeGreaterThan(0);
+    // puppeteer-core is an optional peer the app has not installed.
+    const chrome = await run(effnet, ['classify', '--host', 'chrome'], app);
+    expect(chrome.code).toBe(1);
+    expect(chrome.stderr).toMatch(/needs puppeteer-core: `npm install puppeteer-core`/);
+    const bench = await run(effnet, ['bench', '--fixtures', fixtures], app);
+    expect(bench.code).toBe(1);
+    expect(bench.stderr).toMatch(/run it from a checkout/);
+  });
+
+  test('require() of the package works (Node ≥ 20.19 loads the ES module) or says why', async () => {
+    writeFileSync(join(app, 'req.cjs'), "const e = require('effnet-webgpu'); console.log(typeof e.loadModel, e.IMAGENET_CLASSES.length);");
+    const r = await run(process.execPath, ['req.cjs'], app);
+    expect(r.stdout.trim(), r.stderr).toBe('function 1000');
+  });
+});
+
+describe('browser apps built with zero-config bundlers, run in headless Chromium', () => {
+  let chrome: ChromeSession;
+  // Served at /static/: the weights, the photos and the esbuild page. The Vite build is served at /.
+  const web = join(app, 'web');
+  const viteOut = join(app, 'vite-dist');
+
+  beforeAll(async () => {
+    mkdirSync(web, { recursive: true });
+    writeFileSync(join(web, 'esbuild.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./esbuild-app.js"></script>\n');
+    // The installed CLI writes the one weights file the pages load (the real pretrained B0, from the cache).
+    const exported = await run(join(app, 'node_modules', '.bin', 'effnet'), ['export-weights', '--out', join(web, 'b0.safetensors')], app);
+    expect(exported.code, exported.stderr).toBe(0);
+    for (const img of ['n01440764_tench.JPEG', 'n03063599_coffee_mug.JPEG']) copyFileSync(join(images, img), join(web, img));
+  }, 600_000);
+  afterAll(async () => {
+    await chrome?.close();
+  });
+
+  test('esbuild --bundle, no options: no warnings', async () => {
+    const { build } = await import('esbuild');
+    const out = join(web, 'esbuild-app.js');
+    const r = await build({ entryPoints: [join(app, 'browser.js')], bundle: true, format: 'esm', outfile: out, absWorkingDir: app, logLevel: 'silent' });
+    expect(r.errors).toEqual([]);
+    expect(r.warnings.map((w) => w.text)).toEqual([]);
+    const min = await build({ entryPoints: [join(app, 'browser.js')], bundle: true, format: 'esm', minify: true, write: false, absWorkingDir: app, logLevel: 'silent' });
+    console.log(`esbuild bundle of the browser app: ${(statSync(out).size / 1024).toFixed(0)} KiB, ${(min.outputFiles[0]!.contents.byteLength / 1024).toFixed(0)} KiB minified`);
+  });
+
+  test('vite build, no config: no warnings about Node modules', async () => {
+    const vite = join(app, 'vite');
+    mkdirSync(vite, { recursive: true });
+    copyFileSync(join(here, 'index.html'), join(vite, 'index.html'));
+    copyFileSync(join(app, 'browser.js'), join(vite, 'browser.js'));
+    const r = await run(bin('vite'), ['build', '--outDir', viteOut, '--emptyOutDir'], vite, { NODE_ENV: 'production' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/externalized for browser compatibility|node:|Module not found|could not be resolved/i);
+  });
+
+  test('webpack, production defaults: builds with no warnings about Node modules', async () => {
+    const { default: webpack } = await import('webpack');
+    const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
+      webpack({ mode: 'production', context: app, entry: './browser.js', output: { path: join(app, 'webpack') } }, (err, s) => (err ? fail(err) : ok(s!))),
+    );
+    const info = stats.toJson({ all: false, errors: true, warnings: true });
+    expect(info.errors ?? []).toEqual([]);
+    const nodeWarnings = (info.warnings ?? []).map((w) => w.message).filter((m) => /node:|Can't resolve|Module not found|fallback/i.test(m));
+    expect(nodeWarnings).toEqual([]);
+  });
+
+  test.each(['esbuild', 'vite'])('%s build: ImageBitmap input and GPU-buffer output give the expected top-1', async (bundle) => {
+    chrome ??= await openChrome({ '': viteOut, static: web }, { page: 'static/esbuild.html' });
+    const page = chrome.page;
+    await page.goto(`${chrome.url}${bundle === 'vite' ? 'index.html' : 'static/esbuild.html'}`);
+    await page.waitForFunction('globalThis.consumerRun !== undefined', { timeout: 120_000 });
+    const result = await page.evaluate(
+      (w, imgs) => (globalThis as unknown as { consumerRun(w: string, i: string[]): Promise<unknown> }).consumerRun(w, imgs),
+      '/static/b0.safetensors',
+      ['/static/n01440764_tench.JPEG', '/static/n03063599_coffee_mug.JPEG'],
+    );
+    expect(chrome.errors).toEqual([]);
+    expect(result).toMatchObject({
+      bitmap: [{ index: 0, label: 'tench, Tinca tinca' }, { index: 504, label: 'coffee mug' }],
+      gpuBuffer: [0, 504],
+    });
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * `effnet export-weights`: any weights the engine loads (torchvision/timm/third-party safetensors or PyTorch
+ * checkpoints, a TF.js model, the pretrained B0 by default) written as one engine weights file
+ * (src/weights/effnet-format.ts) — BatchNorm folded, the architecture in its metadata — for a web app to serve
+ * and `loadModel({ weights: url })` to read in one request.
+ */
+import { writeFile, rename } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { exportWeights } from '../../src/api.js';
+import { getArch } from '../../src/model/tables.js';
+import { pretrained } from '../../src/pretrained.js';
+import type { Command } from '../command.js';
+import { parseFlags } from '../harness/index.js';
+
+const USAGE = 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--json]';
+
+export const exportWeightsCommand: Command = {
+  name: 'export-weights',
+  summary: 'Write any supported weights (default: the pretrained B0) as one browser-ready safetensors file',
+  usage: USAGE,
+  async run(args) {
+    const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch'], booleans: ['json'] });
+    if (typeof flags.out !== 'string') throw new Error(`export-weights needs --out FILE.safetensors (usage: ${USAGE})`);
+    const log = (s: string) => process.stderr.write(s + '\n');
+    const source = typeof flags.weights === 'string' ? resolve(flags.weights) : (await pretrained('efficientnet_b0', { log })).weights;
+    const arch = typeof flags.arch === 'string' ? getArch(flags.arch) : typeof flags.weights === 'string' ? undefined : getArch('efficientnet_b0');
+    const { spec, bytes } = await exportWeights({ weights: source, ...(arch ? { arch } : {}) });
+    const out = resolve(flags.out);
+    // Written beside and renamed, so a server never serves half a file.
+    await writeFile(`${out}.partial`, bytes);
+    await rename(`${out}.partial`, out);
+    const summary = { out, arch: spec.name, bytes: bytes.byteLength, padding: spec.padding, source };
+    if (flags.json) console.log(JSON.stringify(summary, null, 1));
+    else console.log(`${out}: ${spec.name} (${spec.padding} padding), ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, from ${source}`);
+    return 0;
+  },
+};
