@@ -143,33 +143,22 @@ export class Model {
     // A GPU input is copied into the network by commands in the run's own command buffer (GpuInputTensor).
     const { data, ...shape } = isGpuInput(input) ? await checkGpuInput(input, this.gpu.device) : checkInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    if (opts.output === 'gpu-buffer') {
-      const out = await abortable(
-        this.#serial(async () => {
-          throwIfAborted(opts.signal, 'run');
-          const r = await this.#schedules.runOnBest(key, opts.tier, (s) => this.#submitter.submitToBuffer(s, data));
-          // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
-          if (opts.signal?.aborted) r.buffer.destroy();
-          return r;
-        }),
-        opts.signal,
-        'run',
-      );
-      this.#tuneLater(key);
-      return out;
-    }
+    const once: () => Promise<Float32Array | GpuOutput> =
+      opts.output === 'gpu-buffer'
+        ? async () => {
+            const r = await this.#schedules.runOnBest(key, opts.tier, (s) => this.#submitter.submitToBuffer(s, data));
+            // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
+            if (opts.signal?.aborted) r.buffer.destroy();
+            return r;
+          }
+        : async () => {
+            const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
+            await this.#assertFinite(y, key, data, opts.tier);
+            return y;
+          };
     // An abort rejects the call at once; a run still queued then skips its GPU work, one already submitted
     // finishes (WebGPU cannot recall it) and its result is dropped.
-    const out = await abortable(
-      this.#serial(async () => {
-        throwIfAborted(opts.signal, 'run');
-        const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
-        await this.#assertFinite(y, key, data, opts.tier);
-        return y;
-      }),
-      opts.signal,
-      'run',
-    );
+    const out = await abortable(this.#serial(async () => (throwIfAborted(opts.signal, 'run'), once())), opts.signal, 'run');
     this.#tuneLater(key);
     return out;
   }
