@@ -8,6 +8,9 @@
 #                                              write the plan, profiles and tuning of B0@224 and V2-S@384 at
 #                                              batch 1 and 8 into OUTDIR (at most 8 files: one JSON, one Markdown
 #                                              summary, HTML reports, the tuning file)
+#   bash bench/gpu-runbook.sh reports OUTDIR   there, as its own command (about 8 minutes): the four `effnet report`
+#                                              tables at full size into OUTDIR (a JSON per kind, reports.md, the log);
+#                                              make the HTML pages back here: effnet report --from r.json --out r.html
 #
 # With the `device` tool: `run` with carry ['.gpu-kit'] and the command
 #   bash bench/gpu-runbook.sh run "$OUT"
@@ -43,12 +46,10 @@ pack() {
   echo "gpu-runbook: carry ['.gpu-kit'] and run: bash bench/gpu-runbook.sh run \"\$OUT\""
 }
 
-run() {
-  local out=${1:?usage: gpu-runbook.sh run OUTDIR}
-  mkdir -p "$out"
-  out=$(cd "$out" && pwd)
+# Unpack the kit into /tmp/effnet-kit and point Dawn at the NVIDIA Vulkan driver; sets `root` and `effnet`.
+unpack() {
   [ -f "$KIT/app.tar.xz" ] || { echo "gpu-runbook: no $KIT/app.tar.xz: run 'bash bench/gpu-runbook.sh pack' first and carry $KIT" >&2; exit 2; }
-  local root=/tmp/effnet-kit
+  root=/tmp/effnet-kit
   rm -rf "$root" && mkdir -p "$root"
   xz -dc "$KIT/node.xz" > "$root/node" && chmod +x "$root/node"
   tar -C "$root" -xJf "$KIT/app.tar.xz"
@@ -60,7 +61,14 @@ run() {
   local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
   export EFFNET_TUNING_DIR=$root/tuning EFFNET_CACHE=$root/cache
-  local effnet=("$root/node" "$root/app/dist/effnet.js")
+  effnet=("$root/node" "$root/app/dist/effnet.js")
+}
+
+run() {
+  local out=${1:?usage: gpu-runbook.sh run OUTDIR}
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  unpack
   local quick=${EFFNET_RUNBOOK_QUICK:-}
   local runs=20 budget=60 b0=224 v2=384
   [ -n "$quick" ] && runs=3 budget=10 b0=64 v2=64
@@ -115,8 +123,51 @@ console.log(lines.join('\n'));
 EOF
 }
 
+# The papers' tables (`effnet report`) on the GPU, apart from `run` so that each fits one device command.
+reports() {
+  local out=${1:?usage: gpu-runbook.sh reports OUTDIR}
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+  unpack
+  local quick=${EFFNET_RUNBOOK_QUICK:-}
+  local runs=20
+  [ -n "$quick" ] && runs=2
+  local log="$out/reports.log" results="$out"
+  : > "$log"
+  step() { echo "gpu-runbook: $*" | tee -a "$log" >&2; }
+  # The papers' tables on this GPU (`effnet report`), at full size: B0–B7 and B0_small at their crops, batch 1/4/8;
+  # B4 with Fused-MBConv in no stage, 1–3, 1–5, 1–7 at batch 1 and 8; B6 at 380 and 512, batch 1…64, cells over
+  # the device's limits marked; B0–B7 against V2-S/M/L. Each gets a time budget; cells past it are marked skipped.
+  # The quick dry run shrinks every grid to B0-sized toys.
+  local rbudget=100
+  local -A grid=(
+    [latency-table]=""
+    [fused-ablation]=""
+    [sweep]=""
+    [v1-vs-v2]=""
+  )
+  if [ -n "$quick" ]; then
+    rbudget=30
+    grid=(
+      [latency-table]="--arch efficientnet_b0,efficientnet_b0_small --res 64 --batch 1,4"
+      [fused-ablation]="--arch efficientnet_b0 --res 64 --batch 1,4 --fused 0,3"
+      [sweep]="--arch efficientnet_b0 --res 64,96 --batch 1,4"
+      [v1-vs-v2]="--arch efficientnet_b0,efficientnet_v2_s --res 64"
+    )
+  fi
+  : > "$out/reports.md"
+  for kind in latency-table fused-ablation sweep v1-vs-v2; do
+    step "report $kind (budget $rbudget s)"
+    # shellcheck disable=SC2086 # the grid is a list of flags
+    "${effnet[@]}" report "$kind" ${grid[$kind]} --runs "$runs" --budget-s "$rbudget" --json > "$results/report-$kind.json" 2>>"$log" \
+      && "${effnet[@]}" report --from "$results/report-$kind.json" >> "$out/reports.md" 2>>"$log" \
+      || step "report $kind failed (see the log)"
+  done
+}
+
 case "${1:-}" in
   pack) pack ;;
   run) shift; run "$@" ;;
-  *) echo "usage: bash bench/gpu-runbook.sh pack | run OUTDIR" >&2; exit 2 ;;
+  reports) shift; reports "$@" ;;
+  *) echo "usage: bash bench/gpu-runbook.sh pack | run OUTDIR | reports OUTDIR" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,28 +54,60 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
     expect(html).toContain(`"ratios":{"${key}"`);
   });
 
-  test('without PyTorch, a resolution with no stored ONNX skips the ORT rows and names the apt line', async () => {
-    const saved = { python: process.env.EFFNET_PYTHON, cache: process.env.EFFNET_CACHE };
-    process.env.EFFNET_PYTHON = '/nonexistent/python3';
-    process.env.EFFNET_CACHE = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
-    const r = await bench('--arch', 'efficientnet_b0', '--res', '96', '--peers', 'ort-wasm', '--batch', '1', '--json').finally(() => {
-      for (const [k, v] of [['EFFNET_PYTHON', saved.python], ['EFFNET_CACHE', saved.cache]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
+  // No stored export at 64 px and no PyTorch anywhere: the peers' files are written from the loaded weights.
+  test('LiteRT and ORT on written models: B0@64, and B3 (no fixture: seeded random weights), agreeing, cached', async () => {
+    const saved = process.env.EFFNET_CACHE;
+    const cache = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
+    process.env.EFFNET_CACHE = cache;
+    const args = ['--res', '64', '--batch', '1', '--runs', '3', '--budget-s', '1', '--json'];
+    const [r, b3] = await (async () => [
+      await bench('--arch', 'efficientnet_b0', '--peers', 'litert-wasm,litert-webgpu,ort-wasm', ...args),
+      await bench('--arch', 'efficientnet_b3', '--peers', 'ort-wasm', ...args),
+    ])().finally(() => {
+      if (saved === undefined) delete process.env.EFFNET_CACHE;
+      else process.env.EFFNET_CACHE = saved;
     });
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as BenchReport;
-    const ort = report.runs.find((x) => x.engine === 'ort-wasm')!;
-    expect(ort.status).toBe('skipped');
-    expect(ort.note).toContain('apt-get update && apt-get install -y python3-torch python3-torchvision python3-onnx');
-    expect(report.ratios).toEqual({});
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout) as BenchReport;
+      expect(report.runs.map((x) => [x.engine, x.res, x.status])).toEqual([
+        ['effnet-webgpu', 64, 'ok'],
+        ['ort-wasm', 64, 'ok'],
+        ['litert-wasm', 64, 'ok'],
+        ['litert-webgpu', 64, 'ok'],
+      ]);
+      for (const row of report.runs.slice(1)) {
+        expect(row.maxAbsDiff!, row.engine).toBeLessThan(1e-4);
+        expect(row.agrees).toBe(true);
+        expect(report.ratios[`${row.engine}/effnet-webgpu@efficientnet_b0@64@b1`]).toBeCloseTo(row.medianMs! / report.runs[0]!.medianMs!, 9);
+      }
+      expect(report.runs.find((x) => x.engine === 'litert-wasm')!.detail).toMatch(/^wasm \(XNNPACK\), \d+ threads?$/);
+      expect(report.runs.find((x) => x.engine === 'litert-webgpu')!.detail).toBe('webgpu accelerator');
+      // One .tflite and one .onnx, written once into the cache and named by their hash.
+      const written = readdirSync(join(cache, 'peer-models')).sort();
+      expect(written.filter((f) => f.startsWith('efficientnet_b0-'))).toEqual([
+        expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.onnx$/),
+        expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.tflite$/),
+      ]);
+      expect(r.stderr).toMatch(/bench: wrote .*efficientnet_b0-64-b1-[0-9a-f]{16}\.tflite/);
+
+      expect(b3.code, b3.stderr).toBe(0);
+      const b3Report = JSON.parse(b3.stdout) as BenchReport;
+      const [ours, ort] = b3Report.runs;
+      expect(ours!.note).toMatch(/^seeded random weights \(seed 1\): .* holds no torchvision fixture for efficientnet_b3/);
+      expect([ort!.engine, ort!.status, ort!.agrees]).toEqual(['ort-wasm', 'ok', true]);
+      expect(written.filter((f) => f.startsWith('efficientnet_b3-'))).toEqual([
+        expect.stringMatching(/^efficientnet_b3-64-b1-[0-9a-f]{16}\.onnx$/),
+        expect.stringMatching(/^efficientnet_b3-random-[0-9a-f]{16}\.safetensors$/),
+      ]);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   test.each([
-    [['--peers', 'ort-wasm,onnx-native'], "unknown peer 'onnx-native' (choose from ort-webgpu, ort-wasm, tfjs-webgpu, tfjs-wasm)"],
-    [['--arch', 'resnet50'], "unknown arch 'resnet50'"],
-    [['--arch', 'efficientnet_b3'], 'no torchvision fixture for efficientnet_b3'],
+    [['--peers', 'ort-wasm,onnx-native'], "unknown peer 'onnx-native' (choose from ort-webgpu, ort-wasm, tfjs-webgpu, tfjs-wasm, litert-webgpu, litert-wasm)"],
+    [['--arch', 'resnet50'], "unknown arch 'resnet50' (choose from efficientnet_b0,"],
     [['--runs', '0'], '--runs must be a positive integer, got 0'],
     [['--out', 'report.pdf'], '--out must name a .html or .md file'],
   ])('bad input %j: one line, non-zero exit', async (args, message) => {

@@ -7,43 +7,19 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { openChrome, type ChromeSession } from '../tools/harness/index.js';
 import type { ProfileReport } from '../tools/report/model.js';
-import { effnet } from './support/cli.js';
+import { effnet, expectOneLineErrors } from './support/cli.js';
+import { pageCharts } from './support/charts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-report-'));
 const SMALL = ['--arch', 'efficientnet_b0', '--res', '64', '--runs', '2'];
 const STAGES = ['stem', 'stage1', 'stage2', 'stage3', 'stage4', 'stage5', 'stage6', 'stage7', 'head'];
 
-interface ChartSummary {
-  type: string;
-  labels: unknown[];
-  datasets: { label: string; data: unknown[] }[];
-}
 
 let report: ProfileReport;
 let chrome: ChromeSession;
 
-/** Open a report from file:// and summarise the Chart.js data behind each canvas. */
-async function openReport(file: string): Promise<Record<string, ChartSummary>> {
-  // Errors are checked per report page.
-  chrome.errors.length = 0;
-  await chrome.page.goto(pathToFileURL(file).href);
-  return chrome.page.evaluate(() => {
-    const Chart = (globalThis as unknown as { Chart: typeof import('chart.js').Chart }).Chart;
-    const out: Record<string, ChartSummary> = {};
-    for (const canvas of Array.from(document.querySelectorAll('canvas'))) {
-      const c = Chart.getChart(canvas)!;
-      out[canvas.id] = {
-        type: (c.config as { type: string }).type,
-        labels: c.data.labels ?? [],
-        datasets: c.data.datasets.map((d) => ({ label: String(d.label), data: d.data as unknown[] })),
-      };
-    }
-    return out;
-  });
-}
 
 beforeAll(async () => {
   // One real profile serves the JSON, HTML and compare tests: --json to stdout and the HTML page to --out.
@@ -85,7 +61,7 @@ describe('effnet profile', () => {
     const html = readFileSync(join(dir, 'b0.html'), 'utf8');
     // Standalone: nothing is fetched from anywhere.
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet/);
-    const charts = await openReport(join(dir, 'b0.html'));
+    const charts = await pageCharts(chrome, join(dir, 'b0.html'));
     expect(Object.keys(charts).sort()).toEqual(['chart-kernels', 'chart-roofline', 'chart-stages']);
 
     const stages = charts['chart-stages']!;
@@ -137,7 +113,7 @@ describe('effnet profile', () => {
 
     const out = await effnet('profile', '--compare', a, b, '--out', join(dir, 'cmp.html'));
     expect(out.code, out.stderr).toBe(0);
-    const charts = await openReport(join(dir, 'cmp.html'));
+    const charts = await pageCharts(chrome, join(dir, 'cmp.html'));
     const cmp = charts['chart-compare']!;
     expect(cmp.labels).toEqual(STAGES);
     expect(cmp.datasets).toHaveLength(2);
@@ -172,13 +148,6 @@ describe('effnet profile', () => {
       [['profile', '--compare', join(dir, 'b0.json')], /--compare needs at least two report files/],
       [['profile', '--compare', join(dir, 'b0.json'), join(dir, 'b0.json'), '--out', join(dir, 'c.json')], /unsupported extension '\.json'; use \.md, \.html/],
     ];
-    for (const [args, message] of cases) {
-      const r = await effnet(...args);
-      expect(r.code, args.join(' ')).not.toBe(0);
-      const lines = r.stderr.trim().split('\n');
-      expect(lines, args.join(' ')).toHaveLength(1);
-      expect(lines[0]).toMatch(/^effnet: /);
-      expect(lines[0]).toMatch(message);
-    }
+    await expectOneLineErrors(cases);
   });
 });

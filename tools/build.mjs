@@ -70,7 +70,7 @@ await Promise.all([
   build({ ...browser, entryPoints: browserEntries, outdir: 'dist/browser', splitting: true, chunkNames: 'chunk-[hash]', minify: true, metafile: true }).then(removeStaleChunks),
   // The profile report's page script: a classic script, minified and without a source map, because
   // `effnet profile --out x.html` inlines it (Chart.js included) into every standalone report.
-  build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts', 'kernel-bench-report': 'tools/report/kernel-bench-page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
+  build({ ...common, platform: 'browser', entryPoints: { report: 'tools/report/page.ts', 'kernel-bench-report': 'tools/report/kernel-bench-page.ts', 'report-kinds': 'tools/report/kinds-page.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet bench`'s peers page (ONNX Runtime Web, TensorFlow.js). The condition makes ORT load its wasm
   // glue from the served dist folder: bundled in, its pthread workers would start this whole bundle.
   build({ ...common, platform: 'browser', entryPoints: { peers: 'tools/browser/peers.ts' }, outdir: 'dist/browser', conditions: ['onnxruntime-web-use-extern-wasm'] }),

@@ -4,6 +4,7 @@ import { infoCommand } from './commands/info.js';
 import { verifyCommand } from './commands/verify.js';
 import { classifyCommand } from './commands/classify.js';
 import { profileCommand } from './commands/profile.js';
+import { reportCommand } from './commands/report.js';
 import { demoCommand } from './commands/demo.js';
 import { benchCommand } from './commands/bench.js';
 import { planCommand } from './commands/plan.js';
@@ -14,7 +15,7 @@ import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, profileCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, exportWeightsCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, reportCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, exportWeightsCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

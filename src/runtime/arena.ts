@@ -3,6 +3,8 @@
  * reads it; tensors whose lifetimes do not overlap share a slot (one GPUBuffer), chosen best-fit so the
  * big early-stage maps reuse each other's memory. The peak is the sum of slot sizes.
  */
+import type { Graph } from './graph.js';
+
 export interface TensorLife {
   id: number;
   bytes: number;
@@ -56,4 +58,30 @@ export function planArena(tensors: TensorLife[]): ArenaPlan {
     peakBytes: slots.reduce((a, b) => a + b, 0),
     naiveBytes: tensors.reduce((a, t) => a + t.bytes, 0),
   };
+}
+
+/**
+ * The arena of a graph: a tensor lives from the first op binding it to the last, the network input from before
+ * the first op, and the input, output and kept tensors to the end (they are read back). The executor allocates
+ * this plan; reports size a schedule with it before allocating anything.
+ */
+export function graphArena(graph: Graph): ArenaPlan {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  graph.ops.forEach((op, i) => {
+    for (const r of Object.values(op.bind)) {
+      if (!('tensor' in r)) continue;
+      if (!first.has(r.tensor)) first.set(r.tensor, i);
+      last.set(r.tensor, i);
+    }
+  });
+  const pinned = new Set([graph.input, graph.output, ...graph.keep]);
+  return planArena(
+    graph.tensors.map((t) => ({
+      id: t.id,
+      bytes: t.bytes,
+      first: t.id === graph.input ? -1 : (first.get(t.id) ?? -1),
+      last: pinned.has(t.id) ? Infinity : (last.get(t.id) ?? -1),
+    })),
+  );
 }

@@ -7,7 +7,7 @@ import { bufferBytes, createBuffer } from '../buffers.js';
 import { EffnetError } from '../errors.js';
 import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
 import type { KernelLibrary } from '../kernels/library.js';
-import { planArena, type ArenaPlan } from './arena.js';
+import { graphArena, type ArenaPlan } from './arena.js';
 import type { Graph, Op } from './graph.js';
 
 export interface CompiledOp extends Dispatch {
@@ -43,24 +43,7 @@ export class CompiledGraph {
     // One pipeline per distinct (kernel, overrides); all compiled concurrently.
     const pipelines = await Promise.all(graph.ops.map((op) => lib.pipeline(op.kernel, op.overrides)));
     assertLive();
-    const lastUse = new Map<number, number>();
-    const firstUse = new Map<number, number>();
-    graph.ops.forEach((op, i) => {
-      for (const r of Object.values(op.bind)) {
-        if (!('tensor' in r)) continue;
-        if (!firstUse.has(r.tensor)) firstUse.set(r.tensor, i);
-        lastUse.set(r.tensor, i);
-      }
-    });
-    const pinned = new Set([graph.input, graph.output, ...graph.keep]);
-    const arena = planArena(
-      graph.tensors.map((t) => ({
-        id: t.id,
-        bytes: t.bytes,
-        first: t.id === graph.input ? -1 : (firstUse.get(t.id) ?? -1),
-        last: pinned.has(t.id) ? Infinity : (lastUse.get(t.id) ?? -1),
-      })),
-    );
+    const arena = graphArena(graph);
     const owned: GPUBuffer[] = [];
     try {
       const slotBuffers = arena.slots.map((bytes, i) => {

@@ -12,7 +12,7 @@ const report = JSON.parse(document.getElementById('bench-data')!.textContent!) a
 const groupOf = (r: BenchReport['runs'][number]) => `${r.model}@${r.res} ×${r.batch}`;
 const groups = [...new Set(report.runs.map(groupOf))];
 const engines = [...new Set(report.runs.map((r) => r.engine))];
-const palette = ['#1b5e20', '#1565c0', '#64b5f6', '#e65100', '#ffb74d'];
+const palette = ['#1b5e20', '#1565c0', '#64b5f6', '#e65100', '#ffb74d', '#6a1b9a', '#ce93d8'];
 const medians = report.runs.flatMap((r) => (r.medianMs === null ? [] : [r.medianMs]));
 // The axis starts at least half a decade below the fastest bar: chart.js's own pick can leave it almost flat.
 const floor = medians.length ? 10 ** Math.floor(Math.log10(Math.min(...medians)) - 0.3) : 1;

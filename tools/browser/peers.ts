@@ -11,27 +11,29 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { loadAndCompile, loadLiteRt, Tensor as LiteRtTensor } from '@litertjs/core';
 import { loadModel } from '../../src/api.js';
 import { acquireGpu, type AdapterReport } from '../../src/gpu.js';
 import type { TuningFile } from '../../src/tuning-file.js';
-import { getArch } from '../../src/model/tables.js';
+import { getArch, validateArch, type ArchSpec } from '../../src/model/tables.js';
 
-export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm';
+export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'litert-webgpu' | 'litert-wasm';
 
 export interface OpenSpec {
   engine: EngineName;
-  /** Our engine's zoo name (for effnet-webgpu). */
-  arch: string;
-  /** Weights (ours), .onnx (ORT) or model.json (TF.js), as a URL on the bench server. */
+  /** Our engine's zoo name, or the stage table itself for a custom one (for effnet-webgpu). */
+  arch: string | ArchSpec;
+  /** Weights (ours), .onnx (ORT), model.json (TF.js) or .tflite (LiteRT), as a URL on the bench server. */
   modelUrl: string;
   inputUrl: string;
   shape: number[];
   layout: 'NCHW' | 'NHWC';
   /** What our engine returns: the torchvision models' logits or the TF-Hub graph's probabilities. */
   output: 'logits' | 'probabilities';
-  /** Served folders holding onnxruntime-web's and tfjs-backend-wasm's .wasm/.mjs files. */
+  /** Served folders holding onnxruntime-web's, tfjs-backend-wasm's and LiteRT.js's .wasm/.js files. */
   ortAssets: string;
   tfjsWasmAssets: string;
+  litertAssets: string;
   /** Our engine's schedule: the target ('auto': by the adapter) and a tuning file (`effnet bench --tuning`). */
   target: 'auto' | 'gpu' | 'fallback';
   tuning?: TuningFile;
@@ -50,7 +52,7 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
   const threads = navigator.hardwareConcurrency;
   switch (s.engine) {
     case 'effnet-webgpu': {
-      const model = await loadModel({ arch: getArch(s.arch), weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
+      const model = await loadModel({ arch: typeof s.arch === 'string' ? getArch(s.arch) : validateArch(s.arch), weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
       const probabilities = s.output === 'probabilities';
       const [batch, a, b, c] = s.shape as [number, number, number, number];
       const [height, width] = s.layout === 'NCHW' ? [b, c] : [a, b];
@@ -107,6 +109,42 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
           }
         },
         dispose: () => model.dispose(),
+      };
+    }
+    case 'litert-webgpu':
+    case 'litert-wasm': {
+      const accelerator = s.engine === 'litert-webgpu' ? 'webgpu' : 'wasm';
+      // The threaded build needs SharedArrayBuffer (the bench server sends COOP/COEP, so the page is
+      // cross-origin isolated); it is what LiteRT's XNNPACK path runs multi-threaded with.
+      const threaded = globalThis.crossOriginIsolated === true;
+      await loadLiteRt(s.litertAssets, { threads: threaded });
+      const model = await loadAndCompile(s.modelUrl, { accelerator, ...(accelerator === 'wasm' ? { cpuOptions: { numThreads: threaded ? threads : 1 } } : {}) });
+      if (accelerator === 'webgpu' && !model.isFullyAccelerated) {
+        model.delete();
+        throw new Error('LiteRT could not run the whole model on WebGPU (it would fall back to wasm for part of it)');
+      }
+      return {
+        detail: accelerator === 'wasm' ? `wasm (XNNPACK), ${threaded ? threads : 1} thread${threaded && threads > 1 ? 's' : ''}` : 'webgpu accelerator',
+        async infer(x) {
+          const input = new LiteRtTensor(x, s.shape);
+          const outputs: LiteRtTensor[] = [];
+          try {
+            outputs.push(...(await model.run(input)));
+            const out = outputs[0]!;
+            if (out.accelerator === 'wasm') return (out.toTypedArray() as Float32Array).slice();
+            // GPU results are read back through a copy on the CPU side, which is part of one inference here.
+            const cpu = await out.copyTo('wasm');
+            try {
+              return (cpu.toTypedArray() as Float32Array).slice();
+            } finally {
+              cpu.delete();
+            }
+          } finally {
+            input.delete();
+            for (const o of outputs) o.delete();
+          }
+        },
+        dispose: () => model.delete(),
       };
     }
   }

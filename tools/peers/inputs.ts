@@ -60,3 +60,10 @@ export function torchvisionNchw(nhwc: Float32Array, batch: number, res: number):
       for (let c = 0; c < 3; c++) out[(n * 3 + c) * plane + i] = (nhwc[(n * plane + i) * 3 + c]! - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
   return out;
 }
+
+/** The same normalised photos, NHWC: what the TFLite files (LiteRT's layout) take. */
+export function torchvisionNhwc(nhwc: Float32Array): Float32Array {
+  const out = new Float32Array(nhwc.length);
+  for (let i = 0; i < nhwc.length; i++) out[i] = (nhwc[i]! - IMAGENET_MEAN[i % 3]!) / IMAGENET_STD[i % 3]!;
+  return out;
+}

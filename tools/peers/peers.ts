@@ -1,32 +1,43 @@
 /**
- * `effnet bench`: our engine next to ONNX Runtime Web and TensorFlow.js, all in one headless Chromium.
+ * `effnet bench`: our engine next to LiteRT.js, ONNX Runtime Web and TensorFlow.js, all in one headless Chromium.
  *
  * A comparison is one model at one resolution and batch, run by our engine and by each peer on the same
- * weights and the same input: the torchvision models (our engine reads the fixture's safetensors, ORT its
- * ONNX export; logits compared) and the real TF-Hub B0 (both read the TF.js graph model; probabilities
- * compared). Every row runs in a fresh page, and ours runs first so its output is the reference.
+ * weights and the same input: the torchvision models (our engine reads the fixture's safetensors; LiteRT a
+ * .tflite and ORT an .onnx written from the same loaded weights, peer-models.ts; logits compared) and the real
+ * TF-Hub B0 (ours and TF.js read the TF.js graph model; probabilities compared). An arch without a stored
+ * fixture runs on seeded random weights, written once as our own weights file. Every row runs in a fresh
+ * page, and ours runs first so its output is the reference.
  */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BROWSER_DIST, PACKAGE_ROOT, openChrome, spread, type ChromeSession } from '../harness/index.js';
 import { errorStats } from '../../src/verify.js';
-import { getArch } from '../../src/model/tables.js';
-import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
+import { getArch, type ArchSpec } from '../../src/model/tables.js';
+import { defaultCacheDir, ensurePretrainedB0 } from '../../src/weights/fetch.js';
+import { resolveWeights } from '../../src/weights/load.js';
+import { randomParams } from '../../src/weights/random.js';
+import { serializeEffnetWeights } from '../../src/weights/effnet-format.js';
+import type { ModelParams } from '../../src/weights/params.js';
 import { MODEL_TOLERANCE } from '../../src/tolerance.js';
 import type { AdapterReport } from '../../src/gpu.js';
 import type { EngineName, OpenSpec, PeersPageApi } from '../browser/peers.js';
 import type { TuningFile } from '../../src/tuning-file.js';
-import { ensureOnnx, torchvisionFixture } from './onnx-fixtures.js';
-import { loadPhotos, photoBatchNhwc, torchvisionNchw, type Photos } from './inputs.js';
+import { fixtureArchs, storedOnnx, torchvisionFixture } from './onnx-fixtures.js';
+import { loadPhotos, photoBatchNhwc, torchvisionNchw, torchvisionNhwc, type Photos } from './inputs.js';
+import { ensurePeerModel, weightsHash, type PeerFormat } from './peer-models.js';
 
 export const OURS = 'effnet-webgpu';
-export const PEERS = ['ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm'] as const;
+export const PEERS = ['ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm', 'litert-webgpu', 'litert-wasm'] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /**
  * How closely a peer must reproduce our output (max |diff|) for its time to enter the ratios, so that a
  * fast wrong answer never wins. The seeded torchvision models' logits lie within ±1 (a random classifier)
  * and the TF-Hub probabilities within [0,1]; f32 engines summing in different orders differ by ~1e-6
- * there, while a wrong layout, weight or padding moves them by 1e-2 or more.
+ * there, while a wrong layout, weight or padding moves them by 1e-2 or more. The logits bound scales with
+ * the largest |logit| where that exceeds 1: seeded random weights (archs without a fixture) can give logits
+ * in the hundreds, where f32 rounding alone grows in proportion.
  */
 const AGREEMENT = { logits: 1e-3, probabilities: MODEL_TOLERANCE.probAbs } as const;
 
@@ -95,8 +106,16 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
-const ORT_DIST = join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', '/');
-const TFJS_WASM_DIST = join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist', '/');
+export const ORT_DIST = join(PACKAGE_ROOT, 'node_modules', 'onnxruntime-web', 'dist', '/');
+export const TFJS_WASM_DIST = join(PACKAGE_ROOT, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist', '/');
+/** LiteRT.js's wasm builds (plain, threaded, JSPI, compat) and their Emscripten glue, served as they are. */
+export const LITERT_DIST = join(PACKAGE_ROOT, 'node_modules', '@litertjs', 'core', 'wasm', '/');
+
+/**
+ * What an engine is fed: 'NCHW' the ImageNet-normalised photos as torchvision takes them, 'NHWCnorm' the same
+ * values channels-last (the .tflite files' layout), 'NHWC' the raw [0, 1] photos the TF-Hub graph normalises itself.
+ */
+export type InputKind = 'NCHW' | 'NHWCnorm' | 'NHWC';
 
 /** One model at one resolution: our engine plus the peers that run it (or why they cannot). */
 interface Comparison {
@@ -104,9 +123,12 @@ interface Comparison {
   arch: string;
   res: number;
   output: 'logits' | 'probabilities';
-  layout: 'NCHW' | 'NHWC';
+  input: InputKind;
   oursWeights: string;
-  peers: { engine: PeerName; file?: string; skip?: string; fail?: string }[];
+  /** Said on our row (e.g. that the weights are seeded random ones). */
+  oursNote?: string;
+  /** files: the model file per batch (one file for every batch where the format leaves the batch dynamic). */
+  peers: { engine: PeerName; files?: Record<number, string>; input?: InputKind; skip?: string; fail?: string }[];
 }
 
 export const ratioKey = (peer: string, model: string, res: number, batch: number) => `${peer}/${OURS}@${model}@${res}@b${batch}`;
@@ -116,7 +138,7 @@ export async function benchPeers(o: BenchOptions): Promise<BenchReport> {
   const photos = await loadPhotos(o.fixtures);
   const served = new Served();
   // Every model folder is a root before the server starts.
-  for (const c of comparisons) for (const file of [c.oursWeights, ...c.peers.map((p) => p.file)]) if (file) served.url(file);
+  for (const c of comparisons) for (const file of [c.oursWeights, ...c.peers.flatMap((p) => Object.values(p.files ?? {}))]) if (file) served.url(file);
   const session = await openChrome(served.roots, { dynamic: (path) => served.input(path, photos) });
   try {
     const adapter = await withPeersPage(session, (page) =>
@@ -135,29 +157,64 @@ export async function benchPeers(o: BenchOptions): Promise<BenchReport> {
 async function plan(o: BenchOptions): Promise<Comparison[]> {
   const ort = o.peers.filter((p) => p.startsWith('ort-'));
   const tfjs = o.peers.filter((p) => p.startsWith('tfjs-'));
+  const litert = o.peers.filter((p) => p.startsWith('litert-'));
+  const haveFixture = new Set(fixtureArchs(o.fixtures));
   const out: Comparison[] = [];
   for (const arch of o.archs) {
-    const fx = await torchvisionFixture(o.fixtures, arch);
-    for (const res of o.resolutions ?? [fx.res]) {
+    const spec = getArch(arch);
+    const fx = haveFixture.has(arch) ? await torchvisionFixture(o.fixtures, arch) : undefined;
+    // The weights every engine of the comparison runs: the fixture's as our loader reads them, or seeded
+    // random ones (written once as our own weights file, so our page loads exactly what the peers' files hold).
+    let weights: { params: ModelParams; file: string; note?: string } | undefined;
+    const load = async () => {
+      if (weights) return weights;
+      if (fx) {
+        weights = { params: (await resolveWeights(spec, fx.weights)).params, file: fx.weights };
+      } else {
+        const params = randomParams(spec, RANDOM_SEED);
+        const note = `seeded random weights (seed ${RANDOM_SEED}): ${o.fixtures} holds no torchvision fixture for ${arch}`;
+        o.log(`bench: ${arch}: ${note}`);
+        weights = { params, file: await ensureRandomWeights(spec, params), note };
+      }
+      return weights;
+    };
+    for (const res of o.resolutions ?? [fx?.res ?? spec.resolution]) {
       const peers: Comparison['peers'] = [];
+      // Each format is written once per (res, batch) and shared by that runtime's engines.
+      const written = async (format: PeerFormat): Promise<{ files: Record<number, string> } | { fail: string }> => {
+        try {
+          const w = await load();
+          const files: Record<number, string> = {};
+          for (const batch of o.batches) files[batch] = await ensurePeerModel(format, spec, w.params, res, batch, { log: o.log });
+          return { files };
+        } catch (e) {
+          o.log(`bench: writing the ${format} model of ${arch}@${res} failed: ${(e as Error).message}`);
+          return { fail: `writing the ${format} model failed: ${(e as Error).message}` };
+        }
+      };
       if (ort.length) {
-        const onnx = await ensureOnnx(fx, res, o.log).catch((e: Error) => ({ fail: e.message }));
-        if ('skip' in onnx) o.log(`bench: skipping ${ort.join(', ')} on ${arch}@${res}: ${onnx.skip}`);
-        peers.push(...ort.map((engine) => ({ engine, ...('path' in onnx ? { file: onnx.path } : onnx) })));
+        // The stored torchvision export (dynamic batch) where it exists: PyTorch's own graph, an independent witness.
+        const stored = fx && res === fx.res ? storedOnnx(fx) : undefined;
+        const onnx = stored ? { files: Object.fromEntries(o.batches.map((b) => [b, stored])) } : await written('onnx');
+        peers.push(...ort.map((engine) => ({ engine, ...onnx })));
+      }
+      if (litert.length) {
+        const tflite = await written('tflite');
+        peers.push(...litert.map((engine) => ({ engine, input: 'NHWCnorm' as const, ...tflite })));
       }
       if (tfjs.length && arch !== 'efficientnet_b0') {
         const skip = `TensorFlow.js runs the real TF-Hub EfficientNet-B0 graph here; there is no TF.js ${arch} model`;
         peers.push(...tfjs.map((engine) => ({ engine, skip })));
       }
-      out.push({ model: arch, arch, res, output: 'logits', layout: 'NCHW', oursWeights: fx.weights, peers });
+      // Without a peer that can run (all skipped or failed) ours is not run either: no weights needed.
+      const w = peers.some((p) => p.files) ? await load() : undefined;
+      out.push({ model: arch, arch, res, output: 'logits', input: 'NCHW', oursWeights: w?.file ?? '', ...(w?.note ? { oursNote: w.note } : {}), peers });
     }
     if (tfjs.length && arch === 'efficientnet_b0') {
       const modelJson = join((await ensurePretrainedB0({ log: o.log })).modelDir, 'model.json');
-      for (const res of o.resolutions ?? [getArch(arch).resolution]) {
-        out.push({
-          model: `${arch}-tfhub`, arch, res, output: 'probabilities', layout: 'NHWC', oursWeights: modelJson,
-          peers: tfjs.map((engine) => ({ engine, file: modelJson })),
-        });
+      for (const res of o.resolutions ?? [spec.resolution]) {
+        const files = Object.fromEntries(o.batches.map((b) => [b, modelJson]));
+        out.push({ model: `${arch}-tfhub`, arch, res, output: 'probabilities', input: 'NHWC', oursWeights: modelJson, peers: tfjs.map((engine) => ({ engine, files })) });
       }
     }
   }
@@ -165,41 +222,65 @@ async function plan(o: BenchOptions): Promise<Comparison[]> {
   return out.filter((c) => c.peers.length);
 }
 
+/** The seed of the random weights an arch without a fixture runs on (the same every run, so files are reused). */
+const RANDOM_SEED = 1;
+
+/** Our weights file of `params` (seeded random weights), in the cache beside the peers' files. */
+async function ensureRandomWeights(spec: ArchSpec, params: ModelParams): Promise<string> {
+  const dir = join(await defaultCacheDir(), 'peer-models');
+  const target = join(dir, `${spec.name}-random-${weightsHash(spec, params).slice(0, 16)}.safetensors`);
+  if (existsSync(target)) return target;
+  await mkdir(dir, { recursive: true });
+  // Written beside the target and renamed into place, so an interrupted run leaves no half file behind.
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    await writeFile(tmp, serializeEffnetWeights(spec, params, 'torchvision'));
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return target;
+}
+
 async function runComparison(session: ChromeSession, served: Served, c: Comparison, batch: number, o: BenchOptions): Promise<BenchRow[]> {
   const base = { model: c.model, res: c.res, batch, compared: c.output };
   const empty = { loadMs: null, firstMs: null, firstResultMs: null, settleMs: null, medianMs: null, p90Ms: null, imagesPerS: null, runs: 0, maxAbsDiff: null, agrees: null };
-  const spec = (engine: EngineName, file: string): OpenSpec => ({
-    engine, arch: c.arch, modelUrl: served.url(file), inputUrl: served.inputUrl(c.layout, c.res, batch), shape: c.layout === 'NCHW' ? [batch, 3, c.res, c.res] : [batch, c.res, c.res, 3],
-    layout: c.layout, output: c.output, ortAssets: '/ort/', tfjsWasmAssets: '/tfjs-wasm/', target: o.target, ...(o.tuning ? { tuning: o.tuning } : {}),
+  const spec = (engine: EngineName, file: string, input: InputKind): OpenSpec => ({
+    engine, arch: c.arch, modelUrl: served.url(file), inputUrl: served.inputUrl(input, c.res, batch), shape: input === 'NCHW' ? [batch, 3, c.res, c.res] : [batch, c.res, c.res, 3],
+    layout: input === 'NCHW' ? 'NCHW' : 'NHWC', output: c.output, ...PEER_ASSETS, target: o.target, ...(o.tuning ? { tuning: o.tuning } : {}),
   });
   const label = (engine: string) => `${engine} ${c.model}@${c.res} ×${batch}`;
   const rows: BenchRow[] = [];
   let reference: Float32Array | undefined;
-  if (!c.peers.some((p) => p.file)) {
+  if (!c.peers.some((p) => p.files)) {
     rows.push({ engine: OURS, ...base, ...empty, status: 'skipped', note: 'no peer can run this comparison' });
   } else {
     try {
-      const m = await measure(session, spec(OURS, c.oursWeights), label(OURS), o);
+      const m = await measure(session, spec(OURS, c.oursWeights, c.input), label(OURS), o);
       reference = m.output;
-      rows.push({ engine: OURS, ...base, ...measuredFields(m, batch), maxAbsDiff: null, agrees: null, status: 'ok' });
+      const row: BenchRow = { engine: OURS, ...base, ...measuredFields(m, batch), maxAbsDiff: null, agrees: null, status: 'ok' };
+      if (c.oursNote) row.note = row.note ? `${c.oursNote}; ${row.note}` : c.oursNote;
+      rows.push(row);
     } catch (e) {
       o.log(`bench: ${label(OURS)}: failed: ${(e as Error).message}`);
       rows.push({ engine: OURS, ...base, ...empty, status: 'failed', note: (e as Error).message });
     }
   }
   for (const p of c.peers) {
-    if (!p.file) {
+    const file = p.files?.[batch];
+    if (!file) {
       rows.push({ engine: p.engine, ...base, ...empty, status: p.skip ? 'skipped' : 'failed', note: p.skip ?? p.fail! });
       continue;
     }
     try {
-      const m = await measure(session, spec(p.engine, p.file), label(p.engine), o);
+      const m = await measure(session, spec(p.engine, file, p.input ?? c.input), label(p.engine), o);
       const row: BenchRow = { engine: p.engine, ...base, ...measuredFields(m, batch), maxAbsDiff: null, agrees: null, status: 'ok' };
       if (reference) {
         row.maxAbsDiff = errorStats(m.output, reference).maxAbsErr;
-        row.agrees = row.maxAbsDiff <= AGREEMENT[c.output];
+        const bound = AGREEMENT[c.output] * (c.output === 'logits' ? Math.max(1, ...reference.map(Math.abs)) : 1);
+        row.agrees = row.maxAbsDiff <= bound;
         if (!row.agrees) {
-          row.note = join2(row.note, `${c.output} differ from ${OURS} by up to ${row.maxAbsDiff.toExponential(2)} (tolerance ${AGREEMENT[c.output]}): left out of the ratios`);
+          row.note = join2(row.note, `${c.output} differ from ${OURS} by up to ${row.maxAbsDiff.toExponential(2)} (tolerance ${bound.toExponential(2)}): left out of the ratios`);
         }
       } else {
         row.note = join2(row.note, `no ${OURS} output to compare with`);
@@ -320,12 +401,18 @@ function ratios(rows: BenchRow[]): Record<string, number> {
   return out;
 }
 
+/** Where the peers page finds each runtime's wasm files (the roots below). */
+export const PEER_ASSETS = { ortAssets: '/ort/', tfjsWasmAssets: '/tfjs-wasm/', litertAssets: '/litert/' } as const;
+
+/** The page bundles and every runtime's wasm folder, straight from node_modules (no network). */
+export const PEER_ROOTS = (): Record<string, string> => ({ '': BROWSER_DIST, ort: ORT_DIST, 'tfjs-wasm': TFJS_WASM_DIST, litert: LITERT_DIST });
+
 /**
  * What the bench server serves: the page bundles, the peers' wasm folders, each model file's folder under
  * its own prefix (TF.js fetches its shards next to model.json), and the inputs made on request.
  */
 class Served {
-  readonly roots: Record<string, string> = { '': BROWSER_DIST, ort: ORT_DIST, 'tfjs-wasm': TFJS_WASM_DIST };
+  readonly roots: Record<string, string> = PEER_ROOTS();
   private readonly dirs = new Map<string, string>();
   private readonly inputs = new Map<string, Uint8Array>();
 
@@ -340,21 +427,35 @@ class Served {
     return `/${prefix}/${basename(file)}`;
   }
 
-  inputUrl(layout: 'NCHW' | 'NHWC', res: number, batch: number): string {
-    return `/input/${layout}-${res}-${batch}.f32`;
+  inputUrl(kind: InputKind, res: number, batch: number): string {
+    return `/input/${kind}-${res}-${batch}.f32`;
   }
 
   async input(path: string, photos: Photos): Promise<Uint8Array | undefined> {
-    const m = /^\/input\/(NCHW|NHWC)-(\d+)-(\d+)\.f32$/.exec(path);
+    const m = /^\/input\/(NCHW|NHWCnorm|NHWC)-(\d+)-(\d+)\.f32$/.exec(path);
     if (!m) return undefined;
     let bytes = this.inputs.get(path);
     if (!bytes) {
       const [res, batch] = [Number(m[2]), Number(m[3])];
       const nhwc = photoBatchNhwc(photos, batch, res);
-      const data = m[1] === 'NHWC' ? nhwc : torchvisionNchw(nhwc, batch, res);
+      const data = m[1] === 'NHWC' ? nhwc : m[1] === 'NHWCnorm' ? torchvisionNhwc(nhwc) : torchvisionNchw(nhwc, batch, res);
       bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       this.inputs.set(path, bytes);
     }
     return bytes;
   }
+}
+
+/** One engine run once on a fresh page (open, one inference, output, close): what the writers' tests compare. */
+export async function runOnce(session: ChromeSession, spec: OpenSpec): Promise<{ output: Float32Array; detail: string }> {
+  return withPeersPage(session, async (page) => {
+    try {
+      const { detail } = await page.evaluate((s) => (globalThis as unknown as PeersGlobal).effnetPeers.open(s), spec);
+      await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.infer());
+      const output = Float32Array.from(await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.output()));
+      return { output, detail };
+    } finally {
+      await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.close()).catch(() => undefined);
+    }
+  });
 }

@@ -31,7 +31,7 @@ function preamble(report: BenchReport): string[] {
     `Adapter (our engine, headless Chromium): ${formatAdapter(report.adapter)}`,
     '',
     `Timing: ${report.timing}. Up to ${report.runsRequested} steady-state runs per row, stopped once a row has used ${report.budgetS} s (at least 3 runs).`,
-    `Agreement: max |peer − ${OURS}| on the same input; rows beyond ${report.tolerance.logits} (logits) or ${report.tolerance.probabilities} (probabilities) stay out of the ratios.`,
+    `Agreement: max |peer − ${OURS}| on the same input; rows beyond ${report.tolerance.logits} (logits; times the largest |logit| where above 1) or ${report.tolerance.probabilities} (probabilities) stay out of the ratios.`,
     'peer/ours = peer median ÷ our median on the same model, resolution and batch (> 1: ours is faster).',
     ...whatRan(report).map((l) => `What ran: ${l}`),
   ];
@@ -51,7 +51,7 @@ export function markdownTable(report: BenchReport): string {
 }
 
 export function markdownReport(report: BenchReport): string {
-  return [`# effnet bench: ${OURS} vs ONNX Runtime Web and TensorFlow.js`, '', ...preamble(report), '', markdownTable(report), ''].join('\n');
+  return [`# effnet bench: ${OURS} vs LiteRT.js, ONNX Runtime Web and TensorFlow.js`, '', ...preamble(report), '', markdownTable(report), ''].join('\n');
 }
 
 /** Standalone HTML: the table plus a chart.js grouped bar chart of medians (the bundle is inlined, no network). */
@@ -69,7 +69,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowra
 #chart-box { max-width: 1100px; }
 </style></head>
 <body>
-<h1>effnet bench: ${OURS} vs ONNX Runtime Web and TensorFlow.js</h1>
+<h1>effnet bench: ${OURS} vs LiteRT.js, ONNX Runtime Web and TensorFlow.js</h1>
 ${preamble(report).filter(Boolean).map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 <div id="chart-box"><canvas id="bench-chart"></canvas></div>
 <table><thead><tr>${HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>

@@ -8,6 +8,7 @@ import type { ChartConfiguration, TooltipItem } from 'chart.js';
 import type { KernelBenchReport } from '../../src/kernel-bench/bench.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { KERNEL_BENCH_DATA_ID, kernelBenchTitle, layersText, networkText } from './kernel-bench-model.js';
+import { chartBox, el } from './dom.js';
 
 Object.assign(globalThis, { Chart });
 Chart.defaults.animation = false;
@@ -17,17 +18,6 @@ Chart.defaults.font.size = 12;
 const OURS = '#3b75c4';
 const THEIRS = '#e0812f';
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
-
-function chart(id: string, config: ChartConfiguration, wide = false): { box: HTMLElement; draw: () => void } {
-  const canvas = el('canvas', { id });
-  return { box: el('div', { class: wide ? 'chart wide' : 'chart' }, canvas), draw: () => new Chart(canvas, config) };
-}
 
 const fmt = (v: number | null, digits = 3) => (v === null || Number.isNaN(v) ? '—' : v.toFixed(digits));
 
@@ -91,8 +81,8 @@ function shapeTable(r: KernelBenchReport): HTMLTableElement {
 
 function page(r: KernelBenchReport): void {
   const failed = r.shapes.filter((s) => !s.theirs.ok);
-  const bars = chart('shape-bars', barChart(r), true);
-  const roof = chart('roofline', rooflineChart(r), true);
+  const bars = chartBox('shape-bars', barChart(r), true);
+  const roof = chartBox('roofline', rooflineChart(r), true);
   const main = document.getElementById('report')!;
   main.append(
     el('h1', {}, `effnet kernel-bench — ${kernelBenchTitle(r)}`),

@@ -8,6 +8,7 @@ import {
   DATA_ELEMENT_ID, compareTable, fmtMs, fmtRatio, intensity, kernelTable, kernelTypeTable, kernelTypes, reportSubtitle,
   reportTitle, stageTable, summaryItems, type Comparison, type PageData, type ProfileReport, type Table,
 } from './model.js';
+import { axisTitle, chartBox, chartTitle, el, logTicks, PALETTE } from './dom.js';
 
 // Lets devtools (and tests) reach each chart's data with Chart.getChart(canvas).
 Object.assign(globalThis, { Chart });
@@ -17,16 +18,8 @@ Chart.defaults.maintainAspectRatio = false;
 Chart.defaults.font.size = 12;
 
 const BLOCK_COLORS: Record<string, string> = { stem: '#8c96a8', MBConv: '#3b75c4', 'Fused-MBConv': '#e0812f', head: '#5a9e58' };
-const PALETTE = ['#3b75c4', '#e0812f', '#5a9e58', '#c0504d', '#8064a2', '#4bacc6', '#9b8a3c', '#d46fa8', '#6f6f6f'];
 
-type Child = Node | string;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
 
 /** `total`: the last row sums the others (set in bold). */
 function table(t: Table, total = false): HTMLTableElement {
@@ -43,24 +36,6 @@ function definitions(items: [string, string][]): HTMLDListElement {
   return el('dl', {}, ...items.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
 }
 
-/** A canvas in a sized box; the chart is created once the canvas is in the document. */
-function chartBox(id: string, config: ChartConfiguration, wide = false): { box: HTMLElement; draw: () => void } {
-  const canvas = el('canvas', { id });
-  const box = el('div', { class: wide ? 'chart wide' : 'chart' }, canvas);
-  return { box, draw: () => new Chart(canvas, config) };
-}
-
-const axisTitle = (text: string) => ({ display: true, text, font: { weight: 'bold' as const } });
-const chartTitle = (text: string) => ({ display: true, text, font: { size: 14 } });
-
-/** Log-axis ticks: label only 1, 2 and 5 × 10^k, written plainly (0.05, 2, 100) instead of 0.0500 or 1e+2. */
-const logTicks = {
-  callback: (v: string | number) => {
-    const n = Number(v);
-    const mantissa = n / 10 ** Math.floor(Math.log10(n) + 1e-9);
-    return [1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6) ? String(Number(n.toPrecision(1))) : '';
-  },
-};
 
 function stageChart(r: ProfileReport): ChartConfiguration<'bar'> {
   return {
