@@ -22,6 +22,7 @@ import { formatAdapter, leaseSharedGpu } from '../src/gpu.js';
 import type { Model } from '../src/runtime/model.js';
 import { intFlag, parseFlags } from '../tools/harness/flags.js';
 import { bufferCensus, type Census } from './buffer-census.js';
+import { stallMonitor } from './event-loop.js';
 
 interface Sample {
   phase: string;
@@ -43,26 +44,6 @@ interface Check {
 const MB = 2 ** 20;
 const STALL_BOUND_MS = 100;
 const DISPOSE_BOUND_MS = 100;
-
-/** The longest the event loop went without running a 5 ms timer, since the last `take()`. */
-function stallMonitor(): { take(): number; stop(): void } {
-  let last = performance.now();
-  let worst = 0;
-  const t = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 5);
-    last = now;
-  }, 5);
-  return {
-    take() {
-      const w = worst;
-      worst = 0;
-      last = performance.now();
-      return Math.max(0, w);
-    },
-    stop: () => clearInterval(t),
-  };
-}
 
 async function settle(census: Census, timeoutMs: number): Promise<void> {
   const end = performance.now() + timeoutMs;

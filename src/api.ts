@@ -45,7 +45,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   if (opts.weights === undefined) {
     throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
   }
-  const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
+  const base = archOf(opts.arch);
   const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
   throwIfAborted(opts.signal, 'loadModel');
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
@@ -58,7 +58,12 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
  * architecture in its metadata): what `effnet export-weights` writes, for a web app to serve as one file.
  */
 export async function exportWeights(opts: Pick<LoadModelOptions, 'arch' | 'weights'> & WeightOptions): Promise<{ spec: ArchSpec; bytes: Uint8Array }> {
-  const base = opts.arch === undefined ? undefined : typeof opts.arch === 'string' ? getArch(opts.arch) : validateArch(opts.arch);
+  const base = archOf(opts.arch);
   const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
   return { spec, bytes: serializeEffnetWeights(spec, params, preprocess) };
+}
+
+/** A zoo name or a custom table as the ArchSpec it names; undefined lets a state dict name its own. */
+function archOf(arch: LoadModelOptions['arch']): ArchSpec | undefined {
+  return arch === undefined ? undefined : typeof arch === 'string' ? getArch(arch) : validateArch(arch);
 }

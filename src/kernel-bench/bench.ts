@@ -10,6 +10,7 @@ import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport } from '../gpu.js';
 import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
 import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
+import { foldWorkgroups, layoutEntry } from '../kernels/library.js';
 import type { UniformValues } from '../kernels/reflect.js';
 import { compare } from '../reference/compare.js';
 import type { Model } from '../runtime/model.js';
@@ -114,8 +115,7 @@ class UserDispatcher {
     // reads is still validated, as for every engine kernel.
     this.group0 = device.createBindGroupLayout({
       label: user.label,
-      // Every op's contract binds buffers only (the network's tensors and weights; contract.ts).
-      entries: contractOf(user.op).bindings.map((b) => ({ binding: b.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: b.kind as GPUBufferBindingType } })),
+      entries: contractOf(user.op).bindings.map((b) => layoutEntry(b.binding, b.kind)),
     });
     this.layout = device.createPipelineLayout({ label: user.label, bindGroupLayouts: [this.group0] });
   }
@@ -146,7 +146,7 @@ class UserDispatcher {
     return new Uint8Array(this.user.uniform.pack(values, this.user.label));
   }
 
-  /** Linear workgroup count from the `// Dispatch:` formula, folded into (x, y) as KernelLibrary.grid does. */
+  /** Linear workgroup count from the `// Dispatch:` formula, folded into (x, y) as for every engine kernel. */
   grid(op: OpView): [number, number, number] {
     const values: Record<string, number> = {};
     for (const [k, v] of Object.entries(op.uniforms)) if (typeof v === 'number') values[k] = v;
@@ -156,10 +156,9 @@ class UserDispatcher {
       throw new EffnetError('USER_KERNEL', `${this.user.label}: Dispatch '${this.user.dispatch.text}' gives ${count} workgroups for ${op.name}; it must be a positive integer (use ceil)`);
     }
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (count <= max) return [count, 1, 1];
-    const y = Math.ceil(count / max);
-    if (y > max) throw new EffnetError('LIMIT_EXCEEDED', `${this.user.label}: ${count} workgroups for ${op.name} exceed ${max}²`);
-    return [Math.ceil(count / y), y, 1];
+    const grid = foldWorkgroups(count, max);
+    if (!grid) throw new EffnetError('LIMIT_EXCEEDED', `${this.user.label}: ${count} workgroups for ${op.name} exceed ${max}²`);
+    return grid;
   }
 
   async dispatch(op: OpView, resources: Record<string, GPUBufferBinding>, made: GPUBuffer[]): Promise<Dispatch> {

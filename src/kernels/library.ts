@@ -7,13 +7,29 @@
 import { EffnetError } from '../errors.js';
 import { createBuffer } from '../buffers.js';
 import { kernelEntry, kernelSource, reflectedKernel, type KernelEntry } from './registry.js';
-import type { ReflectedKernel, UniformLayout, UniformValues } from './reflect.js';
+import type { BindingKind, ReflectedKernel, UniformLayout, UniformValues } from './reflect.js';
 
 export type Overrides = Record<string, number>;
 
 /** The key a pipeline is cached under (and `pipelineKeys` lists): kernel and override values, in name order. */
 export const pipelineKey = (kernel: string, overrides: Overrides): string =>
   `${kernel}|${Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',')}`;
+
+/** The bind-group layout entry of binding `binding`: a buffer of its kind, or a texture_2d<f32> read with textureLoad (reflect.ts refuses other textures). */
+export function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntry {
+  return {
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    ...(kind === 'texture' ? { texture: { sampleType: 'float', viewDimension: '2d' } } : { buffer: { type: kind } }),
+  };
+}
+
+/** A linear workgroup count folded into (x, y) within `max` per dimension; undefined when even max² is too few. */
+export function foldWorkgroups(count: number, max: number): [number, number, number] | undefined {
+  if (count <= max) return [Math.max(1, count), 1, 1];
+  const y = Math.ceil(count / max);
+  return y > max ? undefined : [Math.ceil(count / y), y, 1];
+}
 
 export class KernelLibrary {
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -55,12 +71,7 @@ export class KernelLibrary {
       const entry = kernelEntry(name);
       const group0 = this.device.createBindGroupLayout({
         label: name,
-        entries: entry.bindings.map((b, i): GPUBindGroupLayoutEntry => ({
-          binding: i,
-          visibility: GPUShaderStage.COMPUTE,
-          // A texture binding is a texture_2d<f32> (reflect.ts refuses other kinds), read with textureLoad.
-          ...(b.kind === 'texture' ? { texture: { sampleType: 'float', viewDimension: '2d' } } : { buffer: { type: b.kind } }),
-        })),
+        entries: entry.bindings.map((b, i) => layoutEntry(i, b.kind)),
       });
       l = Object.assign(this.device.createPipelineLayout({ label: name, bindGroupLayouts: [group0] }), { group0 });
       this.layouts.set(name, l);
@@ -144,10 +155,9 @@ export class KernelLibrary {
   /** Fold a linear workgroup count into (x, y) within maxComputeWorkgroupsPerDimension. */
   grid(count: number): [number, number, number] {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    if (count <= max) return [Math.max(1, count), 1, 1];
-    const y = Math.ceil(count / max);
-    if (y > max) throw new EffnetError('LIMIT_EXCEEDED', `dispatch of ${count} workgroups exceeds ${max}² on this device`);
-    return [Math.ceil(count / y), y, 1];
+    const grid = foldWorkgroups(count, max);
+    if (!grid) throw new EffnetError('LIMIT_EXCEEDED', `dispatch of ${count} workgroups exceeds ${max}² on this device`);
+    return grid;
   }
 
   workgroups(name: string, params: Record<string, number>): [number, number, number] {

@@ -35,28 +35,18 @@ export class Submitter {
    */
   async submit(schedule: Schedule, input: InputSource, extra: number[], ts?: PassTimestamps): Promise<Float32Array[]> {
     this.assertLive();
-    const { device } = this.gpu;
     const { built, compiled } = schedule;
-    const inputBuffer = compiled.tensorBinding(built.input).buffer;
-    // Callers' inputs arrive as checkInput's copy, on an ArrayBuffer: writeBuffer refuses a SharedArrayBuffer.
-    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
     const reads = [built.output, ...extra].map((id) => compiled.tensorBinding(id));
     const total = reads.reduce((a, r) => a + r.bytes, 0);
     const staging = this.#stagingOf(total);
     try {
-      device.pushErrorScope('validation');
-      const enc = device.createCommandEncoder({ label: 'inference' });
-      if (typeof input === 'function') input(enc, inputBuffer);
-      compiled.encode(enc, ts);
-      ts?.resolve(enc);
-      let off = 0;
-      for (const r of reads) {
-        enc.copyBufferToBuffer(r.buffer, 0, staging, off, r.bytes);
-        off += r.bytes;
-      }
-      device.queue.submit([enc.finish()]);
-      const err = await device.popErrorScope();
-      if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      await this.#record(schedule, input, ts, (enc) => {
+        let off = 0;
+        for (const r of reads) {
+          enc.copyBufferToBuffer(r.buffer, 0, staging, off, r.bytes);
+          off += r.bytes;
+        }
+      });
       // dispose() may have destroyed the staging buffer while this awaited: mapping it now would raise an
       // uncaptured validation error that the device's next user (another model on a shared device) would take.
       this.assertLive();
@@ -65,7 +55,7 @@ export class Submitter {
       const bytes = staging.getMappedRange().slice(0);
       const errors = this.gpu.takeErrors();
       if (errors.length) throw errors[0]!;
-      off = 0;
+      let off = 0;
       return reads.map((r, i) => {
         const view = new Float32Array(bytes, off, r.bytes / 4);
         off += r.bytes;
@@ -83,25 +73,17 @@ export class Submitter {
    */
   async submitToBuffer(schedule: Schedule, input: InputSource): Promise<GpuOutput> {
     this.assertLive();
-    const { device } = this.gpu;
     const { built, compiled } = schedule;
-    const inputBuffer = compiled.tensorBinding(built.input).buffer;
-    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
     const stored = compiled.tensorBinding(built.output).buffer;
     const { n, c, c4 } = built.tensors[built.output]!.shape;
-    const out = createBuffer(device, { label: `output [${n}, ${c}]`, bytes: n * c * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const out = createBuffer(this.gpu.device, { label: `output [${n}, ${c}]`, bytes: n * c * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     try {
-      device.pushErrorScope('validation');
-      const enc = device.createCommandEncoder({ label: 'inference' });
-      if (typeof input === 'function') input(enc, inputBuffer);
-      compiled.encode(enc);
-      // Rows are stored with the class axis padded to a multiple of 4 (as denseRows undoes on the CPU): one copy
-      // when there is no padding (1000 classes), else one per row.
-      if (c4 * 4 === c) enc.copyBufferToBuffer(stored, 0, out, 0, n * c * 4);
-      else for (let i = 0; i < n; i++) enc.copyBufferToBuffer(stored, i * c4 * 16, out, i * c * 4, c * 4);
-      device.queue.submit([enc.finish()]);
-      const err = await device.popErrorScope();
-      if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
+      await this.#record(schedule, input, undefined, (enc) => {
+        // Rows are stored with the class axis padded to a multiple of 4 (as denseRows undoes on the CPU): one copy
+        // when there is no padding (1000 classes), else one per row.
+        if (c4 * 4 === c) enc.copyBufferToBuffer(stored, 0, out, 0, n * c * 4);
+        else for (let i = 0; i < n; i++) enc.copyBufferToBuffer(stored, i * c4 * 16, out, i * c * 4, c * 4);
+      });
       const errors = this.gpu.takeErrors();
       if (errors.length) throw errors[0]!;
       this.assertLive();
@@ -110,6 +92,28 @@ export class Submitter {
       out.destroy();
       throw e;
     }
+  }
+
+  /**
+   * One inference as one command buffer and one submit: the input uploaded (or written by the commands `input`
+   * records first), every pass of the schedule (with `ts`'s timestamp writes), then the copies `copyOut` records.
+   * A validation error anywhere in it is a GPU_VALIDATION error.
+   */
+  async #record(schedule: Schedule, input: InputSource, ts: PassTimestamps | undefined, copyOut: (enc: GPUCommandEncoder) => void): Promise<void> {
+    const { device } = this.gpu;
+    const { built, compiled } = schedule;
+    const inputBuffer = compiled.tensorBinding(built.input).buffer;
+    // Callers' inputs arrive as checkInput's copy, on an ArrayBuffer: writeBuffer refuses a SharedArrayBuffer.
+    if (input instanceof Float32Array) device.queue.writeBuffer(inputBuffer, 0, input.buffer as ArrayBuffer, input.byteOffset, input.byteLength);
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: 'inference' });
+    if (typeof input === 'function') input(enc, inputBuffer);
+    compiled.encode(enc, ts);
+    ts?.resolve(enc);
+    copyOut(enc);
+    device.queue.submit([enc.finish()]);
+    const err = await device.popErrorScope();
+    if (err) throw new EffnetError('GPU_VALIDATION', `inference: ${err.message}`);
   }
 
   /**

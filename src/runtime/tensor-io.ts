@@ -90,6 +90,12 @@ const usageNames = (usage: number): string =>
  * refusal an INPUT error naming what was given. The device is tested by recording the run's copy on a command
  * encoder that is never submitted: WebGPU has no other way to ask which device a buffer belongs to.
  */
+/**
+ * Buffers already probed, by device: a buffer belongs to one device for its life, so an app feeding the same input
+ * buffer every frame pays the probe (a command encoder and an error-scope round trip) once, not per run.
+ */
+const deviceOf = new WeakMap<GPUBuffer, GPUDevice>();
+
 export async function checkGpuInput(input: GpuInputTensor, device: GPUDevice): Promise<CheckedGpuInput> {
   const { buffer } = input;
   const isBuffer = typeof buffer === 'object' && buffer !== null && typeof (buffer as Partial<GPUBuffer>).mapState === 'string' && typeof (buffer as Partial<GPUBuffer>).usage === 'number';
@@ -108,17 +114,20 @@ export async function checkGpuInput(input: GpuInputTensor, device: GPUDevice): P
   }
   if (buffer.mapState !== 'unmapped') throw new EffnetError('INPUT', `${what} is ${buffer.mapState}: unmap it before running`);
   const copy = (enc: GPUCommandEncoder, dst: GPUBuffer) => enc.copyBufferToBuffer(buffer, 0, dst, 0, bytes);
-  // 4 bytes are enough to make WebGPU check the buffer's device.
-  const probe = device.createBuffer({ label: 'input-device-probe', size: 16, usage: GPUBufferUsage.COPY_DST });
-  try {
-    device.pushErrorScope('validation');
-    const enc = device.createCommandEncoder({ label: 'input-device-probe' });
-    enc.copyBufferToBuffer(buffer, 0, probe, 0, 4);
-    enc.finish();
-    const err = await device.popErrorScope();
-    if (err) throw new EffnetError('INPUT', `${what} cannot be used by this model: it must be a buffer of the model's device (model.gpu.device); WebGPU says: ${err.message}`);
-  } finally {
-    probe.destroy();
+  if (deviceOf.get(buffer) !== device) {
+    // 4 bytes are enough to make WebGPU check the buffer's device.
+    const probe = device.createBuffer({ label: 'input-device-probe', size: 16, usage: GPUBufferUsage.COPY_DST });
+    try {
+      device.pushErrorScope('validation');
+      const enc = device.createCommandEncoder({ label: 'input-device-probe' });
+      enc.copyBufferToBuffer(buffer, 0, probe, 0, 4);
+      enc.finish();
+      const err = await device.popErrorScope();
+      if (err) throw new EffnetError('INPUT', `${what} cannot be used by this model: it must be a buffer of the model's device (model.gpu.device); WebGPU says: ${err.message}`);
+    } finally {
+      probe.destroy();
+    }
+    deviceOf.set(buffer, device);
   }
   return { data: copy, batch: n, height: h, width: w, layout: engineLayout(layout) };
 }
