@@ -26,6 +26,9 @@
 // row blocks and images: the linear invocation index is the partial slot index ((n·rowBlocks + rb)·strips
 // + strip)·C4 + c4.
 // Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl), count = N·rowBlocks·strips·C4.
+// The strip width and rows per invocation also decide the squeeze's partial slots, which se_excite reads, so
+// a tuning may only choose the workgroup size (src/kernels/tile-space.ts):
+// Tile: WG 1..256
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 

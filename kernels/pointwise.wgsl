@@ -28,6 +28,8 @@
 // boundary when H·W is not a multiple of TM): rows before `split` take image n0's gate, the rest n1's —
 // two gate loads per K step instead of one per row.
 // Dispatch: ceil(ceil(M / TM) · ceil(N4 / TN) / WG) workgroups (linear, see lib/grid.wgsl).
+// Tile: TM 1..16, TN 1..8, WG 1..256
+// Requires: SE_SCALE == 0 || TM <= HW
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 

@@ -3,9 +3,14 @@
 //   x [N, H, W, C4] vec4 (NHWC4), y [N, C4] vec4 (element (n, c) at vec4 n·C4 + c/4); padding stays 0.
 // pool.wgsl gives each (image, channel vec4) to one invocation, which at batch 1 is a few hundred
 // invocations walking HW pixels each: too few to fill a GPU. Here one workgroup of WG invocations reduces
-// one (image, channel vec4): invocation l sums pixels l, l + WG, …, `subgroupAdd` folds each subgroup
-// (any size the adapter has: 4 on SwiftShader, 32 on NVIDIA, up to 128), and the subgroups' sums meet in
-// workgroup memory, added by invocation 0 in subgroup order (deterministic for a given adapter).
+// one (image, channel vec4): invocation l sums pixels l, l + WG, …, and `subgroupAdd` gives every lane its
+// subgroup's total.
+// It assumes nothing of the subgroups (WebGPU promises neither their size, 4 to 128, nor which invocations
+// share one): exactly one lane per subgroup — the one `subgroupElect` picks — keeps its subgroup's total in
+// its own workgroup slot `sums[lid]`, every other lane a zero, and a tree over all WG slots adds them up. The
+// tree's order is fixed by the slots, so the sum is the same on every run of an adapter; a subgroup wider
+// than the workgroup (only its WG lanes are active) or a workgroup split into any number of subgroups in any
+// lane order gives the same total.
 // Dispatch: count = N·C4 workgroups (linear, see lib/grid.wgsl).
 enable subgroups;
 //!include lib/grid.wgsl
@@ -20,15 +25,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
+// A power of two (the tree halves it), at most 256.
 override WG: u32 = 64;
 
-// One slot per subgroup; the smallest subgroup WebGPU allows is 4 invocations.
-var<workgroup> sums: array<vec4<f32>, WG / 4u>;
+var<workgroup> sums: array<vec4<f32>, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_size) sg_size: u32,
-        @builtin(subgroup_invocation_id) sg_lane: u32) {
+        @builtin(local_invocation_index) lid: u32) {
   // Uniform per workgroup, so a workgroup past the end leaves as a whole before any barrier.
   let i = linear_workgroup(wid, nwg);
   if (i >= params.count) { return; }
@@ -38,13 +42,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = (i / C4) * HW * C4 + i % C4;
   var s = vec4<f32>(0.0);
   for (var p = lid; p < HW; p += WG) { s += x[base + p * C4]; }
-  s = subgroupAdd(s);
-  // Subgroups hold consecutive local invocation indices, so lid / sg_size numbers them.
-  if (sg_lane == 0u) { sums[lid / sg_size] = s; }
+  let total = subgroupAdd(s);
+  sums[lid] = select(vec4<f32>(0.0), total, subgroupElect());
   workgroupBarrier();
-  if (lid == 0u) {
-    var total = vec4<f32>(0.0);
-    for (var g = 0u; g < WG / sg_size; g++) { total += sums[g]; }
-    y[i] = total / f32(HW);
+  for (var half = WG / 2u; half > 0u; half /= 2u) {
+    if (lid < half) { sums[lid] += sums[lid + half]; }
+    workgroupBarrier();
   }
+  if (lid == 0u) { y[i] = sums[0] / f32(HW); }
 }

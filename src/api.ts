@@ -38,6 +38,12 @@ export interface LoadModelOptions extends WeightOptions {
   tuneBudgetS?: number;
   /** See ModelOptions.scheduleCacheBytes: GPU bytes all shapes' compiled schedules may hold (default 256 MiB, LRU). */
   scheduleCacheBytes?: number;
+  /** See ModelOptions.selfTest: 'auto' (default: on for hardware adapters), 'on' or 'off'. */
+  selfTest?: 'auto' | 'on' | 'off';
+  /** See ModelOptions.subgroups: false keeps kernels off the adapter's subgroup operations. */
+  subgroups?: boolean;
+  /** A tuning URL that sends no byte for this long fails the load with an IO error (default 30 000 ms; 0: no limit). */
+  timeoutMs?: number;
 }
 
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
@@ -49,8 +55,8 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
   throwIfAborted(opts.signal, 'loadModel');
   const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  const { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes } = opts;
-  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, preprocess });
+  const { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups, signal, timeoutMs } = opts;
+  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, preprocess, selfTest, subgroups }, { signal, timeoutMs });
 }
 
 /**

@@ -21,6 +21,11 @@ export interface AdapterReport {
     shaderF16: boolean;
     subgroups: boolean;
   };
+  /**
+   * The subgroup sizes the adapter says it may use (GPUAdapterInfo.subgroupMinSize/MaxSize), where it says; the
+   * engine's subgroup kernels assume no size and no lane layout, so this is reported, not relied on.
+   */
+  subgroupSizes?: { min: number; max: number };
   limits: {
     maxStorageBufferBindingSize: number;
     maxBufferSize: number;
@@ -217,6 +222,8 @@ function describeAdapter(info: GPUAdapterInfo | undefined, adapter: GPUAdapter |
     (info as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter === true;
   const isFallback = fallbackFlag || SOFTWARE_ADAPTER.test(`${vendor} ${architecture} ${dev} ${description}`);
   const l = device.limits;
+  const sg = info as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number }) | undefined;
+  const subgroupSizes = Number.isInteger(sg?.subgroupMinSize) && Number.isInteger(sg?.subgroupMaxSize) && sg!.subgroupMinSize! > 0 ? { min: sg!.subgroupMinSize!, max: sg!.subgroupMaxSize! } : undefined;
   return {
     host,
     vendor,
@@ -237,6 +244,7 @@ function describeAdapter(info: GPUAdapterInfo | undefined, adapter: GPUAdapter |
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
+    ...(subgroupSizes ? { subgroupSizes } : {}),
     ...(note ? { note } : {}),
   };
 }

@@ -11,4 +11,10 @@ export const MODEL_TOLERANCE = {
   relL2: 1e-5,
   /** Max |Δ| of softmax probabilities (in [0, 1]) against TensorFlow.js: its own f32 graph differs by ≤ ~1e-6. */
   probAbs: 1e-4,
+  /**
+   * Logits of a tuned schedule against the planned one on the same device: tiles cut the work up differently but
+   * sum every output in the same order, so the two agree to f32 rounding (FMA contraction, measured ≤ 1e-7);
+   * `effnet tune` keeps a tuning only within this, and a tuning file can change logits by no more.
+   */
+  retileRelL2: 1e-6,
 } as const;

@@ -6,18 +6,28 @@
  * The planned tiles are timed once each first, to rank the launches.
  * Candidates of a launch compile in parallel, and compile time is counted apart from run time. Launches are
  * tuned in order of the GPU time they take in the model (planned time × layers), and tuning stops starting new
- * ones once `budgetS` is spent (the first is tuned whatever the budget). Only tile overrides change, so the tuned schedule computes the same values.
+ * ones once `budgetS` is spent (the first is tuned whatever the budget). Only tile overrides the kernel's WGSL
+ * allows change (src/kernels/tile-space.ts), so the tuned schedule computes the same values — and, since a
+ * compiler can still get one tile wrong on one device, every candidate's output is first compared on the device
+ * with the planned tile's, over the same seeded inputs: a candidate that differs is reported and never timed.
  */
+import { createBuffer } from './buffers.js';
 import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
+import { random } from './kernels/cases.js';
 import { encodeDispatch, type Dispatch } from './kernels/launch.js';
 import { pipelineKey, type Overrides } from './kernels/library.js';
+import { kernelEntry } from './kernels/registry.js';
 import { isTunable, tileCandidates, tuningKey, withTile } from './kernels/tuning.js';
+import { compare } from './reference/compare.js';
+import { TOL } from './reference/tolerances.js';
 import { instrument, type OpView } from './runtime/instrument.js';
 import type { Model } from './runtime/model.js';
 import { PassTimer } from './runtime/timing.js';
 import { median } from './stats.js';
 import type { TuningChoice } from './tuning-file.js';
+import { MODEL_TOLERANCE } from './tolerance.js';
+import { errorStats } from './verify.js';
 
 export interface TuneOptions {
   batch?: number;
@@ -32,6 +42,8 @@ export interface TuneOptions {
   budgetS?: number;
   /** Tiles timed per launch, the planned one included (default 8). */
   maxCandidates?: number;
+  /** Tune only the launches of these kernels (default: every tunable one), e.g. ['dwconv'] while working on it. */
+  kernels?: readonly string[];
   log?: (line: string) => void;
 }
 
@@ -44,7 +56,10 @@ export interface TunedLaunch {
   chosen: Overrides;
   plannedMs: number;
   ms: number;
+  /** Candidates timed (those whose output matched the planned tile's). */
   tried: number;
+  /** Candidates whose output differed from the planned tile's on this device: never timed, never chosen. */
+  rejected: { tile: Overrides; why: string }[];
   compileMs: number;
 }
 
@@ -67,6 +82,8 @@ export interface TuneResult {
   tuned: number;
   /** Candidate tiles timed, over all tuned launches. */
   candidates: number;
+  /** Candidates rejected by the output check, over all tuned launches. */
+  rejected: number;
   /** Per tuned launch: planned and chosen tile and their times. */
   choices: TunedLaunch[];
   /** The same, as tuning-file entries (src/tuning-file.ts). */
@@ -107,7 +124,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
 
   const groups = new Map<string, OpView[]>();
   for (const op of schedule.passes.flatMap((p) => p.ops)) {
-    if (!isTunable(op.kernel)) continue;
+    if (!isTunable(op.kernel) || (opts.kernels && !opts.kernels.includes(op.kernel))) continue;
     const key = tuningKey(op);
     groups.set(key, [...(groups.get(key) ?? []), op]);
   }
@@ -116,6 +133,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
   let compileMs = 0;
   let timingMs = 0;
   let candidates = 0;
+  let rejectedCount = 0;
 
   const once = async (d: Dispatch, reps: number): Promise<number> => {
     const enc = device.createCommandEncoder({ label: 'tune' });
@@ -164,17 +182,23 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
         const pipelines = await Promise.all(tiles.map((t) => lib.pipeline(op.kernel, withTile(launch, t).overrides)));
         const compile = performance.now() - c0;
         compileMs += compile;
+        const all = tiles.map((t, i): Dispatch => (i === 0 ? op.dispatch : { pipeline: pipelines[i]!, bindGroup: op.dispatch.bindGroup, grid: lib.grid(withTile(launch, t).workgroups) }));
+        const verdicts = await sameOutputs(device, op, all);
+        const rejected = verdicts.flatMap((why, i) => (why === undefined ? [] : [{ tile: tiles[i]!, why }]));
+        for (const r of rejected) log(`${op.kernel} ${fmtTile(r.tile)}: rejected, its output differs from the planned tile's on this device (${r.why})`);
+        const usable = tiles.flatMap((t, i) => (verdicts[i] === undefined ? [{ tile: t, d: all[i]! }] : []));
         // The planned tile is timed again among its candidates, so all of them see the same conditions.
-        const ms = await time(tiles.map((t, i): Dispatch => (i === 0 ? op.dispatch : { pipeline: pipelines[i]!, bindGroup: op.dispatch.bindGroup, grid: lib.grid(withTile(launch, t).workgroups) })));
+        const ms = await time(usable.map((u) => u.d));
         planned.set(key, ms[0]!);
-        let best = { tile: tiles[0]!, ms: ms[0]! };
+        let best = { tile: usable[0]!.tile, ms: ms[0]! };
         ms.forEach((m, i) => {
-          if (m < best.ms && m < ms[0]! * (1 - MIN_GAIN)) best = { tile: tiles[i]!, ms: m };
+          if (m < best.ms && m < ms[0]! * (1 - MIN_GAIN)) best = { tile: usable[i]!.tile, ms: m };
         });
-        candidates += tiles.length;
-        choices.push({ kernel: op.kernel, key, ops: ops.map((o) => o.name), planned: tiles[0]!, chosen: best.tile, plannedMs: planned.get(key)!, ms: best.ms, tried: tiles.length, compileMs: compile });
+        candidates += usable.length;
+        rejectedCount += rejected.length;
+        choices.push({ kernel: op.kernel, key, ops: ops.map((o) => o.name), planned: tiles[0]!, chosen: best.tile, plannedMs: planned.get(key)!, ms: best.ms, tried: usable.length, rejected, compileMs: compile });
         const ratio = planned.get(key)! / best.ms;
-        log(`${op.kernel.padEnd(16)} ×${String(ops.length).padEnd(2)} ${fmtTile(best.tile).padEnd(34)} ${best.ms.toFixed(3)} ms (planned ${planned.get(key)!.toFixed(3)} ms, ${ratio.toFixed(2)}×; ${tiles.length} tiles, compile ${(compile / 1000).toFixed(1)} s)  ${op.name}`);
+        log(`${op.kernel.padEnd(16)} ×${String(ops.length).padEnd(2)} ${fmtTile(best.tile).padEnd(34)} ${best.ms.toFixed(3)} ms (planned ${planned.get(key)!.toFixed(3)} ms, ${ratio.toFixed(2)}×; ${usable.length} tiles${rejected.length ? `, ${rejected.length} rejected` : ''}, compile ${(compile / 1000).toFixed(1)} s)  ${op.name}`);
       }
       return {
         adapter: model.gpu.report,
@@ -191,6 +215,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
         launches: groups.size,
         tuned: choices.length,
         candidates,
+        rejected: rejectedCount,
         choices,
         tuning: choices.map((c) => ({ kernel: c.kernel, key: c.key, tile: c.chosen, ms: c.ms, plannedMs: c.plannedMs, layers: c.ops.length, tried: c.tried })),
       } satisfies TuneResult;
@@ -205,16 +230,19 @@ const fmtTile = (t: Overrides) => Object.entries(t).map(([k, v]) => `${k}=${v}`)
 
 /**
  * Median wall time of whole inferences on two models (say, planned and tuned schedules of the same network on
- * one device), measured in alternating runs after a warm-up of each, so machine load biases neither.
+ * one device), measured in alternating runs after a warm-up of each, so machine load biases neither; and how far
+ * b's outputs are from a's on the same input (relL2), which for two tilings of one network must stay within
+ * MODEL_TOLERANCE.retileRelL2.
  */
-export async function compareModels(a: Model, b: Model, o: { batch?: number; res?: number; runs?: number } = {}): Promise<{ aMs: number; bMs: number; ratio: number }> {
+export async function compareModels(a: Model, b: Model, o: { batch?: number; res?: number; runs?: number } = {}): Promise<{ aMs: number; bMs: number; ratio: number; relL2: number }> {
   const batch = o.batch ?? 1;
   const res = o.res ?? a.spec.resolution;
   const runs = o.runs ?? 10;
   const input = { data: Float32Array.from({ length: batch * 3 * res * res }, (_, i) => Math.sin(i * 0.001)), shape: [batch, 3, res, res] };
+  const outputs = new Map<Model, Float32Array>();
   const wall = async (m: Model) => {
     const t = performance.now();
-    await m.run(input, { tier: 'tuned' });
+    outputs.set(m, await m.run(input, { tier: 'tuned' }));
     return performance.now() - t;
   };
   await wall(a);
@@ -229,7 +257,78 @@ export async function compareModels(a: Model, b: Model, o: { batch?: number; res
   }
   const aMs = median(as);
   const bMs = median(bs);
-  return { aMs, bMs, ratio: bMs / aMs };
+  return { aMs, bMs, ratio: bMs / aMs, relL2: errorStats(outputs.get(b)!, outputs.get(a)!).relL2 };
+}
+
+/** Two tilings' logits agree (compareModels' relL2) within this. */
+export const RETILE_REL_L2 = MODEL_TOLERANCE.retileRelL2;
+
+/**
+ * Whether each dispatch of `op` (its candidate tiles, the planned one first) computes what the first does: the
+ * op's input activations are filled with seeded values, every output is pre-filled with NaN (so a slot a tile
+ * never writes shows), each candidate runs once, and its outputs are compared with the planned tile's under
+ * TOL.retile. Per dispatch: undefined when it matches, else why not. Runs inside the schedule's `exclusive`, so
+ * the activations it overwrites belong to no inference.
+ */
+async function sameOutputs(device: GPUDevice, op: OpView, dispatches: Dispatch[]): Promise<(string | undefined)[]> {
+  const kinds = new Map(kernelEntry(op.kernel).bindings.map((b) => [b.name, b.kind]));
+  const ranges = Object.entries(op.bindings).flatMap(([name, b]) => ('tensor' in b ? [{ name, kind: kinds.get(name), range: b.tensor }] : []));
+  const inputs = ranges.filter((r) => r.kind === 'read-only-storage');
+  const outputs = ranges.filter((r) => r.kind === 'storage');
+  let seed = 7;
+  for (const r of inputs) {
+    const data = random((r.range.size ?? r.range.buffer.size) / 4, (seed += 13), -1, 1);
+    device.queue.writeBuffer(r.range.buffer, r.range.offset ?? 0, data as Float32Array<ArrayBuffer>);
+  }
+  const size = (r: (typeof outputs)[number]) => r.range.size ?? r.range.buffer.size;
+  const largest = Math.max(16, ...outputs.map(size));
+  const made: GPUBuffer[] = [];
+  const nan = createBuffer(device, { label: 'tune.nan', bytes: largest, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, data: new Float32Array(largest / 4).fill(NaN) });
+  made.push(nan);
+  const staging = outputs.map((r) => {
+    const b = device.createBuffer({ label: `tune.check.${r.name}`, size: size(r), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    made.push(b);
+    return b;
+  });
+  const run = async (d: Dispatch): Promise<Float32Array[] | string> => {
+    device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label: 'tune.check' });
+    for (const r of outputs) enc.copyBufferToBuffer(nan, 0, r.range.buffer, r.range.offset ?? 0, size(r));
+    const pass = enc.beginComputePass({ label: 'tune.check' });
+    encodeDispatch(pass, d);
+    pass.end();
+    outputs.forEach((r, i) => enc.copyBufferToBuffer(r.range.buffer, r.range.offset ?? 0, staging[i]!, 0, size(r)));
+    device.queue.submit([enc.finish()]);
+    const err = await device.popErrorScope();
+    if (err) return `WebGPU rejected it: ${err.message.split('\n')[0]}`;
+    const out: Float32Array[] = [];
+    for (const b of staging) {
+      await b.mapAsync(GPUMapMode.READ);
+      out.push(new Float32Array(b.getMappedRange().slice(0)));
+      b.unmap();
+    }
+    return out;
+  };
+  try {
+    const reference = await run(dispatches[0]!);
+    if (typeof reference === 'string') throw new EffnetError('GPU_VALIDATION', `tune: the planned ${op.kernel} launch of ${op.name}: ${reference}`);
+    const verdicts: (string | undefined)[] = [undefined];
+    for (const d of dispatches.slice(1)) {
+      const got = await run(d);
+      if (typeof got === 'string') {
+        verdicts.push(got);
+        continue;
+      }
+      // Both NaN is agreement: a slot the planned tile leaves unwritten may stay unwritten.
+      const bad = got
+        .map((g, i) => compare(g.map((v, j) => (Number.isNaN(v) && Number.isNaN(reference[i]![j]!) ? 0 : v)), reference[i]!.map((v) => (Number.isNaN(v) ? 0 : v)), TOL.retile, outputs[i]!.name))
+        .find((c) => !c.ok);
+      verdicts.push(bad?.message);
+    }
+    return verdicts;
+  } finally {
+    for (const b of made) b.destroy();
+  }
 }
 
 /** What a second load of a tuned model compiled (see tuningSecondLoad). */

@@ -13,16 +13,24 @@
 import { EffnetError } from './errors.js';
 import { isNode } from './env.js';
 import type { AdapterReport } from './gpu.js';
+import { readAll, type ReadPolicy } from './io/read.js';
 import type { Overrides } from './kernels/library.js';
-import type { TuningChoices } from './kernels/tuning.js';
+import { tileProblem, tileSpace, preview } from './kernels/tile-space.js';
+import { parseTuningKey, type TuningChoices } from './kernels/tuning.js';
 
 export const TUNING_FORMAT = 'effnet-tuning/1';
+
+/**
+ * The largest tuning file read: one choice is ~250 bytes, and every launch of every zoo architecture on a few
+ * dozen adapters is well under 1 MiB.
+ */
+export const TUNING_MAX_BYTES = 4 << 20;
 
 export interface TuningChoice {
   kernel: string;
   /** The launch's tuning key: kernel, uniforms and non-tile overrides. */
   key: string;
-  /** The tile overrides chosen. */
+  /** The tile overrides chosen: every tile key of the kernel (src/kernels/tile-space.ts). */
   tile: Overrides;
   /** GPU time of one launch with the chosen tile, and with the planner's. */
   ms: number;
@@ -53,40 +61,75 @@ export type TuningSource = TuningFile | string | URL | 'cache' | 'none';
 /** The adapter identity tuning results are kept under: the same GPU and driver stack under the same host. */
 export const adapterKey = (r: AdapterReport): string => [r.host, r.vendor, r.architecture, r.device, r.description].join('|');
 
-const fail = (source: string, what: string): never => {
-  throw new EffnetError('INPUT', `${source}: not an effnet tuning file: ${what}`);
-};
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
-/** Checks the structure of a parsed tuning file; every problem names the field. */
-export function parseTuningFile(x: unknown, source = '<tuning>'): TuningFile {
-  if (typeof x !== 'object' || x === null) fail(source, 'expected a JSON object');
-  const f = x as Partial<TuningFile>;
-  if (f.format !== TUNING_FORMAT) fail(source, `format must be '${TUNING_FORMAT}', got ${JSON.stringify(f.format)}`);
-  if (typeof f.adapters !== 'object' || f.adapters === null || Array.isArray(f.adapters)) fail(source, "'adapters' must be an object");
-  for (const [key, a] of Object.entries(f.adapters!)) {
-    if (!Array.isArray(a?.choices)) fail(source, `adapters['${key}'].choices must be an array`);
-    a.choices.forEach((c, i) => {
-      const at = `adapters['${key}'].choices[${i}]`;
-      if (typeof c?.key !== 'string' || typeof c.kernel !== 'string') fail(source, `${at} needs string 'kernel' and 'key'`);
-      if (typeof c.tile !== 'object' || c.tile === null || Object.values(c.tile).some((v) => !Number.isInteger(v) || v < 1)) {
-        fail(source, `${at}.tile must map override names to positive integers`);
-      }
-      if (!c.key.startsWith(`${c.kernel}|`)) fail(source, `${at}.key does not belong to kernel '${c.kernel}'`);
+/**
+ * A parsed tuning file checked down to every tile: the file's shape, then each choice — a tunable kernel, a key
+ * that reads back as a launch of that kernel (its uniform fields, its non-tile overrides), and a tile its WGSL
+ * allows for that launch (every tile key, each in range, every `Requires:` line met). `problem` gets one line
+ * per bad choice naming it; it may throw (a file given explicitly is refused at its first problem) or collect
+ * (the cache drops what is bad and keeps the rest). A file whose shape is wrong throws whatever `problem` does.
+ */
+function checkTuning(x: unknown, source: string, problem: (msg: string) => void): TuningFile {
+  const fail = (what: string): never => {
+    throw new EffnetError('TUNING', `${source}: not an effnet tuning file: ${what}`);
+  };
+  if (!isRecord(x)) fail('expected a JSON object');
+  const f = x as Record<string, unknown>;
+  if (f.format !== TUNING_FORMAT) fail(`format must be '${TUNING_FORMAT}', got ${preview(f.format)}`);
+  if (!isRecord(f.adapters)) fail("'adapters' must be an object");
+  const adapters: Record<string, AdapterTuning> = {};
+  for (const [akey, a] of Object.entries(f.adapters as Record<string, unknown>)) {
+    const where = `adapters[${preview(akey)}]`;
+    if (!isRecord(a) || !Array.isArray(a.choices)) return fail(`${where}.choices must be an array`);
+    const seen = new Set<string>();
+    const choices: TuningChoice[] = [];
+    (a.choices as unknown[]).forEach((c, i) => {
+      const at = `${source}: ${where}.choices[${i}]`;
+      if (!isRecord(c) || typeof c.kernel !== 'string' || typeof c.key !== 'string') return problem(`${at} needs string 'kernel' and 'key'`);
+      const named = `${at} (${preview(c.key)})`;
+      if (!c.key.startsWith(`${c.kernel}|`)) return problem(`${named}: the key does not belong to kernel ${preview(c.kernel)}`);
+      const launch = parseTuningKey(c.key);
+      if (typeof launch === 'string') return problem(`${named}: not a launch key: ${launch}`);
+      if (!isRecord(c.tile)) return problem(`${named}: 'tile' must be an object of override values`);
+      const bad = tileProblem(launch.kernel, launch.uniforms, launch.fixed, c.tile);
+      if (bad) return problem(`${named}: tile ${bad}`);
+      if (seen.has(c.key)) return problem(`${named}: a second choice for the same key`);
+      seen.add(c.key);
+      // Only the tile keys are kept: nothing else a file holds can reach a pipeline.
+      const given = c.tile;
+      const tile = Object.fromEntries(tileSpace(launch.kernel)!.keys.map((k) => [k, given[k] as number]));
+      const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+      choices.push({ kernel: c.kernel, key: c.key, tile, ms: n(c.ms), plannedMs: n(c.plannedMs), layers: n(c.layers), tried: n(c.tried) });
     });
+    const ad = isRecord(a.adapter) ? a.adapter : {};
+    const str = (v: unknown) => (typeof v === 'string' ? v : '');
+    adapters[akey] = {
+      adapter: { host: ad.host === 'browser' ? 'browser' : 'node', vendor: str(ad.vendor), architecture: str(ad.architecture), device: str(ad.device), description: str(ad.description), isFallback: ad.isFallback === true },
+      updated: str(a.updated),
+      choices,
+    };
   }
-  return f as TuningFile;
+  return { format: TUNING_FORMAT, adapters };
+}
+
+/** A parsed tuning file, checked to the last tile (checkTuning); the first problem is a TUNING error naming the entry and key. */
+export function parseTuningFile(x: unknown, source = '<tuning>'): TuningFile {
+  return checkTuning(x, source, (msg) => {
+    throw new EffnetError('TUNING', msg);
+  });
 }
 
 /** The choices a file holds for this adapter, if any. */
 export function choicesFor(file: TuningFile, report: AdapterReport): TuningChoices | undefined {
-  const a = file.adapters[adapterKey(report)];
+  const a = Object.hasOwn(file.adapters, adapterKey(report)) ? file.adapters[adapterKey(report)] : undefined;
   return a && a.choices.length ? new Map(a.choices.map((c) => [c.key, c.tile])) : undefined;
 }
 
 /** `file` (or a new one) with this adapter's choices added; a key measured again replaces the old choice. */
 export function mergeTuning(file: TuningFile | undefined, report: AdapterReport, choices: readonly TuningChoice[]): TuningFile {
   const key = adapterKey(report);
-  const old = file?.adapters[key]?.choices ?? [];
+  const old = (file && Object.hasOwn(file.adapters, key) ? file.adapters[key]!.choices : undefined) ?? [];
   const fresh = new Set(choices.map((c) => c.key));
   const { host, vendor, architecture, device, description, isFallback } = report;
   return {
@@ -105,39 +148,46 @@ export async function tuningCachePath(): Promise<string> {
   return join(process.env.EFFNET_TUNING_DIR || join(await defaultCacheDir(), 'tuning'), 'tuning.json');
 }
 
-async function readText(where: string | URL): Promise<string> {
-  const url = where instanceof URL ? where : /^(https?|file):/.test(where) ? new URL(where) : undefined;
+/** How a tuning file is read: the caller's abort and inactivity timeout; the size cap is TUNING_MAX_BYTES. */
+export type TuningReadOptions = Pick<ReadPolicy, 'signal' | 'timeoutMs'>;
+
+/** A tuning file's JSON; errors name the source and never quote its content (it may be any file). */
+async function readTuningJson(where: string | URL, io: TuningReadOptions = {}): Promise<unknown> {
+  const bytes = await readAll(where, { what: 'tuning', maxBytes: TUNING_MAX_BYTES, ...io });
+  let text: string;
   try {
-    if (url && url.protocol !== 'file:') {
-      const r = await fetch(url);
-      if (!r.ok) throw new Error(`HTTP ${r.status}`);
-      return await r.text();
-    }
-    if (!isNode) throw new Error('a file path needs Node; in a browser pass a URL or the parsed object');
-    const { readFile } = await import('node:fs/promises');
-    return await readFile(url ?? where, 'utf8');
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (cause) {
-    throw new EffnetError('IO', `cannot read tuning from ${String(where)}: ${(cause as Error).message}`, { cause });
+    throw new EffnetError('TUNING', `${String(where)}: not a tuning file (not UTF-8 text)`, { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    const at = /position (\d+)/.exec((cause as Error).message)?.[1];
+    throw new EffnetError('TUNING', `${String(where)}: not a tuning file (not valid JSON${at ? ` at byte ${at}` : ''})`, { cause });
   }
 }
 
-/** Reads a tuning file from a path or URL. */
-export async function readTuningFile(where: string | URL): Promise<TuningFile> {
-  const text = await readText(where);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new EffnetError('INPUT', `${String(where)}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
-  return parseTuningFile(json, String(where));
+/** Reads and checks a tuning file from a path or URL (parseTuningFile). */
+export async function readTuningFile(where: string | URL, io: TuningReadOptions = {}): Promise<TuningFile> {
+  return parseTuningFile(await readTuningJson(where, io), String(where));
 }
 
-/** Node's tuning cache, or undefined when there is none yet. */
-export async function readTuningCache(): Promise<TuningFile | undefined> {
+/**
+ * Node's tuning cache, or undefined when there is none yet. It is data the engine wrote, but anyone may have
+ * written there: what does not check out is dropped with a warning (in `warnings`), never applied and never
+ * fatal — a model still loads, with the planners' tiles.
+ */
+export async function readTuningCache(warnings: string[] = []): Promise<TuningFile | undefined> {
   const path = await tuningCachePath();
   const { existsSync } = await import('node:fs');
-  return existsSync(path) ? readTuningFile(path) : undefined;
+  if (!existsSync(path)) return undefined;
+  try {
+    return checkTuning(await readTuningJson(path), path, (msg) => warnings.push(`${msg}: dropped`));
+  } catch (e) {
+    warnings.push(`${(e as Error).message}: the tuning cache is ignored`);
+    return undefined;
+  }
 }
 
 /** Adds `choices` for this adapter to Node's tuning cache (written whole to a temporary file, then renamed). */
@@ -153,15 +203,24 @@ export async function writeTuningCache(report: AdapterReport, choices: readonly 
   return path;
 }
 
+/** What a model takes from a tuning source: the choices for its adapter, where they came from, what was dropped. */
+export interface ResolvedTuning {
+  choices?: TuningChoices;
+  source: string;
+  /** Cache entries (or the whole cache) dropped because they did not check out, one line each. */
+  warnings: string[];
+}
+
 /** The tile choices a model on this adapter takes from `src` (default: Node's cache, or none in a browser). */
-export async function resolveTuning(src: TuningSource | undefined, report: AdapterReport): Promise<{ choices?: TuningChoices; source: string }> {
+export async function resolveTuning(src: TuningSource | undefined, report: AdapterReport, io: TuningReadOptions = {}): Promise<ResolvedTuning> {
   const from = src ?? (isNode ? 'cache' : 'none');
-  if (from === 'none') return { source: 'none' };
+  if (from === 'none') return { source: 'none', warnings: [] };
   if (from === 'cache') {
     if (!isNode) throw new EffnetError('INPUT', "tuning: 'cache' is Node's tuning cache; in a browser pass a tuning file (object or URL)");
-    const file = await readTuningCache();
-    return { choices: file && choicesFor(file, report), source: await tuningCachePath() };
+    const warnings: string[] = [];
+    const file = await readTuningCache(warnings);
+    return { choices: file && choicesFor(file, report), source: await tuningCachePath(), warnings };
   }
-  if (typeof from === 'string' || from instanceof URL) return { choices: choicesFor(await readTuningFile(from), report), source: String(from) };
-  return { choices: choicesFor(parseTuningFile(from), report), source: '<tuning object>' };
+  if (typeof from === 'string' || from instanceof URL) return { choices: choicesFor(await readTuningFile(from, io), report), source: String(from), warnings: [] };
+  return { choices: choicesFor(parseTuningFile(from), report), source: '<tuning object>', warnings: [] };
 }

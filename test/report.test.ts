@@ -34,7 +34,7 @@ function profile(o: { arch?: string; timer?: Profile['timer']; detail?: boolean;
   for (const s of stages) s.share = s.ms && s.ms.median / total;
   return {
     arch: o.arch ?? 'efficientnet_b0', batch: 2, res: 96, runs: 3, adapter, timer: o.timer ?? 'timestamp-query',
-    schedule: { target: 'fallback', tuning: { source: 'tuning.json', entries: 7 }, background: 'off' },
+    schedule: { target: 'fallback', tuning: { source: 'tuning.json', entries: 7, warnings: [] }, background: 'off', selfTest: { enabled: false, checked: 0, ms: 0, failed: [], variants: [] } },
     timerResolutionNs: timed ? 1 : null, detail: !!o.detail, totalMs: total, unprofiledMs: total * 1.05, overheadPct: 2.5, stages,
   };
 }

@@ -59,20 +59,22 @@ describe('tuning keys, candidates and tuning files (no GPU)', () => {
     expect(tileCandidates(dw, 8).map((t) => Object.keys(t))).toEqual([['WG'], ['WG'], ['WG'], ['WG']]);
   });
 
-  test('tuning files: entries of other adapters are kept, bad files name the field', () => {
+  test('tuning files: entries of other adapters are kept, a key measured again replaces the old choice', () => {
     const a = { host: 'node', vendor: 'v', architecture: 'a', device: 'd1', description: '', isFallback: false } as never;
     const b = { host: 'node', vendor: 'v', architecture: 'a', device: 'd2', description: '', isFallback: false } as never;
-    const choice = (key: string, TM: number) => ({ kernel: 'pointwise', key: `pointwise|${key}`, tile: { TM }, ms: 1, plannedMs: 2, layers: 1, tried: 3 });
-    let file: TuningFile = mergeTuning(undefined, a, [choice('x', 2), choice('y', 3)]);
-    file = mergeTuning(file, b, [choice('x', 4)]);
-    file = mergeTuning(file, a, [choice('x', 8)]);
+    const x = pointwiseLaunch(shape);
+    const y = pointwiseLaunch({ ...shape, residual: false });
+    const choice = (l: Launch, TM: number) => ({ kernel: 'pointwise', key: tuningKey(l), tile: { TM, TN: 1, WG: 16 }, ms: 1, plannedMs: 2, layers: 1, tried: 3 });
+    let file: TuningFile = mergeTuning(undefined, a, [choice(x, 2), choice(y, 3)]);
+    file = mergeTuning(file, b, [choice(x, 4)]);
+    file = mergeTuning(file, a, [choice(x, 8)]);
     expect(Object.keys(file.adapters)).toHaveLength(2);
-    expect(file.adapters['node|v|a|d1|']!.choices.map((c) => [c.key, c.tile.TM])).toEqual([['pointwise|y', 3], ['pointwise|x', 8]]);
+    expect(file.adapters['node|v|a|d1|']!.choices.map((c) => [c.key, c.tile.TM])).toEqual([[tuningKey(y), 3], [tuningKey(x), 8]]);
     expect(parseTuningFile(JSON.parse(JSON.stringify(file)))).toEqual(file);
-    expect(() => parseTuningFile({ format: 'other', adapters: {} }, 'f.json')).toThrow(/f\.json: not an effnet tuning file: format must be 'effnet-tuning\/1'/);
+    // Every way a file can be wrong is in test/tuning-files.test.ts.
     const bad = JSON.parse(JSON.stringify(file));
-    bad.adapters['node|v|a|d2|'].choices[0].tile = { TM: -1 };
-    expect(() => parseTuningFile(bad, 'f.json')).toThrow(/choices\[0\]\.tile must map override names to positive integers/);
+    bad.adapters['node|v|a|d2|'].choices[0].tile = { TM: -1, TN: 1, WG: 16 };
+    expect(() => parseTuningFile(bad, 'f.json')).toThrow(/f\.json: adapters\["node\|v\|a\|d2\|"\]\.choices\[0\] \(.*\): tile TM = -1 is outside 1\.\.16/);
   });
 });
 
@@ -97,7 +99,7 @@ describe('on-device tuning (Node, Dawn)', () => {
       expect(path).toBe(await tuningCachePath());
       const again = await loadModel({ arch: 'efficientnet_b0', weights: 'random', device: model.gpu });
       try {
-        expect(again.schedule.tuning).toEqual({ source: path, entries: r.tuned });
+        expect(again.schedule.tuning).toEqual({ source: path, entries: r.tuned, warnings: [] });
         const input = { data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.cos(i)), shape: [1, 3, 64, 64] };
         const planned = await model.run(input, { tier: 'tuned' });
         const tuned = await again.run(input, { tier: 'tuned' });
@@ -180,6 +182,10 @@ describe('on-device tuning (Node, Dawn)', () => {
     expect(report.afterMs).toBeGreaterThan(0);
     expect(report.secondLoad).toMatchObject({ tuningEntries: report.tuned, onlyScheduled: true, choicesApplied: true });
     expect(report.secondLoad.pipelines).toBeLessThan(report.secondLoad.firstLoadPipelines + 1);
+    // Every candidate was output-checked on the device; a correct device rejects none.
+    expect(report.rejected).toBe(0);
+    // Tiles change no sum's order: the tuned logits are the planned ones but for f32 rounding.
+    expect(report.logitsRelL2).toBeLessThanOrEqual(1e-6);
     // The tuning is kept only when the tuned model is not slower (at toy sizes and 2 runs either can happen).
     expect(report.accepted).toBe(report.ratio <= 1.03);
     if (report.accepted) {

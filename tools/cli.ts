@@ -11,11 +11,12 @@ import { planCommand } from './commands/plan.js';
 import { tuneCommand } from './commands/tune.js';
 import { kernelBenchCommand } from './commands/kernel-bench.js';
 import { exportWeightsCommand } from './commands/export-weights.js';
+import { doctorCommand } from './commands/doctor.js';
 import { EffnetError } from '../src/errors.js';
 
 declare const __EFFNET_VERSION__: string;
 
-const commands: Command[] = [classifyCommand, demoCommand, profileCommand, reportCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, exportWeightsCommand, verifyCommand, infoCommand];
+const commands: Command[] = [classifyCommand, demoCommand, profileCommand, reportCommand, benchCommand, planCommand, tuneCommand, kernelBenchCommand, doctorCommand, exportWeightsCommand, verifyCommand, infoCommand];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -6,6 +6,10 @@
 // `fn epilogue(acc: vec4<f32>, pix: u32, co4: u32)` that finishes and stores one output vec4. The tap loops stay
 // in the kernels because their input (3 strided floats or a vec4 per channel group) and weight matrix type
 // (mat3x4 or mat4x4) differ, and WGSL has no generics: so do their `Wt` and `mac`.
+// The tiles a tuning may choose (src/kernels/tile-space.ts): up to 16 pixels (Tile's fields) by 4 output vec4s
+// (Px's), the groups of TN reading within the CoutP4 vec4s the weights are packed to (cout_p4 below):
+// Tile: TM 1..16, TN 1..4, WG 1..256
+// Requires: ceil(Cout4 / TN) * TN <= ceil(Cout4 / 4) * 4
 
 // One pixel's accumulators for the TN output vec4s: members, not an array, so SwiftShader keeps them in registers.
 struct Px {

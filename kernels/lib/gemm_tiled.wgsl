@@ -12,7 +12,10 @@
 // workgroup words), held in up to 4 × 4 named vec4 accumulators: ≤ 64 f32, which a GPU keeps in registers.
 // Out-of-range rows and K steps load zeros, so the inner loop has no bounds tests.
 // Limits: BM·KT ≤ 256 vec4 and KT·BN ≤ 128 mat4x4 (4 KiB + 8 KiB of the 16 KiB of workgroup memory WebGPU
-// guarantees); the host plans within them (src/kernels/tiles.ts).
+// guarantees); the host plans within them (src/kernels/gemm_tiles.ts), and a tuning file or the tuner can
+// only choose tiles these lines allow (src/kernels/tile-space.ts):
+// Tile: WG_M 1..256, WG_N 1..256, TM 1..4, TN 1..4, KT 1..256
+// Requires: WG_M * WG_N <= 256 && WG_M * TM * KT <= 256 && KT * WG_N * TN <= 128
 
 // Invocations along rows and along vec4 columns; the workgroup has WG_M · WG_N of them.
 override WG_M: u32 = 16;

@@ -21,7 +21,7 @@ import { median } from '../stats.js';
 import { MODEL_TOLERANCE } from '../tolerance.js';
 import { errorStats } from '../verify.js';
 import { contractOf, OP_KERNELS, type BenchOp, type UserKernel } from './contract.js';
-import { shapeCase } from './cases.js';
+import { familyCase } from '../kernels/cases.js';
 
 export interface KernelBenchOptions {
   batch?: number;
@@ -299,7 +299,7 @@ async function benchShape(
   device: GPUDevice, timed: boolean, dispatcher: UserDispatcher, user: UserKernel, op: OpView, layers: string[], runs: number, seed: number,
 ): Promise<ShapeRow> {
   const numeric = Object.fromEntries(Object.entries(op.overrides).map(([k, v]) => [k, Number(v)]));
-  const c = shapeCase(user.op, op.uniforms, numeric, seed);
+  const c = familyCase(user.op, op.uniforms, numeric, seed);
   const made: GPUBuffer[] = [];
   try {
     const inputs: Record<string, GPUBufferBinding> = {};

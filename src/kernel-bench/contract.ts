@@ -9,7 +9,7 @@
 import { EffnetError } from '../errors.js';
 import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
 import { reflectKernel, type ReflectedBinding, type ReflectedKernel, type UniformLayout } from '../kernels/reflect.js';
-import { parseDispatch, type DispatchFormula } from './dispatch.js';
+import { parseExpression, type Expression } from '../kernels/expression.js';
 
 export const BENCH_OPS = ['dwconv', 'pointwise', 'fused_conv', 'stem', 'se_excite', 'pool'] as const;
 export type BenchOp = (typeof BENCH_OPS)[number];
@@ -45,7 +45,7 @@ export interface UserKernel {
   uniform: UniformLayout;
   /** The user's overrides that are ours too: set to our launch's values. */
   sharedOverrides: string[];
-  dispatch: DispatchFormula;
+  dispatch: Expression;
 }
 
 /**
@@ -145,9 +145,9 @@ export function checkUserKernel(op: BenchOp, source: string, label: string): Use
   const dispatchLine = lineOf(source, /^\s*\/\/\s*Dispatch:/m);
   if (!dispatchLine) fail(1, `no '// Dispatch: <workgroups>' header line (e.g. '// Dispatch: ceil(count / 64)', over Params fields and our overrides ${contract.overrides.join(', ')})`);
   const text = /^\s*\/\/\s*Dispatch:\s*(.*)$/m.exec(source)![1]!.trim();
-  let dispatch: DispatchFormula;
+  let dispatch: Expression;
   try {
-    dispatch = parseDispatch(text);
+    dispatch = parseExpression(text);
   } catch (e) {
     return fail(dispatchLine, `Dispatch: ${(e as Error).message} in '${text}'`);
   }

@@ -22,6 +22,11 @@ export interface LaunchTarget {
   subgroups?: boolean;
   /** Tiles measured on this device (`effnet tune`), by tuning key; the tuned tier takes them over the planners' own. */
   tuning?: TuningChoices;
+  /**
+   * Variants (`kernel|overrides` pipeline keys) that failed the on-device self-test here: a launch takes its next
+   * variant instead (src/kernels/variants.ts).
+   */
+  avoid?: ReadonlySet<string>;
 }
 
 /** SwiftShader's tuned tier: what planners assume when a caller (a test, a benchmark) names no target. */

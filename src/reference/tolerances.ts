@@ -26,6 +26,13 @@ export const TOL = {
     rel: 1e-5,
     why: 'mean over up to 192×192 positions and two small FCs with sigmoid: f32 summation order differs from float64',
   },
+  /**
+   * The same launch on two tiles (the tuner's output check): a tile changes how the work is cut up, not the order
+   * of any output's sum, so two correct tiles agree to a few ulp (compilers may contract a·b + c into an FMA
+   * differently per specialisation); each is within TOL.conv of the float64 value, so between them twice that.
+   * A wrong tile (a row of another image, an unwritten slot, a miscompile) is off by O(1).
+   */
+  retile: { abs: 4e-5, rel: 2e-5, why: 'two f32 results of the same sums in the same order, each within TOL.conv of float64' },
   resample: {
     abs: 5e-4,
     rel: 0,

@@ -11,7 +11,8 @@ import { opDef, paramTensors, type Lowering, type NetOp } from '../model/ops.js'
 import { paramValue, type ModelParams } from '../weights/params.js';
 import type { LaunchTarget } from '../kernels/launch.js';
 import { softmaxLaunch } from '../kernels/softmax.js';
-import { applyTuning } from '../kernels/tuning.js';
+import { pipelineKey } from '../kernels/library.js';
+import { selectLaunch } from '../kernels/variants.js';
 import type { Graph, Op, Ref, TensorRef, TensorSpec } from './graph.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
@@ -35,9 +36,18 @@ export interface StageOutput {
   tensor: number;
 }
 
+/** A launch that runs another variant than its best one, because the best failed the self-test on this device. */
+export interface Replacement {
+  op: string;
+  /** Pipeline keys (`kernel|overrides`): the variant skipped and the one that runs. */
+  from: string;
+  to: string;
+}
+
 export interface BuiltGraph extends Graph {
   stageOutputs: StageOutput[];
   classes: number;
+  replaced: Replacement[];
 }
 
 /**
@@ -72,6 +82,7 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
     Object.values(bind).reduce((a, r) => a + ('tensor' in r ? tensors[r.tensor]!.bytes : 'weight' in r ? weights.get(r.weight)!.byteLength : 0), 0);
 
   const results: TensorRef[] = [];
+  const replaced: Replacement[] = [];
   const readers = new Map<number, NetOp[]>();
   for (const op of net) for (const i of [op.x, op.res, op.gate]) if (i !== undefined) readers.set(i, [...(readers.get(i) ?? []), op]);
   const a = weights.get('input.affine');
@@ -86,7 +97,8 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
     tensor: activation,
     weight: (op, suffix) => ({ weight: `${op.param}.${suffix}` }),
     launch(op, name, planned, bind, flops) {
-      const l = applyTuning(planned, opts.target);
+      const { launch: l, replaces } = selectLaunch(planned, opts.target);
+      if (replaces) replaced.push({ op: name, from: pipelineKey(replaces.kernel, replaces.overrides), to: pipelineKey(l.kernel, l.overrides) });
       ops.push({ name, stage: op.pass, block: op.block, kernel: l.kernel, overrides: l.overrides, uniforms: l.uniforms, workgroups: l.workgroups, bind, flops, bytes: bytesOf(bind) });
     },
   };
@@ -113,5 +125,6 @@ export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, o
     weights,
     stageOutputs,
     classes: last.out.C,
+    replaced,
   };
 }

@@ -109,6 +109,18 @@ export interface ModelOptions {
   scheduleCacheBytes?: number;
   /** The input the weights expect (`model.preprocess`); loadModel sets it from the weights. Default 'torchvision'. */
   preprocess?: 'tfjs' | 'torchvision';
+  /**
+   * The on-device self-test: before a schedule is first used, each compiled variant it runs (kernel, fusions and
+   * tile) that this device has not checked yet runs a small known-answer case against the float64 reference; a
+   * variant that fails is replaced by its next (planned, then the plain kernel) and `schedule.selfTest` names it.
+   * 'auto' (default): on hardware adapters, off on software ones (the compiler CI tests); 'on' / 'off' force it.
+   */
+  selfTest?: 'auto' | 'on' | 'off';
+  /**
+   * Whether kernels may use the adapter's `subgroups` feature (default true where it has it); false plans the
+   * plain kernels only, e.g. to rule subgroups out on a driver under suspicion.
+   */
+  subgroups?: boolean;
 }
 
 /** What `model.memory()` reports: GPU bytes held, exact from the model's own allocations. */
@@ -123,10 +135,25 @@ export interface ModelMemory {
 /** The schedule a model plans: for which kind of device, and with which measured tiles. */
 export interface ScheduleTarget {
   target: 'gpu' | 'fallback';
-  /** Where the tuning came from ('none', a path or URL, Node's cache file) and how many launches it retiles. */
-  tuning: { source: string; entries: number };
+  /**
+   * Where the tuning came from ('none', a path or URL, Node's cache file), how many launches it retiles, and the
+   * cache entries dropped because they did not check out (one line each).
+   */
+  tuning: { source: string; entries: number; warnings: string[] };
   /** Background tuning (ModelOptions.tune): 'on', 'off', or why it was skipped. */
   background: 'on' | 'off' | `skipped: ${string}`;
+  /**
+   * The on-device self-test (ModelOptions.selfTest) over the schedules compiled so far: variants checked, their
+   * check time, and each that failed with why and the variant that runs in its place.
+   */
+  selfTest: {
+    enabled: boolean;
+    checked: number;
+    ms: number;
+    failed: { variant: string; message: string; replacedBy?: string }[];
+    /** Every variant checked for this model's schedules, with its outcome (`effnet doctor` lists them). */
+    variants: { variant: string; status: 'pass' | 'fail' | 'untested'; ms: number; message: string }[];
+  };
 }
 
 /** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */

@@ -8,8 +8,9 @@ import { abortable, throwIfAborted } from '../abort.js';
 import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport, Gpu } from '../gpu.js';
 import type { LaunchTarget } from '../kernels/launch.js';
+import { pipelineKey } from '../kernels/library.js';
 import type { TuningChoices } from '../kernels/tuning.js';
-import { resolveTuning, writeTuningCache } from '../tuning-file.js';
+import { resolveTuning, writeTuningCache, type TuningReadOptions } from '../tuning-file.js';
 import { tuneModel } from '../tune.js';
 import { isNode } from '../env.js';
 import type { Overrides } from '../kernels/library.js';
@@ -23,6 +24,7 @@ import { CompiledGraph } from './executor.js';
 import { exposeInternals } from './instrument.js';
 import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { ScheduleTiers, type ScheduleKey } from './schedules.js';
+import { SelfTest } from './self-test.js';
 import { Submitter, type InputSource } from './submit.js';
 import { checkGpuInput, checkInput, engineLayout, firstNonFinite, isGpuInput, nonFiniteError, stageDumps } from './tensor-io.js';
 
@@ -50,6 +52,11 @@ export class Model {
   /** Shapes whose background tuning has started, and the jobs themselves. */
   readonly #tunedShapes = new Set<string>();
   readonly #jobs: Promise<void>[] = [];
+  readonly #tuningWarnings: readonly string[];
+  /** The device's self-test when this model runs it (ModelOptions.selfTest), the variants its schedules used, and the replacements made. */
+  readonly #selfTest: SelfTest | undefined;
+  readonly #variants = new Set<string>();
+  readonly #replaced = new Map<string, string>();
 
   private constructor(
     readonly spec: ArchSpec,
@@ -61,14 +68,19 @@ export class Model {
     ownsDevice: boolean,
     quickStart: boolean,
     target: ModelOptions['target'],
-    tuning: { choices?: TuningChoices; source: string },
-    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes' | 'preprocess'>,
+    tuning: { choices?: TuningChoices; source: string; warnings: readonly string[] },
+    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes' | 'preprocess' | 'selfTest' | 'subgroups'>,
   ) {
     this.info = modelInfo(spec);
     this.preprocess = opts.preprocess ?? 'torchvision';
+    const useSubgroups = opts.subgroups !== false;
     this.#target = launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu';
     this.#tuning = new Map(tuning.choices);
     this.#tuningSource = tuning.source;
+    this.#tuningWarnings = tuning.warnings;
+    // 'auto': a hardware adapter runs compiler output CI never saw; SwiftShader's is what CI tests.
+    const selfTest = opts.selfTest ?? 'auto';
+    this.#selfTest = selfTest === 'on' || (selfTest === 'auto' && !gpu.report.isFallback) ? SelfTest.of(gpu.device) : undefined;
     // Tuning compiles dozens of candidate pipelines: cheap on a GPU's driver, minutes of CPU on a software one.
     this.#background = opts.tune !== 'background' ? 'off' : gpu.report.isFallback ? 'skipped: a software adapter compiles too slowly' : 'on';
     this.#tuneBudgetS = opts.tuneBudgetS ?? 20;
@@ -76,7 +88,17 @@ export class Model {
     this.#ownsDevice = ownsDevice;
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
     const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
-      const built = buildGraph(spec, packed, { ...key, target: launchTarget(gpu.report, target, tier, this.#tuning.size ? this.#tuning : undefined) });
+      const t = launchTarget(gpu.report, target, tier, this.#tuning.size ? this.#tuning : undefined, { subgroups: useSubgroups, avoid: this.#selfTest?.avoid });
+      let built = buildGraph(spec, packed, { ...key, target: t });
+      // Every variant the schedule runs passes the self-test before its first use; one that fails is swapped for
+      // its next variant, which is checked in turn (a launch has at most three, so this ends).
+      while (this.#selfTest) {
+        await this.#selfTest.verify(lib, built.ops);
+        if (!built.ops.some((o) => this.#selfTest!.avoid.has(pipelineKey(o.kernel, o.overrides)))) break;
+        built = buildGraph(spec, packed, { ...key, target: t });
+      }
+      for (const o of built.ops) this.#variants.add(pipelineKey(o.kernel, o.overrides));
+      for (const r of built.replaced) this.#replaced.set(r.from, r.to);
       return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name, () => this.#assertLive()) };
     };
     this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive(), opts.scheduleCacheBytes);
@@ -88,7 +110,7 @@ export class Model {
   }
 
   /** @internal `loadModel` is the public way in. Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) calls `gpu.destroy()` (which ends a shared-device lease). */
-  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}): Promise<Model> {
+  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}, io: TuningReadOptions = {}): Promise<Model> {
     const weights = new Map<string, GPUBuffer>();
     try {
       const packed = packModel(spec, params);
@@ -102,7 +124,10 @@ export class Model {
         throw new EffnetError('INPUT', `tune must be 'off' or 'background', got '${String(opts.tune)}'`);
       }
       if (opts.tuneBudgetS !== undefined && !(opts.tuneBudgetS > 0)) throw new EffnetError('INPUT', `tuneBudgetS must be a positive number of seconds, got ${opts.tuneBudgetS}`);
-      const tuning = await resolveTuning(opts.tuning, g.report);
+      if (opts.selfTest !== undefined && !['auto', 'on', 'off'].includes(opts.selfTest)) throw new EffnetError('INPUT', `selfTest must be 'auto', 'on' or 'off', got '${String(opts.selfTest)}'`);
+      if (opts.subgroups !== undefined && typeof opts.subgroups !== 'boolean') throw new EffnetError('INPUT', `subgroups must be true or false, got ${String(opts.subgroups)}`);
+      const tuning = await resolveTuning(opts.tuning, g.report, io);
+      for (const w of tuning.warnings) warnOnce(w);
       return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target, tuning, opts);
     } catch (e) {
       for (const b of weights.values()) b.destroy();
@@ -163,9 +188,24 @@ export class Model {
     return out;
   }
 
-  /** Which device class the schedule is shaped for, which tuning it takes, and whether it tunes in the background. */
+  /**
+   * Which device class the schedule is shaped for, which tuning it takes (and what of a cache was dropped),
+   * whether it tunes in the background, and what the on-device self-test found in the schedules compiled so far.
+   */
   get schedule(): ScheduleTarget {
-    return { target: this.#target, tuning: { source: this.#tuningSource, entries: this.#tuning.size }, background: this.#background };
+    const checks = this.#selfTest?.checks.filter((c) => this.#variants.has(c.variant) || this.#replaced.has(c.variant)) ?? [];
+    return {
+      target: this.#target,
+      tuning: { source: this.#tuningSource, entries: this.#tuning.size, warnings: [...this.#tuningWarnings] },
+      background: this.#background,
+      selfTest: {
+        enabled: this.#selfTest !== undefined,
+        checked: checks.length,
+        ms: checks.reduce((a, c) => a + c.ms, 0),
+        failed: checks.filter((c) => c.status === 'fail').map((c) => ({ variant: c.variant, message: c.message, replacedBy: this.#replaced.get(c.variant) })),
+        variants: checks.map(({ variant, status, ms, message }) => ({ variant, status, ms, message })),
+      },
+    };
   }
 
   /** Resolves once every background tuning started so far has finished (its tiles then serve the runs). */
@@ -317,8 +357,23 @@ export class Model {
   }
 }
 
-/** What the planners shape launches for: the adapter's kind unless `forced`, the subgroups it runs, measured tiles. */
-export function launchTarget(report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned', tuning?: TuningChoices): LaunchTarget {
+/**
+ * What the planners shape launches for: the adapter's kind unless `forced`, the subgroups it runs (unless switched
+ * off), measured tiles, and the variants the self-test found wrong here.
+ */
+export function launchTarget(
+  report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned', tuning?: TuningChoices,
+  o: { subgroups?: boolean; avoid?: ReadonlySet<string> } = {},
+): LaunchTarget {
   const isFallback = forced === 'gpu' ? false : forced === 'fallback' ? true : report.isFallback;
-  return { isFallback, tier, subgroups: report.features.subgroups, ...(tuning ? { tuning } : {}) };
+  return { isFallback, tier, subgroups: report.features.subgroups && o.subgroups !== false, ...(tuning ? { tuning } : {}), ...(o.avoid ? { avoid: o.avoid } : {}) };
+}
+
+const warned = new Set<string>();
+
+/** A warning about the process's environment (a tuning cache entry dropped), said once per process. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(`effnet-webgpu: ${message}`);
 }

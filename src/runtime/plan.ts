@@ -12,6 +12,7 @@ import { paramTensors } from '../model/ops.js';
 import type { ArchSpec } from '../model/tables.js';
 import { assembleParams } from '../weights/params.js';
 import { buildGraph, packModel } from './builder.js';
+import type { Op } from './graph.js';
 
 export interface PlannedLaunch {
   /** The graph op, e.g. 'features.2.0.dwconv'. */
@@ -37,18 +38,24 @@ export interface SchedulePlan {
   launches: PlannedLaunch[];
 }
 
-export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; target: LaunchTarget }): SchedulePlan {
+/** The graph ops (launches with their uniforms and bindings) of one inference, planned without a GPU. */
+export function plannedOps(spec: ArchSpec, o: { res?: number; batch?: number; target: LaunchTarget; layout?: 'nchw' | 'nhwc'; softmax?: boolean }): Op[] {
   const res = o.res ?? spec.resolution;
-  const batch = o.batch ?? 1;
   // Launches depend on shapes only; zero weights of the right sizes stand in for real ones.
   const zeros = assembleParams(paramTensors(layerOps(spec)), (t) => ({
     weight: new Float32Array(t.shape.reduce((a, b) => a * b, 1)),
     shape: t.shape,
     bias: new Float32Array(t.shape[0]!),
   }));
-  const graph = buildGraph(spec, packModel(spec, zeros), {
-    batch, height: res, width: res, layout: 'nchw', keepStages: false, softmax: false, target: o.target,
-  });
+  return buildGraph(spec, packModel(spec, zeros), {
+    batch: o.batch ?? 1, height: res, width: res, layout: o.layout ?? 'nchw', keepStages: false, softmax: o.softmax ?? false, target: o.target,
+  }).ops;
+}
+
+export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; target: LaunchTarget }): SchedulePlan {
+  const res = o.res ?? spec.resolution;
+  const batch = o.batch ?? 1;
+  const graph = { ops: plannedOps(spec, { res, batch, target: o.target }) };
   return {
     arch: spec.name,
     res,

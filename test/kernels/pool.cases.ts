@@ -29,13 +29,14 @@ const POOL: { shape: PoolShape; tags: CaseTag[] }[] = [
   { shape: { N: 3, C: 1280, H: 7, W: 7 }, tags: ['awkward'] },
 ];
 
-const poolCase = (target: LaunchTarget) => ({ shape: s, tags }: (typeof POOL)[number], i: number): KernelCase => ({
-  name: `pool ${s.N}x${s.H}x${s.W}x${s.C}${target.subgroups ? ' (GPU target, subgroups)' : ''}`,
+const poolCase = (target: LaunchTarget, WG?: number) => ({ shape: s, tags }: (typeof POOL)[number], i: number): KernelCase => ({
+  name: `pool ${s.N}x${s.H}x${s.W}x${s.C}${target.subgroups ? ' (GPU target, subgroups)' : ''}${WG ? ` WG ${WG}` : ''}`,
   kernel: target.subgroups ? 'pool_subgroup' : 'pool',
   tags,
   ...(target.subgroups ? { needs: ['subgroups' as GPUFeatureName] } : {}),
   async run(lib) {
-    const launch = poolLaunch(s, target);
+    const planned = poolLaunch(s, target);
+    const launch = WG ? { ...planned, overrides: { ...planned.overrides, WG } } : planned;
     const x = randomF32(s.N * s.H * s.W * s.C, 1000 + i, 3);
     const { y } = await dispatchOnce(lib, {
       kernel: launch.kernel,
@@ -52,7 +53,18 @@ const poolCase = (target: LaunchTarget) => ({ shape: s, tags }: (typeof POOL)[nu
 });
 
 // SwiftShader's pool, and a hardware GPU's with subgroups (pool_subgroup: a workgroup per channel vec4).
-const avgPoolCases: KernelCase[] = [...POOL.map(poolCase({ isFallback: true })), ...POOL.map(poolCase({ isFallback: false, subgroups: true }))];
+// pool_subgroup assumes no subgroup size or lane layout: workgroups as small as one subgroup (WG 4 on
+// Chromium's SwiftShader, whose subgroups are 4 wide) and as large as WebGPU allows give the same sums, with
+// fewer pixels than invocations or many more.
+const avgPoolCases: KernelCase[] = [
+  ...POOL.map(poolCase({ isFallback: true })),
+  ...POOL.map(poolCase({ isFallback: false, subgroups: true })),
+  ...[4, 8, 256].flatMap((WG) =>
+    [{ shape: { N: 2, C: 9, H: 3, W: 3 }, tags: ['awkward', 'chrome'] as CaseTag[] }, { shape: { N: 1, C: 24, H: 23, W: 29 }, tags: ['awkward', 'chrome'] as CaseTag[] }].map(
+      poolCase({ isFallback: false, subgroups: true }, WG),
+    ),
+  ),
+];
 
 const SOFTMAX: { shape: SoftmaxShape; scale: number; tags: CaseTag[] }[] = [
   // B0 and V2-S both classify into ImageNet's 1000 classes: one shape.

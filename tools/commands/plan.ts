@@ -12,7 +12,7 @@ import { intFlag, parseFlags } from '../harness/index.js';
 const USAGE =
   'effnet plan --arch A [--res R] [--batch N] [--target gpu|fallback|auto] [--tier tuned|quick] [--no-subgroups] [--json]\n\n' +
   '  --target  gpu: a hardware GPU\'s schedule (default); fallback: SwiftShader\'s; auto: this machine\'s adapter (acquires it)\n' +
-  '  --no-subgroups  plan --target gpu for a GPU without the subgroups feature\n' +
+  '  --no-subgroups  plan without subgroup kernels (as loadModel({ subgroups: false }) runs)\n' +
   '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations, accumulators, flops, bytes}]}';
 
 
@@ -35,7 +35,7 @@ export const planCommand: Command = {
     let target: LaunchTarget;
     if (want === 'auto') {
       const gpu = await acquireGpu();
-      target = { isFallback: gpu.report.isFallback, subgroups: gpu.report.features.subgroups, tier };
+      target = { isFallback: gpu.report.isFallback, subgroups: gpu.report.features.subgroups && !flags['no-subgroups'], tier };
       gpu.destroy();
     } else {
       target = { isFallback: want === 'fallback', subgroups: want === 'gpu' && !flags['no-subgroups'], tier };

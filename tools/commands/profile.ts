@@ -21,11 +21,11 @@ import {
 
 const USAGE = [
   'effnet profile --arch A [--weights W] [--fused-stages K] [--res R] [--batch N] [--runs N] [--detail]',
-  '               [--target auto|gpu|fallback] [--tuning FILE|cache|none] [--host node|chrome] [--json] [--out report.json|report.md|report.html]',
+  '               [--target auto|gpu|fallback] [--tuning FILE|cache|none] [--no-subgroups] [--host node|chrome] [--json] [--out report.json|report.md|report.html]',
   '       effnet profile --compare a.json b.json [c.json…] [--out cmp.md|cmp.html]',
 ].join('\n');
 
-const PROFILE_FLAGS = ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'detail', 'json', 'target', 'tuning'];
+const PROFILE_FLAGS = ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'detail', 'json', 'target', 'tuning', 'no-subgroups'];
 
 export const profileCommand: Command = {
   name: 'profile',
@@ -34,7 +34,7 @@ export const profileCommand: Command = {
   async run(args) {
     const { flags, positionals } = parseFlags(args, {
       strings: ['arch', 'weights', 'fused-stages', 'res', 'batch', 'runs', 'host', 'out', 'target', 'tuning'],
-      booleans: ['detail', 'json', 'compare'],
+      booleans: ['detail', 'json', 'compare', 'no-subgroups'],
     });
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     if (flags.compare) {
@@ -67,7 +67,7 @@ export const profileCommand: Command = {
     // Node reads its tuning cache unless told otherwise; Chromium gets the file's contents.
     const t = (flags.tuning as string | undefined) ?? (host === 'node' ? 'cache' : 'none');
     const tuning: TuningSource = t === 'cache' || t === 'none' ? t : await readTuningFile(resolve(t));
-    const target = { baseArch, fusedStages, weights, schedule: schedule as Target['schedule'], tuning };
+    const target = { baseArch, fusedStages, weights, schedule: schedule as Target['schedule'], tuning, subgroups: !flags['no-subgroups'] };
     const profile = host === 'node' ? await inNode(target, opts, log) : await inChrome(target, opts, log);
     const report = toProfileReport(profile, { baseArch, fusedStages, host, weights });
     if (flags.json) console.log(JSON.stringify(report, null, 1));
@@ -87,11 +87,12 @@ interface Target {
   weights: string;
   schedule: 'auto' | 'gpu' | 'fallback';
   tuning: TuningSource;
+  subgroups: boolean;
 }
 
 async function inNode(t: Target, opts: ProfileOptions, log: (s: string) => void): Promise<Profile> {
   const arch = t.fusedStages === null ? getArch(t.baseArch) : withFusedStages(t.baseArch, t.fusedStages);
-  const model = await loadModel({ arch, weights: t.weights, target: t.schedule, tuning: t.tuning });
+  const model = await loadModel({ arch, weights: t.weights, target: t.schedule, tuning: t.tuning, subgroups: t.subgroups });
   try {
     log(`${model.spec.name} (${t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
     return await profileModel(model, { ...opts, log });
@@ -106,9 +107,9 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
   try {
     const weights = t.weights === 'random' || isUrl(t.weights) ? t.weights : host.url((await isDirectory(t.weights)) ? `${t.weights}/model.json` : t.weights);
     return await host.session.page.evaluate(
-      async (base, fused, w, o, schedule, tuning) => {
+      async (base, fused, w, o, schedule, tuning, subgroups) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: fused === null ? e.getArch(base) : e.withFusedStages(base, fused), weights: w, target: schedule, tuning });
+        const model = await e.loadModel({ arch: fused === null ? e.getArch(base) : e.withFusedStages(base, fused), weights: w, target: schedule, tuning, subgroups });
         try {
           console.log(`effnet: ${model.spec.name} in headless Chromium on ${e.formatAdapter(model.gpu.report)}`);
           return await e.profileModel(model, { ...o, log: (s) => console.log(`effnet: ${s}`) });
@@ -116,7 +117,7 @@ async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => voi
           model.dispose();
         }
       },
-      t.baseArch, t.fusedStages, weights, opts, t.schedule, t.tuning === 'cache' ? 'none' : t.tuning,
+      t.baseArch, t.fusedStages, weights, opts, t.schedule, t.tuning === 'cache' ? 'none' : t.tuning, t.subgroups,
     );
   } finally {
     await host.close();

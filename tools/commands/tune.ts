@@ -10,35 +10,44 @@ import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch } from '../../src/model/tables.js';
 import type { Model } from '../../src/runtime/model.js';
-import { compareModels, tuneModel, tuningSecondLoad, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tune.js';
+import { compareModels, RETILE_REL_L2, tuneModel, tuningSecondLoad, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tune.js';
 import { mergeTuning, parseTuningFile, writeTuningCache, type TuningFile } from '../../src/tuning-file.js';
+import { KERNELS } from '../../src/kernels/registry.js';
+import { isTunable } from '../../src/kernels/tile-space.js';
 import type { Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
 import { isDirectory } from '../fsutil.js';
 import { openChromeHost } from '../host.js';
 
 const USAGE =
-  'effnet tune --arch A [--weights W] [--res R] [--batch N] [--budget-s 60] [--max-candidates 8] [--runs 10]\n' +
-  '            [--target auto|gpu|fallback] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
+  'effnet tune --arch A [--weights W] [--res R] [--batch N] [--budget-s 60] [--max-candidates 8] [--kernels K,K] [--runs 10]\n' +
+  '            [--target auto|gpu|fallback] [--no-subgroups] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
   '  Times candidate tiles of every distinct launch (planned tile first; most expensive launches first, until the\n' +
   '  budget is spent), keeps the fastest, adds them to the tuning cache ($EFFNET_TUNING_DIR or <cache>/tuning) and\n' +
   '  to --out (merged with what the file holds for other adapters) — after loading the model again with that\n' +
   '  tuning and timing planned and tuned schedule in alternating runs: a tuning that leaves the model more than\n' +
-  '  3% slower is reported and not written.\n' +
-  '  --json  {adapter, candidates, choices: [{kernel, shape, layers, planned, chosen, plannedMs, ms}], beforeMs, afterMs, ...}';
+  '  3% slower, or whose logits differ from the planned schedule\'s beyond f32 rounding (relL2 > 1e-6), is reported\n' +
+  '  and not written. Every candidate tile\'s output is first checked against the planned tile\'s on this device:\n' +
+  '  one that differs is reported as rejected and never timed.\n' +
+  '  --kernels  tune only these kernels\' launches (e.g. dwconv,stem)\n' +
+  '  --json  {adapter, candidates, rejected, choices: [{kernel, shape, layers, planned, chosen, plannedMs, ms, rejected}], beforeMs, afterMs, logitsRelL2, accepted, ...}';
 
 export interface TuneReport extends Omit<TuneResult, 'choices' | 'tuning'> {
-  choices: { kernel: string; shape: string; layers: number; planned: Record<string, number>; chosen: Record<string, number>; plannedMs: number; ms: number; tried: number }[];
+  choices: { kernel: string; shape: string; layers: number; planned: Record<string, number>; chosen: Record<string, number>; plannedMs: number; ms: number; tried: number; rejected: { tile: Record<string, number>; why: string }[] }[];
   /** Median wall time of whole inferences, planned schedule vs tuned, alternating in the same run. */
   beforeMs: number;
   afterMs: number;
   ratio: number;
+  /** ‖tuned − planned‖ / ‖planned‖ of the logits on the same input (kept only within RETILE_REL_L2). */
+  logitsRelL2: number;
   /** The second load (from the tuning just measured): pipelines it compiled, how many launches took a tuned tile. */
   secondLoad: SecondLoad;
-  /** Whether the tuning was kept: the tuned model's median within MAX_RATIO of the planned one's. */
+  /** Whether the tuning was kept: the tuned model's median within MAX_RATIO of the planned one's, its logits within RETILE_REL_L2. */
   accepted: boolean;
   written: string[];
 }
+
+const TUNABLE = KERNELS.map((k) => k.name).filter(isTunable);
 
 /** Timing noise between two medians of the same schedule on a busy machine stays within this. */
 const MAX_RATIO = 1.03;
@@ -50,8 +59,8 @@ export const tuneCommand: Command = {
   usage: USAGE,
   async run(args) {
     const { flags, positionals } = parseFlags(args, {
-      strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'runs', 'target', 'host', 'out'],
-      booleans: ['json'],
+      strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'kernels', 'runs', 'target', 'host', 'out'],
+      booleans: ['json', 'no-subgroups'],
     });
     if (positionals.length) throw new Error(`tune takes no positional arguments, got '${positionals[0]}'`);
     if (flags.arch === undefined) throw new Error(`tune needs --arch\nusage: ${USAGE}`);
@@ -59,7 +68,9 @@ export const tuneCommand: Command = {
     const res = intFlag(flags.res, 'res', getArch(arch).resolution);
     const budgetS = Number(flags['budget-s'] ?? 60);
     if (!(budgetS > 0)) throw new Error(`--budget-s must be a positive number of seconds, got '${String(flags['budget-s'])}'`);
-    const opts: TuneOptions = { batch: intFlag(flags.batch, 'batch', 1), res, budgetS, maxCandidates: intFlag(flags['max-candidates'], 'max-candidates', 8) };
+    const kernels = flags.kernels === undefined ? undefined : String(flags.kernels).split(',').filter(Boolean);
+    for (const k of kernels ?? []) if (!isTunable(k)) throw new Error(`--kernels: '${k}' is not a tunable kernel (tunable: ${TUNABLE.join(', ')})`);
+    const opts: TuneOptions = { batch: intFlag(flags.batch, 'batch', 1), res, budgetS, maxCandidates: intFlag(flags['max-candidates'], 'max-candidates', 8), ...(kernels ? { kernels } : {}) };
     const runs = intFlag(flags.runs, 'runs', 10);
     const target = (flags.target as string | undefined) ?? 'auto';
     if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
@@ -72,12 +83,15 @@ export const tuneCommand: Command = {
     const w = (flags.weights as string | undefined) ?? 'random';
     const weights = w === 'random' || /^https?:/.test(w) ? w : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const job: Job = { arch, weights, target: target as Job['target'], opts, runs };
+    const job: Job = { arch, weights, target: target as Job['target'], opts, runs, subgroups: !flags['no-subgroups'] };
 
     const measured = host === 'node' ? await inNode(job, log) : await inChrome(job, log);
     // Launches timed alone can rank tiles differently than the network runs them (caches, other launches):
     // a tuning that leaves the whole model slower than planned is reported, not kept.
-    const accepted = measured.compare.ratio <= MAX_RATIO;
+    // And a tiling changes no sum's order: logits beyond f32 rounding of the planned ones mean a tile computes
+    // something else on this device, whatever the per-launch checks said.
+    const sameLogits = measured.compare.relL2 <= RETILE_REL_L2;
+    const accepted = measured.compare.ratio <= MAX_RATIO && sameLogits;
     const written: string[] = [];
     if (accepted) {
       written.push(await writeTuningCache(measured.result.adapter, measured.result.tuning));
@@ -85,6 +99,8 @@ export const tuneCommand: Command = {
         await writeFile(out, JSON.stringify(mergeTuning(previous, measured.result.adapter, measured.result.tuning), null, 1) + '\n');
         written.push(out);
       }
+    } else if (!sameLogits) {
+      log(`the tuned schedule's logits differ from the planned one's (relL2 ${measured.compare.relL2.toExponential(2)} > ${RETILE_REL_L2}): nothing written`);
     } else {
       log(`the tuned schedule was slower than the planned one in the network (ratio ${measured.compare.ratio.toFixed(3)} > ${MAX_RATIO}): nothing written`);
     }
@@ -102,23 +118,24 @@ interface Job {
   target: 'auto' | 'gpu' | 'fallback';
   opts: TuneOptions;
   runs: number;
+  subgroups: boolean;
 }
 
 /** What the host measured; the tuned schedule comes from the tuning just measured, loaded like any tuning file. */
 interface Measured {
   result: TuneResult;
-  compare: { aMs: number; bMs: number; ratio: number };
+  compare: { aMs: number; bMs: number; ratio: number; relL2: number };
   secondLoad: SecondLoad;
 }
 
 async function inNode(job: Job, log: (s: string) => void): Promise<Measured> {
-  const first = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false });
+  const first = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false, subgroups: job.subgroups });
   let second: Model | undefined;
   try {
     log(`${first.spec.name} (${job.weights} weights) on ${formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
     const result = await tuneModel(first, { ...job.opts, log });
     const tuning = mergeTuning(undefined, first.gpu.report, result.tuning);
-    second = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false });
+    second = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false, subgroups: job.subgroups });
     const secondLoad = await tuningSecondLoad(first, second, result);
     log(`timing the planned and the tuned schedule, ${job.runs} runs each, alternating`);
     const compare = await compareModels(first, second, { batch: result.batch, res: result.res, runs: job.runs });
@@ -138,13 +155,13 @@ async function inChrome(job: Job, log: (s: string) => void): Promise<Measured> {
       async (j, w) => {
         const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
         const say = (s: string) => console.log(`effnet: ${s}`);
-        const first = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning: 'none', quickStart: false });
+        const first = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning: 'none', quickStart: false, subgroups: j.subgroups });
         let second: Model | undefined;
         try {
           say(`${first.spec.name} in headless Chromium on ${e.formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
           const result = await e.tuneModel(first, { ...j.opts, log: say });
           const tuning = e.mergeTuning(undefined, first.gpu.report, result.tuning);
-          second = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning, device: first.gpu, quickStart: false });
+          second = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning, device: first.gpu, quickStart: false, subgroups: j.subgroups });
           const secondLoad = await e.tuningSecondLoad(first, second, result);
           say(`timing the planned and the tuned schedule, ${j.runs} runs each, alternating`);
           const compare = await e.compareModels(first, second, { batch: result.batch, res: result.res, runs: j.runs });
@@ -165,8 +182,8 @@ function toReport(m: Measured, written: string[], accepted: boolean): TuneReport
   const { choices, tuning: _entries, ...result } = m.result;
   return {
     ...result,
-    choices: choices.map((c) => ({ kernel: c.kernel, shape: c.key, layers: c.ops.length, planned: c.planned, chosen: c.chosen, plannedMs: c.plannedMs, ms: c.ms, tried: c.tried })),
-    beforeMs: m.compare.aMs, afterMs: m.compare.bMs, ratio: m.compare.ratio,
+    choices: choices.map((c) => ({ kernel: c.kernel, shape: c.key, layers: c.ops.length, planned: c.planned, chosen: c.chosen, plannedMs: c.plannedMs, ms: c.ms, tried: c.tried, rejected: c.rejected })),
+    beforeMs: m.compare.aMs, afterMs: m.compare.bMs, ratio: m.compare.ratio, logitsRelL2: m.compare.relL2,
     secondLoad: m.secondLoad,
     accepted,
     written,
@@ -178,8 +195,11 @@ function print(r: TuneReport): void {
   console.log(`# effnet tune: ${r.arch} @ ${r.res}×${r.res}, batch ${r.batch}, ${r.target} target on ${formatAdapter(r.adapter)}\n`);
   console.log(`tuned ${r.tuned} of ${r.launches} distinct launches (${r.candidates} candidate tiles) in ${r.spentS.toFixed(1)} s of a ${r.budgetS} s budget: ` +
     `compiling candidates ${(r.compileMs / 1000).toFixed(1)} s, timing ${(r.timingMs / 1000).toFixed(1)} s (${r.timer}); the planned schedule compiled in ${(r.scheduleCompileMs / 1000).toFixed(1)} s before`);
-  console.log(`${changed.length} launches took another tile than planned; model median ${r.beforeMs.toFixed(1)} ms planned → ${r.afterMs.toFixed(1)} ms tuned (ratio ${r.ratio.toFixed(3)}): ` +
-    (r.accepted ? `kept, written to ${r.written.join(' and ')}` : `slower in the network, so not written`));
+  console.log(`${changed.length} launches took another tile than planned; model median ${r.beforeMs.toFixed(1)} ms planned → ${r.afterMs.toFixed(1)} ms tuned (ratio ${r.ratio.toFixed(3)}), ` +
+    `logits relL2 ${r.logitsRelL2.toExponential(2)}: ` +
+    (r.accepted ? `kept, written to ${r.written.join(' and ')}` : r.logitsRelL2 > RETILE_REL_L2 ? 'logits differ, so not written' : 'slower in the network, so not written'));
+  if (r.rejected) console.log(`${r.rejected} candidate tile(s) rejected: their output differed from the planned tile's on this device`);
+  for (const c of r.choices) for (const x of c.rejected) console.log(`  rejected ${c.kernel} ${Object.entries(x.tile).map(([k, v]) => `${k}=${v}`).join(' ')}: ${x.why}`);
   console.log(`second load from the tuning file: ${r.secondLoad.tuningEntries} entries, ${r.secondLoad.pipelines} pipelines compiled ` +
     `(${r.secondLoad.onlyScheduled ? 'only the schedule\'s own' : 'NOT only the schedule\'s'}; the tuning run compiled ${r.secondLoad.firstLoadPipelines}), ${r.secondLoad.launchesRetiled} launches retiled\n`);
   console.log('| kernel | layers | planned | chosen | planned ms | chosen ms | speed-up |');

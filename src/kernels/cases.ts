@@ -1,23 +1,43 @@
 /**
- * One layer shape of a benchmarked op as test data: seeded inputs made from the launch's uniforms (dense, in
- * torchvision layouts), packed into the buffers the kernel binds by the engine's own packers, and the float64
- * CPU reference of the outputs (src/reference/) in the layout the kernel writes. Every channel lane is a real
- * channel (C = 4·C4): uniforms carry padded counts, and so the layouts have no padding to keep zero.
+ * One launch of a kernel as test data: seeded inputs made from the launch's uniforms (dense, in torchvision
+ * layouts), packed into the buffers the kernel binds by the engine's own packers, and the float64 CPU reference
+ * of the outputs (src/reference/) in the layout the kernel writes. Every channel lane is a real channel
+ * (C = 4·C4): uniforms carry padded counts, and so the layouts have no padding to keep zero. `effnet
+ * kernel-bench` checks a user's kernel with these cases at the model's shapes, and the on-device self-test
+ * (src/runtime/self-test.ts) checks each of our compiled variants with one at a small shape.
  */
 import { EffnetError } from '../errors.js';
-import { packDwconv } from '../kernels/dwconv.js';
-import { packFusedConv } from '../kernels/fused_conv.js';
-import { packPointwise } from '../kernels/pointwise.js';
-import { packSe } from '../kernels/se.js';
-import { packStem } from '../kernels/stem.js';
+import { packDwconv } from './dwconv.js';
+import { packFusedConv } from './fused_conv.js';
+import { packPointwise } from './pointwise.js';
+import { packSe } from './se.js';
+import { packStem } from './stem.js';
 import { convRef } from '../reference/conv.js';
 import { dwconvRef, padGeometry, type Padding } from '../reference/dwconv.js';
 import { pointwiseRef } from '../reference/pointwise.js';
-import { avgPoolRef } from '../reference/pool.js';
+import { avgPoolRef, softmaxRef } from '../reference/pool.js';
 import { channelMeans, seRef } from '../reference/se.js';
 import { TOL, type Tolerance } from '../reference/tolerances.js';
-import type { UniformValues } from '../kernels/reflect.js';
-import type { BenchOp } from './contract.js';
+import type { Overrides } from './library.js';
+import type { UniformValues } from './reflect.js';
+
+/** The kinds of computation a case can describe; sibling kernels (a `_tiled`, `_subgroup` or compact one) share one. */
+export type CaseFamily = 'dwconv' | 'pointwise' | 'fused_conv' | 'stem' | 'se_excite' | 'pool' | 'softmax';
+
+/** Which family each scheduled kernel computes (the reference path's silu, add and channel_scale have their own tests). */
+export const KERNEL_FAMILY: Readonly<Record<string, CaseFamily>> = {
+  dwconv: 'dwconv',
+  dwconv_compact: 'dwconv',
+  pointwise: 'pointwise',
+  pointwise_tiled: 'pointwise',
+  fused_conv: 'fused_conv',
+  fused_conv_tiled: 'fused_conv',
+  stem: 'stem',
+  se_excite: 'se_excite',
+  pool: 'pool',
+  pool_subgroup: 'pool',
+  softmax: 'softmax',
+};
 
 /** One output the case checks: the values read from binding `binding`, reduced by `got`, against `want`. */
 export interface CaseOutput {
@@ -35,7 +55,7 @@ export interface ShapeCase {
 }
 
 /** mulberry32: seeded, so a case is the same data in Node and in Chromium. */
-function random(n: number, seed: number, lo: number, hi: number): Float32Array {
+export function random(n: number, seed: number, lo: number, hi: number): Float32Array {
   let a = seed >>> 0;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -52,7 +72,7 @@ const num = (u: UniformValues, k: string): number => u[k] as number;
 const same = (): ((r: Float32Array) => Float32Array) => (r) => r;
 
 /** Which padding rule produced (out, before) for a k×k stride-s conv over `size` (the reference recomputes it). */
-function paddingOf(size: number, k: number, s: number, out: number, before: number): Padding {
+export function paddingOf(size: number, k: number, s: number, out: number, before: number): Padding {
   for (const p of ['symmetric', 'same'] as const) {
     const g = padGeometry(size, k, s, p);
     if (g.out === out && g.before === before) return p;
@@ -63,7 +83,18 @@ function paddingOf(size: number, k: number, s: number, out: number, before: numb
 /** Overrides as numbers (booleans arrive as 0/1). */
 type Flags = Readonly<Record<string, number>>;
 
-export function shapeCase(op: BenchOp, u: UniformValues, o: Flags, seed: number): ShapeCase {
+/**
+ * The case of one launch of `kernel`: its uniforms and overrides as the kernel takes them (dwconv_compact's
+ * specialisation is in its uniforms).
+ */
+export function kernelCase(kernel: string, u: UniformValues, o: Overrides, seed: number): ShapeCase {
+  const family = KERNEL_FAMILY[kernel];
+  if (!family) throw new EffnetError('KERNEL_REGISTRY', `kernel '${kernel}' has no test case family`);
+  const flags = kernel === 'dwconv_compact' ? { ...o, K: u.K as number, S: u.S as number, TW: u.TW as number, SQUEEZE: u.squeeze as number } : o;
+  return familyCase(family, u, flags, seed);
+}
+
+export function familyCase(op: CaseFamily, u: UniformValues, o: Flags, seed: number): ShapeCase {
   switch (op) {
     case 'dwconv': {
       const [H, W, C4, Ho, Wo] = ['H', 'W', 'C4', 'Ho', 'Wo'].map((k) => num(u, k)) as [number, number, number, number, number];
@@ -165,6 +196,19 @@ export function shapeCase(op: BenchOp, u: UniformValues, o: Flags, seed: number)
       const [N, C] = [count / C4, 4 * C4];
       const x = random(N * HW * C, seed, -2, 2);
       return { buffers: { x, y: N * C * 4 }, outputs: [{ label: 'y', binding: 'y', got: same(), want: avgPoolRef(x, N, HW, C), tol: TOL.reduction }] };
+    }
+    case 'softmax': {
+      const [N, K, K4] = ['N', 'K', 'K4'].map((f) => num(u, f)) as [number, number, number];
+      const logits = random(N * K, seed, -10, 10);
+      // Rows of K4·4 lanes, the padding holding garbage the kernel must ignore; it writes 0 there.
+      const x = new Float32Array(N * K4 * 4).fill(1e30);
+      const want = new Float64Array(N * K4 * 4);
+      const p = softmaxRef(logits, N, K);
+      for (let n = 0; n < N; n++) {
+        x.set(logits.subarray(n * K, (n + 1) * K), n * K4 * 4);
+        want.set(p.subarray(n * K, (n + 1) * K), n * K4 * 4);
+      }
+      return { buffers: { x, y: N * K4 * 16 }, outputs: [{ label: 'y', binding: 'y', got: same(), want, tol: TOL.elementwise }] };
     }
   }
 }
