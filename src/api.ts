@@ -12,9 +12,13 @@ import { getArch, validateArch, type ArchName, type ArchSpec } from './model/tab
 import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
 import { serializeEffnetWeights } from './weights/effnet-format.js';
 import { Model } from './runtime/model.js';
-import type { TuningSource } from './tuning-file.js';
+import type { ModelOptions } from './runtime/model-types.js';
+import { checkModelOptions } from './runtime/options.js';
+import { attachBackgroundTuner } from './tuning/background.js';
+import { resolveTuning } from './tuning/file.js';
 
-export interface LoadModelOptions extends WeightOptions {
+/** ModelOptions (each documented there), plus where the weights come from and which device runs them. */
+export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'preprocess'> {
   /**
    * A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl', 'effnetv2_s', …) or a custom stage table; omitted, a
    * state dict's keys and shapes name it (family, variant and width: `inferArch`).
@@ -27,36 +31,37 @@ export interface LoadModelOptions extends WeightOptions {
    * use and kept, since creating a device per model grows the process); dispose() ends the lease.
    */
   device?: GPUDevice | Gpu;
-  /** See ModelOptions.quickStart (default true: the first result comes from quickly compiled pipelines; the tuned ones take over once compiled). */
-  quickStart?: boolean;
-  /** See ModelOptions.target: 'auto' (default) shapes the schedule for the adapter; 'gpu' / 'fallback' force one. */
-  target?: 'auto' | 'gpu' | 'fallback';
-  /** See ModelOptions.tuning: a tuning file (object, path or URL), 'cache' (Node's default) or 'none'. */
-  tuning?: TuningSource;
-  /** See ModelOptions.tune: 'background' tunes each shape on hardware adapters after its first tuned runs. */
-  tune?: 'off' | 'background';
-  tuneBudgetS?: number;
-  /** See ModelOptions.scheduleCacheBytes: GPU bytes all shapes' compiled schedules may hold (default 256 MiB, LRU). */
-  scheduleCacheBytes?: number;
-  /** See ModelOptions.selfTest: 'auto' (default: on for hardware adapters), 'on' or 'off'. */
-  selfTest?: 'auto' | 'on' | 'off';
-  /** See ModelOptions.subgroups: false keeps kernels off the adapter's subgroup operations. */
-  subgroups?: boolean;
   /** A tuning URL that sends no byte for this long fails the load with an IO error (default 30 000 ms; 0: no limit). */
   timeoutMs?: number;
 }
 
+/**
+ * Options are checked before anything is read; then the weights (and the architecture they imply), the device,
+ * the tuning for that device's adapter, the model; and a background tuner when asked for.
+ */
 export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   if (!opts) throw new EffnetError('MODEL_SPEC', 'loadModel needs { weights } (and arch, unless the weights are a state dict)');
   if (opts.weights === undefined) {
     throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
   }
+  const { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups, signal, timeoutMs } = opts;
+  const options: ModelOptions = { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups };
+  checkModelOptions(options);
   const base = archOf(opts.arch);
   const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
-  throwIfAborted(opts.signal, 'loadModel');
-  const gpu = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  const { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups, signal, timeoutMs } = opts;
-  return Model.create(spec, params, gpu ?? (await leaseSharedGpu()), gpu === undefined, { quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, preprocess, selfTest, subgroups }, { signal, timeoutMs });
+  throwIfAborted(signal, 'loadModel');
+  const given = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
+  const gpu = given ?? (await leaseSharedGpu());
+  let tuning;
+  try {
+    tuning = await resolveTuning(opts.tuning, gpu.report, { signal, timeoutMs });
+  } catch (e) {
+    if (!given) gpu.destroy();
+    throw e;
+  }
+  const model = await Model.create(spec, params, gpu, given === undefined, { ...options, preprocess }, tuning);
+  if (tune === 'background') attachBackgroundTuner(model, tuneBudgetS);
+  return model;
 }
 
 /**

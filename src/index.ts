@@ -26,6 +26,6 @@ export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type Prepro
 export { topK } from './kernels/softmax.js';
 export { profileModel, type Profile, type StageProfile, type KernelProfile, type Timing, type ProfileOptions } from './profile.js';
 export type { Spread } from './stats.js';
-export { tuneModel, compareModels, tuningSecondLoad, type TuneOptions, type TuneResult, type TunedLaunch, type SecondLoad } from './tune.js';
-export { mergeTuning, parseTuningFile, choicesFor, adapterKey, TUNING_FORMAT, type TuningFile, type TuningChoice, type TuningSource } from './tuning-file.js';
+export { tuneModel, compareModels, tuningSecondLoad, type TuneOptions, type TuneResult, type TunedLaunch, type SecondLoad } from './tuning/measure.js';
+export { mergeTuning, parseTuningFile, choicesFor, adapterKey, TUNING_FORMAT, type TuningFile, type TuningChoice, type TuningSource } from './tuning/file.js';
 export type { ScheduleTarget } from './runtime/model.js';

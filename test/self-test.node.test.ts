@@ -17,8 +17,8 @@ import { tileCandidates, tuningKey } from '../src/kernels/tuning.js';
 import { instrument } from '../src/runtime/instrument.js';
 import { customArch, getArch } from '../src/model/tables.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
-import { RETILE_REL_L2, tuneModel } from '../src/tune.js';
-import { adapterKey, mergeTuning, TUNING_FORMAT, tuningCachePath, type TuningChoice } from '../src/tuning-file.js';
+import { RETILE_REL_L2, tuneModel } from '../src/tuning/measure.js';
+import { adapterKey, mergeTuning, TUNING_FORMAT, tuningCachePath, type TuningChoice } from '../src/tuning/file.js';
 import { errorStats } from '../src/verify.js';
 
 /**

@@ -12,8 +12,8 @@ import { applyTuning, tileCandidates, tuningKey, withTile } from '../src/kernels
 import { instrument } from '../src/runtime/instrument.js';
 import { parseSafetensors } from '../src/safetensors.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
-import { tuneModel } from '../src/tune.js';
-import { mergeTuning, parseTuningFile, tuningCachePath, writeTuningCache, type TuningFile } from '../src/tuning-file.js';
+import { tuneModel } from '../src/tuning/measure.js';
+import { mergeTuning, parseTuningFile, tuningCachePath, writeTuningCache, type TuningFile } from '../src/tuning/file.js';
 import { verifyModel, errorStats } from '../src/verify.js';
 import { effnet } from './support/cli.js';
 

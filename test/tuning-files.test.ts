@@ -21,7 +21,7 @@ import { pointwiseLaunch } from '../src/kernels/pointwise.js';
 import { denseStrides, stemLaunch } from '../src/kernels/stem.js';
 import { tileSpace } from '../src/kernels/tile-space.js';
 import { applyTuning, parseTuningKey, tuningKey } from '../src/kernels/tuning.js';
-import { adapterKey, choicesFor, parseTuningFile, readTuningFile, TUNING_FORMAT, TUNING_MAX_BYTES } from '../src/tuning-file.js';
+import { adapterKey, choicesFor, parseTuningFile, readTuningFile, TUNING_FORMAT, TUNING_MAX_BYTES } from '../src/tuning/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-tuning-files-'));
 const adapter = { host: 'node', vendor: 'v', architecture: 'a', device: 'd', description: '', isFallback: false } as AdapterReport;

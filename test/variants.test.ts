@@ -100,7 +100,7 @@ describe('probes and plain variants of every zoo launch', () => {
   });
 
   test("subgroups: the GPU target's pool takes pool_subgroup only when the adapter has them and they are not switched off", async () => {
-    const { launchTarget } = await import('../src/runtime/model.js');
+    const { launchTarget } = await import('../src/runtime/compile.js');
     const report = { isFallback: false, features: { subgroups: true } } as Parameters<typeof launchTarget>[0];
     const pools = (t: LaunchTarget) => plannedOps(getArch('efficientnet_b0'), { target: t, res: 64 }).filter((o) => o.kernel.startsWith('pool')).map((o) => o.kernel);
     expect(pools(launchTarget(report, 'auto'))).toEqual(['pool_subgroup']);

@@ -5,6 +5,7 @@
  * conv that feeds it (a pooling pass where no conv can); the global pool ahead of the classifier. The model
  * is data: nothing here looks at the architecture's name or at a block kind.
  */
+import { createBuffer } from '../buffers.js';
 import type { ArchSpec } from '../model/tables.js';
 import { layerOps } from '../model/layers.js';
 import { opDef, paramTensors, type Lowering, type NetOp } from '../model/ops.js';
@@ -62,6 +63,13 @@ export function packModel(spec: ArchSpec, params: ModelParams): Map<string, Floa
   }
   if (params.inputAffine) out.set('input.affine', new Float32Array([...params.inputAffine.scale, ...params.inputAffine.shift]));
   return out;
+}
+
+/** Every packed weight as a storage buffer on `device`, into `into` (so a caller can destroy what was made if one fails). */
+export function uploadWeights(device: GPUDevice, packed: Map<string, Float32Array>, into: Map<string, GPUBuffer>): void {
+  for (const [key, data] of packed) {
+    into.set(key, createBuffer(device, { label: `weight ${key}`, bytes: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data }));
+  }
 }
 
 export function buildGraph(spec: ArchSpec, weights: Map<string, Float32Array>, opts: BuildOptions): BuiltGraph {

@@ -1,6 +1,6 @@
 /**
- * The one way code outside the model looks inside it: the profiler (src/profile.ts), the tuner (src/tune.ts)
- * and the kernel benchmark (bench/kernels.ts) call `instrument(model, shape)`, which compiles (or waits for) the tuned schedule of that
+ * The one way code outside the model looks inside it: the profiler (src/profile.ts), the tuner
+ * (src/tuning/measure.ts) and the kernel benchmarks call `instrument(model, shape)`, which compiles (or waits for) the tuned schedule of that
  * shape — the one every run of the shape takes once compiled — and returns
  *   - `passes`: its compute passes in recording order (stem, each table stage, head), each with its ops as
  *     read-only descriptions (kernel, specialisation, uniforms, FLOPs, bytes, input size) plus the ready-made
@@ -69,12 +69,29 @@ export interface InstrumentedSchedule {
   readonly io: { readonly input: GPUBuffer; readonly output: { readonly buffer: GPUBuffer; readonly bytes: number; readonly shape: TensorSpec['shape'] } };
 }
 
-/** What a model lends this module: its tuned schedules, and one-at-a-time submits of them. */
+/**
+ * A background tuner as the model sees it (src/tuning/background.ts attaches one for `tune: 'background'`): told
+ * of every finished run, waited for by `backgroundTuning()`, and its status in `model.schedule.background`.
+ */
+export interface TunerHooks {
+  readonly status: 'on' | `skipped: ${string}`;
+  afterRun(key: ScheduleKey): void;
+  settled(): Promise<void>;
+}
+
+/** What a model lends this module: its tuned schedules, one-at-a-time submits of them, and its tuning. */
 export interface ModelInternals {
   /** The tuned schedule of `key`, pinned in the cache until `release`. */
   tuned(key: ScheduleKey): Promise<{ schedule: Schedule; release: () => void }>;
   run(schedule: Schedule, input: Float32Array, timestamps?: PassTimestamps): Promise<Float32Array>;
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  attachTuner(hooks: TunerHooks): void;
+  /** Whether runs of `key` take its compiled tuned schedule (false once the model is disposed). */
+  isReady(key: ScheduleKey): boolean;
+  /** Tiles to take from now on (by tuning key), and where they are kept. */
+  addTuning(choices: Iterable<[string, Record<string, number>]>, source: string): void;
+  /** Compile `key`'s tuned schedule again (with the tiles added) and swap it in between inferences. */
+  retune(key: ScheduleKey): Promise<void>;
 }
 
 const internals = new WeakMap<Model, ModelInternals>();
@@ -82,6 +99,9 @@ const internals = new WeakMap<Model, ModelInternals>();
 export function exposeInternals(model: Model, access: ModelInternals): void {
   internals.set(model, access);
 }
+
+/** The internals of `model`, for the background tuner (src/tuning/background.ts). */
+export const modelInternals = (model: Model): ModelInternals => internals.get(model)!;
 
 export async function instrument(model: Model, shape: ScheduleShape): Promise<InstrumentedSchedule> {
   const access = internals.get(model)!;

@@ -1,5 +1,5 @@
 /** The shapes the public `Model` takes and returns; none of them exposes the planner or the executor. */
-import type { TuningSource } from '../tuning-file.js';
+import type { TuningSource } from '../tuning/file.js';
 import type { StageTime } from './timing.js';
 import type { ScheduleCacheUsage } from './schedules.js';
 
@@ -121,6 +121,13 @@ export interface ModelOptions {
    * plain kernels only, e.g. to rule subgroups out on a driver under suspicion.
    */
   subgroups?: boolean;
+}
+
+/** The tiles a model starts with (loadModel resolves a tuning source, src/tuning/file.ts), and what was dropped. */
+export interface ModelTuning {
+  choices?: ReadonlyMap<string, Readonly<Record<string, number>>>;
+  source: string;
+  warnings: readonly string[];
 }
 
 /** What `model.memory()` reports: GPU bytes held, exact from the model's own allocations. */

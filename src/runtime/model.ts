@@ -3,37 +3,34 @@
  * every input checked before GPU work (tensor-io.ts), and every inference recorded as one command buffer with
  * one submit (submit.ts). Profiling and benchmarks look inside only through instrument.ts.
  */
-import { createBuffer } from '../buffers.js';
 import { abortable, throwIfAborted } from '../abort.js';
 import { EffnetError, isEffnetError } from '../errors.js';
-import type { AdapterReport, Gpu } from '../gpu.js';
-import type { LaunchTarget } from '../kernels/launch.js';
-import { pipelineKey } from '../kernels/library.js';
-import type { TuningChoices } from '../kernels/tuning.js';
-import { resolveTuning, writeTuningCache, type TuningReadOptions } from '../tuning-file.js';
-import { tuneModel } from '../tune.js';
-import { isNode } from '../env.js';
+import type { Gpu } from '../gpu.js';
 import type { Overrides } from '../kernels/library.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
 import { modelInfo, type ModelInfo } from '../model/info.js';
 import type { ModelParams } from '../weights/params.js';
 import type { ArenaPlan } from './arena.js';
-import { buildGraph, packModel, type InputLayout } from './builder.js';
-import { CompiledGraph } from './executor.js';
-import { exposeInternals } from './instrument.js';
-import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
-import { ScheduleTiers, type ScheduleKey } from './schedules.js';
+import { packModel, uploadWeights, type InputLayout } from './builder.js';
+import { ScheduleCompiler } from './compile.js';
+import { exposeInternals, type TunerHooks } from './instrument.js';
+import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+import { checkModelOptions, warnOnce } from './options.js';
+import { ScheduleTiers } from './schedules.js';
 import { SelfTest } from './self-test.js';
-import { Submitter, type InputSource } from './submit.js';
-import { checkGpuInput, checkInput, engineLayout, firstNonFinite, isGpuInput, nonFiniteError, stageDumps } from './tensor-io.js';
+import { Runner } from './runner.js';
+import { Submitter } from './submit.js';
+import { checkGpuInput, checkInput, engineLayout, isGpuInput } from './tensor-io.js';
 
-export type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+export type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
 export class Model {
   readonly #weights: Map<string, GPUBuffer>;
   readonly #schedules: ScheduleTiers;
+  readonly #compiler: ScheduleCompiler;
   readonly #submitter: Submitter;
+  readonly #runner: Runner;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #ownsDevice: boolean;
   #disposed = false;
@@ -43,20 +40,10 @@ export class Model {
    * that normalise internally; 'torchvision' — ImageNet mean/std (PREPROCESS_TORCHVISION).
    */
   readonly preprocess: 'tfjs' | 'torchvision';
-  readonly #target: ScheduleTarget['target'];
-  /** Tiles measured on this device: loaded with the model, and added to by background tuning. */
-  readonly #tuning: Map<string, Overrides>;
-  #tuningSource: string;
-  readonly #background: ScheduleTarget['background'];
-  readonly #tuneBudgetS: number;
-  /** Shapes whose background tuning has started, and the jobs themselves. */
-  readonly #tunedShapes = new Set<string>();
-  readonly #jobs: Promise<void>[] = [];
-  readonly #tuningWarnings: readonly string[];
-  /** The device's self-test when this model runs it (ModelOptions.selfTest), the variants its schedules used, and the replacements made. */
-  readonly #selfTest: SelfTest | undefined;
-  readonly #variants = new Set<string>();
-  readonly #replaced = new Map<string, string>();
+  /** Tiles measured on this device (loaded with the model, added to by a background tuner), their source, what was dropped. */
+  readonly #tuning: { choices: Map<string, Overrides>; source: string; warnings: readonly string[] };
+  /** A background tuner attached by loadModel (ModelOptions.tune, src/tuning/background.ts). */
+  #tuner: TunerHooks | undefined;
 
   private constructor(
     readonly spec: ArchSpec,
@@ -66,69 +53,46 @@ export class Model {
     packed: Map<string, Float32Array>,
     weights: Map<string, GPUBuffer>,
     ownsDevice: boolean,
-    quickStart: boolean,
-    target: ModelOptions['target'],
-    tuning: { choices?: TuningChoices; source: string; warnings: readonly string[] },
-    opts: Pick<ModelOptions, 'tune' | 'tuneBudgetS' | 'scheduleCacheBytes' | 'preprocess' | 'selfTest' | 'subgroups'>,
+    tuning: ModelTuning,
+    opts: ModelOptions,
   ) {
     this.info = modelInfo(spec);
     this.preprocess = opts.preprocess ?? 'torchvision';
-    const useSubgroups = opts.subgroups !== false;
-    this.#target = launchTarget(gpu.report, target).isFallback ? 'fallback' : 'gpu';
-    this.#tuning = new Map(tuning.choices);
-    this.#tuningSource = tuning.source;
-    this.#tuningWarnings = tuning.warnings;
-    // 'auto': a hardware adapter runs compiler output CI never saw; SwiftShader's is what CI tests.
-    const selfTest = opts.selfTest ?? 'auto';
-    this.#selfTest = selfTest === 'on' || (selfTest === 'auto' && !gpu.report.isFallback) ? SelfTest.of(gpu.device) : undefined;
-    // Tuning compiles dozens of candidate pipelines: cheap on a GPU's driver, minutes of CPU on a software one.
-    this.#background = opts.tune !== 'background' ? 'off' : gpu.report.isFallback ? 'skipped: a software adapter compiles too slowly' : 'on';
-    this.#tuneBudgetS = opts.tuneBudgetS ?? 20;
+    this.#tuning = { ...tuning, choices: new Map(tuning.choices) };
     this.#weights = weights;
     this.#ownsDevice = ownsDevice;
     this.#submitter = new Submitter(gpu, () => this.#assertLive());
-    const compile = async (key: ScheduleKey, tier: 'tuned' | 'quick') => {
-      const t = launchTarget(gpu.report, target, tier, this.#tuning.size ? this.#tuning : undefined, { subgroups: useSubgroups, avoid: this.#selfTest?.avoid });
-      let built = buildGraph(spec, packed, { ...key, target: t });
-      // Every variant the schedule runs passes the self-test before its first use; one that fails is swapped for
-      // its next variant, which is checked in turn (a launch has at most three, so this ends).
-      while (this.#selfTest) {
-        await this.#selfTest.verify(lib, built.ops);
-        if (!built.ops.some((o) => this.#selfTest!.avoid.has(pipelineKey(o.kernel, o.overrides)))) break;
-        built = buildGraph(spec, packed, { ...key, target: t });
-      }
-      for (const o of built.ops) this.#variants.add(pipelineKey(o.kernel, o.overrides));
-      for (const r of built.replaced) this.#replaced.set(r.from, r.to);
-      return { built, compiled: await CompiledGraph.create(lib, built, weights, spec.name, () => this.#assertLive()) };
-    };
-    this.#schedules = new ScheduleTiers(compile, quickStart, () => this.#assertLive(), opts.scheduleCacheBytes);
+    // 'auto': a hardware adapter runs compiler output CI never saw; SwiftShader's is what CI tests.
+    const selfTest = opts.selfTest === 'on' || (opts.selfTest !== 'off' && !gpu.report.isFallback);
+    this.#compiler = new ScheduleCompiler({
+      spec, packed, weights, lib, report: gpu.report, target: opts.target, subgroups: opts.subgroups !== false, tuning: this.#tuning.choices,
+      selfTest: selfTest ? SelfTest.of(gpu.device) : undefined, assertLive: () => this.#assertLive(),
+    });
+    this.#schedules = new ScheduleTiers((key, tier) => this.#compiler.compile(key, tier), opts.quickStart ?? true, () => this.#assertLive(), opts.scheduleCacheBytes);
+    this.#runner = new Runner(this.#schedules, this.#submitter);
     exposeInternals(this, {
       tuned: (key) => this.#orDisposed(this.#schedules.acquire(() => this.#schedules.tuned(key))),
       run: (schedule, input, timestamps) => this.#serial(async () => (await this.#submitter.submit(schedule, input, [], timestamps))[0]!),
       exclusive: (fn) => this.#serial(async () => (this.#assertLive(), fn())),
+      attachTuner: (hooks) => (this.#tuner = hooks),
+      isReady: (key) => !this.#disposed && this.#schedules.isReady(key),
+      addTuning: (choices, source) => {
+        for (const [k, tile] of choices) this.#tuning.choices.set(k, tile);
+        this.#tuning.source = source;
+      },
+      retune: (key) => this.#schedules.retune(key, (swap) => this.#serial(async () => swap())),
     });
   }
 
-  /** @internal `loadModel` is the public way in. Upload `params` for `spec` on `gpu`; with `owns`, `dispose` (or a failure here) calls `gpu.destroy()` (which ends a shared-device lease). */
-  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}, io: TuningReadOptions = {}): Promise<Model> {
+  /** @internal `loadModel` is the way in. Upload `params`; with `owns`, dispose (or a failure here) ends the device lease. */
+  static async create(spec: ArchSpec, params: ModelParams, g: Gpu, owns: boolean, opts: ModelOptions = {}, tuning: ModelTuning = { source: 'none', warnings: [] }): Promise<Model> {
     const weights = new Map<string, GPUBuffer>();
     try {
+      checkModelOptions(opts);
       const packed = packModel(spec, params);
-      for (const [key, data] of packed) {
-        weights.set(key, createBuffer(g.device, { label: `weight ${key}`, bytes: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data }));
-      }
-      if (opts.target !== undefined && !['auto', 'gpu', 'fallback'].includes(opts.target)) {
-        throw new EffnetError('INPUT', `target must be 'auto', 'gpu' or 'fallback', got '${String(opts.target)}'`);
-      }
-      if (opts.tune !== undefined && opts.tune !== 'off' && opts.tune !== 'background') {
-        throw new EffnetError('INPUT', `tune must be 'off' or 'background', got '${String(opts.tune)}'`);
-      }
-      if (opts.tuneBudgetS !== undefined && !(opts.tuneBudgetS > 0)) throw new EffnetError('INPUT', `tuneBudgetS must be a positive number of seconds, got ${opts.tuneBudgetS}`);
-      if (opts.selfTest !== undefined && !['auto', 'on', 'off'].includes(opts.selfTest)) throw new EffnetError('INPUT', `selfTest must be 'auto', 'on' or 'off', got '${String(opts.selfTest)}'`);
-      if (opts.subgroups !== undefined && typeof opts.subgroups !== 'boolean') throw new EffnetError('INPUT', `subgroups must be true or false, got ${String(opts.subgroups)}`);
-      const tuning = await resolveTuning(opts.tuning, g.report, io);
+      uploadWeights(g.device, packed, weights);
       for (const w of tuning.warnings) warnOnce(w);
-      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, opts.quickStart ?? true, opts.target, tuning, opts);
+      return new Model(spec, g, new KernelLibrary(g.device), packed, weights, owns, tuning, opts);
     } catch (e) {
       for (const b of weights.values()) b.destroy();
       if (owns) g.destroy();
@@ -136,17 +100,16 @@ export class Model {
     }
   }
 
+  /** Bytes of weights on the GPU (packed, padded); 0 once disposed. */
+  get weightBytes(): number {
+    return [...this.#weights.values()].reduce((a, b) => a + b.size, 0);
+  }
+
   /** Output classes (from the table, fixed for the model's life). */
   get classes(): number {
     return this.spec.numClasses;
   }
 
-  /** Bytes of weights on the GPU (packed, padded). */
-  get weightBytes(): number {
-    let n = 0;
-    for (const b of this.#weights.values()) n += b.size;
-    return n;
-  }
 
   /**
    * Logits [N, classes] (or probabilities). A bare Float32Array is taken as NCHW at the model's default
@@ -168,23 +131,17 @@ export class Model {
     // A GPU input is copied into the network by commands in the run's own command buffer (GpuInputTensor).
     const { data, ...shape } = isGpuInput(input) ? await checkGpuInput(input, this.gpu.device) : checkInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    const once: () => Promise<Float32Array | GpuOutput> =
-      opts.output === 'gpu-buffer'
-        ? async () => {
-            const r = await this.#schedules.runOnBest(key, opts.tier, (s) => this.#submitter.submitToBuffer(s, data));
-            // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
-            if (opts.signal?.aborted) r.buffer.destroy();
-            return r;
-          }
-        : async () => {
-            const y = await this.#schedules.runOnBest(key, opts.tier, async (s) => (await this.#submitter.submit(s, data, []))[0]!);
-            await this.#assertFinite(y, key, data, opts.tier);
-            return y;
-          };
+    const once = async (): Promise<Float32Array | GpuOutput> => {
+      if (opts.output !== 'gpu-buffer') return this.#runner.array(key, data, opts.tier);
+      const r = await this.#runner.buffer(key, data, opts.tier);
+      // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
+      if (opts.signal?.aborted) r.buffer.destroy();
+      return r;
+    };
     // An abort rejects the call at once; a run still queued then skips its GPU work, one already submitted
     // finishes (WebGPU cannot recall it) and its result is dropped.
     const out = await abortable(this.#serial(async () => (throwIfAborted(opts.signal, 'run'), once())), opts.signal, 'run');
-    this.#tuneLater(key);
+    this.#tuner?.afterRun(key);
     return out;
   }
 
@@ -193,44 +150,17 @@ export class Model {
    * whether it tunes in the background, and what the on-device self-test found in the schedules compiled so far.
    */
   get schedule(): ScheduleTarget {
-    const checks = this.#selfTest?.checks.filter((c) => this.#variants.has(c.variant) || this.#replaced.has(c.variant)) ?? [];
     return {
-      target: this.#target,
-      tuning: { source: this.#tuningSource, entries: this.#tuning.size, warnings: [...this.#tuningWarnings] },
-      background: this.#background,
-      selfTest: {
-        enabled: this.#selfTest !== undefined,
-        checked: checks.length,
-        ms: checks.reduce((a, c) => a + c.ms, 0),
-        failed: checks.filter((c) => c.status === 'fail').map((c) => ({ variant: c.variant, message: c.message, replacedBy: this.#replaced.get(c.variant) })),
-        variants: checks.map(({ variant, status, ms, message }) => ({ variant, status, ms, message })),
-      },
+      target: this.#compiler.target,
+      tuning: { source: this.#tuning.source, entries: this.#tuning.choices.size, warnings: [...this.#tuning.warnings] },
+      background: this.#tuner?.status ?? 'off',
+      selfTest: this.#compiler.selfTestReport(),
     };
   }
 
   /** Resolves once every background tuning started so far has finished (its tiles then serve the runs). */
   async backgroundTuning(): Promise<void> {
-    await Promise.all(this.#jobs);
-  }
-
-  /**
-   * Background tuning (ModelOptions.tune): once a shape runs on its tuned schedule, time candidate tiles for its
-   * launches (src/tune.ts; queued between inferences), add the winners to the model's tuning (and Node's
-   * cache), then compile the retuned schedule and swap it in between inferences. A failure — the model
-   * disposed meanwhile, a compile error — leaves the planned schedule serving.
-   */
-  #tuneLater(key: ScheduleKey): void {
-    const id = `${key.batch}x${key.height}x${key.width}|${key.layout}|${key.softmax}`;
-    if (this.#background !== 'on' || this.#disposed || this.#tunedShapes.has(id) || !this.#schedules.isReady(key)) return;
-    this.#tunedShapes.add(id);
-    const job = (async () => {
-      const r = await tuneModel(this, { batch: key.batch, height: key.height, width: key.width, layout: key.layout, softmax: key.softmax, budgetS: this.#tuneBudgetS });
-      if (this.#disposed || r.tuning.length === 0) return;
-      for (const c of r.tuning) this.#tuning.set(c.key, c.tile);
-      this.#tuningSource = isNode ? await writeTuningCache(this.gpu.report, r.tuning).catch(() => 'background') : 'background';
-      await this.#schedules.retune(key, (swap) => this.#serial(async () => swap()));
-    })().catch(() => undefined);
-    this.#jobs.push(job);
+    await this.#tuner?.settled();
   }
 
   /** Compile (or wait for) the tuned schedule of runs of this shape, so that the next such run takes it. */
@@ -246,21 +176,9 @@ export class Model {
    * With `timed` (and timestamp-query), every stage pass and the one pass `fill` records get GPU timestamps
    * from this same submit: `fill` must hand `timestampWrites` to its pass.
    */
-  async runOnGpuInput(
-    shape: { batch: number; height: number; width: number; layout: InputLayout },
-    fill: InputFill,
-    opts: RunOptions & { timed?: boolean; fillName?: string } = {},
-  ): Promise<GpuInputRun> {
-    const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    return this.#serial(async () => {
-      const r = await this.#schedules.runOnBest(key, opts.tier, async (s) =>
-        opts.timed && this.gpu.report.features.timestampQuery
-          ? this.#submitter.submitTimed(s, fill, opts.fillName ?? 'input')
-          : { output: (await this.#submitter.submit(s, fill, []))[0]! },
-      );
-      await this.#assertFinite(r.output, key, (enc, input) => fill(enc, input), opts.tier);
-      return r;
-    });
+  async runOnGpuInput(shape: { batch: number; height: number; width: number; layout: InputLayout }, fill: InputFill, opts: RunOptions & { timed?: boolean; fillName?: string } = {}): Promise<GpuInputRun> {
+    const timed = opts.timed && this.gpu.report.features.timestampQuery ? (opts.fillName ?? 'input') : false;
+    return this.#serial(() => this.#runner.filled({ ...shape, keepStages: false, softmax: !!opts.probabilities }, fill, opts.tier, timed));
   }
 
   /**
@@ -270,19 +188,7 @@ export class Model {
   async runStages(input: Float32Array | InputTensor, opts: { tier?: 'tuned' | 'quick' } = {}): Promise<{ logits: Float32Array; stages: StageDump[] }> {
     this.#assertLive();
     const { data, ...shape } = checkInput(input, this.spec.resolution);
-    return this.#serial(async () => {
-      const key = { ...shape, keepStages: true, softmax: false };
-      return this.#schedules.use(
-        () => (opts.tier === 'quick' ? this.#schedules.quick(key) : this.#schedules.tuned(key)),
-        async (s) => {
-          const [logits, ...raw] = await this.#submitter.submit(s, data, s.built.stageOutputs.map((o) => o.tensor));
-          const stages = stageDumps(s.built, raw);
-          const bad = firstNonFinite(logits!);
-          if (bad) throw nonFiniteError('logits', bad, stages);
-          return { logits: logits!, stages };
-        },
-      );
-    });
+    return this.#serial(() => this.#runner.stages({ ...shape, keepStages: true, softmax: false }, data, opts.tier ?? 'tuned'));
   }
 
   /**
@@ -318,22 +224,6 @@ export class Model {
     if (this.#ownsDevice) this.gpu.destroy();
   }
 
-  /**
-   * Throw NUMERIC if `output` (of `input` on the schedule for `key`) holds a non-finite value. Only then is the
-   * input run again, on the schedule that keeps every stage output, to name where float32 overflowed: the run
-   * that succeeds stays one submit. Called inside the serial queue, so the arena is still this run's.
-   */
-  async #assertFinite(output: Float32Array, key: ScheduleKey, input: InputSource, tier: RunOptions['tier']): Promise<void> {
-    const bad = firstNonFinite(output);
-    if (!bad) return;
-    const k = { ...key, keepStages: true, softmax: false };
-    const stages = await this.#schedules.use(
-      () => (tier === 'tuned' ? this.#schedules.tuned(k) : this.#schedules.quick(k)),
-      async (s) => stageDumps(s.built, (await this.#submitter.submit(s, input, s.built.stageOutputs.map((o) => o.tensor))).slice(1)),
-    );
-    throw nonFiniteError(key.softmax ? 'probabilities' : 'logits', bad, stages);
-  }
-
   #assertLive(): void {
     if (this.#disposed) throw new EffnetError('DISPOSED', 'this model was disposed');
   }
@@ -355,25 +245,4 @@ export class Model {
       throw this.#disposed && !isEffnetError(e, 'DISPOSED') ? new EffnetError('DISPOSED', 'the model was disposed while this call was in flight', { cause: e }) : e;
     });
   }
-}
-
-/**
- * What the planners shape launches for: the adapter's kind unless `forced`, the subgroups it runs (unless switched
- * off), measured tiles, and the variants the self-test found wrong here.
- */
-export function launchTarget(
-  report: AdapterReport, forced: ModelOptions['target'], tier: 'tuned' | 'quick' = 'tuned', tuning?: TuningChoices,
-  o: { subgroups?: boolean; avoid?: ReadonlySet<string> } = {},
-): LaunchTarget {
-  const isFallback = forced === 'gpu' ? false : forced === 'fallback' ? true : report.isFallback;
-  return { isFallback, tier, subgroups: report.features.subgroups && o.subgroups !== false, ...(tuning ? { tuning } : {}), ...(o.avoid ? { avoid: o.avoid } : {}) };
-}
-
-const warned = new Set<string>();
-
-/** A warning about the process's environment (a tuning cache entry dropped), said once per process. */
-function warnOnce(message: string): void {
-  if (warned.has(message)) return;
-  warned.add(message);
-  console.warn(`effnet-webgpu: ${message}`);
 }

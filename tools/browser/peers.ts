@@ -14,7 +14,7 @@ import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { loadAndCompile, loadLiteRt, Tensor as LiteRtTensor } from '@litertjs/core';
 import { loadModel } from '../../src/api.js';
 import { acquireGpu, type AdapterReport } from '../../src/gpu.js';
-import type { TuningFile } from '../../src/tuning-file.js';
+import type { TuningFile } from '../../src/tuning/file.js';
 import { getArch, validateArch, type ArchSpec } from '../../src/model/tables.js';
 
 export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'litert-webgpu' | 'litert-wasm';

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { readTuningFile } from '../../src/tuning-file.js';
+import { readTuningFile } from '../../src/tuning/file.js';
 import { parseFlags } from '../harness/index.js';
 import { isDirectory } from '../fsutil.js';
 import { BROWSER_DIST } from '../harness/index.js';

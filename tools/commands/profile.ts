@@ -11,7 +11,7 @@ import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';
 import { profileModel, type Profile, type ProfileOptions } from '../../src/profile.js';
-import { readTuningFile, type TuningSource } from '../../src/tuning-file.js';
+import { readTuningFile, type TuningSource } from '../../src/tuning/file.js';
 import { isDirectory } from '../fsutil.js';
 import { openChromeHost } from '../host.js';
 import { reportHtml } from '../report/html.js';

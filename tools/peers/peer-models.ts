@@ -13,7 +13,7 @@ import { EffnetError } from '../../src/errors.js';
 import { layerOps } from '../../src/model/layers.js';
 import { paramTensors } from '../../src/model/ops.js';
 import type { ArchSpec } from '../../src/model/tables.js';
-import { defaultCacheDir } from '../../src/weights/fetch.js';
+import { defaultCacheDir } from '../../src/io/cache.js';
 import { paramValue, type ModelParams } from '../../src/weights/params.js';
 import { peerGraph } from './graph.js';
 

@@ -12,7 +12,7 @@ import { paramTensors } from '../../src/model/ops.js';
 import type { ArchSpec } from '../../src/model/tables.js';
 import { graphArena } from '../../src/runtime/arena.js';
 import { buildGraph, packModel } from '../../src/runtime/builder.js';
-import { launchTarget } from '../../src/runtime/model.js';
+import { launchTarget } from '../../src/runtime/compile.js';
 import { assembleParams } from '../../src/weights/params.js';
 import type { Cell, CellMemory, StageTime } from './kinds.js';
 

@@ -11,23 +11,23 @@
  * compiler can still get one tile wrong on one device, every candidate's output is first compared on the device
  * with the planned tile's, over the same seeded inputs: a candidate that differs is reported and never timed.
  */
-import { createBuffer } from './buffers.js';
-import { EffnetError } from './errors.js';
-import type { AdapterReport } from './gpu.js';
-import { random } from './kernels/cases.js';
-import { encodeDispatch, type Dispatch } from './kernels/launch.js';
-import { pipelineKey, type Overrides } from './kernels/library.js';
-import { kernelEntry } from './kernels/registry.js';
-import { isTunable, tileCandidates, tuningKey, withTile } from './kernels/tuning.js';
-import { compare } from './reference/compare.js';
-import { TOL } from './reference/tolerances.js';
-import { instrument, type OpView } from './runtime/instrument.js';
-import type { Model } from './runtime/model.js';
-import { PassTimer } from './runtime/timing.js';
-import { median } from './stats.js';
-import type { TuningChoice } from './tuning-file.js';
-import { MODEL_TOLERANCE } from './tolerance.js';
-import { errorStats } from './verify.js';
+import { createBuffer } from '../buffers.js';
+import { EffnetError } from '../errors.js';
+import type { AdapterReport } from '../gpu.js';
+import { random } from '../kernels/cases.js';
+import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
+import { pipelineKey, type Overrides } from '../kernels/library.js';
+import { kernelEntry } from '../kernels/registry.js';
+import { isTunable, tileCandidates, tuningKey, withTile } from '../kernels/tuning.js';
+import { compare } from '../reference/compare.js';
+import { TOL } from '../reference/tolerances.js';
+import { instrument, type OpView } from '../runtime/instrument.js';
+import type { Model } from '../runtime/model.js';
+import { PassTimer } from '../runtime/timing.js';
+import { median } from '../stats.js';
+import type { TuningChoice } from './file.js';
+import { MODEL_TOLERANCE } from '../tolerance.js';
+import { errorStats } from '../verify.js';
 
 export interface TuneOptions {
   batch?: number;

@@ -10,13 +10,13 @@
  * In Node the engine keeps one such file as a cache ($EFFNET_TUNING_DIR, else <engine cache>/tuning/):
  * `effnet tune` adds to it, and `loadModel` reads it unless told otherwise.
  */
-import { EffnetError } from './errors.js';
-import { isNode } from './env.js';
-import type { AdapterReport } from './gpu.js';
-import { readAll, type ReadPolicy } from './io/read.js';
-import type { Overrides } from './kernels/library.js';
-import { tileProblem, tileSpace, preview } from './kernels/tile-space.js';
-import { parseTuningKey, type TuningChoices } from './kernels/tuning.js';
+import { EffnetError } from '../errors.js';
+import { isNode } from '../env.js';
+import type { AdapterReport } from '../gpu.js';
+import { readAll, type ReadPolicy } from '../io/read.js';
+import type { Overrides } from '../kernels/library.js';
+import { tileProblem, tileSpace, preview } from '../kernels/tile-space.js';
+import { parseTuningKey, type TuningChoices } from '../kernels/tuning.js';
 
 export const TUNING_FORMAT = 'effnet-tuning/1';
 
@@ -144,7 +144,7 @@ export function mergeTuning(file: TuningFile | undefined, report: AdapterReport,
 /** Node's tuning cache file ($EFFNET_TUNING_DIR, else <engine cache>/tuning/tuning.json). */
 export async function tuningCachePath(): Promise<string> {
   const { join } = await import('node:path');
-  const { defaultCacheDir } = await import('./weights/fetch.js');
+  const { defaultCacheDir } = await import('../io/cache.js');
   return join(process.env.EFFNET_TUNING_DIR || join(await defaultCacheDir(), 'tuning'), 'tuning.json');
 }
 

@@ -1,0 +1,11 @@
+/**
+ * The engine's cache folder in Node: `$EFFNET_CACHE`, else `$XDG_CACHE_HOME/effnet-webgpu`, else
+ * `~/.cache/effnet-webgpu`. The pretrained weights, the tuning cache and the peers' written models live under it.
+ */
+export async function defaultCacheDir(): Promise<string> {
+  const { join } = await import('node:path');
+  const { homedir } = await import('node:os');
+  if (process.env.EFFNET_CACHE) return process.env.EFFNET_CACHE;
+  const xdg = process.env.XDG_CACHE_HOME;
+  return join(xdg ? xdg : join(homedir(), '.cache'), 'effnet-webgpu');
+}
