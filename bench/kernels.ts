@@ -6,10 +6,11 @@
 import { loadModel } from '../src/api.js';
 import { createBuffer } from '../src/buffers.js';
 import type { Gpu } from '../src/gpu.js';
-import { encodeDispatch, type Dispatch, type Launch } from '../src/kernels/launch.js';
+import { elementwiseOp } from '../src/kernels/elementwise.js';
+import { launchOf, type Dispatch, type Launch } from '../src/kernels/launch.js';
 import { KernelLibrary } from '../src/kernels/library.js';
 import { instrument, type OpView } from '../src/runtime/instrument.js';
-import { median } from '../src/stats.js';
+import { repsFor, timeDispatches } from '../src/runtime/timing.js';
 import { pointwiseLaunch } from '../src/kernels/pointwise.js';
 import { dwconvLaunch } from '../src/kernels/dwconv.js';
 import { seExciteLaunch } from '../src/kernels/se.js';
@@ -36,24 +37,12 @@ export interface FusionRow {
   saving: number;
 }
 
-/** Median wall time of `reps` back-to-back dispatches of one launch, per dispatch. */
+/**
+ * Median wall time (submit until done) of `reps` back-to-back runs of `dispatches`, per run, after one warm-up.
+ * Wall time even where timestamps exist: this benchmark's rows have always been wall times, and stay comparable.
+ */
 async function timeLaunch(device: GPUDevice, dispatches: readonly Dispatch[], runs: number, reps: number): Promise<number> {
-  const once = async () => {
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (let r = 0; r < reps; r++) {
-      for (const d of dispatches) encodeDispatch(pass, d);
-    }
-    pass.end();
-    const t0 = performance.now();
-    device.queue.submit([enc.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    return (performance.now() - t0) / reps;
-  };
-  await once();
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) ts.push(await once());
-  return median(ts);
+  return (await timeDispatches(device, false, [dispatches], { runs, reps, warmup: 1, label: 'bench-kernels' }))[0]!;
 }
 
 function shapeOf(op: OpView): string {
@@ -89,7 +78,7 @@ export async function benchKernels(
       for (const { op, count } of distinct.values()) {
         // Enough repetitions that a launch takes ≥ ~20 ms of GPU time, so timer and submit overhead vanish.
         const probe = await timeLaunch(gpu.device, [op.dispatch], 1, 1);
-        const reps = Math.max(1, Math.min(50, Math.ceil(20 / Math.max(probe, 0.01))));
+        const reps = repsFor(probe, 20, 0.01, 50);
         const ms = await timeLaunch(gpu.device, [op.dispatch], runs, reps);
         const row: KernelRow = { arch, op: op.name, kernel: op.kernel, shape: shapeOf(op), count, ms, gflops: op.flops / ms / 1e6, gbps: op.bytes / ms / 1e6 };
         rows.push(row);
@@ -145,14 +134,14 @@ async function benchFusions(gpu: Gpu, runs: number, log?: (s: string) => void): 
       await op(dwconvLaunch({ N: 1, C, H, W, k: 3, s: 1, padding: 'symmetric', squeeze: false }), { x, w: dw.w, b: dw.b, y: d, part: dummy }),
       await op(poolLaunch({ N: 1, C, H, W }), { x: d, y: pooled }),
       await op(seExciteLaunch({ N: 1, C, seC, H: 1, W: 1, partSlots: 1 }), { part: pooled, ...se, se: gate }),
-      await op({ kernel: 'channel_scale', overrides: { WG: 64 }, uniforms: { count: H * W * c4(C), C4: c4(C), HW: H * W }, workgroups: Math.ceil((H * W * c4(C)) / 64) }, { x: d, se: gate, y: scaled }),
+      await op(launchOf('elementwise', { count: H * W * c4(C), C4: c4(C), HW: H * W }, { OP: elementwiseOp('scale') }), { x: d, other: gate, y: scaled }),
       await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: false, seScale: false }), { x: scaled, ...pw, se: dummy, res: dummy, y }),
     ];
     const resFused = [await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: true, seScale: false }), { x: d, ...pw, se: dummy, res, y })];
     const count = H * W * c4(outC);
     const resUnfused = [
       await op(pointwiseLaunch({ N: 1, H, W, inC: C, outC, act: 'none', residual: false, seScale: false }), { x: d, ...pw, se: dummy, res: dummy, y: y2 }),
-      await op({ kernel: 'add', overrides: { WG: 64 }, uniforms: { count }, workgroups: Math.ceil(count / 64) }, { a: y2, b: res, y }),
+      await op(launchOf('elementwise', { count, C4: 0, HW: 0 }, { OP: elementwiseOp('add') }), { x: y2, other: res, y }),
     ];
     const rows: FusionRow[] = [];
     for (const [path, a, b] of [['SE (squeeze in dwconv, scale in projection prologue)', fused, unfused], ['residual add in projection epilogue', resFused, resUnfused]] as const) {

@@ -25,12 +25,15 @@
 // Invocations walk the channel vec4s fastest (neighbours read adjacent 16-byte vectors), then strips,
 // row blocks and images: the linear invocation index is the partial slot index ((n·rowBlocks + rb)·strips
 // + strip)·C4 + c4.
-// Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl), count = N·rowBlocks·strips·C4.
+// count = N·rowBlocks·strips·C4 (a linear workgroup index, see lib/grid.wgsl); a strip of TW accumulators:
+// Dispatch: ceil(count / WG)
+// Accumulators: 4 * TW
 // The strip width and rows per invocation also decide the squeeze's partial slots, which se_excite reads, so
 // a tuning may only choose the workgroup size (src/kernels/tile-space.ts):
 // Tile: WG 1..256
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
+//!include lib/dwconv_io.wgsl
 
 struct Params {
   H: u32,
@@ -48,12 +51,6 @@ struct Params {
   count: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;
 
 // Kernel size (odd, ≤ 7) and stride (1 or 2).
 override K: u32 = 3;
@@ -167,17 +164,13 @@ fn emit(acc: vec4<f32>, i: u32, inside: bool) -> vec4<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
+fn main(inv: Invocation) {
+  let i = linear_invocation(inv, WG);
   if (i >= params.count) { return; }
   let C4 = params.C4;
-  let c4 = i % C4;
-  let strip_index = i / C4;
-  let strip = strip_index % params.strips;
-  let row_block = strip_index / params.strips;
-  let rb = row_block % params.rowBlocks;
-  let n = row_block / params.rowBlocks;
+  let slot = dw_slot(i);
+  let c4 = slot.c4;
+  let n = slot.n;
 
   let kr = K * C4;
   let w0 = load_taps(c4);
@@ -190,10 +183,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (K > 6u) { w6 = load_taps(c4 + 6u * kr); }
   let bias = b[c4];
 
-  let ow0 = strip * TW;
+  let ow0 = slot.strip * TW;
   let iw0 = i32(ow0 * S) - i32(params.padLeft);
   let Wo = params.Wo;
-  let oh0 = rb * params.rows;
+  let oh0 = slot.rb * params.rows;
   let oh1 = min(oh0 + params.rows, params.Ho);
   var sq = vec4<f32>(0.0);
   for (var oh = oh0; oh < oh1; oh++) {

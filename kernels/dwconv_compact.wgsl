@@ -10,9 +10,13 @@
 // One invocation: one vec4 of channels, `rows` output rows from rb·rows, and in each the TW output pixels
 // strip·TW .. strip·TW + TW - 1 (those inside Wo). Invocations walk channel vec4s fastest, then strips,
 // row blocks, images; the linear index is the partial slot ((n·rowBlocks + rb)·strips + strip)·C4 + c4.
-// Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl), count = N·rowBlocks·strips·C4.
+// count = N·rowBlocks·strips·C4 (a linear workgroup index, see lib/grid.wgsl); one output vec4 at a time plus
+// the squeeze sum:
+// Dispatch: ceil(count / WG)
+// Accumulators: 8
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
+//!include lib/dwconv_io.wgsl
 
 // dwconv.wgsl's Params plus its overrides as fields: WGSL structs cannot extend one another, so the shared
 // fields are written out in both files.
@@ -35,32 +39,22 @@ struct Params {
   squeeze: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> y: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;
 
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
+fn main(inv: Invocation) {
+  let i = linear_invocation(inv, WG);
   if (i >= params.count) { return; }
-  let C4 = params.C4;
   let K = params.K;
-  let c4 = i % C4;
-  let strip_index = i / C4;
-  let strip = strip_index % params.strips;
-  let row_block = strip_index / params.strips;
-  let rb = row_block % params.rowBlocks;
-  let n = row_block / params.rowBlocks;
+  let C4 = params.C4;
+  let slot = dw_slot(i);
+  let c4 = slot.c4;
+  let n = slot.n;
   let bias = b[c4];
-  let ow0 = strip * params.TW;
+  let ow0 = slot.strip * params.TW;
   let ow1 = min(ow0 + params.TW, params.Wo);
-  let oh0 = rb * params.rows;
+  let oh0 = slot.rb * params.rows;
   let oh1 = min(oh0 + params.rows, params.Ho);
   var sq = vec4<f32>(0.0);
   for (var oh = oh0; oh < oh1; oh++) {

@@ -15,41 +15,18 @@
 //   and a 0/1 mask once; the channel loop then loads each input vec4 once for all TN output groups and each
 //   weight matrix once for all TM pixels. Invocations are ordered output-group fastest, then pixel tiles
 //   along W, H, N, so neighbouring invocations share input pixels.
-// Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
-//!include lib/act.wgsl
+// A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
+// Dispatch: ceil(N * Ho * ceil(Wo / TM) * ceil(Cout4 / TN) / WG)
+// Accumulators: 4 * TM * TN
 //!include lib/grid.wgsl
 //!include lib/conv_tile.wgsl
-
-struct Params {
-  N: u32,
-  H: u32,
-  W: u32,
-  Cin4: u32,
-  Ho: u32,
-  Wo: u32,
-  Cout4: u32,
-  K: u32,
-  stride: u32,
-  padTop: u32,
-  padLeft: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> res: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
+//!include lib/fused_conv_io.wgsl
 
 override WG: u32 = 64;
 // Output pixels per invocation, 1..16.
 override TM: u32 = 4;
 // Output vec4s per invocation, 1..4, with ceil(Cout4/TN)·TN ≤ CoutP4.
 override TN: u32 = 4;
-// 0: no activation, 1: SiLU.
-override ACT: u32 = 1;
-// When false, `res` is a dummy binding and is never read.
-override HAS_RES: bool = false;
 
 // One tap's weight matrices for the TN output vec4s (mat4x4: the reason Wt and mac are not in lib/conv_tile.wgsl).
 struct Wt {
@@ -91,11 +68,7 @@ fn mac(a: Px, v: vec4<f32>, m: Wt) -> Px {
 
 fn epilogue(acc: vec4<f32>, pix: u32, co4: u32) {
   if (co4 >= params.Cout4) { return; }
-  var v = acc + b[co4];
-  if (ACT == 1u) { v = silu4(v); }
-  let at = pix * params.Cout4 + co4;
-  if (HAS_RES) { v += res[at]; }
-  y[at] = v;
+  finish_output(pix * params.Cout4 + co4, acc + b[co4]);
 }
 
 // The tile's sums over every tap; the entry point in lib/conv_tile.wgsl stores them through `epilogue`.

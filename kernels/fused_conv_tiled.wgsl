@@ -11,34 +11,12 @@
 //   weights of input channel 4·ci4 + j into output channels 4·co4 .. 4·co4+3); b [CoutP4] vec4.
 // One workgroup: a (WG_M·TM pixels) × (WG_N·TN vec4) output tile (lib/gemm_tiled.wgsl); the activation
 // block is gathered tap by tap as it enters workgroup memory.
-// Dispatch: ceil(N·Ho·Wo / (WG_M·TM)) · ceil(Cout4 / (WG_N·TN)) workgroups (linear, see lib/grid.wgsl).
-//!include lib/act.wgsl
+// A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s per invocation:
+// Dispatch: ceil(N * Ho * Wo / (WG_M * TM)) * ceil(Cout4 / (WG_N * TN))
+// Accumulators: 4 * TM * TN
 //!include lib/grid.wgsl
 //!include lib/gemm_tiled.wgsl
-
-struct Params {
-  N: u32,
-  H: u32,
-  W: u32,
-  Cin4: u32,
-  Ho: u32,
-  Wo: u32,
-  Cout4: u32,
-  K: u32,
-  stride: u32,
-  padTop: u32,
-  padLeft: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> res: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> y: array<vec4<f32>>;
-
-override ACT: u32 = 1;
-override HAS_RES: bool = false;
+//!include lib/fused_conv_io.wgsl
 
 fn rows() -> u32 { return params.N * params.Ho * params.Wo; }
 
@@ -62,11 +40,7 @@ fn load_b(k: u32, j: u32) -> mat4x4<f32> {
 
 fn store(m: u32, j: u32, acc: vec4<f32>) {
   if (m >= rows() || j >= params.Cout4) { return; }
-  let i = m * params.Cout4 + j;
-  var v = acc + b[j];
-  if (ACT == 1u) { v = silu4(v); }
-  if (HAS_RES) { v += res[i]; }
-  y[i] = v;
+  finish_output(m * params.Cout4 + j, acc + b[j]);
 }
 
 @compute @workgroup_size(GEMM_WG)

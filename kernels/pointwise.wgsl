@@ -27,36 +27,18 @@
 // With SE_SCALE the host keeps TM ≤ H·W, so a tile's rows span at most two images (it straddles an image
 // boundary when H·W is not a multiple of TM): rows before `split` take image n0's gate, the rest n1's —
 // two gate loads per K step instead of one per row.
-// Dispatch: ceil(ceil(M / TM) · ceil(N4 / TN) / WG) workgroups (linear, see lib/grid.wgsl).
+// A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
+// Dispatch: ceil(ceil(M / TM) * ceil(N4 / TN) / WG)
+// Accumulators: 4 * TM * TN
 // Tile: TM 1..16, TN 1..8, WG 1..256
 // Requires: SE_SCALE == 0 || TM <= HW
-//!include lib/act.wgsl
 //!include lib/grid.wgsl
-
-struct Params {
-  M: u32,
-  K4: u32,
-  N4: u32,
-  // Rows per image, H·W.
-  HW: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> se: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> res: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> y: array<vec4<f32>>;
+//!include lib/pointwise_io.wgsl
 
 // Register tile: rows (1 to 16) and vec4 columns (1 to 8) per invocation.
 override TM: u32 = 8;
 override TN: u32 = 4;
 override WG: u32 = 64;
-// Epilogue activation: 0 = none, 1 = SiLU.
-override ACT: u32 = 0;
-override SE_SCALE: bool = false;
-override HAS_RES: bool = false;
 
 // The finished tile, row r at [8·r, 8·r + TN). The accumulators leave their registers here right after
 // the K loop, and the epilogue below is one loop body rather than TM·TN inlined copies each keeping
@@ -83,13 +65,12 @@ fn put_row(r: u32, v0: vec4<f32>, v1: vec4<f32>, v2: vec4<f32>, v3: vec4<f32>,
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(inv: Invocation) {
   let M = params.M;
   let K4 = params.K4;
   let N4 = params.N4;
   let tiles_n = (N4 + TN - 1u) / TN;
-  let t = linear_workgroup(wid, nwg) * WG + lid;
+  let t = linear_invocation(inv, WG);
   let m0 = (t / tiles_n) * TM;
   if (m0 >= M) { return; }
   let j0 = (t % tiles_n) * TN;
@@ -189,11 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cols = min(TN, N4 - j0);
   for (var r = 0u; r < rows; r++) {
     for (var c = 0u; c < cols; c++) {
-      let i = (m0 + r) * N4 + j0 + c;
-      var v = tile[8u * r + c];
-      if (ACT == 1u) { v = silu4(v); }
-      if (HAS_RES) { v += res[i]; }
-      y[i] = v;
+      finish_output((m0 + r) * N4 + j0 + c, tile[8u * r + c]);
     }
   }
 }

@@ -12,30 +12,12 @@
 // One workgroup: a (WG_M·TM) × (WG_N·TN vec4) output tile through workgroup memory (lib/gemm_tiled.wgsl);
 // the gate is applied as each activation vec4 enters workgroup memory, per row, so a tile may span any
 // number of images (the classifier at batch 8 has one row per image).
-// Dispatch: ceil(M / (WG_M·TM)) · ceil(N4 / (WG_N·TN)) workgroups (linear, see lib/grid.wgsl), column tiles fastest.
-//!include lib/act.wgsl
+// A linear workgroup index (see lib/grid.wgsl), column tiles fastest; a TM × TN register tile of vec4s:
+// Dispatch: ceil(M / (WG_M * TM)) * ceil(N4 / (WG_N * TN))
+// Accumulators: 4 * TM * TN
 //!include lib/grid.wgsl
 //!include lib/gemm_tiled.wgsl
-
-struct Params {
-  M: u32,
-  K4: u32,
-  N4: u32,
-  // Rows per image, H·W.
-  HW: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w: array<mat4x4<f32>>;
-@group(0) @binding(3) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read> se: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> res: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> y: array<vec4<f32>>;
-
-override ACT: u32 = 0;
-override SE_SCALE: bool = false;
-override HAS_RES: bool = false;
+//!include lib/pointwise_io.wgsl
 
 fn load_a(m: u32, k: u32) -> vec4<f32> {
   if (m >= params.M || k >= params.K4) { return vec4<f32>(0.0); }
@@ -51,11 +33,7 @@ fn load_b(k: u32, j: u32) -> mat4x4<f32> {
 
 fn store(m: u32, j: u32, acc: vec4<f32>) {
   if (m >= params.M || j >= params.N4) { return; }
-  let i = m * params.N4 + j;
-  var v = acc + b[j];
-  if (ACT == 1u) { v = silu4(v); }
-  if (HAS_RES) { v += res[i]; }
-  y[i] = v;
+  finish_output(m * params.N4 + j, acc + b[j]);
 }
 
 @compute @workgroup_size(GEMM_WG)

@@ -4,25 +4,18 @@
 // One invocation: one vec4 of channels of one image, summing its HW pixels (stride C4 vec4s apart) in
 // four independent accumulators so consecutive loads do not wait on one add chain. Neighbouring
 // invocations read neighbouring vec4s.
-// Dispatch: ceil(count / WG) workgroups (linear, see lib/grid.wgsl), count = N·C4.
+// count = N·C4 (a linear workgroup index, see lib/grid.wgsl); four independent vec4 sums:
+// Dispatch: ceil(count / WG)
+// Accumulators: 16
 //!include lib/grid.wgsl
+//!include lib/pool_io.wgsl
 
-struct Params {
-  count: u32,
-  C4: u32,
-  HW: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
 override WG: u32 = 64;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
+fn main(inv: Invocation) {
+  let i = linear_invocation(inv, WG);
   if (i >= params.count) { return; }
   let C4 = params.C4;
   let HW = params.HW;

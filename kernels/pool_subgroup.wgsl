@@ -11,19 +11,13 @@
 // tree's order is fixed by the slots, so the sum is the same on every run of an adapter; a subgroup wider
 // than the workgroup (only its WG lanes are active) or a workgroup split into any number of subgroups in any
 // lane order gives the same total.
-// Dispatch: count = N·C4 workgroups (linear, see lib/grid.wgsl).
+// One workgroup per (image, channel vec4), count = N·C4 (a linear workgroup index, see lib/grid.wgsl):
+// Dispatch: count
+// Accumulators: 4
 enable subgroups;
 //!include lib/grid.wgsl
+//!include lib/pool_io.wgsl
 
-struct Params {
-  count: u32,
-  C4: u32,
-  HW: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> y: array<vec4<f32>>;
 
 // A power of two (the tree halves it), at most 256.
 override WG: u32 = 64;

@@ -19,7 +19,9 @@
 //   y is a dense float32 batch read through element strides (sN, sC, sH, sW): NHWC (3HW, 1, 3W, 3) or
 //   NCHW (3HW, HW, W, 1), whichever the stem reads; only image n is written.
 // One invocation: one output pixel, all three channels. Invocations run along a row, then down the rows.
-// Dispatch: ceil(outH·outW / WG) workgroups (linear, see lib/grid.wgsl).
+// A linear workgroup index (see lib/grid.wgsl); the filter's weighted RGB sum and its weight total:
+// Dispatch: ceil(outH * outW / WG)
+// Accumulators: 5
 // Params, the overrides, the resamplers and `main` are lib/preprocess.wgsl, shared with preprocess_texture.wgsl
 // (the same front end reading a texture): this file adds the bindings and how a pixel is read from `src`.
 //!include lib/grid.wgsl

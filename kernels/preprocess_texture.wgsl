@@ -9,7 +9,9 @@
 //   the two kernels agree bit for bit on the same pixels. srcW is not read (the texture has its size).
 //   y is a dense float32 batch read through element strides (sN, sC, sH, sW), NHWC or NCHW; only image n is written.
 // One invocation: one output pixel, all three channels. Invocations run along a row, then down the rows.
-// Dispatch: ceil(outH·outW / WG) workgroups (linear, see lib/grid.wgsl).
+// A linear workgroup index (see lib/grid.wgsl); the filter's weighted RGB sum and its weight total:
+// Dispatch: ceil(outH * outW / WG)
+// Accumulators: 5
 //!include lib/grid.wgsl
 //!include lib/preprocess.wgsl
 

@@ -17,7 +17,9 @@
 // every mean vec4 and every h vec4 loaded serves 4 weight vectors. The mean and fc1 are reductions of P
 // and C4 terms: when there are fewer outputs than invocations, G = WG / lanes invocations share one output,
 // each summing every G-th term, and the G partials are added through workgroup memory.
-// Dispatch: N workgroups (linear, see lib/grid.wgsl).
+// One workgroup per image (a linear workgroup index, see lib/grid.wgsl), one vec4 accumulator:
+// Dispatch: N
+// Accumulators: 4
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 

@@ -5,7 +5,9 @@
 // K4·4 - K padding lanes are ignored on input and written 0.
 // One workgroup per row: each invocation strides over the row's vec4s (max, then Σ exp, then the
 // normalised write), with a tree reduction over workgroup memory after each of the first two passes.
-// Dispatch: N workgroups (linear, see lib/grid.wgsl).
+// One workgroup per row (a linear workgroup index, see lib/grid.wgsl), one vec4 accumulator:
+// Dispatch: N
+// Accumulators: 4
 //!include lib/grid.wgsl
 
 struct Params {

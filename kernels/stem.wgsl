@@ -18,7 +18,9 @@
 //   Per tap it loads each pixel's 3 input values once for all TN output groups and each weight matrix once for
 //   all TM pixels; a padding row is skipped for the whole tile. Invocations are ordered output group fastest,
 //   then pixel tiles along W, H, N.
-// Dispatch: ceil(N·Ho·ceil(Wo/TM)·ceil(Cout4/TN) / WG) workgroups (linear, see lib/grid.wgsl).
+// A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
+// Dispatch: ceil(N * Ho * ceil(Wo / TM) * ceil(Cout4 / TN) / WG)
+// Accumulators: 4 * TM * TN
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 //!include lib/conv_tile.wgsl

@@ -9,7 +9,8 @@ import { throwIfAborted } from './abort.js';
 import { EffnetError } from './errors.js';
 import { leaseSharedGpu, wrapDevice, type Gpu } from './gpu.js';
 import { getArch, validateArch, type ArchName, type ArchSpec } from './model/tables.js';
-import { resolveWeights, type WeightOptions, type WeightsSource } from './weights/load.js';
+import { resolveWeights } from './weights/load.js';
+import type { WeightOptions, WeightsSource } from './weights/types.js';
 import { serializeEffnetWeights } from './weights/effnet-format.js';
 import { Model } from './runtime/model.js';
 import type { ModelOptions } from './runtime/model-types.js';
@@ -31,8 +32,6 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
    * use and kept, since creating a device per model grows the process); dispose() ends the lease.
    */
   device?: GPUDevice | Gpu;
-  /** A tuning URL that sends no byte for this long fails the load with an IO error (default 30 000 ms; 0: no limit). */
-  timeoutMs?: number;
 }
 
 /**

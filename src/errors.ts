@@ -20,9 +20,9 @@
  * | MODEL_SPEC        | model/, api.ts: an unknown architecture or an invalid stage/block table                  |
  * | DISPOSED          | runtime/model.ts: a call on a disposed model, or work in flight that dispose() cancelled  |
  * | USER_KERNEL       | kernel-bench/: a user's kernel breaks its op's contract or does not compile; names file, line and field |
- * | IO                | weights/load.ts, image/, tuning-file.ts, the CLI: a file or URL that cannot be read        |
- * | ABORTED           | weights/load.ts, io/, runtime/model.ts: the caller's AbortSignal fired during a load or a run |
- * | TUNING            | tuning-file.ts, kernels/tuning.ts: a tuning file or entry the kernels cannot take (names the entry and key) |
+ * | IO                | io/read.ts (weights, images, tuning files), the CLI: a file or URL that cannot be read     |
+ * | ABORTED           | io/read.ts, runtime/model.ts: the caller's AbortSignal fired during a load or a run |
+ * | TUNING            | tuning/file.ts, kernels/tuning.ts: a tuning file or entry the kernels cannot take (names the entry and key) |
  * | SELF_TEST         | runtime/self-test.ts: every variant of a launch failed the on-device self-test, so no correct one is left |
  */
 export type ErrorCode =

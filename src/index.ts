@@ -16,7 +16,8 @@ export { pretrained, IMAGENET_CLASSES, PRETRAINED_ARCHS, type Pretrained, type P
 export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump, type ModelMemory, type ModelOptions, type GpuInputTensor, type GpuOutput } from './runtime/model.js';
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
 export { MODEL_TOLERANCE } from './tolerance.js';
-export { inferArch, type WeightsSource, type WeightFormat, type LoadProgress } from './weights/load.js';
+export { inferArch } from './weights/infer.js';
+export type { WeightsSource, WeightFormat, LoadProgress } from './weights/types.js';
 export type { ModelParams } from './weights/params.js';
 export { classify, classifyImages, classifyEach, type ImageInput, type ImageOutcome, type Prediction, type ClassifyOptions, type Classification } from './classify.js';
 export type { StageTime } from './runtime/timing.js';
@@ -26,6 +27,6 @@ export { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, torchvisionPreset, type Prepro
 export { topK } from './kernels/softmax.js';
 export { profileModel, type Profile, type StageProfile, type KernelProfile, type Timing, type ProfileOptions } from './profile.js';
 export type { Spread } from './stats.js';
-export { tuneModel, compareModels, tuningSecondLoad, type TuneOptions, type TuneResult, type TunedLaunch, type SecondLoad } from './tuning/measure.js';
+export { tuneModel, type TuneOptions, type TuneResult, type TunedLaunch } from './tuning/measure.js';
 export { mergeTuning, parseTuningFile, choicesFor, adapterKey, TUNING_FORMAT, type TuningFile, type TuningChoice, type TuningSource } from './tuning/file.js';
 export type { ScheduleTarget } from './runtime/model.js';

@@ -9,7 +9,7 @@ import { EffnetError } from './errors.js';
 import type { AdapterReport } from './gpu.js';
 import { instrument, type OpView } from './runtime/instrument.js';
 import type { Model, ScheduleTarget } from './runtime/model.js';
-import { PassTimer } from './runtime/timing.js';
+import { interleave, PassTimer, timerKind, type TimerKind } from './runtime/timing.js';
 import { spread, type Spread } from './stats.js';
 
 /** What a timed unit (stage or kernel) achieved; all null when the timer cannot see it. */
@@ -51,7 +51,7 @@ export interface Profile {
   /** The schedule profiled: shaped for which device class, with which tuning. */
   schedule: ScheduleTarget;
   /** 'submit': wall time of whole inferences (submit to read-back), coarser and with no per-stage split. */
-  timer: 'timestamp-query' | 'submit';
+  timer: TimerKind;
   /**
    * The quantum of the GPU timestamps actually seen: the greatest common divisor of every raw timestamp
    * delta (Chrome without developer features, and Dawn by default, round them to ~100 µs / 65536 ns).
@@ -111,34 +111,34 @@ export async function profileModel(model: Model, opts: ProfileOptions = {}): Pro
 
   const groups = detail ? schedule.passes.flatMap((p) => p.ops.map((o) => [o])) : schedule.passes.map((p) => p.ops);
   const samples: number[][] = groups.map(() => []);
-  const wall: number[] = [];
-  const totals: number[] = [];
   const deltas: bigint[] = [];
-  const timer: Profile['timer'] = model.gpu.report.features.timestampQuery ? 'timestamp-query' : 'submit';
-  const timed = timer === 'timestamp-query';
+  const timed = model.gpu.report.features.timestampQuery;
+  const timer = timerKind(timed);
   const passTimer = timed ? new PassTimer(model.gpu.device, groups.length) : undefined;
   const wallMs = async (ts?: PassTimer) => {
     const t0 = performance.now();
     await schedule.run(input, ts?.plan(detail));
     return performance.now() - t0;
   };
-  try {
-    // Warm up both kinds of run (first-run costs are not what a profile is about). They then alternate,
-    // and swap which goes first, so that neither load from elsewhere on the machine nor the order biases
-    // either side of the overhead.
-    log('warming up');
-    await wallMs();
-    if (passTimer) await wallMs(passTimer);
-    log(`timing ${runs} unprofiled and ${runs} profiled run(s), interleaved (${timer}${detail ? ', a pass per kernel' : ''})`);
-    for (let r = 0; r < runs; r++) {
-      if (r % 2 === 0) wall.push(await wallMs());
-      totals.push(await wallMs(passTimer));
-      if (r % 2 === 1) wall.push(await wallMs());
-      if (!passTimer) continue;
+  // A profiled run, its pass times taken from the timestamps.
+  const profiled = async () => {
+    const ms = await wallMs(passTimer);
+    if (passTimer) {
       const t = await passTimer.ticks();
       for (const x of t) deltas.push(x - t[0]!);
       groups.forEach((_, g) => samples[g]!.push(Number(t[2 * g + 1]! - t[2 * g]!) / 1e6));
     }
+    return ms;
+  };
+  let wall: number[];
+  let totals: number[];
+  try {
+    // Warm up both kinds of run (first-run costs are not what a profile is about); they then alternate.
+    log('warming up');
+    await wallMs();
+    if (passTimer) await wallMs(passTimer);
+    log(`timing ${runs} unprofiled and ${runs} profiled run(s), interleaved (${timer}${detail ? ', a pass per kernel' : ''})`);
+    ({ a: wall, b: totals } = await interleave(() => wallMs(), profiled, runs));
   } finally {
     passTimer?.destroy();
     schedule.release();

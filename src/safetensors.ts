@@ -124,20 +124,84 @@ export class StoredTensor implements TensorInfo {
 
 export function parseSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ParseOptions = {}): SafetensorsFile {
   const source = opts.source ?? '<buffer>';
-  const maxHeader = opts.maxHeaderBytes ?? 100 * 1024 * 1024;
   const file = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const fail = (msg: string): never => { throw new EffnetError('SAFETENSORS', `${source}: ${msg}`); };
+  const fail = failWith(source);
 
   if (file.length < 8) fail(`file is ${file.length} bytes, shorter than the 8-byte header length`);
+  const n = headerLength(file, opts, fail);
+  if (n > file.length - 8) fail(`header length ${n} exceeds file size (${file.length - 8} bytes after the length)`);
+  const dataStart = 8 + n, dataLength = file.length - dataStart;
+  const { metadata, entries } = parseHeader(file.subarray(8, dataStart), fail, dataLength);
+  const tensors = new Map<string, TensorInfo>();
+  for (const { name, dtype, shape, begin, end, numel } of entries) {
+    tensors.set(name, new StoredTensor(name, dtype, shape, dataStart + begin, numel, file.subarray(dataStart + begin, dataStart + end), source));
+  }
+
+  // Overlap check: sorted by start, a tensor overlaps an earlier one iff it starts before the furthest end so far
+  // (the end of the previous tensor, once the ones before it are known not to overlap). Empty tensors own no bytes.
+  const byStart = [...tensors.values()].filter((t) => t.byteLength > 0).sort((a, b) => a.byteOffset - b.byteOffset);
+  for (let i = 1; i < byStart.length; i++) {
+    const prev = byStart[i - 1]!, cur = byStart[i]!;
+    if (cur.byteOffset < prev.byteOffset + prev.byteLength) {
+      fail(`tensors '${prev.name}' and '${cur.name}' overlap in the data section`);
+    }
+  }
+
+  return {
+    metadata,
+    tensors,
+    names: () => [...tensors.keys()],
+    has: (name) => tensors.has(name),
+    get: (name) => tensors.get(name) ?? fail(`no tensor named '${name}' (the file has ${tensors.size} tensors)`),
+  };
+}
+
+/**
+ * The size of the file a safetensors header describes (the header, then data up to the furthest tensor's end),
+ * from the file's first bytes alone: `need` while `head` does not yet hold the whole header. A malformed header
+ * is the SAFETENSORS error parseSafetensors would raise.
+ */
+export function safetensorsFileSize(head: Uint8Array, opts: ParseOptions = {}): number | { need: number } {
+  if (head.length < 8) return { need: 8 };
+  const fail = failWith(opts.source ?? '<buffer>');
+  const n = headerLength(head, opts, fail);
+  if (head.length < 8 + n) return { need: 8 + n };
+  const { entries } = parseHeader(head.subarray(8, 8 + n), fail);
+  return 8 + n + entries.reduce((most, e) => Math.max(most, e.end), 0);
+}
+
+type Fail = (msg: string) => never;
+
+const failWith = (source: string): Fail => (msg) => {
+  throw new EffnetError('SAFETENSORS', `${source}: ${msg}`);
+};
+
+/** The u64 header length at the start of `file` (at least 8 bytes), refused past `maxHeaderBytes`. */
+function headerLength(file: Uint8Array, opts: ParseOptions, fail: Fail): number {
+  const maxHeader = opts.maxHeaderBytes ?? 100 * 1024 * 1024;
   const n64 = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(maxHeader)) fail(`header length ${n64} exceeds the cap of ${maxHeader} bytes (maxHeaderBytes)`);
-  if (n64 > BigInt(file.length - 8)) fail(`header length ${n64} exceeds file size (${file.length - 8} bytes after the length)`);
-  const n = Number(n64);
-  const dataStart = 8 + n, dataLength = file.length - dataStart;
+  return Number(n64);
+}
 
+interface HeaderEntry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  /** data_offsets, relative to the data section. */
+  begin: number;
+  end: number;
+  numel: number;
+}
+
+/**
+ * The header's JSON, every field checked. `dataLength`, when the data section is there, bounds every tensor's
+ * offsets; without it (only the file's head is at hand) that one check is left to the full parse.
+ */
+function parseHeader(json: Uint8Array, fail: Fail, dataLength?: number): { metadata: Record<string, string>; entries: HeaderEntry[] } {
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, dataStart));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
   } catch {
     fail('header is not valid UTF-8');
   }
@@ -150,7 +214,7 @@ export function parseSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ParseOpt
   if (!isPlainObject(header)) fail('header is not a JSON object');
 
   let metadata: Record<string, string> = {};
-  const tensors = new Map<string, TensorInfo>();
+  const entries: HeaderEntry[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!isPlainObject(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
@@ -173,32 +237,15 @@ export function parseSafetensors(bytes: ArrayBuffer | Uint8Array, opts: ParseOpt
       bad(`data_offsets ${JSON.stringify(offsets)} are not two non-negative integers [begin, end] with begin <= end`);
     }
     const [begin, end] = offsets as [number, number];
-    if (end > dataLength) bad(`offsets [${begin},${end}] run past the data section of ${dataLength} bytes`);
+    if (dataLength !== undefined && end > dataLength) bad(`offsets [${begin},${end}] run past the data section of ${dataLength} bytes`);
     const size = DTYPE_BYTES[dtype as Dtype];
     const numel = (shape as number[]).reduce((a, b) => a * b, 1);
     if (numel * size !== end - begin) {
       bad(`shape [${shape}] of ${dtype} needs ${numel * size} bytes but data_offsets span ${end - begin} bytes`);
     }
-    tensors.set(name, new StoredTensor(name, dtype as Dtype, shape as number[], dataStart + begin, numel, file.subarray(dataStart + begin, dataStart + end), source));
+    entries.push({ name, dtype: dtype as Dtype, shape: shape as number[], begin, end, numel });
   }
-
-  // Overlap check: sorted by start, a tensor overlaps an earlier one iff it starts before the furthest end so far
-  // (the end of the previous tensor, once the ones before it are known not to overlap). Empty tensors own no bytes.
-  const byStart = [...tensors.values()].filter((t) => t.byteLength > 0).sort((a, b) => a.byteOffset - b.byteOffset);
-  for (let i = 1; i < byStart.length; i++) {
-    const prev = byStart[i - 1]!, cur = byStart[i]!;
-    if (cur.byteOffset < prev.byteOffset + prev.byteLength) {
-      fail(`tensors '${prev.name}' and '${cur.name}' overlap in the data section`);
-    }
-  }
-
-  return {
-    metadata,
-    tensors,
-    names: () => [...tensors.keys()],
-    has: (name) => tensors.has(name),
-    get: (name) => tensors.get(name) ?? fail(`no tensor named '${name}' (the file has ${tensors.size} tensors)`),
-  };
+  return { metadata, entries };
 }
 
 export interface TensorToWrite {

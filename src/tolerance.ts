@@ -17,4 +17,14 @@ export const MODEL_TOLERANCE = {
    * `effnet tune` keeps a tuning only within this, and a tuning file can change logits by no more.
    */
   retileRelL2: 1e-6,
+  /**
+   * Logits with a user's kernel for one op kind in place of ours (`effnet kernel-bench`) against the stock ones, on
+   * random weights: a correct kernel sums each output in its own order, so every layer of that kind differs from
+   * ours by f32 rounding (each within TOL.conv of float64), and random weights — unlike trained ones — carry that
+   * through dozens of layers undamped: the correct naive depthwise example measures 1.8e-5 (issue 24's device)
+   * and 3.6e-5 (SwiftShader) on V2-S @128, over the 1e-5 of `relL2`. A wrong kernel moves them by far more: the
+   * pointwise example whose SE gate index is off by one, 7.9e-3 on B0 @32. 5e-4 sits between, 14× above the
+   * largest correct and 16× below that wrong one.
+   */
+  kernelSwapRelL2: 5e-4,
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { KERNELS, checkConventions, kernelSource } from '../src/kernels/registry.js';
+import { KERNELS, checkConventions, defineKernel, expandIncludes, kernelSource } from '../src/kernels/registry.js';
 import { reflectKernel } from '../src/kernels/reflect.js';
 import { isEffnetError } from '../src/errors.js';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,9 +17,17 @@ describe('kernel registry', () => {
 
   test('every kernels/lib/*.wgsl file is what its //!include resolves to', () => {
     for (const f of wgslFiles(`${kernelDir}lib/`)) {
-      expect(kernelSource({ name: 'probe', source: `//!include lib/${f}` })).toBe(readFileSync(`${kernelDir}lib/${f}`, 'utf8'));
+      // Its own includes are blanked the same way (and appended after it).
+      const body = readFileSync(`${kernelDir}lib/${f}`, 'utf8').replace(/^[ \t]*\/\/!include[ \t]+(\S+)[ \t]*$/gm, '// include $1: appended below');
+      const { code, ownLines, libraries } = expandIncludes(`// mine\n//!include lib/${f}\n//!include lib/${f}\nconst mine = 1;\n`, 'probe');
+      // The kernel's own lines stay where they were; the library follows once.
+      expect(code.split('\n')[3]).toBe('const mine = 1;');
+      expect(ownLines).toBe(5);
+      expect(code.split(body).length, f).toBe(2);
+      const at = libraries.find((l) => l.file === `lib/${f}`)!.firstLine;
+      expect(code.split('\n').slice(at - 1, at - 1 + body.split('\n').length - 1).join('\n')).toBe(body.replace(/\n$/, ''));
     }
-    expect(() => kernelSource({ name: 'probe', source: '//!include lib/none.wgsl\n' })).toThrow(/include of unknown file lib\/none\.wgsl/);
+    expect(() => kernelSource({ name: 'probe', source: '\n//!include lib/none.wgsl\n' })).toThrow(/probe\.wgsl:2: include of unknown file lib\/none\.wgsl/);
   });
 
   for (const entry of KERNELS) {
@@ -46,24 +54,29 @@ describe('kernel registry', () => {
       expect(r.uniforms.size).toBe(1);
       expect(u.size).toBeGreaterThan(0);
       expect(u.fields.size).toBeGreaterThan(0);
-      // The dispatch formula reads only what a launch has: the kernel's uniform fields and overrides.
-      const read = new Set<string>();
-      const count = entry.workgroups(new Proxy({}, { get: (_, k) => (read.add(String(k)), 3) }));
+      // The header's Dispatch and Accumulators lines read only what a launch has (checked when first used), and
+      // the workgroup size and register tile need no uniform value (they describe a pipeline, not a launch).
+      const fields = Object.fromEntries([...u.fields.keys()].map((k) => [k, 3]));
+      const count = entry.workgroups(fields);
       expect(Number.isInteger(count) && count > 0).toBe(true);
-      expect(read.size).toBeGreaterThan(0);
-      for (const k of read) expect(u.fields.has(k) || r.overrides.includes(k), `${entry.name} dispatch reads ${k}`).toBe(true);
-      // The workgroup size and register tile read only overrides (they describe a pipeline, not a launch), and
-      // the workgroup size is the override its @workgroup_size names.
-      for (const f of [entry.workgroupSize, entry.accumulators]) {
-        const used = new Set<string>();
-        expect(f(new Proxy({}, { get: (_, k) => (used.add(String(k)), 2) }))).toBeGreaterThan(0);
-        for (const k of used) expect(r.overrides, `${entry.name} reads override ${k}`).toContain(k);
-      }
+      expect(entry.workgroupSize({})).toBeGreaterThan(0);
+      expect(entry.accumulators({})).toBeGreaterThan(0);
       const size = /@workgroup_size\((\w+)\)/.exec(src)![1]!;
+      // Nothing is restated in TypeScript: the defaults are the WGSL's own.
+      if (size === 'WG') expect(entry.workgroupSize({})).toBe(Number(/override WG: u32 = (\d+);/.exec(src)![1]));
       if (size === 'WG') expect(entry.workgroupSize({ WG: 96 })).toBe(96);
       else expect([size, entry.workgroupSize({ WG_M: 8, WG_N: 16 })]).toEqual(['GEMM_WG', 128]);
     });
   }
+
+  test('a header line that reads what no launch has, or none at all, is refused when the kernel is first used', () => {
+    const add = KERNELS.find((k) => k.name === 'elementwise')!.source;
+    expect(() => defineKernel('probe', add.replace('ceil(count / WG)', 'ceil(rows / WG)')).workgroups({ count: 4 })).toThrow(
+      "kernel 'probe': 'Dispatch: ceil(rows / WG)' reads rows, neither a Params field nor an override",
+    );
+    expect(() => defineKernel('probe', add.replace('// Accumulators: 4\n', '')).accumulators({})).toThrow("kernel 'probe': no '// Accumulators:' header line");
+    expect(defineKernel('probe', add.replace('override WG: u32 = 64;', 'override WG: u32 = 2 * 48;')).workgroups({ count: 97 })).toBe(2);
+  });
 
   describe('binding conventions are enforced at reflection', () => {
     const probe = (bindings: string, entry = 'main') => () =>

@@ -5,6 +5,7 @@
  * run uses it and replace it, the tuner must reject such a candidate, and tuning files — wrong, legal or from
  * the cache — must never change the logits beyond f32 rounding.
  */
+import { createHash } from 'node:crypto';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -18,7 +19,7 @@ import { instrument } from '../src/runtime/instrument.js';
 import { customArch, getArch } from '../src/model/tables.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { RETILE_REL_L2, tuneModel } from '../src/tuning/measure.js';
-import { adapterKey, mergeTuning, TUNING_FORMAT, tuningCachePath, type TuningChoice } from '../src/tuning/file.js';
+import { adapterKey, engineStamp, mergeTuning, TUNING_FORMAT, tuningCachePath, type TuningChoice } from '../src/tuning/file.js';
 import { errorStats } from '../src/verify.js';
 
 /**
@@ -187,11 +188,13 @@ describe('tuning files never change the logits beyond f32 rounding (Node, Dawn)'
       expect((err as Error).message).toMatch(/choices\[3\] \(".*\): tile .* = 999 is outside/);
       expect(performance.now() - t0).toBeLessThan(5000);
 
-      // The same wrong file in Node's default cache: the bad entry is dropped with a warning, the rest applies,
-      // and no option is needed for either.
+      // The same wrong file in Node's default cache, stamped as the engine stamps what it writes (so only the
+      // entry check stands between it and the model): the bad entry is dropped with a warning, the rest applies,
+      // and no option is needed for either. Unstamped, the whole file is ignored.
       const cache = await tuningCachePath();
       mkdirSync(join(cache, '..'), { recursive: true });
-      writeFileSync(cache, JSON.stringify(wrong));
+      const checksum = createHash('sha256').update(JSON.stringify(wrong.adapters)).digest('hex');
+      writeFileSync(cache, JSON.stringify({ format: wrong.format, engine: await engineStamp(), adapters: wrong.adapters, checksum }));
       try {
         const cached = await loadModel({ arch: SMALL, weights: 'random', target: 'gpu', device: base.gpu, quickStart: false });
         expect(cached.schedule.tuning.entries).toBe(choices.length - 1);
@@ -205,6 +208,12 @@ describe('tuning files never change the logits beyond f32 rounding (Node, Dawn)'
         expect(ignored.schedule.tuning).toMatchObject({ entries: 0 });
         expect(ignored.schedule.tuning.warnings[0]).toMatch(/not a tuning file.*the tuning cache is ignored/);
         ignored.dispose();
+        // The wrong file as it was, unstamped (copied there by hand): ignored whole, never applied.
+        writeFileSync(cache, JSON.stringify(wrong));
+        const unstamped = await loadModel({ arch: SMALL, weights: 'random', target: 'gpu', device: base.gpu, quickStart: false });
+        expect(unstamped.schedule.tuning).toMatchObject({ entries: 0 });
+        expect(unstamped.schedule.tuning.warnings[0]).toMatch(/written by another build of the kernels.*the tuning cache is ignored/);
+        unstamped.dispose();
       } finally {
         writeFileSync(cache, JSON.stringify({ format: TUNING_FORMAT, adapters: {} }));
       }

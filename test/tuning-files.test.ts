@@ -7,7 +7,7 @@
  * (test/self-test.node.test.ts runs files through loadModel and compares logits.)
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, ftruncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, ftruncateSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ import { pointwiseLaunch } from '../src/kernels/pointwise.js';
 import { denseStrides, stemLaunch } from '../src/kernels/stem.js';
 import { tileSpace } from '../src/kernels/tile-space.js';
 import { applyTuning, parseTuningKey, tuningKey } from '../src/kernels/tuning.js';
-import { adapterKey, choicesFor, parseTuningFile, readTuningFile, TUNING_FORMAT, TUNING_MAX_BYTES } from '../src/tuning/file.js';
+import { adapterKey, choicesFor, engineStamp, parseTuningFile, readTuningCache, readTuningFile, TUNING_FORMAT, TUNING_MAX_BYTES, writeTuningCache } from '../src/tuning/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'effnet-tuning-files-'));
 const adapter = { host: 'node', vendor: 'v', architecture: 'a', device: 'd', description: '', isFallback: false } as AdapterReport;
@@ -237,5 +237,61 @@ describe('reading tuning files: bounded in size and time, never echoing what is 
     await expectRefusal(`${base}/silent`, 'ABORTED', /reading tuning from .* was aborted/, { signal: ctl.signal }, 2000);
     const f = await readTuningFile(`${base}/ok`);
     expect(choicesFor(f, adapter)!.get(tuningKey(dw))).toEqual({ WG: 128 });
+  });
+});
+
+// Node's tuning cache is data the engine wrote: a file placed there by anything else, edited, or written with
+// other kernels is ignored with a warning, never applied (it would change every later model with no option).
+describe("Node's tuning cache", () => {
+  const choice = { kernel: dw.kernel, key: tuningKey(dw), tile: { WG: 128 }, ms: 1, plannedMs: 2, layers: 1, tried: 3 };
+  const cacheDir = join(dir, 'cache');
+  const saved = process.env.EFFNET_TUNING_DIR;
+  beforeAll(() => {
+    process.env.EFFNET_TUNING_DIR = cacheDir;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.EFFNET_TUNING_DIR;
+    else process.env.EFFNET_TUNING_DIR = saved;
+  });
+  const read = async () => {
+    const warnings: string[] = [];
+    const f = await readTuningCache(warnings);
+    return { choices: f && choicesFor(f, adapter), warnings };
+  };
+
+  test('what effnet tune writes reads back, stamped with the kernels and a checksum', async () => {
+    const path = await writeTuningCache(adapter, [choice]);
+    expect(path).toBe(join(cacheDir, 'tuning.json'));
+    const written = JSON.parse(readFileSync(path, 'utf8'));
+    expect(written.engine).toBe(await engineStamp());
+    expect(written.checksum).toMatch(/^[0-9a-f]{64}$/);
+    const { choices, warnings } = await read();
+    expect(warnings).toEqual([]);
+    expect(choices!.get(tuningKey(dw))).toEqual({ WG: 128 });
+  });
+
+  test('a valid tuning file copied in by hand, an edited cache and one from other kernels are all ignored', async () => {
+    const path = await writeTuningCache(adapter, [choice]);
+    const good = JSON.parse(readFileSync(path, 'utf8'));
+    writeFileSync(path, JSON.stringify(file(choice)));
+    let r = await read();
+    expect(r.choices).toBeUndefined();
+    expect(r.warnings).toEqual([expect.stringMatching(/written by another build of the kernels \(undefined, this one kernels-[0-9a-f]{16}\): the tuning cache is ignored$/)]);
+    // A legal tile, but not the one measured: the checksum catches the edit.
+    const edited = structuredClone(good);
+    edited.adapters[adapterKey(adapter)].choices[0].tile.WG = 32;
+    writeFileSync(path, JSON.stringify(edited));
+    r = await read();
+    expect(r.choices).toBeUndefined();
+    expect(r.warnings).toEqual([expect.stringMatching(/its checksum does not match its entries \(edited, or not written by effnet\): the tuning cache is ignored$/)]);
+    writeFileSync(path, JSON.stringify({ ...good, engine: 'kernels-0000000000000000' }));
+    r = await read();
+    expect(r.choices).toBeUndefined();
+    expect(r.warnings[0]).toMatch(/written by another build of the kernels \("kernels-0000000000000000", this one kernels-/);
+    // Not JSON at all: ignored without quoting it.
+    writeFileSync(path, 'root:x:0:0:root:/root:/bin/bash\n');
+    r = await read();
+    expect(r.choices).toBeUndefined();
+    expect(r.warnings.join('\n')).not.toMatch(/root/);
   });
 });

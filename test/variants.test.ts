@@ -6,10 +6,9 @@
  * test/self-test.node.test.ts runs them.
  */
 import { describe, expect, test } from 'vitest';
-import { kernelCase } from '../src/kernels/cases.js';
 import type { Launch, LaunchTarget } from '../src/kernels/launch.js';
 import { pipelineKey } from '../src/kernels/library.js';
-import { probeLaunch } from '../src/kernels/probe.js';
+import { kernelCase, probeLaunch } from '../src/kernels/ops.js';
 import { kernelEntry, reflectedKernel } from '../src/kernels/registry.js';
 import { isTunable, launchTileProblem, tuningKey, withTile } from '../src/kernels/tuning.js';
 import { launchVariants, plainLaunch, selectLaunch } from '../src/kernels/variants.js';

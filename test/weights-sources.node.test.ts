@@ -17,7 +17,7 @@ import { getArch } from '../src/model/tables.js';
 import type { Model } from '../src/runtime/model.js';
 import { serializeSafetensors } from '../src/safetensors.js';
 import { IMAGENET_CLASSES, pretrained } from '../src/pretrained.js';
-import type { LoadProgress } from '../src/weights/load.js';
+import type { LoadProgress } from '../src/weights/types.js';
 import { randomParams } from '../src/weights/random.js';
 import { expectedStateDict, TORCHVISION_NAMING } from '../src/weights/torchvision.js';
 import { effnet } from './support/cli.js';

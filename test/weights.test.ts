@@ -11,10 +11,12 @@ import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { checkModelParams, checkTensorSet } from '../src/weights/check.js';
 import { defaultCacheDir } from '../src/io/cache.js';
 import { ensurePretrainedB0, type PretrainedB0 } from '../src/weights/fetch.js';
-import { readTfjsModel } from '../src/weights/load.js';
 import type { ConvParams, ModelParams } from '../src/weights/params.js';
 import { paramsFromTimm, timmSpecOverrides } from '../src/weights/timm.js';
-import { decodeTfjsWeights, paramsFromTfjsGraph, tfjsSpecOverrides, type TfjsGraphModel } from '../src/weights/tfjs.js';
+import { paramsFromTfjsGraph, tfjsSpecOverrides } from '../src/weights/tfjs.js';
+import { decodeTfjsWeights } from '../src/weights/tfjs-decode.js';
+import type { TfjsGraphModel } from '../src/weights/tfjs-manifest.js';
+import { readTfjsModel } from '../src/weights/tfjs-read.js';
 import { paramsFromTorchvision } from '../src/weights/torchvision.js';
 import { referenceForward, softmax, type ForwardInput } from '../src/reference/forward.js';
 

@@ -46,7 +46,7 @@ async function removeStaleChunks(result) {
 const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
 await mkdir('dist/browser', { recursive: true });
 
-const browserEntries = { effnet: 'src/index.ts', host: 'tools/browser/host.ts', 'kernel-bench': 'tools/browser/kernel-bench.ts' };
+const browserEntries = { effnet: 'src/index.ts', host: 'tools/browser/host.ts' };
 if (existsSync('test/browser/entry.ts')) browserEntries.tests = 'test/browser/entry.ts';
 if (existsSync('bench/browser/entry.ts')) browserEntries.bench = 'bench/browser/entry.ts';
 

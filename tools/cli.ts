@@ -53,14 +53,23 @@ async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
+/**
+ * Exit once stdout and stderr have handed everything written to them to the OS: process.exit drops what a pipe
+ * has not taken yet, which cut a long `--json` report short.
+ */
+async function exit(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((done) => s.write('', () => done()))));
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (e: unknown) => {
     const msg = e instanceof EffnetError ? `${e.message}` : e instanceof Error ? e.message : String(e);
     console.error(`effnet: ${msg}`);
     // A caller that asked for JSON parses stdout: a failure is JSON there too, never an empty or half-written page.
     if (process.argv.includes('--json')) console.log(JSON.stringify({ error: { code: e instanceof EffnetError ? e.code : 'CLI', message: msg } }));
     if (process.env.EFFNET_DEBUG && e instanceof Error) console.error(e.stack);
-    process.exit(1);
+    return exit(1);
   },
 );

@@ -79,9 +79,8 @@ fn finish_tile(a: Tile, t: ConvTile) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
+fn main(inv: Invocation) {
+  let i = linear_invocation(inv, WG);
   if (i >= conv_tile_count()) { return; }
   let tile = conv_tile(i);
   finish_tile(accumulate(tile), tile);

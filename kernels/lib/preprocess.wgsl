@@ -108,9 +108,8 @@ fn antialiased(base: vec2<i32>, c: vec2<f32>) -> vec4<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * WG + lid;
+fn main(inv: Invocation) {
+  let i = linear_invocation(inv, WG);
   if (i >= params.outW * params.outH) { return; }
   let ox = i % params.outW;
   let oy = i / params.outW;

@@ -6,6 +6,7 @@
  */
 import { EffnetError } from '../errors.js';
 import { isNode } from '../env.js';
+import { readAll } from '../io/read.js';
 
 export interface DecodedImage {
   width: number;
@@ -218,20 +219,16 @@ export function imageFromBrowserSource(src: BrowserImageSource, name = 'image'):
   return checked({ width, height, rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }, name);
 }
 
-/** Node: read and decode an image file, with a clear error for a missing, unreadable or non-file path. */
+/**
+ * The largest image file read: 2 GiB, what Node's own readFile takes; a JPEG or PNG under the default pixel cap
+ * comes nowhere near it.
+ */
+export const IMAGE_MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * Node: read an image file through the engine's one reader (src/io/read.ts: a FIFO, device or directory is an IO
+ * error at once, never waited on) and decode it.
+ */
 export async function readImageFile(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
-  const fs = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    const st = await fs.stat(path);
-    if (st.isDirectory()) throw new EffnetError('IO', `${path}: is a directory, not an image file`);
-    if (!st.isFile()) throw new EffnetError('IO', `${path}: is not a regular file`);
-    bytes = await fs.readFile(path);
-  } catch (e) {
-    if (e instanceof EffnetError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (e as Error).message;
-    throw new EffnetError('IO', `${path}: cannot read the image file (${why})`, { cause: e });
-  }
-  return decodeImage(bytes, path, opts);
+  return decodeImage(await readAll(path, { what: 'image', maxBytes: IMAGE_MAX_BYTES }), path, opts);
 }

@@ -1,34 +1,65 @@
 /**
  * `effnet kernel-bench`: a user's kernel for one op kind against ours, on every distinct layer shape the
- * model's schedule runs for that op — correctness against the float64 CPU reference, GPU time of both from
+ * model's schedule runs for that op and on generated edge launches of the same pipelines (edge.ts) —
+ * correctness against the float64 CPU reference on NaN-filled outputs, twice (check.ts), GPU time of both from
  * timestamp queries in the same submits — and the whole network with the user's kernel in place of ours for
  * every layer of that op (bound over the same activations and weights), against the stock schedule in the
- * same run. The schedule is seen only through runtime/instrument.ts; nothing here changes the model.
+ * same run. Every workgroup count is bounded before anything runs, and every wait on the user's work has a
+ * deadline. The schedule is seen only through runtime/instrument.ts; nothing here changes the model.
  */
 import { createBuffer, readBuffer, storageBuffer } from '../buffers.js';
 import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport } from '../gpu.js';
 import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
-import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
+import { encodeDispatch, launchOf, type Dispatch } from '../kernels/launch.js';
 import { foldWorkgroups, layoutEntry } from '../kernels/library.js';
-import type { UniformValues } from '../kernels/reflect.js';
-import { compare } from '../reference/compare.js';
+import { overrideValues, type UniformValues } from '../kernels/reflect.js';
 import type { Model } from '../runtime/model.js';
 import { instrument, type InstrumentedSchedule, type OpView } from '../runtime/instrument.js';
 import { denseRows } from '../runtime/tensor-io.js';
-import { PassTimer } from '../runtime/timing.js';
+import { interleave, PassTimer, repsFor, timeDispatches, timerKind, type TimerKind } from '../runtime/timing.js';
 import { median } from '../stats.js';
 import { MODEL_TOLERANCE } from '../tolerance.js';
 import { errorStats } from '../verify.js';
 import { contractOf, OP_KERNELS, type BenchOp, type UserKernel } from './contract.js';
-import { familyCase } from '../kernels/cases.js';
+import { kernelCase } from '../kernels/ops.js';
+import { checkOutput, indexDecoder } from './check.js';
+import { edgeLaunches } from './edge.js';
 
 export interface KernelBenchOptions {
   batch?: number;
   res?: number;
   /** Timed runs per shape and per network side. */
   runs?: number;
+  /** The model's own launches, the generated edge launches (edge.ts), or both (the default). */
+  shapes?: ShapeSet;
+  /** Seconds one dispatch of the user's kernel may take before it is abandoned (default DEFAULT_TIMEOUT_S). */
+  timeoutS?: number;
   log?: (line: string) => void;
+}
+
+export type ShapeSet = 'model' | 'edge' | 'all';
+export const SHAPE_SETS: readonly ShapeSet[] = ['model', 'edge', 'all'];
+
+/**
+ * How long one dispatch of the user's kernel may run: the slowest stock dispatch of any zoo model takes well under
+ * a second even on SwiftShader, so ten seconds is a kernel that loops, not one that is slow.
+ */
+export const DEFAULT_TIMEOUT_S = 10;
+
+/**
+ * The most workgroups one launch of the user's kernel may have (below the device's
+ * maxComputeWorkgroupsPerDimension² where that is lower): one workgroup per output vec4 of the largest layer of
+ * any zoo model at batch 8 fits; a count past it is a wrong `// Dispatch:` line that would occupy the GPU for
+ * minutes, so it is refused before anything runs.
+ */
+export const MAX_USER_WORKGROUPS = 2 ** 24;
+
+/** A user dispatch that did not finish in time: the device is left running it, so the bench cannot go on. */
+export class KernelTimeout extends EffnetError {
+  constructor(message: string) {
+    super('USER_KERNEL', message);
+  }
 }
 
 export interface SideResult {
@@ -44,18 +75,25 @@ export interface SideResult {
 }
 
 export interface ShapeRow {
-  /** Our kernel for these layers, and the layers (module names) that run this exact launch. */
+  /** A launch of the model, or a generated edge launch on the pipeline of `layers` (untimed). */
+  set: 'model' | 'edge';
+  /** What an edge launch exercises. */
+  why?: string;
+  /** Our kernel for these layers, and the layers (module names) that run this exact launch (edge: this pipeline). */
   kernel: string;
   layers: string[];
+  /** The launch's overrides as `name=value` (K, S, TW, WG, SQUEEZE, tile sizes): what the user's pipeline is given. */
+  launch: string;
   /** The launch's uniforms as `name=value` (its shape as the kernels see it). */
   shape: string;
   /** Input H×W. */
   resolution: string;
   flops: number;
   bytes: number;
+  /** Our kernel ("stock" in reports) and the user's ("yours"). */
   ours: SideResult;
   theirs: SideResult;
-  /** Their median time over ours (> 1: theirs is slower); null when either failed. */
+  /** Yours / stock median time (> 1: yours is slower); null when either failed or the row is untimed. */
   ratio: number | null;
 }
 
@@ -67,7 +105,9 @@ export interface NetworkResult {
   swappedMs: number;
   /** ‖swapped − stock‖₂ / ‖stock‖₂ of the logits. */
   relL2: number;
-  /** relL2 within MODEL_TOLERANCE.relL2 (what a correct kernel's different rounding leaves through the network). */
+  /** The bound relL2 is held to: MODEL_TOLERANCE.kernelSwapRelL2. */
+  bound: number;
+  /** relL2 within `bound` (what a correct kernel's different rounding leaves through the network). */
   ok: boolean;
 }
 
@@ -79,12 +119,33 @@ export interface KernelBenchReport {
   res: number;
   runs: number;
   adapter: AdapterReport;
-  timer: 'timestamp-query' | 'submit';
+  timer: TimerKind;
   shapes: ShapeRow[];
   /** The swapped network, or why it could not run (a kernel WebGPU refuses on some layer). */
   network: NetworkResult | { error: string };
-  /** Every shape passed (the CLI's exit code). */
+  /** Which launches were checked (--shapes). */
+  shapeSet: ShapeSet;
+  /** Every shape passed and the network ran and agreed with the stock one (the CLI's exit code). */
   ok: boolean;
+}
+
+/** A launch kernel-bench runs: one of the model's ops, or an edge launch on one of their pipelines. */
+type LaunchView = Pick<OpView, 'name' | 'kernel' | 'overrides' | 'uniforms' | 'flops' | 'bytes' | 'inputSize' | 'dispatch'>;
+
+/**
+ * `work` (a promise on the device), or a KernelTimeout naming `what` once `ms` pass: a kernel that never finishes
+ * is abandoned — reported and given up on — rather than waited on.
+ */
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KernelTimeout(`${what}: did not finish within ${ms / 1000} s (--timeout-s); a kernel that never ends (a loop without exit?) is abandoned`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The user's shader module on `device`, or a USER_KERNEL error naming its first compile error's line. */
@@ -121,11 +182,11 @@ class UserDispatcher {
   }
 
   /** The overrides of ours that the user's kernel declares, at our launch's values. */
-  constants(op: OpView): Record<string, number> {
+  constants(op: LaunchView): Record<string, number> {
     return Object.fromEntries(this.user.sharedOverrides.filter((o) => o in op.overrides).map((o) => [o, op.overrides[o]!]));
   }
 
-  private pipeline(op: OpView): Promise<GPUComputePipeline> {
+  private pipeline(op: LaunchView): Promise<GPUComputePipeline> {
     const constants = this.constants(op);
     const key = JSON.stringify(constants);
     let p = this.pipelines.get(key);
@@ -141,27 +202,31 @@ class UserDispatcher {
   }
 
   /** The user's uniform struct filled from our launch's values, field by field. */
-  params(op: OpView): Uint8Array {
+  params(op: LaunchView): Uint8Array {
     const values: UniformValues = Object.fromEntries([...this.user.uniform.fields.keys()].map((f) => [f, op.uniforms[f]!]));
     return new Uint8Array(this.user.uniform.pack(values, this.user.label));
   }
 
   /** Linear workgroup count from the `// Dispatch:` formula, folded into (x, y) as for every engine kernel. */
-  grid(op: OpView): [number, number, number] {
+  grid(op: LaunchView): [number, number, number] {
     const values: Record<string, number> = {};
     for (const [k, v] of Object.entries(op.uniforms)) if (typeof v === 'number') values[k] = v;
-    Object.assign(values, op.overrides);
+    // Ours at our launch's values (defaults included), then the user's as their pipeline gets them.
+    Object.assign(values, overrideValues(reflectedKernel(kernelEntry(op.kernel)), op.overrides), overrideValues(this.user.reflected, this.constants(op)));
     const count = this.user.dispatch.evaluate(values);
     if (!Number.isInteger(count) || count < 1) {
       throw new EffnetError('USER_KERNEL', `${this.user.label}: Dispatch '${this.user.dispatch.text}' gives ${count} workgroups for ${op.name}; it must be a positive integer (use ceil)`);
     }
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    const grid = foldWorkgroups(count, max);
-    if (!grid) throw new EffnetError('LIMIT_EXCEEDED', `${this.user.label}: ${count} workgroups for ${op.name} exceed ${max}²`);
-    return grid;
+    const cap = Math.min(max * max, MAX_USER_WORKGROUPS);
+    if (count > cap) {
+      const why = cap === MAX_USER_WORKGROUPS ? `kernel-bench's bound of 2^24` : `this device's maxComputeWorkgroupsPerDimension² = ${max}²`;
+      throw new EffnetError('LIMIT_EXCEEDED', `${this.user.label}: Dispatch '${this.user.dispatch.text}' gives ${count} workgroups for ${op.name} (${shapeText(op)}), more than the ${cap} a launch may have (${why})`);
+    }
+    return foldWorkgroups(count, max)!;
   }
 
-  async dispatch(op: OpView, resources: Record<string, GPUBufferBinding>, made: GPUBuffer[]): Promise<Dispatch> {
+  async dispatch(op: LaunchView, resources: Record<string, GPUBufferBinding>, made: GPUBuffer[]): Promise<Dispatch> {
     const data = this.params(op);
     const params = createBuffer(this.device, { label: `${this.user.label}.params`, bytes: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, data });
     made.push(params);
@@ -171,7 +236,7 @@ class UserDispatcher {
 }
 
 /** Our op's pipeline over other buffers: a bind group for the same layout, and its uniforms packed by field name. */
-function ourDispatch(device: GPUDevice, op: OpView, resources: Record<string, GPUBufferBinding>, made: GPUBuffer[]): Dispatch {
+function ourDispatch(device: GPUDevice, op: LaunchView, resources: Record<string, GPUBufferBinding>, made: GPUBuffer[]): Dispatch {
   const entry = kernelEntry(op.kernel);
   const data = new Uint8Array(reflectedKernel(entry).uniforms.get('params')!.pack(op.uniforms, op.kernel));
   const params = createBuffer(device, { label: `${op.name}.params`, bytes: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, data });
@@ -193,65 +258,50 @@ async function validated<T>(device: GPUDevice, what: string, fn: () => Promise<T
   return result;
 }
 
-/**
- * Time `sides` (each a list of dispatches recorded back to back, `reps` times) over `runs` runs, alternating
- * which side goes first: GPU ms per dispatch from a timestamp pair around each side's pass, or, without
- * `timestamp-query`, the wall time of a submit per side.
- */
-async function timeSides(device: GPUDevice, timed: boolean, sides: Dispatch[][], runs: number, reps: number): Promise<number[]> {
-  const samples: number[][] = sides.map(() => []);
-  const timer = timed ? new PassTimer(device, sides.length) : undefined;
-  try {
-    for (let r = 0; r < runs; r++) {
-      const order = r % 2 === 0 ? sides.map((_, i) => i) : sides.map((_, i) => sides.length - 1 - i);
-      if (timer) {
-        const enc = device.createCommandEncoder({ label: 'kernel-bench' });
-        for (const i of order) {
-          const pass = enc.beginComputePass({ label: `side ${i}`, timestampWrites: timer.writes(i) });
-          for (let k = 0; k < reps; k++) for (const d of sides[i]!) encodeDispatch(pass, d);
-          pass.end();
-        }
-        timer.plan(false).resolve(enc);
-        device.queue.submit([enc.finish()]);
-        const ms = await timer.read();
-        ms.forEach((m, i) => samples[i]!.push(m / reps));
-      } else {
-        for (const i of order) {
-          const enc = device.createCommandEncoder({ label: 'kernel-bench' });
-          const pass = enc.beginComputePass();
-          for (let k = 0; k < reps; k++) for (const d of sides[i]!) encodeDispatch(pass, d);
-          pass.end();
-          const t0 = performance.now();
-          device.queue.submit([enc.finish()]);
-          await device.queue.onSubmittedWorkDone();
-          samples[i]!.push((performance.now() - t0) / reps);
-        }
-      }
-    }
-  } finally {
-    timer?.destroy();
-  }
-  return samples.map((s) => median(s));
-}
-
-const shapeText = (op: OpView) =>
+const shapeText = (op: Pick<OpView, 'uniforms'>) =>
   Object.entries(op.uniforms)
     .map(([k, v]) => `${k}=${typeof v === 'number' ? v : `[${v.join(',')}]`}`)
     .join(' ');
+
+const overridesText = (op: Pick<OpView, 'overrides'>) =>
+  Object.entries(op.overrides)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
+/** An edge launch as kernel-bench runs it: the model op's pipeline and bindings' kinds, its own uniforms and grid. */
+function edgeView(device: GPUDevice, like: OpView, uniforms: OpView['uniforms'], index: number): LaunchView {
+  const l = launchOf(like.kernel, uniforms, like.overrides);
+  const u = uniforms as Record<string, number>;
+  return {
+    name: `${like.name} (edge ${index})`,
+    kernel: like.kernel,
+    overrides: like.overrides,
+    uniforms,
+    flops: 0,
+    bytes: 0,
+    inputSize: typeof u.H === 'number' && typeof u.W === 'number' ? { height: u.H, width: u.W } : like.inputSize,
+    dispatch: { ...like.dispatch, grid: foldWorkgroups(l.workgroups, device.limits.maxComputeWorkgroupsPerDimension)! },
+  };
+}
 
 export async function kernelBench(model: Model, user: UserKernel, opts: KernelBenchOptions = {}): Promise<KernelBenchReport> {
   const batch = opts.batch ?? 1;
   const res = opts.res ?? model.spec.resolution;
   const runs = opts.runs ?? 5;
+  const shapeSet = opts.shapes ?? 'all';
+  const timeoutS = opts.timeoutS ?? DEFAULT_TIMEOUT_S;
   const log = opts.log ?? (() => undefined);
   for (const [name, v] of [['batch', batch], ['res', res], ['runs', runs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `${name} must be a positive integer, got ${v}`);
   }
   if (res < 8) throw new EffnetError('INPUT', `res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
+  if (!SHAPE_SETS.includes(shapeSet)) throw new EffnetError('INPUT', `shapes must be one of ${SHAPE_SETS.join(', ')}, got '${shapeSet}'`);
+  if (!(timeoutS > 0)) throw new EffnetError('INPUT', `timeoutS must be a positive number of seconds, got ${timeoutS}`);
   const { device } = model.gpu;
   const module = await compileUserKernel(device, user);
   const dispatcher = new UserDispatcher(device, user, module);
   const timed = model.gpu.report.features.timestampQuery;
+  const timeoutMs = timeoutS * 1000;
 
   log(`compiling ${model.spec.name} for batch ${batch} at ${res}×${res}`);
   const schedule = await instrument(model, { batch, height: res, width: res });
@@ -265,16 +315,35 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
       if (d) d.layers.push(op.name);
       else distinct.set(key, { op, layers: [op.name] });
     }
+    const layersOf = (op: OpView) => ofOp.filter((o) => o.kernel === op.kernel && JSON.stringify(o.overrides) === JSON.stringify(op.overrides)).map((o) => o.name);
+    const launches: { view: LaunchView; layers: string[]; set: 'model' | 'edge'; why?: string }[] = [];
+    if (shapeSet !== 'edge') for (const { op, layers } of distinct.values()) launches.push({ view: op, layers, set: 'model' });
+    if (shapeSet !== 'model') {
+      edgeLaunches(ofOp).forEach((e, i) => launches.push({ view: edgeView(device, e.like, e.uniforms, i + 1), layers: layersOf(e.like), set: 'edge', why: e.why }));
+    }
+    // Every workgroup count the user's Dispatch line gives, the network's included, before any of it runs: a count
+    // past the device's or the tool's bound is refused here, not found after minutes of other shapes.
+    for (const v of [...launches.map((l) => l.view), ...ofOp]) {
+      try {
+        dispatcher.grid(v);
+      } catch (e) {
+        if (isEffnetError(e, 'LIMIT_EXCEEDED')) throw e;
+      }
+    }
     const shapes: ShapeRow[] = [];
     let seed = 1;
-    for (const { op, layers } of distinct.values()) {
-      log(`${op.kernel} ${layers[0]}${layers.length > 1 ? ` (+${layers.length - 1} same-shape layers)` : ''}: checking and timing`);
-      shapes.push(await benchShape(device, timed, dispatcher, user, op, layers, runs, (seed += 101)));
+    for (const { view, layers, set, why } of launches) {
+      log(`${view.kernel} ${set === 'edge' ? view.name : layers[0]}${set === 'model' && layers.length > 1 ? ` (+${layers.length - 1} same-shape layers)` : ''}: ${set === 'edge' ? 'checking' : 'checking and timing'}`);
+      // Where a wrong value is needs the output's width: the layer's for the model's launches, which an edge
+      // launch without H and W uniforms (a pointwise probe) does not share.
+      const width = set === 'model' || typeof view.uniforms.W === 'number' ? view.inputSize.width : undefined;
+      const row = await benchShape(device, timed, dispatcher, user, view, layers, set === 'model' ? runs : 0, (seed += 101), timeoutMs, width);
+      shapes.push({ ...row, set, ...(why === undefined ? {} : { why }) });
     }
     log(`whole network: stock vs ${ofOp.length} ${user.op} layer(s) swapped, ${runs} run(s) each`);
     // A kernel that fails on some layer still gets its per-shape report; the network part says why it is missing.
-    const network = await benchNetwork(model, schedule, dispatcher, ofOp, timed, runs, batch, res).catch((e: unknown) => {
-      if (isEffnetError(e, 'USER_KERNEL') || isEffnetError(e, 'LIMIT_EXCEEDED')) return { error: e.message };
+    const network = await benchNetwork(model, schedule, dispatcher, ofOp, timed, runs, batch, res, timeoutMs).catch((e: unknown) => {
+      if (!(e instanceof KernelTimeout) && (isEffnetError(e, 'USER_KERNEL') || isEffnetError(e, 'LIMIT_EXCEEDED'))) return { error: e.message };
       throw e;
     });
     return {
@@ -285,21 +354,30 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
       res,
       runs,
       adapter: model.gpu.report,
-      timer: timed ? 'timestamp-query' : 'submit',
+      timer: timerKind(timed),
       shapes,
       network,
-      ok: shapes.every((s) => s.theirs.ok),
+      shapeSet,
+      ok: shapes.every((s) => s.theirs.ok) && !('error' in network) && network.ok,
     };
   } finally {
     schedule.release();
   }
 }
 
+/** A side's outputs pre-filled with NaN: a value the kernel never writes then fails the check instead of passing as 0. */
+function fillNaN(device: GPUDevice, buffers: GPUBuffer[]): void {
+  for (const b of buffers) device.queue.writeBuffer(b, 0, new Float32Array(b.size / 4).fill(NaN));
+}
+
 async function benchShape(
-  device: GPUDevice, timed: boolean, dispatcher: UserDispatcher, user: UserKernel, op: OpView, layers: string[], runs: number, seed: number,
-): Promise<ShapeRow> {
+  device: GPUDevice, timed: boolean, dispatcher: UserDispatcher, user: UserKernel, op: LaunchView, layers: string[], runs: number, seed: number, timeoutMs: number,
+  width: number | undefined,
+): Promise<Omit<ShapeRow, 'set'>> {
   const numeric = Object.fromEntries(Object.entries(op.overrides).map(([k, v]) => [k, Number(v)]));
-  const c = familyCase(user.op, op.uniforms, numeric, seed);
+  const c = kernelCase(OP_KERNELS[user.op].contract, op.uniforms, numeric, seed);
+  const launch = overridesText(op);
+  const row = { kernel: op.kernel, layers, launch, shape: shapeText(op), resolution: `${op.inputSize.height}×${op.inputSize.width}`, flops: op.flops, bytes: op.bytes };
   const made: GPUBuffer[] = [];
   try {
     const inputs: Record<string, GPUBufferBinding> = {};
@@ -323,20 +401,32 @@ async function benchShape(
     const oursRes = sideResources('ours');
     const theirsRes = sideResources('theirs');
     const ours = ourDispatch(device, op, oursRes, made);
+    const named = `${op.kernel} ${launch} (${row.shape})`;
+    /** One run: outputs NaN-filled, the dispatch, each output read back and reduced as the case checks it. */
+    const runOnce = async (d: Dispatch, resources: Record<string, GPUBufferBinding>, what: string): Promise<ArrayLike<number>[]> =>
+      within(
+        validated(device, what, async () => {
+            fillNaN(device, c.outputs.map((o) => resources[o.binding]!.buffer));
+            const enc = device.createCommandEncoder();
+            const pass = enc.beginComputePass();
+            encodeDispatch(pass, d);
+            pass.end();
+            device.queue.submit([enc.finish()]);
+            await device.queue.onSubmittedWorkDone();
+            const got = [];
+            for (const o of c.outputs) got.push(o.got(new Float32Array(await readBuffer(device, resources[o.binding]!.buffer, c.buffers[o.binding] as number))));
+            return got;
+        }),
+        timeoutMs,
+        `${what} (${named})`,
+      );
+    // Each side runs twice: values that differ between two runs of the same launch come from a race.
     const check = async (d: Dispatch, resources: Record<string, GPUBufferBinding>, what: string): Promise<SideResult> => {
-      await validated(device, what, async () => {
-        const enc = device.createCommandEncoder();
-        const pass = enc.beginComputePass();
-        encodeDispatch(pass, d);
-        pass.end();
-        device.queue.submit([enc.finish()]);
-        await device.queue.onSubmittedWorkDone();
-      });
-      const comps = [];
-      for (const o of c.outputs) {
-        const read = new Float32Array(await readBuffer(device, resources[o.binding]!.buffer, c.buffers[o.binding] as number));
-        comps.push(compare(o.got(read), o.want, o.tol, o.label));
-      }
+      const first = await runOnce(d, resources, what);
+      const second = await runOnce(d, resources, what);
+      const comps = c.outputs.map((o, i) =>
+        checkOutput(o.label, first[i]!, second[i]!, o.want, o.tol, indexDecoder(op.uniforms, o.want.length, width), `${named}, layers ${layers.join(', ')}`),
+      );
       return {
         ms: null, gflops: null, gbps: null,
         maxAbs: Math.max(...comps.map((x) => x.maxAbs)),
@@ -352,28 +442,23 @@ async function benchShape(
       theirs = await dispatcher.dispatch(op, theirsRes, made);
       theirsResult = await check(theirs, theirsRes, `${user.label} on ${op.name}`);
     } catch (e) {
-      // A kernel that WebGPU refuses on one shape (a dispatch too large, a rejected pipeline) fails that shape;
-      // the report still covers every other one.
-      if (!(e instanceof EffnetError)) throw e;
+      // A kernel that WebGPU refuses on one shape (a rejected pipeline) fails that shape; the report still covers
+      // every other one. One that hangs leaves the device busy: nothing after it can run.
+      if (!(e instanceof EffnetError) || e instanceof KernelTimeout) throw e;
       const failed: SideResult = { ms: null, gflops: null, gbps: null, maxAbs: NaN, maxRel: NaN, ok: false, messages: [e.message] };
-      return { kernel: op.kernel, layers, shape: shapeText(op), resolution: `${op.inputSize.height}×${op.inputSize.width}`, flops: op.flops, bytes: op.bytes, ours: oursResult, theirs: failed, ratio: null };
+      return { ...row, ours: oursResult, theirs: failed, ratio: null };
     }
+    if (!runs) return { ...row, ours: oursResult, theirs: theirsResult, ratio: null };
     // Enough back-to-back repetitions per timed pass that each side takes a few ms, above timer quantisation.
-    const [probeOurs, probeTheirs] = await timeSides(device, timed, [[ours], [theirs]], 1, 1);
-    const reps = Math.max(1, Math.min(20, Math.ceil(5 / Math.max(Math.min(probeOurs!, probeTheirs!), 0.05))));
-    const [msOurs, msTheirs] = await timeSides(device, timed, [[ours], [theirs]], runs, reps);
+    // Both sides share each run (one submit under timestamps), and which goes first alternates.
+    const sides = [[ours], [theirs]];
+    const both = { alternate: true, sameSubmit: true, label: 'kernel-bench' };
+    const timing = `timing ${user.label} on ${op.name} (${named})`;
+    const [probeOurs, probeTheirs] = await within(timeDispatches(device, timed, sides, { ...both, runs: 1, reps: 1 }), timeoutMs, timing);
+    const reps = repsFor(Math.min(probeOurs!, probeTheirs!), 5, 0.05, 20);
+    const [msOurs, msTheirs] = await within(timeDispatches(device, timed, sides, { ...both, runs, reps }), timeoutMs * (1 + runs * reps), timing);
     const withTime = (r: SideResult, ms: number): SideResult => ({ ...r, ms, gflops: op.flops / ms / 1e6, gbps: op.bytes / ms / 1e6 });
-    return {
-      kernel: op.kernel,
-      layers,
-      shape: shapeText(op),
-      resolution: `${op.inputSize.height}×${op.inputSize.width}`,
-      flops: op.flops,
-      bytes: op.bytes,
-      ours: withTime(oursResult, msOurs!),
-      theirs: withTime(theirsResult, msTheirs!),
-      ratio: msTheirs! / msOurs!,
-    };
+    return { ...row, ours: withTime(oursResult, msOurs!), theirs: withTime(theirsResult, msTheirs!), ratio: msTheirs! / msOurs! };
   } finally {
     for (const b of made) b.destroy();
   }
@@ -385,7 +470,7 @@ async function benchShape(
  * pair per pass; the swapped logits against the stock ones.
  */
 async function benchNetwork(
-  model: Model, schedule: InstrumentedSchedule, dispatcher: UserDispatcher, ofOp: OpView[], timed: boolean, runs: number, batch: number, res: number,
+  model: Model, schedule: InstrumentedSchedule, dispatcher: UserDispatcher, ofOp: OpView[], timed: boolean, runs: number, batch: number, res: number, timeoutMs: number,
 ): Promise<NetworkResult> {
   const { device } = model.gpu;
   const made: GPUBuffer[] = [];
@@ -414,27 +499,31 @@ async function benchNetwork(
     for (let i = 0; i < input.length; i++) input[i] = Math.sin(i * 0.001);
 
     const swapped = () =>
-      schedule.exclusive(() =>
-        validated(device, 'the network with the user kernel swapped in', async () => {
-          device.queue.writeBuffer(inputBuffer, 0, input);
-          const enc = device.createCommandEncoder({ label: 'kernel-bench.network' });
-          schedule.passes.forEach((p, i) => {
-            const pass = enc.beginComputePass({ label: p.stage, ...(timer ? { timestampWrites: timer.writes(i) } : {}) });
-            for (const op of p.ops) encodeDispatch(pass, swaps.get(op) ?? op.dispatch);
-            pass.end();
-          });
-          timer?.plan(false).resolve(enc);
-          enc.copyBufferToBuffer(output.buffer, 0, staging, 0, output.bytes);
-          const t0 = performance.now();
-          device.queue.submit([enc.finish()]);
-          await staging.mapAsync(GPUMapMode.READ);
-          const wall = performance.now() - t0;
-          try {
-            return { logits: denseRows(new Float32Array(staging.getMappedRange().slice(0)), output.shape), ms: timer ? sum(await timer.read()) : wall };
-          } finally {
-            staging.unmap();
-          }
-        }),
+      within(
+        schedule.exclusive(() =>
+          validated(device, 'the network with the user kernel swapped in', async () => {
+            device.queue.writeBuffer(inputBuffer, 0, input);
+            const enc = device.createCommandEncoder({ label: 'kernel-bench.network' });
+            schedule.passes.forEach((p, i) => {
+              const pass = enc.beginComputePass({ label: p.stage, ...(timer ? { timestampWrites: timer.writes(i) } : {}) });
+              for (const op of p.ops) encodeDispatch(pass, swaps.get(op) ?? op.dispatch);
+              pass.end();
+            });
+            timer?.plan(false).resolve(enc);
+            enc.copyBufferToBuffer(output.buffer, 0, staging, 0, output.bytes);
+            const t0 = performance.now();
+            device.queue.submit([enc.finish()]);
+            await staging.mapAsync(GPUMapMode.READ);
+            const wall = performance.now() - t0;
+            try {
+              return { logits: denseRows(new Float32Array(staging.getMappedRange().slice(0)), output.shape), ms: timer ? sum(await timer.read()) : wall };
+            } finally {
+              staging.unmap();
+            }
+          }),
+        ),
+        timeoutMs * ofOp.length,
+        `the network with the user kernel in ${ofOp.length} layer(s)`,
       );
     const stock = async () => {
       const t0 = performance.now();
@@ -445,19 +534,10 @@ async function benchNetwork(
     // Warm-up of both, then alternate which goes first.
     await stock();
     await swapped();
-    const stockMs: number[] = [];
-    const swappedMs: number[] = [];
-    let last: { stock: Float32Array; swapped: Float32Array } = { stock: new Float32Array(0), swapped: new Float32Array(0) };
-    for (let r = 0; r < runs; r++) {
-      const a = r % 2 === 0 ? await stock() : undefined;
-      const b = await swapped();
-      const s = a ?? (await stock());
-      stockMs.push(s.ms);
-      swappedMs.push(b.ms);
-      last = { stock: s.logits, swapped: b.logits };
-    }
-    const { relL2 } = errorStats(last.swapped, last.stock);
-    return { swapped: ofOp.length, stockMs: median(stockMs), swappedMs: median(swappedMs), relL2, ok: relL2 <= MODEL_TOLERANCE.relL2 };
+    const pairs = await interleave(stock, swapped, runs);
+    const { relL2 } = errorStats(pairs.b.at(-1)!.logits, pairs.a.at(-1)!.logits);
+    const bound = MODEL_TOLERANCE.kernelSwapRelL2;
+    return { swapped: ofOp.length, stockMs: median(pairs.a.map((x) => x.ms)), swappedMs: median(pairs.b.map((x) => x.ms)), relL2, bound, ok: relL2 <= bound };
   } finally {
     timer?.destroy();
     for (const b of made) b.destroy();

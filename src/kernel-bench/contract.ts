@@ -7,38 +7,36 @@
  * compile errors come later, from the device (`compileUserKernel` in bench.ts).
  */
 import { EffnetError } from '../errors.js';
-import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
+import { expandIncludes, kernelEntry, kernelSource, reflectedKernel, type ExpandedSource } from '../kernels/registry.js';
 import { reflectKernel, type ReflectedBinding, type ReflectedKernel, type UniformLayout } from '../kernels/reflect.js';
-import { parseExpression, type Expression } from '../kernels/expression.js';
+import { headerLine, parseExpression, type Expression } from '../kernels/expression.js';
+import { KERNEL_OPS } from '../kernels/ops.js';
 
-export const BENCH_OPS = ['dwconv', 'pointwise', 'fused_conv', 'stem', 'se_excite', 'pool'] as const;
-export type BenchOp = (typeof BENCH_OPS)[number];
+/** The ops kernel-bench can swap a user's kernel in for (src/kernels/ops.ts). */
+export const BENCH_OPS: readonly string[] = KERNEL_OPS.filter((op) => op.benchable).map((op) => op.name);
+export type BenchOp = string;
 
 /**
- * Per op: the kernel whose interface is the contract, and every kernel a tuned schedule may run for the op (a
- * hardware-GPU schedule runs the `_tiled`/`_subgroup` sibling, which shares the interface by design; the
- * quick tier's dwconv_compact is never benchmarked: instrument() hands out the tuned schedule).
+ * Per op: the kernel whose interface is the contract (the op's first), and every kernel a tuned schedule may
+ * run for it (a hardware-GPU schedule runs the `_tiled`/`_subgroup` sibling, which shares the interface by
+ * design; the quick tier's dwconv_compact is never benchmarked: instrument() hands out the tuned schedule).
  */
-export const OP_KERNELS: Readonly<Record<BenchOp, { contract: string; scheduled: readonly string[] }>> = {
-  dwconv: { contract: 'dwconv', scheduled: ['dwconv'] },
-  pointwise: { contract: 'pointwise', scheduled: ['pointwise', 'pointwise_tiled'] },
-  fused_conv: { contract: 'fused_conv', scheduled: ['fused_conv', 'fused_conv_tiled'] },
-  stem: { contract: 'stem', scheduled: ['stem'] },
-  se_excite: { contract: 'se_excite', scheduled: ['se_excite'] },
-  pool: { contract: 'pool', scheduled: ['pool', 'pool_subgroup'] },
-};
+export const OP_KERNELS: Readonly<Record<BenchOp, { contract: string; scheduled: readonly string[] }>> = Object.fromEntries(
+  KERNEL_OPS.filter((op) => op.benchable).map((op) => [op.name, { contract: op.kernels[0]!, scheduled: op.kernels }]),
+);
 
 export function benchOp(name: string): BenchOp {
-  if (!(BENCH_OPS as readonly string[]).includes(name)) {
+  if (!BENCH_OPS.includes(name)) {
     throw new EffnetError('INPUT', `--op must be one of ${BENCH_OPS.join(', ')}, got '${name}'`);
   }
-  return name as BenchOp;
+  return name;
 }
 
 export interface UserKernel {
   op: BenchOp;
   /** The file name reports and errors show. */
   label: string;
+  /** The WGSL as compiled: the user's file with any `//!include lib/…` of ours appended (registry expandIncludes). */
   source: string;
   reflected: ReflectedKernel;
   /** The user's uniform struct (a subset of ours), packed from our launch's values by field name. */
@@ -81,7 +79,7 @@ export function contractOf(op: BenchOp): { kernel: string; bindings: readonly Re
   const entry = kernelEntry(OP_KERNELS[op].contract);
   const r = reflectedKernel(entry);
   const fields = new Map<string, string>();
-  const src = entry.source;
+  const src = kernelSource(entry);
   const struct = /struct\s+Params\s*\{([\s\S]*?)\n\}/.exec(src)![1]!;
   for (const name of r.uniforms.get('params')!.fields.keys()) {
     fields.set(name, new RegExp(`\\b${escape(name)}\\s*:\\s*([^,\\n]+?)\\s*,`).exec(struct)![1]!);
@@ -94,23 +92,35 @@ export function contractOf(op: BenchOp): { kernel: string; bindings: readonly Re
  * `<label>:<line>: <what is wrong> (<what the contract says>)`.
  */
 export function checkUserKernel(op: BenchOp, source: string, label: string): UserKernel {
+  let expanded: ExpandedSource;
+  try {
+    expanded = expandIncludes(source, label);
+  } catch (e) {
+    throw new EffnetError('USER_KERNEL', (e as Error).message.replace(/ \(the library: .*\)$/, ' (kernels/lib/*.wgsl of effnet-webgpu may be included)'));
+  }
+  // A line past the user's own text is in one of our library files they included.
+  const where = (line: number): string => {
+    const lib = [...expanded.libraries].reverse().find((l) => line >= l.firstLine);
+    return line > expanded.ownLines && lib ? `${label}: in ${lib.file}:${line - lib.firstLine + 1}` : `${label}:${line}`;
+  };
   const fail: (line: number, why: string) => never = (line, why) => {
-    throw new EffnetError('USER_KERNEL', `${label}:${line}: ${why}`);
+    throw new EffnetError('USER_KERNEL', `${where(line)}: ${why}`);
   };
   const contract = contractOf(op);
+  const code = expanded.code;
   let reflected: ReflectedKernel;
   try {
-    reflected = reflectKernel(source, label);
+    reflected = reflectKernel(code, label);
   } catch (e) {
     // wgsl_reflect ends its parse errors with ".. Line: N".
     const msg = (e as Error).message;
     const m = /Line: (\d+)/.exec(msg);
     const why = msg.replace(/^kernel '[^']*': /, '').replace(/\.*\s*Line: \d+\s*$/, '');
-    return fail(m ? parseErrorLine(source, Number(m[1]), why) : 0, why);
+    return fail(m ? parseErrorLine(code, Number(m[1]), why) : 0, why);
   }
-  if (!reflected.entryPoints.includes('main')) fail(lineOf(source, /@compute/), `no compute entry point 'main' (found: ${reflected.entryPoints.join(', ') || 'none'})`);
+  if (!reflected.entryPoints.includes('main')) fail(lineOf(code, /@compute/), `no compute entry point 'main' (found: ${reflected.entryPoints.join(', ') || 'none'})`);
 
-  const declLine = (name: string) => lineOf(source, new RegExp(`var\\s*<[^>]*>\\s*${escape(name)}\\s*:`));
+  const declLine = (name: string) => lineOf(code, new RegExp(`var\\s*<[^>]*>\\s*${escape(name)}\\s*:`));
   const want = contract.bindings;
   for (const b of reflected.bindings) {
     const expected = want.find((w) => w.name === b.name);
@@ -119,7 +129,7 @@ export function checkUserKernel(op: BenchOp, source: string, label: string): Use
   for (const w of want) {
     const b = reflected.bindings.find((x) => x.name === w.name);
     const decl = w.kind === 'uniform' ? `var<uniform> ${w.name}` : `var<storage, ${w.kind === 'storage' ? 'read_write' : 'read'}> ${w.name}: ${wgslType(w.type)}`;
-    if (!b) fail(lineOf(source, /@group\s*\(/) || 1, `missing binding '${w.name}' (the ${op} contract declares @group(0) @binding(${w.binding}) ${decl})`);
+    if (!b) fail(lineOf(code, /@group\s*\(/) || 1, `missing binding '${w.name}' (the ${op} contract declares @group(0) @binding(${w.binding}) ${decl})`);
     const line = declLine(w.name);
     if (b.group !== 0 || b.binding !== w.binding) fail(line, `binding '${w.name}' is @group(${b.group}) @binding(${b.binding}), the ${op} contract has @group(0) @binding(${w.binding})`);
     if (b.kind !== w.kind) fail(line, `binding '${w.name}' is ${b.kind}, the ${op} contract has ${w.kind} (${decl})`);
@@ -128,11 +138,11 @@ export function checkUserKernel(op: BenchOp, source: string, label: string): Use
 
   const uniformName = want.find((w) => w.kind === 'uniform')!.name;
   const uniform = reflected.uniforms.get(uniformName)!;
-  const structBody = new RegExp(`struct\\s+${escape(uniform.structName)}\\s*\\{`).exec(source);
+  const structBody = new RegExp(`struct\\s+${escape(uniform.structName)}\\s*\\{`).exec(code);
   const fieldLine = (name: string) => {
     const at = structBody ? structBody.index : 0;
-    const rel = lineOf(source.slice(at), new RegExp(`\\b${escape(name)}\\s*:`));
-    return rel ? source.slice(0, at).split('\n').length + rel - 1 : 0;
+    const rel = lineOf(code.slice(at), new RegExp(`\\b${escape(name)}\\s*:`));
+    return rel ? code.slice(0, at).split('\n').length + rel - 1 : 0;
   };
   for (const [name, f] of uniform.fields) {
     const type = contract.fields.get(name);
@@ -142,24 +152,25 @@ export function checkUserKernel(op: BenchOp, source: string, label: string): Use
     if (mine !== theirs) fail(fieldLine(name), `uniform field '${name}' is ${mine}, the ${op} contract's Params has ${type}`);
   }
 
-  const dispatchLine = lineOf(source, /^\s*\/\/\s*Dispatch:/m);
-  if (!dispatchLine) fail(1, `no '// Dispatch: <workgroups>' header line (e.g. '// Dispatch: ceil(count / 64)', over Params fields and our overrides ${contract.overrides.join(', ')})`);
-  const text = /^\s*\/\/\s*Dispatch:\s*(.*)$/m.exec(source)![1]!.trim();
+  const header = headerLine(source, 'Dispatch');
+  if (!header) fail(1, `no '// Dispatch: <workgroups>' header line (e.g. '// Dispatch: ceil(count / WG)', over Params fields, our overrides ${contract.overrides.join(', ')} and overrides of its own with a default)`);
+  const { text, line: dispatchLine } = header!;
   let dispatch: Expression;
   try {
     dispatch = parseExpression(text);
   } catch (e) {
     return fail(dispatchLine, `Dispatch: ${(e as Error).message} in '${text}'`);
   }
+  // Its own overrides keep their WGSL defaults (the tool sets only ours), so the count can be evaluated.
   for (const name of dispatch.names) {
-    if (!contract.fields.has(name) && !contract.overrides.includes(name)) {
-      fail(dispatchLine, `Dispatch: '${name}' is neither a ${op} Params field nor one of our overrides (${[...contract.fields.keys(), ...contract.overrides].join(', ')})`);
-    }
+    if (contract.fields.has(name) || contract.overrides.includes(name) || reflected.overrideDefaults.has(name)) continue;
+    const own = reflected.overrides.includes(name) ? `an override of its own without a default` : `neither a ${op} Params field nor an override`;
+    fail(dispatchLine, `Dispatch: '${name}' is ${own} (it may read ${[...contract.fields.keys(), ...contract.overrides].join(', ')} and overrides of its own with a default)`);
   }
   return {
     op,
     label,
-    source,
+    source: code,
     reflected,
     uniform,
     sharedOverrides: reflected.overrides.filter((o) => contract.overrides.includes(o)),

@@ -3,11 +3,14 @@
  * weight packing from torchvision layouts and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/geometry.js';
-import type { ArchSpec } from '../model/tables.js';
+import { convGeometry, inputFor, type Padding } from './geometry.js';
 import type { Overrides } from './library.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { kernelEntry } from './registry.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
+import { asRead, num, paddingOf, random, type CaseOutput } from './cases.js';
+import { PROBE_IMAGES, type KernelOp } from './op.js';
+import { dwconvRef } from '../reference/dwconv.js';
+import { channelMeans } from '../reference/se.js';
+import { TOL } from '../reference/tolerances.js';
 
 export interface DwconvShape {
   N: number;
@@ -17,7 +20,7 @@ export interface DwconvShape {
   W: number;
   k: number;
   s: number;
-  padding: ArchSpec['padding'];
+  padding: Padding;
   /** Emit the SE squeeze partial sums (the block has SE). */
   squeeze: boolean;
 }
@@ -76,13 +79,7 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   const wg = gpu ? GPU_WG : WG;
   const overrides: Overrides = quick ? { WG: wg } : { K: k, S: s, TW, WG: wg, SQUEEZE: shape.squeeze ? 1 : 0 };
   const all: DwconvUniforms = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
-  return {
-    kernel,
-    overrides,
-    uniforms: all,
-    workgroups: kernelEntry(kernel).workgroups({ count: all.count, ...overrides }),
-    partSlots: shape.squeeze ? rowBlocks * strips : 0,
-  };
+  return { ...launchOf(kernel, all, overrides), partSlots: shape.squeeze ? rowBlocks * strips : 0 };
 }
 
 /**
@@ -100,3 +97,64 @@ export function packDwconv(weight: Float32Array, bias: Float32Array, C: number, 
   b.set(bias);
   return { w, b };
 }
+
+/** The depthwise op: `dwconv`, and the quick tier's `dwconv_compact` (the same work split, its specialisation as uniforms). */
+export const dwconvOp: KernelOp = {
+  name: 'dwconv',
+  kernels: ['dwconv'],
+  otherInterface: ['dwconv_compact'],
+  benchable: true,
+  case(kernel, u, o, seed) {
+    const spec = kernel === 'dwconv_compact' ? { K: num(u, 'K'), S: num(u, 'S'), SQUEEZE: num(u, 'squeeze') } : o;
+    const [H, W, C4, Ho, Wo] = ['H', 'W', 'C4', 'Ho', 'Wo'].map((k) => num(u, k)) as [number, number, number, number, number];
+    const slots = num(u, 'rowBlocks') * num(u, 'strips');
+    const N = num(u, 'count') / (slots * C4);
+    const [C, k, s] = [4 * C4, spec.K!, spec.S!];
+    const squeeze = spec.SQUEEZE === 1;
+    const x = random(N * H * W * C, seed, -2, 2);
+    const weight = random(C * k * k, seed + 1, -1 / k, 1 / k);
+    const bias = random(C, seed + 2, -0.5, 0.5);
+    const padding = paddingOf(H, k, s, Ho, num(u, 'padTop'));
+    const ref = dwconvRef(x, N, H, W, C, weight, bias, k, s, padding).y;
+    const outputs: CaseOutput[] = [{ label: 'y', binding: 'y', got: asRead(), want: ref, tol: TOL.conv }];
+    if (squeeze) {
+      // se_excite adds the P slots of each (image, channel) up: that sum is what the squeeze must get right.
+      const sums = channelMeans(ref, N, Ho * Wo, C).map((m) => m * Ho * Wo);
+      const got = (r: Float32Array) => {
+        const out = new Float64Array(N * C);
+        for (let n = 0; n < N; n++) for (let p = 0; p < slots; p++) for (let c = 0; c < C; c++) out[n * C + c]! += r[(n * slots + p) * C + c]!;
+        return out;
+      };
+      outputs.push({ label: 'part (squeeze sums)', binding: 'part', got, want: sums, tol: TOL.reduction });
+    }
+    const { w, b } = packDwconv(weight, bias, C, k);
+    return { buffers: { x, w, b, y: N * Ho * Wo * C * 4, part: squeeze ? N * slots * C * 4 : 16 }, outputs };
+  },
+  probe(l) {
+    const u = l.uniforms as Record<string, number>;
+    const o = l.overrides;
+    const compact = l.kernel === 'dwconv_compact';
+    const [k, s, TW] = compact ? [u.K!, u.S!, u.TW!] : [o.K!, o.S!, o.TW!];
+    const padding = paddingOf(u.H!, k, s, u.Ho!, u.padTop!);
+    const rows = Math.min(u.rows!, 3);
+    // A row block cut short and a ragged last strip, where the launch's own map is that large.
+    const H = inputFor(Math.min(u.Ho!, 2 * rows + 1), k, s, padding);
+    const W = inputFor(Math.min(u.Wo!, 2 * TW + 1), k, s, padding);
+    const gh = convGeometry(H, k, s, padding);
+    const gw = convGeometry(W, k, s, padding);
+    const C4 = Math.min(u.C4!, 3);
+    const strips = Math.ceil(gw.out / TW);
+    const rowBlocks = Math.ceil(gh.out / rows);
+    return {
+      H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,
+      strips, rows, rowBlocks, count: PROBE_IMAGES * rowBlocks * strips * C4,
+      ...(compact ? { K: k, S: s, TW, squeeze: u.squeeze! } : {}),
+    };
+  },
+  // The compact kernel splits the work (and the squeeze's partial slots) exactly as dwconv does.
+  plain: (l) =>
+    l.kernel === 'dwconv'
+      ? launchOf('dwconv_compact', { ...l.uniforms, K: l.overrides.K!, S: l.overrides.S!, TW: l.overrides.TW!, squeeze: l.overrides.SQUEEZE! }, { WG: 64 })
+      : l,
+  candidates: () => [16, 32, 64, 128].map((WG) => ({ WG })),
+};

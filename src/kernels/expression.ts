@@ -105,3 +105,9 @@ export function parseExpression(text: string): Expression {
   if (at < tokens.length) throw new Error(`unexpected '${tokens[at]}'`);
   return { text, names: [...names], evaluate: root };
 }
+
+/** The text and 1-based line of a kernel's first `// <key>: <text>` header line, if it has one. */
+export function headerLine(source: string, key: string): { text: string; line: number } | undefined {
+  const m = new RegExp(`^[ \\t]*//[ \\t]*${key}:[ \\t]*(.*)$`, 'm').exec(source);
+  return m ? { text: m[1]!.trim(), line: source.slice(0, m.index).split('\n').length } : undefined;
+}

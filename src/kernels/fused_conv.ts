@@ -3,12 +3,14 @@
  * packing from torchvision layouts and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/geometry.js';
-import type { ArchSpec } from '../model/tables.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { gemmTile } from './gemm_tiles.js';
-import { kernelEntry } from './registry.js';
-import { convTile } from './tiles.js';
+import { convGeometry, type Padding } from './geometry.js';
+import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { gemmSearch, gemmTile } from './gemm_tiles.js';
+import { convProbeSizes, convSearch, convTile } from './tiles.js';
+import { asRead, num, random } from './cases.js';
+import type { KernelOp } from './op.js';
+import { convRef } from '../reference/conv.js';
+import { TOL } from '../reference/tolerances.js';
 
 export interface FusedConvShape {
   N: number;
@@ -19,7 +21,7 @@ export interface FusedConvShape {
   W: number;
   k: number;
   s: number;
-  padding: ArchSpec['padding'];
+  padding: Padding;
   act: 'silu' | 'none';
   /** Add the block input (same shape as the output) after the activation. */
   residual: boolean;
@@ -45,10 +47,10 @@ export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = FA
   const fusions = { ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
   if (!target.isFallback) {
     const overrides = { ...gemmTile(N * gh.out * gw.out, Cout4), ...fusions };
-    return { kernel: 'fused_conv_tiled', overrides, uniforms, workgroups: kernelEntry('fused_conv_tiled').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+    return launchOf('fused_conv_tiled', uniforms, overrides);
   }
   const overrides = { ...convTile(Cout4, gw.out, target), WG, ...fusions };
-  return { kernel: 'fused_conv', overrides, uniforms, workgroups: kernelEntry('fused_conv').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+  return launchOf('fused_conv', uniforms, overrides);
 }
 
 /**
@@ -77,3 +79,34 @@ export function packFusedConv(
   b.set(bias);
   return { w, b };
 }
+
+/** The Fused-MBConv conv op: `fused_conv` (register tiles), and `fused_conv_tiled` (a GPU's workgroup-memory GEMM). */
+export const fusedConvOp: KernelOp = {
+  name: 'fused_conv',
+  kernels: ['fused_conv', 'fused_conv_tiled'],
+  benchable: true,
+  case(_kernel, u, o, seed) {
+    const [N, H, W, Cin4, Ho, Wo, Cout4, k, s] = ['N', 'H', 'W', 'Cin4', 'Ho', 'Wo', 'Cout4', 'K', 'stride'].map((f) => num(u, f)) as [number, number, number, number, number, number, number, number, number];
+    const [inC, outC, padTop, padLeft] = [4 * Cin4, 4 * Cout4, num(u, 'padTop'), num(u, 'padLeft')];
+    const x = random(N * H * W * inC, seed, -2, 2);
+    const weight = random(outC * inC * k * k, seed + 1, -1 / (k * Math.sqrt(inC)), 1 / (k * Math.sqrt(inC)));
+    const bias = random(outC, seed + 2, -0.5, 0.5);
+    const res = o.HAS_RES ? random(N * Ho * Wo * outC, seed + 3, -1, 1) : undefined;
+    const spec = {
+      N, H, W, inC, outC, k, stride: s, padTop, padLeft,
+      padBottom: (Ho - 1) * s + k - H - padTop, padRight: (Wo - 1) * s + k - W - padLeft, act: (o.ACT ?? 1) === 1 ? ('silu' as const) : ('none' as const),
+    };
+    const want = convRef(spec, x, weight, bias, res).y;
+    const { w, b } = packFusedConv(weight, bias, inC, outC, k);
+    return { buffers: { x, w, b, res: res ?? 16, y: N * Ho * Wo * outC * 4 }, outputs: [{ label: 'y', binding: 'y', got: asRead(), want, tol: TOL.conv }] };
+  },
+  probe(l) {
+    const u = l.uniforms as Record<string, number>;
+    return { ...convProbeSizes(l, u.K!, u.stride!, l.kernel === 'fused_conv_tiled'), Cin4: Math.min(u.Cin4!, 3), K: u.K!, stride: u.stride! };
+  },
+  plain: (l) => launchOf('fused_conv', l.uniforms, { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, HAS_RES: l.overrides.HAS_RES! }),
+  candidates(l, max) {
+    const u = l.uniforms as Record<string, number>;
+    return l.kernel === 'fused_conv_tiled' ? gemmSearch(u.N! * u.Ho! * u.Wo!, u.Cout4!, max).map((t) => ({ ...t })) : convSearch(l);
+  },
+};

@@ -11,6 +11,7 @@
  * quarter waste that work and lose to ones that fit.
  */
 import { EffnetError } from '../errors.js';
+import { tileSpace } from './tile-space.js';
 
 export interface GemmTile {
   WG_M: number;
@@ -20,9 +21,6 @@ export interface GemmTile {
   KT: number;
 }
 
-/** kernels/lib/gemm_tiled.wgsl: workgroup arrays of BM·KT vec4 and KT·BN mat4x4. */
-const MAX_A = 256;
-const MAX_B = 128;
 /** Enough workgroups to occupy every multiprocessor of a large GPU (an H100 has 132) a few times over. */
 const MIN_WORKGROUPS = 256;
 /** Fraction of a tile's outputs that must be real (not padding past M or N4). */
@@ -33,25 +31,28 @@ const LAYOUTS: readonly [number, number][] = [
 ];
 const REGS = [1, 2, 4];
 
+/** Whether kernels/lib/gemm_tiled.wgsl's `Requires:` lines (its workgroup-memory bounds) allow `t`. */
+const fits = (t: GemmTile) => tileSpace('pointwise_tiled')!.requires.every((r) => r.evaluate({ ...t }) !== 0);
+
+let candidates: GemmTile[] | undefined;
+
 /** Every tile within the kernel's limits, for the planner and for on-device tuning. */
 export function gemmCandidates(): GemmTile[] {
+  if (candidates) return [...candidates];
   const out: GemmTile[] = [];
   for (const [WG_M, WG_N] of LAYOUTS) {
     for (const TM of REGS) {
       for (const TN of REGS) {
-        const BM = WG_M * TM;
-        const BN = WG_N * TN;
         // The deepest K stage both workgroup arrays allow, at most 8 (beyond that a stage's loads no longer
         // amortise the barrier any better).
-        const KT = [8, 4, 2, 1].find((k) => BM * k <= MAX_A && k * BN <= MAX_B);
+        const KT = [8, 4, 2, 1].find((k) => fits({ WG_M, WG_N, TM, TN, KT: k }));
         if (KT !== undefined) out.push({ WG_M, WG_N, TM, TN, KT });
       }
     }
   }
-  return out;
+  candidates = out;
+  return [...out];
 }
-
-const CANDIDATES = gemmCandidates();
 
 export const gemmWorkgroups = (t: GemmTile, M: number, N4: number): number =>
   Math.ceil(M / (t.WG_M * t.TM)) * Math.ceil(N4 / (t.WG_N * t.TN));
@@ -65,8 +66,9 @@ export function gemmTile(M: number, N4: number): GemmTile {
     return (M * N4) / (Math.ceil(M / BM) * BM * Math.ceil(N4 / BN) * BN);
   };
   const size = (t: GemmTile) => t.WG_M * t.TM * t.WG_N * t.TN;
-  const fitting = CANDIDATES.filter((t) => fill(t) >= MIN_FILL);
-  const pool = fitting.length ? fitting : CANDIDATES;
+  const all = gemmCandidates();
+  const fitting = all.filter((t) => fill(t) >= MIN_FILL);
+  const pool = fitting.length ? fitting : all;
   const busy = pool.filter((t) => gemmWorkgroups(t, M, N4) >= MIN_WORKGROUPS);
   if (busy.length) {
     // Largest tile first; among equals the fuller one, then fewer invocations per workgroup.
@@ -78,4 +80,13 @@ export function gemmTile(M: number, N4: number): GemmTile {
     const wb = gemmWorkgroups(b, M, N4);
     return wb > wa || (wb === wa && b.WG_M * b.WG_N < a.WG_M * a.WG_N) ? b : a;
   });
+}
+
+/** The GEMM tiles worth timing for an M × N4 GEMM: those that pad little, spread from the largest to the smallest. */
+export function gemmSearch(M: number, N4: number, max: number): GemmTile[] {
+  const fill = (t: GemmTile) => (M * N4) / (gemmWorkgroups(t, M, N4) * t.WG_M * t.TM * t.WG_N * t.TN);
+  const ok = gemmCandidates().filter((t) => fill(t) >= 0.5);
+  const bySize = (ok.length ? ok : gemmCandidates()).sort((a, b) => b.WG_M * b.TM * b.WG_N * b.TN - a.WG_M * a.TM * a.WG_N * a.TN);
+  if (bySize.length <= max) return bySize;
+  return Array.from({ length: max }, (_, i) => bySize[Math.round((i * (bySize.length - 1)) / (max - 1))]!);
 }

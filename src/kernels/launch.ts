@@ -4,6 +4,7 @@
  */
 import type { Overrides } from './library.js';
 import type { UniformValues } from './reflect.js';
+import { kernelEntry } from './registry.js';
 import type { TuningChoices } from './tuning.js';
 
 /**
@@ -39,6 +40,12 @@ export interface Launch<U extends UniformValues = UniformValues> {
   uniforms: U;
   /** Linear workgroup count; KernelLibrary.grid folds it into x/y. */
   workgroups: number;
+}
+
+/** A launch of `kernel`, its workgroup count from the kernel's `// Dispatch:` line. */
+export function launchOf<U extends UniformValues>(kernel: string, uniforms: U, overrides: Overrides): Launch<U> {
+  const numeric = Object.fromEntries(Object.entries(uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+  return { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups({ ...numeric, ...overrides }) };
 }
 
 /** A launch made into GPU objects, ready to record. */

@@ -4,9 +4,12 @@
  * kernel runs the MBConv expansions and projections, the head conv and the classifier (H = W = 1).
  */
 import { EffnetError } from '../errors.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { gemmTile } from './gemm_tiles.js';
-import { kernelEntry } from './registry.js';
+import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { asRead, num, random } from './cases.js';
+import { gemmSearch, gemmTile } from './gemm_tiles.js';
+import { PROBE_IMAGES, type KernelOp } from './op.js';
+import { pointwiseRef } from '../reference/pointwise.js';
+import { TOL } from '../reference/tolerances.js';
 
 export interface PointwiseShape {
   N: number;
@@ -60,7 +63,7 @@ function estimate(s: Pick<PointwiseShape, 'act' | 'residual' | 'seScale'>, t: Ti
  * compiles faster). Any TM ≤ 16 and TN ≤ 8 is one code path (the unused rows and columns are dead code), so
  * tiles that divide M and N4 exactly win over padded ones by the model alone. With the SE prologue TM ≤ H·W
  * keeps every tile within two images (the kernel's gate selection). The planner takes the first; on-device
- * tuning (src/tune.ts) times the first few.
+ * tuning (src/tuning/measure.ts) times the first few.
  */
 export function rankPointwiseTiles(s: Pick<PointwiseShape, 'act' | 'residual' | 'seScale'> & { HW: number }, M: number, K4: number, N4: number): Tile[] {
   const tiles: { tile: Tile; cost: number }[] = [];
@@ -87,14 +90,14 @@ export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = FA
   const fusions = { ACT: shape.act === 'silu' ? 1 : 0, SE_SCALE: shape.seScale ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
   if (!target.isFallback) {
     const overrides = { ...gemmTile(uniforms.M, uniforms.N4), ...fusions };
-    return { kernel: 'pointwise_tiled', overrides, uniforms, workgroups: kernelEntry('pointwise_tiled').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+    return launchOf('pointwise_tiled', uniforms, overrides);
   }
   const tile =
     target.tier === 'quick'
       ? { TM: Math.min(QUICK_TILE.TM, shape.seScale ? H * W : QUICK_TILE.TM), TN: Math.min(QUICK_TILE.TN, uniforms.N4) }
       : rankPointwiseTiles({ ...shape, HW: H * W }, uniforms.M, uniforms.K4, uniforms.N4)[0]!;
   const overrides = { ...tile, WG, ...fusions };
-  return { kernel: 'pointwise', overrides, uniforms, workgroups: kernelEntry('pointwise').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+  return launchOf('pointwise', uniforms, overrides);
 }
 
 /**
@@ -116,3 +119,44 @@ export function packPointwise(weight: Float32Array, bias: Float32Array, inC: num
   b.set(bias);
   return { w, b };
 }
+
+/** The 1×1 conv op: `pointwise` (register tiles), and `pointwise_tiled` (a GPU's workgroup-memory GEMM). */
+export const pointwiseOp: KernelOp = {
+  name: 'pointwise',
+  kernels: ['pointwise', 'pointwise_tiled'],
+  benchable: true,
+  case(_kernel, u, o, seed) {
+    const [M, K4, N4, HW] = ['M', 'K4', 'N4', 'HW'].map((k) => num(u, k)) as [number, number, number, number];
+    const [N, inC, outC] = [M / HW, 4 * K4, 4 * N4];
+    const x = random(M * inC, seed, -2, 2);
+    const weight = random(outC * inC, seed + 1, -1 / Math.sqrt(inC), 1 / Math.sqrt(inC));
+    const bias = random(outC, seed + 2, -0.5, 0.5);
+    const gate = o.SE_SCALE ? random(N * inC, seed + 3, 0, 1) : undefined;
+    const res = o.HAS_RES ? random(M * outC, seed + 4, -1, 1) : undefined;
+    const want = pointwiseRef({ N, HW, inC, outC, act: o.ACT === 1 ? 'silu' : 'none' }, x, weight, bias, gate, res);
+    const { w, b } = packPointwise(weight, bias, inC, outC);
+    return {
+      buffers: { x, w, b, se: gate ?? 16, res: res ?? 16, y: M * outC * 4 },
+      outputs: [{ label: 'y', binding: 'y', got: asRead(), want, tol: TOL.conv }],
+    };
+  },
+  probe(l) {
+    const u = l.uniforms as Record<string, number>;
+    const o = l.overrides;
+    const tiled = l.kernel === 'pointwise_tiled';
+    const BM = tiled ? o.WG_M! * o.TM! : o.TM!;
+    const BN = tiled ? o.WG_N! * o.TN! : o.TN!;
+    // One row past a tile per image: the last tile is ragged and, with SE, spans both images' gates.
+    const HW = BM + 1;
+    return { M: PROBE_IMAGES * HW, K4: Math.min(u.K4!, Math.max(3, (o.KT ?? 1) + 1)), N4: Math.min(u.N4!, BN + 1), HW };
+  },
+  plain: (l) => launchOf('pointwise', l.uniforms, { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, SE_SCALE: l.overrides.SE_SCALE!, HAS_RES: l.overrides.HAS_RES! }),
+  // SwiftShader's register tiles: the cost model's next best; a GPU's GEMM tiles: a spread of sizes.
+  candidates(l, max) {
+    const u = l.uniforms as Record<string, number>;
+    const o = l.overrides;
+    if (l.kernel === 'pointwise_tiled') return gemmSearch(u.M!, u.N4!, max).map((t) => ({ ...t }));
+    const ranked = rankPointwiseTiles({ act: o.ACT === 1 ? 'silu' : 'none', residual: o.HAS_RES === 1, seScale: o.SE_SCALE === 1, HW: u.HW! }, u.M!, u.K4!, u.N4!);
+    return ranked.map((t) => ({ ...t, WG: o.WG! }));
+  },
+};

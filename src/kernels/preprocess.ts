@@ -5,8 +5,7 @@
  * reference pipelines, and presets naming them.
  */
 import { EffnetError } from '../errors.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { kernelEntry } from './registry.js';
+import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
 import { denseStrides } from './stem.js';
 
 /** A rectangle of the source image in pixels; fractional values are allowed. */
@@ -107,8 +106,7 @@ export function preprocessLaunch(s: PreprocessShape, _target: LaunchTarget = FAL
   const upsampling = uniforms.stepX <= 1 && uniforms.stepY <= 1;
   const overrides = { WG, MODE: MODES[s.mode], ANTIALIAS: antialias && !(s.mode === 'bilinear' && upsampling) ? 1 : 0 };
   const kernel = (s.source ?? 'buffer') === 'texture' ? 'preprocess_texture' : 'preprocess';
-  const launch = { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups({ outH, outW, WG }) } satisfies Launch;
-  return { ...launch, outputFloats };
+  return { ...launchOf(kernel, uniforms, overrides), outputFloats };
 }
 
 /**

@@ -2,9 +2,10 @@
  * Reflection of kernel WGSL with wgsl_reflect. Uniform layouts are never restated in TypeScript: the
  * byte offset of every field comes from here, and `UniformLayout.pack` writes values by field name.
  */
-import { WgslReflect, ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { WgslParser, WgslReflect, ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { VariableInfo, MemberInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { EffnetError } from '../errors.js';
+import { parseExpression, type Expression } from './expression.js';
 
 /**
  * Buffer bindings by their WebGPU buffer binding type; 'texture' is a sampled `texture_2d<f32>` (read with
@@ -25,6 +26,13 @@ export interface ReflectedKernel {
   entryPoints: string[];
   bindings: ReflectedBinding[];
   overrides: string[];
+  /**
+   * Each override's default as written in the WGSL (booleans as 1/0), an expression over the overrides
+   * declared before it (`override GEMM_WG: u32 = WG_M * WG_N;`); absent for an override without a default.
+   */
+  overrideDefaults: ReadonlyMap<string, Expression>;
+  /** Each compute entry point's `@workgroup_size`, as the product of its dimensions over the overrides. */
+  workgroupSizes: ReadonlyMap<string, Expression>;
   /** Layout of each uniform binding's struct, by binding variable name. */
   uniforms: Map<string, UniformLayout>;
 }
@@ -126,10 +134,93 @@ export function reflectKernel(source: string, label: string): ReflectedKernel {
     }
   }
   bindings.sort((a, b) => a.group - b.group || a.binding - b.binding);
+  const { overrideDefaults, workgroupSizes } = constantExpressions(source, label);
   return {
     entryPoints: r.entry.compute.map((f) => f.name),
     bindings,
     overrides: r.overrides.map((o) => o.name),
+    overrideDefaults,
+    workgroupSizes,
     uniforms,
   };
+}
+
+/** The part of wgsl_reflect's AST the override defaults and workgroup sizes are read from. */
+interface AstNode {
+  readonly astNodeType: string;
+  readonly name?: string;
+  readonly operator?: string;
+  readonly value?: unknown;
+  readonly left?: AstNode;
+  readonly right?: AstNode;
+  readonly args?: readonly AstNode[] | null;
+  readonly attributes?: readonly { name: string; value: string | string[] | null }[] | null;
+}
+
+/**
+ * A constant WGSL expression written in src/kernels/expression.ts's grammar (literals, override names, + − * /,
+ * min/max), so TypeScript evaluates it exactly as the pipeline will for any override values; anything else in
+ * a default or a workgroup size is refused rather than guessed.
+ */
+function expressionText(node: AstNode, label: string): string {
+  switch (node.astNodeType) {
+    case 'literalExpr': {
+      const v = (node.value as { data: ArrayLike<number> }).data[0]!;
+      return String(Number(v));
+    }
+    case 'varExpr':
+      return node.name!;
+    case 'binaryOp':
+      if ('+-*/'.includes(node.operator!)) return `(${expressionText(node.left!, label)} ${node.operator} ${expressionText(node.right!, label)})`;
+      break;
+    case 'unaryOp':
+      if (node.operator === '-') return `(0 - ${expressionText(node.right!, label)})`;
+      break;
+    case 'callExpr':
+      if (node.name === 'min' || node.name === 'max') return `${node.name}(${(node.args ?? []).map((a) => expressionText(a, label)).join(', ')})`;
+      break;
+  }
+  throw new EffnetError('KERNEL_REGISTRY', `kernel '${label}': cannot evaluate a ${node.astNodeType} ${node.operator ?? node.name ?? ''} in an override default or @workgroup_size (literals, overrides, + - * /, min and max only)`);
+}
+
+function constantExpressions(source: string, label: string): Pick<ReflectedKernel, 'overrideDefaults' | 'workgroupSizes'> {
+  const ast = new WgslParser().parse(source) as unknown as AstNode[];
+  const overrideDefaults = new Map<string, Expression>();
+  const workgroupSizes = new Map<string, Expression>();
+  for (const node of ast) {
+    if (node.astNodeType === 'override' && node.value) overrideDefaults.set(node.name!, parseExpression(expressionText(node.value as AstNode, label)));
+    if (node.astNodeType !== 'function') continue;
+    const size = node.attributes?.find((a) => a.name === 'workgroup_size');
+    if (!size?.value) continue;
+    // The parser keeps each dimension's source text; evaluating it needs only the grammar above.
+    const dims = Array.isArray(size.value) ? size.value : [size.value];
+    workgroupSizes.set(node.name!, parseExpression(dims.map((d) => `(${d})`).join(' * ')));
+  }
+  return { overrideDefaults, workgroupSizes };
+}
+
+/**
+ * Every override's value for a launch that sets `given`: the given ones, and each other override's WGSL
+ * default evaluated over the others' values (WebGPU's rule for pipeline-overridable constants; WGSL lets a
+ * default name an override declared later in the module).
+ */
+export function overrideValues(r: Pick<ReflectedKernel, 'overrides' | 'overrideDefaults'>, given: Readonly<Record<string, number>>): Record<string, number> {
+  const values: Record<string, number> = {};
+  const resolve = (name: string, from: readonly string[]): number | undefined => {
+    if (Object.hasOwn(given, name)) return given[name];
+    if (Object.hasOwn(values, name)) return values[name];
+    const d = r.overrideDefaults.get(name);
+    if (!d || from.includes(name)) return undefined;
+    const deps: Record<string, number> = {};
+    for (const n of d.names) {
+      const v = resolve(n, [...from, name]);
+      if (v !== undefined) deps[n] = v;
+    }
+    return (values[name] = d.evaluate(deps));
+  };
+  for (const name of r.overrides) {
+    const v = resolve(name, []);
+    if (v !== undefined) values[name] = v;
+  }
+  return values;
 }

@@ -1,10 +1,13 @@
 /**
- * The kernel registry: one entry per kernels/<name>.wgsl file. An entry holds only what the WGSL cannot
- * say — its source, its entry point and its dispatch formula (a linear workgroup count; KernelLibrary.grid
- * folds it into x/y). Bindings, overrides and uniform layouts are reflected from the WGSL on first use, and
- * the reflection enforces the binding convention every kernel follows (checkConventions).
+ * The kernel registry: one entry per kernels/<name>.wgsl file, holding its source and entry point; everything
+ * else comes from the WGSL on first use. Bindings, overrides, their defaults, uniform layouts and
+ * `@workgroup_size` are reflected; the workgroup count and register pressure are the header's `// Dispatch:`
+ * and `// Accumulators:` lines (src/kernels/expression.ts), the same contract kernel-bench holds users' kernels
+ * to (a linear workgroup count; KernelLibrary.grid folds it into x/y). The reflection enforces the binding
+ * convention every kernel follows (checkConventions).
  */
-import { reflectKernel, type ReflectedBinding, type ReflectedKernel } from './reflect.js';
+import { overrideValues, reflectKernel, type ReflectedBinding, type ReflectedKernel } from './reflect.js';
+import { headerLine, parseExpression, type Expression } from './expression.js';
 import { EffnetError } from '../errors.js';
 import actLib from '../../kernels/lib/act.wgsl';
 import gridLib from '../../kernels/lib/grid.wgsl';
@@ -16,15 +19,18 @@ import seExciteWgsl from '../../kernels/se_excite.wgsl';
 import poolWgsl from '../../kernels/pool.wgsl';
 import poolSubgroupWgsl from '../../kernels/pool_subgroup.wgsl';
 import softmaxWgsl from '../../kernels/softmax.wgsl';
-import siluWgsl from '../../kernels/silu.wgsl';
-import addWgsl from '../../kernels/add.wgsl';
-import channelScaleWgsl from '../../kernels/channel_scale.wgsl';
+import elementwiseWgsl from '../../kernels/elementwise.wgsl';
 import fusedConvWgsl from '../../kernels/fused_conv.wgsl';
 import fusedConvTiledWgsl from '../../kernels/fused_conv_tiled.wgsl';
 import stemWgsl from '../../kernels/stem.wgsl';
 import pointwiseWgsl from '../../kernels/pointwise.wgsl';
 import pointwiseTiledWgsl from '../../kernels/pointwise_tiled.wgsl';
 import preprocessLib from '../../kernels/lib/preprocess.wgsl';
+import epilogueLib from '../../kernels/lib/epilogue.wgsl';
+import pointwiseIoLib from '../../kernels/lib/pointwise_io.wgsl';
+import fusedConvIoLib from '../../kernels/lib/fused_conv_io.wgsl';
+import poolIoLib from '../../kernels/lib/pool_io.wgsl';
+import dwconvIoLib from '../../kernels/lib/dwconv_io.wgsl';
 import preprocessWgsl from '../../kernels/preprocess.wgsl';
 import preprocessTextureWgsl from '../../kernels/preprocess_texture.wgsl';
 
@@ -39,36 +45,70 @@ export interface KernelEntry {
   readonly bindings: readonly ReflectedBinding[];
   /** Reflected: the override constants a caller may set. */
   readonly overrides: readonly string[];
-  /** Linear workgroup count, from the uniform values and overrides the caller passes. */
+  /** Linear workgroup count: the WGSL's `// Dispatch:` line over the uniform values and overrides passed. */
   workgroups(p: DispatchParams): number;
-  /** Invocations per workgroup under these overrides (what the WGSL's @workgroup_size evaluates to). */
+  /** Invocations per workgroup under these overrides: the WGSL's `@workgroup_size`. */
   workgroupSize(o: DispatchParams): number;
   /**
-   * f32 accumulators one invocation keeps live across its main loop under these overrides: the register
-   * pressure a launch puts on a GPU (`effnet plan` reports it; a hardware-GPU schedule keeps it ≤ 64).
+   * f32 accumulators one invocation keeps live across its main loop under these overrides (the WGSL's
+   * `// Accumulators:` line): the register pressure a launch puts on a GPU (`effnet plan` reports it; a
+   * hardware-GPU schedule keeps it ≤ 64).
    */
   accumulators(o: DispatchParams): number;
 }
 
-interface Shape {
-  workgroupSize?: (o: DispatchParams) => number;
-  accumulators: (o: DispatchParams) => number;
-  entryPoint?: string;
+/** What a kernel's WGSL says of its launch, parsed once per kernel. */
+interface LaunchShape {
+  dispatch: Expression;
+  accumulators: Expression;
+  workgroupSize: Expression;
 }
 
-const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
+const shapes = new WeakMap<KernelEntry, LaunchShape>();
 
-// Most kernels size their workgroup with one `WG` override (default 64 in every file).
-const byWG = (o: DispatchParams) => o.WG ?? 64;
+function launchShape(entry: KernelEntry): LaunchShape {
+  let shape = shapes.get(entry);
+  if (shape) return shape;
+  const r = reflectedKernel(entry);
+  const source = kernelSource(entry);
+  const fail = (why: string): never => {
+    throw new EffnetError('KERNEL_REGISTRY', `kernel '${entry.name}': ${why}`);
+  };
+  const known = [...(r.uniforms.get('params')?.fields.keys() ?? []), ...r.overrides];
+  const line = (key: string): Expression => {
+    const h = headerLine(source, key);
+    if (!h) return fail(`no '// ${key}:' header line`);
+    let e: Expression;
+    try {
+      e = parseExpression(h.text);
+    } catch (err) {
+      return fail(`'${key}: ${h.text}': ${(err as Error).message}`);
+    }
+    const unknown = e.names.filter((n) => !known.includes(n));
+    if (unknown.length) fail(`'${key}: ${h.text}' reads ${unknown.join(', ')}, neither a Params field nor an override`);
+    return e;
+  };
+  shape = {
+    dispatch: line('Dispatch'),
+    accumulators: line('Accumulators'),
+    workgroupSize: r.workgroupSizes.get(entry.entryPoint) ?? fail(`entry point ${entry.entryPoint} has no @workgroup_size`),
+  };
+  shapes.set(entry, shape);
+  return shape;
+}
 
-function kernel(name: string, source: string, workgroups: (p: DispatchParams) => number, shape: Shape): KernelEntry {
+/** The uniform values and overrides passed, with every override the caller left out at its WGSL default. */
+const launchValues = (entry: KernelEntry, p: DispatchParams): Record<string, number> => ({ ...p, ...overrideValues(reflectedKernel(entry), p) });
+
+/** A kernel entry for WGSL `source`; everything but the name and entry point is read from the WGSL when first used. */
+export function defineKernel(name: string, source: string, entryPoint = 'main'): KernelEntry {
   const entry: KernelEntry = {
     name,
     source,
-    entryPoint: shape.entryPoint ?? 'main',
-    workgroups,
-    workgroupSize: shape.workgroupSize ?? byWG,
-    accumulators: shape.accumulators,
+    entryPoint,
+    workgroups: (p) => launchShape(entry).dispatch.evaluate(launchValues(entry, p)),
+    workgroupSize: (o) => launchShape(entry).workgroupSize.evaluate(launchValues(entry, o)),
+    accumulators: (o) => launchShape(entry).accumulators.evaluate(launchValues(entry, o)),
     get bindings() {
       return reflectedKernel(entry).bindings;
     },
@@ -79,49 +119,22 @@ function kernel(name: string, source: string, workgroups: (p: DispatchParams) =>
   return entry;
 }
 
-// One invocation per vec4 of a `count`-vec4 tensor.
-const perVec4 = (p: DispatchParams) => ceilDiv(p.count!, p.WG ?? 64);
-// One workgroup per image or row.
-const perRow = (p: DispatchParams) => p.N!;
-// The direct convolutions' TM-pixel × TN-vec4 register tiles (lib/conv_tile.wgsl); defaultTN is the WGSL's default.
-const perConvTile = (defaultTN: number) => (p: DispatchParams) =>
-  ceilDiv(p.N! * p.Ho! * ceilDiv(p.Wo!, p.TM ?? 4) * ceilDiv(p.Cout4!, p.TN ?? defaultTN), p.WG ?? 64);
-// lib/gemm_tiled.wgsl: one workgroup per (WG_M·TM) × (WG_N·TN vec4) output tile of an M × N4 GEMM (defaults as in the WGSL).
-const perGemmTile = (M: (p: DispatchParams) => number, N4: (p: DispatchParams) => number) => (p: DispatchParams) =>
-  ceilDiv(M(p), (p.WG_M ?? 16) * (p.TM ?? 4)) * ceilDiv(N4(p), (p.WG_N ?? 4) * (p.TN ?? 4));
-const gemmShape: Shape = { workgroupSize: (o) => (o.WG_M ?? 16) * (o.WG_N ?? 4), accumulators: (o) => 4 * (o.TM ?? 4) * (o.TN ?? 4) };
-// One vec4 accumulator per invocation.
-const oneVec4: Shape = { accumulators: () => 4 };
-// A TM × TN register tile of vec4s (defaults as in the WGSL).
-const registerTile = (TM: number, TN: number): Shape => ({ accumulators: (o) => 4 * (o.TM ?? TM) * (o.TN ?? TN) });
-
 export const KERNELS: readonly KernelEntry[] = [
-  // A strip of TW output vec4s.
-  kernel('dwconv', dwconvWgsl, perVec4, { accumulators: (o) => 4 * (o.TW ?? 8) }),
-  // One output vec4 at a time plus the squeeze sum.
-  kernel('dwconv_compact', dwconvCompactWgsl, perVec4, { accumulators: () => 8 }),
-  kernel('se_excite', seExciteWgsl, perRow, oneVec4),
-  // Four independent vec4 sums.
-  kernel('pool', poolWgsl, perVec4, { accumulators: () => 16 }),
-  // One workgroup per (image, channel vec4); needs the adapter's `subgroups` feature.
-  kernel('pool_subgroup', poolSubgroupWgsl, (p) => p.count!, oneVec4),
-  kernel('softmax', softmaxWgsl, perRow, oneVec4),
-  // silu, add and channel_scale are the unfused reference path: no planned graph uses them (the engine fuses
-  // them into the conv epilogues and the projection's prologue). bench/kernels.ts times the fused SE and
-  // residual paths against channel_scale and add; the kernel cases check all three against float64.
-  kernel('silu', siluWgsl, perVec4, oneVec4),
-  kernel('add', addWgsl, perVec4, oneVec4),
-  kernel('channel_scale', channelScaleWgsl, perVec4, oneVec4),
-  kernel('fused_conv', fusedConvWgsl, perConvTile(4), registerTile(4, 4)),
-  kernel('fused_conv_tiled', fusedConvTiledWgsl, perGemmTile((p) => p.N! * p.Ho! * p.Wo!, (p) => p.Cout4!), gemmShape),
-  kernel('stem', stemWgsl, perConvTile(2), registerTile(4, 2)),
-  kernel('pointwise', pointwiseWgsl, (p) => ceilDiv(ceilDiv(p.M!, p.TM ?? 8) * ceilDiv(p.N4!, p.TN ?? 4), p.WG ?? 64), registerTile(8, 4)),
-  kernel('pointwise_tiled', pointwiseTiledWgsl, perGemmTile((p) => p.M!, (p) => p.N4!), gemmShape),
-  // One invocation per output pixel of one image.
-  // The filter's weighted RGB sum and its weight total.
-  kernel('preprocess', preprocessWgsl, (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64), { accumulators: () => 5 }),
-  // The same, from a texture the browser copied the image into (no CPU readback).
-  kernel('preprocess_texture', preprocessTextureWgsl, (p) => ceilDiv(p.outH! * p.outW!, p.WG ?? 64), { accumulators: () => 5 }),
+  defineKernel('dwconv', dwconvWgsl),
+  defineKernel('dwconv_compact', dwconvCompactWgsl),
+  defineKernel('se_excite', seExciteWgsl),
+  defineKernel('pool', poolWgsl),
+  defineKernel('pool_subgroup', poolSubgroupWgsl),
+  defineKernel('softmax', softmaxWgsl),
+  // The unfused reference path (silu, add, channel scale): no planned graph runs it.
+  defineKernel('elementwise', elementwiseWgsl),
+  defineKernel('fused_conv', fusedConvWgsl),
+  defineKernel('fused_conv_tiled', fusedConvTiledWgsl),
+  defineKernel('stem', stemWgsl),
+  defineKernel('pointwise', pointwiseWgsl),
+  defineKernel('pointwise_tiled', pointwiseTiledWgsl),
+  defineKernel('preprocess', preprocessWgsl),
+  defineKernel('preprocess_texture', preprocessTextureWgsl),
 ];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));
@@ -139,26 +152,64 @@ const LIBRARY: Readonly<Record<string, string>> = {
   'lib/conv_tile.wgsl': convTileLib,
   'lib/gemm_tiled.wgsl': gemmTiledLib,
   'lib/preprocess.wgsl': preprocessLib,
+  'lib/epilogue.wgsl': epilogueLib,
+  'lib/pointwise_io.wgsl': pointwiseIoLib,
+  'lib/fused_conv_io.wgsl': fusedConvIoLib,
+  'lib/pool_io.wgsl': poolIoLib,
+  'lib/dwconv_io.wgsl': dwconvIoLib,
 };
 
-const INCLUDE = /^\s*\/\/!include\s+(\S+)\s*$/gm;
+const INCLUDE = /^[ \t]*\/\/!include[ \t]+(\S+)[ \t]*$/gm;
+
+/** A kernel's WGSL with its library files, and where in it each library file starts. */
+export interface ExpandedSource {
+  code: string;
+  /** Lines 1..ownLines are the kernel's own, line for line; the library files follow, in `libraries`. */
+  ownLines: number;
+  libraries: readonly { file: string; firstLine: number }[];
+}
 
 /**
- * A kernel's WGSL with its `//!include lib/x.wgsl` lines replaced by the shared library files. Each
- * library file is included at most once per kernel, so two includes of the same helper cannot collide.
+ * `source` with each `//!include lib/x.wgsl` line blanked and the library files appended after it (each at most
+ * once, its own includes expanded the same way). WGSL declarations may come in any order, so appending keeps
+ * every line of the kernel's own text at its line number: compile errors and kernel-bench refusals point into
+ * the file as written. An include of anything but a kernels/lib file is refused, naming its line.
  */
-export function kernelSource(entry: Pick<KernelEntry, 'name' | 'source'>): string {
+export function expandIncludes(source: string, label: string): ExpandedSource {
   const seen = new Set<string>();
-  const expand = (src: string, from: string): string =>
-    src.replace(INCLUDE, (_, lib: string) => {
-      if (seen.has(lib)) return '';
-      seen.add(lib);
+  const parts: string[] = [];
+  const libraries: { file: string; firstLine: number }[] = [];
+  const lineCount = (text: string) => text.split('\n').length;
+  let next = 0;
+  const blank = (src: string, from: string): string =>
+    src.replace(INCLUDE, (_line, lib: string, at: number) => {
       const body = LIBRARY[lib];
-      if (body === undefined) throw new EffnetError('KERNEL_REGISTRY', `${from}: include of unknown file ${lib}`);
-      return expand(body, lib);
+      if (body === undefined) {
+        throw new EffnetError('KERNEL_REGISTRY', `${from}:${lineCount(src.slice(0, at))}: include of unknown file ${lib} (the library: ${Object.keys(LIBRARY).join(', ')})`);
+      }
+      if (!seen.has(lib)) {
+        seen.add(lib);
+        pending.push([lib, body]);
+      }
+      return `// include ${lib}: appended below`;
     });
-  return expand(entry.source, `kernels/${entry.name}.wgsl`);
+  const pending: [string, string][] = [];
+  const own = blank(source, label);
+  parts.push(own.endsWith('\n') ? own : `${own}\n`);
+  next = lineCount(parts[0]!);
+  while (pending.length) {
+    const [file, body] = pending.shift()!;
+    const text = blank(body, file);
+    libraries.push({ file, firstLine: next + 1 });
+    const chunk = `// ---- ${file} ----\n${text.endsWith('\n') ? text : `${text}\n`}`;
+    parts.push(chunk);
+    next += lineCount(chunk) - 1;
+  }
+  return { code: parts.join(''), ownLines: lineCount(own), libraries };
 }
+
+/** A kernel's WGSL with its includes expanded (expandIncludes). */
+export const kernelSource = (entry: Pick<KernelEntry, 'name' | 'source'>): string => expandIncludes(entry.source, `kernels/${entry.name}.wgsl`).code;
 
 /**
  * The conventions the library and the planners rely on: the entry point exists, and the bindings are all in

@@ -3,8 +3,11 @@
  * preceding conv wrote, runs fc1 + SiLU and fc2 + sigmoid. Weight packing and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { kernelEntry } from './registry.js';
+import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { num, random, asRead } from './cases.js';
+import { PROBE_IMAGES, type KernelOp } from './op.js';
+import { seRef } from '../reference/se.js';
+import { TOL } from '../reference/tolerances.js';
 
 export interface SeShape {
   N: number;
@@ -30,7 +33,7 @@ export function seExciteLaunch(shape: SeShape, target: LaunchTarget = FALLBACK_T
   // partial slots and fc1's over the channels split across more lanes (one workgroup per image is all the
   // parallelism there is).
   const overrides = { WG: target.isFallback ? 32 : 128 };
-  return { kernel: 'se_excite', overrides, uniforms, workgroups: kernelEntry('se_excite').workgroups({ ...uniforms, ...overrides }) } satisfies Launch;
+  return launchOf('se_excite', uniforms, overrides);
 }
 
 export interface PackedSe {
@@ -68,3 +71,36 @@ export function packSe(fc1w: Float32Array, fc1b: Float32Array, fc2w: Float32Arra
   b2.set(fc2b);
   return { w1, b1, w2, b2 };
 }
+
+/** The SE gate op. */
+export const seExciteOp: KernelOp = {
+  name: 'se_excite',
+  kernels: ['se_excite'],
+  benchable: true,
+  case(_kernel, u, _o, seed) {
+    const [N, C, C4, seC4, P, HW] = ['N', 'C', 'C4', 'seC4', 'P', 'HW'].map((f) => num(u, f)) as [number, number, number, number, number, number];
+    const seC = 4 * seC4;
+    // Partial sums as a conv would write them: slot values around HW / P, so their sum / HW is order 1.
+    const part = random(N * P * C4 * 4, seed, 0, (2 * HW) / P);
+    for (let i = 0; i < part.length; i++) if (i % (4 * C4) >= C) part[i] = 0;
+    const fc1w = random(seC * C, seed + 1, -1 / Math.sqrt(C), 1 / Math.sqrt(C));
+    const fc1b = random(seC, seed + 2, -0.5, 0.5);
+    const fc2w = random(C * seC, seed + 3, -1 / Math.sqrt(seC), 1 / Math.sqrt(seC));
+    const fc2b = random(C, seed + 4, -0.5, 0.5);
+    // seRef averages an activation over HW positions; P slots scaled by P / HW average to Σ part / HW.
+    const scaled = new Float64Array(N * P * C);
+    for (let n = 0; n < N; n++) for (let p = 0; p < P; p++) for (let c = 0; c < C; c++) scaled[(n * P + p) * C + c] = (part[(n * P + p) * C4 * 4 + c]! * P) / HW;
+    const gate = seRef(scaled, N, P, C, seC, fc1w, fc1b, fc2w, fc2b);
+    const want = new Float64Array(N * C4 * 4);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) want[n * C4 * 4 + c] = gate[n * C + c]!;
+    const { w1, b1, w2, b2 } = packSe(fc1w, fc1b, fc2w, fc2b, C, seC);
+    return { buffers: { part, w1, b1, w2, b2, se: N * C4 * 16 }, outputs: [{ label: 'se', binding: 'se', got: asRead(), want, tol: TOL.reduction }] };
+  },
+  probe(l) {
+    const u = l.uniforms as Record<string, number>;
+    // More channel vec4s than invocations (the strided sums) where the launch has them, else the launch's own.
+    const C4 = Math.min(u.C4!, l.overrides.WG! + 1);
+    const P = Math.min(u.P!, 9);
+    return { N: PROBE_IMAGES, C: 4 * C4, C4, seC4: Math.min(u.seC4!, 5), P, HW: 3 * P };
+  },
+};

@@ -3,11 +3,13 @@
  * input through element strides so NCHW and NHWC images need no transpose: weight packing and launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { convGeometry } from '../model/geometry.js';
-import type { ArchSpec } from '../model/tables.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget } from './launch.js';
-import { kernelEntry } from './registry.js';
-import { convTile } from './tiles.js';
+import { convGeometry, type Padding } from './geometry.js';
+import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { convSearch, convProbeSizes, convTile } from './tiles.js';
+import { asRead, num, random } from './cases.js';
+import type { KernelOp } from './op.js';
+import { convRef } from '../reference/conv.js';
+import { TOL } from '../reference/tolerances.js';
 
 /** Element strides of the raw input tensor along N, C, H, W. */
 export interface InputStrides {
@@ -28,7 +30,7 @@ export interface StemShape {
   /** Input size. */
   H: number;
   W: number;
-  padding: ArchSpec['padding'];
+  padding: Padding;
   strides: InputStrides;
   /** Per-channel x·scale + shift on in-image taps (the weights' own input normalisation); identity if absent. */
   affine?: { scale: readonly number[]; shift: readonly number[] };
@@ -51,16 +53,15 @@ export function stemLaunch(shape: StemShape, target: LaunchTarget = FALLBACK_TAR
   // The fused conv's tile rule; on SwiftShader 16 × 4 also beats 8 × 4 and 4 × 4 here, by 1.2–1.6× on the B0, V2-S
   // and B7 stems.
   const overrides = { ...convTile(Cout4, gw.out, target), WG };
-  return {
-    kernel: 'stem',
-    overrides,
-    uniforms: {
+  return launchOf(
+    'stem',
+    {
       ...sizes,
       inScale: [...(shape.affine?.scale ?? [1, 1, 1]), 0],
       inShift: [...(shape.affine?.shift ?? [0, 0, 0]), 0],
     },
-    workgroups: kernelEntry('stem').workgroups({ ...sizes, ...overrides }),
-  } satisfies Launch;
+    overrides,
+  );
 }
 
 /**
@@ -84,3 +85,39 @@ export function packStem(weight: Float32Array, bias: Float32Array, outC: number)
   b.set(bias);
   return { w, b };
 }
+
+/** The stem op: the network's first conv, normalising and reading the image in its own layout. */
+export const stemOp: KernelOp = {
+  name: 'stem',
+  kernels: ['stem'],
+  benchable: true,
+  case(_kernel, u, _o, seed) {
+    const [N, H, W, Ho, Wo, Cout4, padTop, padLeft] = ['N', 'H', 'W', 'Ho', 'Wo', 'Cout4', 'padTop', 'padLeft'].map((f) => num(u, f)) as [number, number, number, number, number, number, number, number];
+    const [sN, sC, sH, sW] = ['sN', 'sC', 'sH', 'sW'].map((f) => num(u, f)) as [number, number, number, number];
+    const scale = u.inScale as readonly number[];
+    const shift = u.inShift as readonly number[];
+    const outC = 4 * Cout4;
+    const x = random(N * 3 * H * W, seed, 0, 1);
+    // The kernel reads element (n, c, h, w) at n·sN + c·sC + h·sH + w·sW and applies the affine to in-image
+    // taps only: the reference convolves the affine image with zero padding.
+    const dense = new Float64Array(N * H * W * 3);
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++)
+          for (let c = 0; c < 3; c++) dense[((n * H + h) * W + w) * 3 + c] = x[n * sN + c * sC + h * sH + w * sW]! * scale[c]! + shift[c]!;
+    const weight = random(outC * 27, seed + 1, -0.3, 0.3);
+    const bias = random(outC, seed + 2, -0.5, 0.5);
+    const spec = { N, H, W, inC: 3, outC, k: 3, stride: 2, padTop, padLeft, padBottom: (Ho - 1) * 2 + 3 - H - padTop, padRight: (Wo - 1) * 2 + 3 - W - padLeft, act: 'silu' as const };
+    const want = convRef(spec, dense, weight, bias).y;
+    const { w, b } = packStem(weight, bias, outC);
+    return { buffers: { x, w, b, y: N * Ho * Wo * outC * 4 }, outputs: [{ label: 'y', binding: 'y', got: asRead(), want, tol: TOL.conv }] };
+  },
+  probe(l) {
+    const sizes = convProbeSizes(l, 3, 2, false);
+    // The launch's input layout (NHWC has unit channel stride) and its normalisation.
+    const st = denseStrides(l.uniforms.sC === 1 ? 'nhwc' : 'nchw', sizes.H, sizes.W);
+    return { ...sizes, sN: st.n, sC: st.c, sH: st.h, sW: st.w, inScale: l.uniforms.inScale!, inShift: l.uniforms.inShift! };
+  },
+  plain: (l) => launchOf('stem', l.uniforms, { TM: 1, TN: 1, WG: 64 }),
+  candidates: (l) => convSearch(l),
+};

@@ -7,7 +7,7 @@
  *   // Requires: SE_SCALE == 0 || TM <= HW
  *
  * (`Requires` is an expression over the kernel's uniform fields and override values, src/kernels/expression.ts.)
- * This one declaration is what tuning files are checked against (src/tuning-file.ts), what the tuner's
+ * This one declaration is what tuning files are checked against (src/tuning/file.ts), what the tuner's
  * candidates must pass (src/kernels/tuning.ts) and what `applyTuning` asserts before a tile reaches a pipeline:
  * no other override can be tuned, and no tile outside it can run. A kernel with no `Tile:` line is not tunable.
  */

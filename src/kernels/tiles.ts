@@ -1,5 +1,12 @@
-/** Register tiles shared by the kernels that include kernels/lib/conv_tile.wgsl (stem, fused_conv). */
-import type { LaunchTarget } from './launch.js';
+/**
+ * Register tiles shared by the kernels that include kernels/lib/conv_tile.wgsl (stem, fused_conv): the
+ * planners' rule, the tuner's search, and the probe sizes that exercise a tile's ragged edges.
+ */
+import { paddingOf } from './cases.js';
+import { convGeometry, inputFor } from './geometry.js';
+import type { Launch, LaunchTarget } from './launch.js';
+import type { Overrides } from './library.js';
+import { PROBE_IMAGES } from './op.js';
 
 /**
  * Register tile (TM pixels × TN output vec4s) per device class and shape. On SwiftShader (measured on 2 cores
@@ -18,4 +25,43 @@ export function convTile(cout4: number, wo: number, target: LaunchTarget): { TM:
   if (wo <= 16) return { TM: wo, TN };
   const TM = [16, 15, 14, 13, 12].find((t) => wo % t === 0) ?? 16;
   return { TM, TN };
+}
+
+/** TM × TN register tiles of the direct convs (lib/conv_tile.wgsl: TM ≤ 16, TN ≤ 4 within the padded width). */
+export function convSearch(l: Launch): Overrides[] {
+  const Wo = l.uniforms.Wo as number;
+  const Cout4 = l.uniforms.Cout4 as number;
+  const tms = [...new Set([4, 8, 12, 16, Math.min(Wo, 16)].filter((t) => t <= Math.min(16, Wo)))];
+  const tns = [1, 2, 4, ...(Cout4 % 3 === 0 ? [3] : [])];
+  return tms.flatMap((TM) => tns.map((TN) => ({ TM, TN, WG: l.overrides.WG ?? 64 })));
+}
+
+/**
+ * The sizes of a probe for a k×k stride-s conv launch (KernelOp.probe): a row of TM + 1 pixels (one full register
+ * tile and a ragged one) and TN groups with a ragged last one, or for a workgroup GEMM tile one pixel past a tile
+ * spread over both images and one output vec4 past a tile; the launch's padding rule.
+ */
+export function convProbeSizes(l: Launch, k: number, s: number, gemm: boolean) {
+  const u = l.uniforms as Record<string, number>;
+  const o = l.overrides;
+  const padding = paddingOf(u.H!, k, s, u.Ho!, u.padTop!);
+  let Wo: number;
+  let Ho: number;
+  let Cout4: number;
+  if (gemm) {
+    Wo = Math.min(u.Wo!, 3);
+    Ho = Math.ceil((o.WG_M! * o.TM! + 1) / (PROBE_IMAGES * Wo));
+    Cout4 = Math.min(u.Cout4!, o.WG_N! * o.TN! + 1);
+  } else {
+    Wo = Math.min(u.Wo!, o.TM! + 1);
+    Ho = 2;
+    // Within what the tile's `Requires:` allows (the launch's own Cout4 does).
+    const fits = (c: number) => Math.ceil(c / o.TN!) * o.TN! <= Math.ceil(c / 4) * 4;
+    Cout4 = [Math.min(u.Cout4!, 2 * o.TN! + 1), u.Cout4!].find(fits)!;
+  }
+  const H = inputFor(Ho, k, s, padding);
+  const W = inputFor(Wo, k, s, padding);
+  const gh = convGeometry(H, k, s, padding);
+  const gw = convGeometry(W, k, s, padding);
+  return { N: PROBE_IMAGES, H, W, Ho: gh.out, Wo: gw.out, Cout4, padTop: gh.padBefore, padLeft: gw.padBefore };
 }

@@ -8,10 +8,9 @@
  * bindings and uniforms as the planned one and computes every output's sum in the same order.
  */
 import { EffnetError } from '../errors.js';
-import { gemmCandidates, gemmWorkgroups, type GemmTile } from './gemm_tiles.js';
-import type { Launch, LaunchTarget } from './launch.js';
+import { type Launch, type LaunchTarget, launchOf } from './launch.js';
 import type { Overrides } from './library.js';
-import { rankPointwiseTiles } from './pointwise.js';
+import { opOfKernel } from './ops.js';
 import type { UniformValues } from './reflect.js';
 import { kernelEntry, reflectedKernel } from './registry.js';
 import { preview, tileProblem, tileSpace } from './tile-space.js';
@@ -94,9 +93,7 @@ export function parseTuningKey(key: string): KeyedLaunch | string {
 
 /** `l` with its tile overrides replaced (and its workgroup count recomputed). */
 export function withTile<L extends Launch>(l: L, tile: Overrides): L {
-  const overrides = { ...l.overrides, ...tile };
-  const numeric = Object.fromEntries(Object.entries(l.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-  return { ...l, overrides, workgroups: kernelEntry(l.kernel).workgroups({ ...numeric, ...overrides }) };
+  return { ...l, ...launchOf(l.kernel, l.uniforms, { ...l.overrides, ...tile }) };
 }
 
 /** The overrides of `l` that are not its tile. */
@@ -121,56 +118,12 @@ export function applyTuning<L extends Launch>(l: L, target: LaunchTarget): L {
 }
 
 const tileOf = (l: Launch): Overrides => Object.fromEntries((tileSpace(l.kernel)?.keys ?? []).filter((k) => k in l.overrides).map((k) => [k, l.overrides[k]!]));
-const num = (l: Launch, k: string) => l.uniforms[k] as number;
-
-/** The GEMM tiles worth timing for an M × N4 GEMM: those that pad little, spread from the largest to the smallest. */
-function gemmSearch(M: number, N4: number, max: number): GemmTile[] {
-  const fill = (t: GemmTile) => (M * N4) / (gemmWorkgroups(t, M, N4) * t.WG_M * t.TM * t.WG_N * t.TN);
-  const ok = gemmCandidates().filter((t) => fill(t) >= 0.5);
-  const bySize = (ok.length ? ok : gemmCandidates()).sort((a, b) => b.WG_M * b.TM * b.WG_N * b.TN - a.WG_M * a.TM * a.WG_N * a.TN);
-  if (bySize.length <= max) return bySize;
-  return Array.from({ length: max }, (_, i) => bySize[Math.round((i * (bySize.length - 1)) / (max - 1))]!);
-}
-
-/** TM × TN register tiles of the direct convs (lib/conv_tile.wgsl: TM ≤ 16, TN ≤ 4 within the padded width). */
-function convSearch(l: Launch): Overrides[] {
-  const Wo = num(l, 'Wo');
-  const Cout4 = num(l, 'Cout4');
-  const tms = [...new Set([4, 8, 12, 16, Math.min(Wo, 16)].filter((t) => t <= Math.min(16, Wo)))];
-  const tns = [1, 2, 4, ...(Cout4 % 3 === 0 ? [3] : [])];
-  return tms.flatMap((TM) => tns.map((TN) => ({ TM, TN, WG: l.overrides.WG ?? 64 })));
-}
-
 /**
- * Tile overrides to time for `l`, its planned tile first, at most `max` in all, each one its WGSL allows. SwiftShader's pointwise
- * takes the cost model's next best tiles; the GEMM kernels a spread of sizes; the direct convs their tile
- * grid; dwconv a few workgroup sizes.
+ * Tile overrides to time for `l`, its planned tile first, at most `max` in all, each one its WGSL allows: the
+ * planned tile, then its op's search (KernelOp.candidates).
  */
 export function tileCandidates(l: Launch, max: number): Overrides[] {
-  let all: Overrides[];
-  switch (l.kernel) {
-    case 'pointwise': {
-      const o = l.overrides;
-      const ranked = rankPointwiseTiles({ act: o.ACT === 1 ? 'silu' : 'none', residual: o.HAS_RES === 1, seScale: o.SE_SCALE === 1, HW: num(l, 'HW') }, num(l, 'M'), num(l, 'K4'), num(l, 'N4'));
-      all = ranked.map((t) => ({ ...t, WG: o.WG! }));
-      break;
-    }
-    case 'pointwise_tiled':
-      all = gemmSearch(num(l, 'M'), num(l, 'N4'), max).map((t) => ({ ...t }));
-      break;
-    case 'fused_conv_tiled':
-      all = gemmSearch(num(l, 'N') * num(l, 'Ho') * num(l, 'Wo'), num(l, 'Cout4'), max).map((t) => ({ ...t }));
-      break;
-    case 'fused_conv':
-    case 'stem':
-      all = convSearch(l);
-      break;
-    case 'dwconv':
-      all = [16, 32, 64, 128].map((WG) => ({ WG }));
-      break;
-    default:
-      all = [];
-  }
+  const all = opOfKernel(l.kernel)?.candidates?.(l, max) ?? [];
   const planned = tileOf(l);
   const same = (a: Overrides) => Object.keys(planned).every((k) => a[k] === planned[k]);
   // Every candidate is a tile the kernel's WGSL allows for this launch (the planned one is by construction).

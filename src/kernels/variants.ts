@@ -8,31 +8,13 @@
  */
 import { EffnetError } from '../errors.js';
 import type { Launch, LaunchTarget } from './launch.js';
+import { opOfKernel } from './ops.js';
 import { pipelineKey } from './library.js';
-import { kernelEntry } from './registry.js';
 import { applyTuning } from './tuning.js';
-
-const plain = (l: Launch, kernel: string, overrides: Record<string, number>, uniforms = l.uniforms): Launch => {
-  const numeric = Object.fromEntries(Object.entries(uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-  return { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups({ ...numeric, ...overrides }) };
-};
-
-/** Per kernel with one, its plain variant: same computation, bindings and uniform values; one output per invocation where the kernel allows. */
-const PLAIN: Readonly<Record<string, (l: Launch) => Launch>> = {
-  pointwise: (l) => plain(l, 'pointwise', { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, SE_SCALE: l.overrides.SE_SCALE!, HAS_RES: l.overrides.HAS_RES! }),
-  pointwise_tiled: (l) => PLAIN.pointwise!(l),
-  fused_conv: (l) => plain(l, 'fused_conv', { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, HAS_RES: l.overrides.HAS_RES! }),
-  fused_conv_tiled: (l) => PLAIN.fused_conv!(l),
-  stem: (l) => plain(l, 'stem', { TM: 1, TN: 1, WG: 64 }),
-  // The compact kernel splits the work (and the squeeze's partial slots) exactly as dwconv does; it takes the
-  // specialisation as uniforms.
-  dwconv: (l) => plain(l, 'dwconv_compact', { WG: 64 }, { ...l.uniforms, K: l.overrides.K!, S: l.overrides.S!, TW: l.overrides.TW!, squeeze: l.overrides.SQUEEZE! }),
-  pool_subgroup: (l) => plain(l, 'pool', { WG: 64 }),
-};
 
 /** The plain variant of `l`, or undefined when `l`'s kernel is already the plain one. */
 export function plainLaunch(l: Launch): Launch | undefined {
-  const p = PLAIN[l.kernel]?.(l);
+  const p = opOfKernel(l.kernel)?.plain?.(l);
   return p && pipelineKey(p.kernel, p.overrides) !== pipelineKey(l.kernel, l.overrides) ? p : undefined;
 }
 

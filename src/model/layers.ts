@@ -1,6 +1,6 @@
 import { EffnetError } from '../errors.js';
 import { blockDef } from './blocks.js';
-import { convGeometry } from './geometry.js';
+import { convGeometry } from '../kernels/geometry.js';
 import { opDef, type LayerOp, type NetOp, type Step, type Tensor3 } from './ops.js';
 import type { ArchSpec, BlockType } from './tables.js';
 

@@ -14,11 +14,9 @@ import { packSe, seExciteLaunch } from '../kernels/se.js';
 import { denseStrides, packStem, stemLaunch } from '../kernels/stem.js';
 import type { Ref, TensorRef } from '../runtime/graph.js';
 import type { BlockPlan } from './layers.js';
-import { convGeometry } from './geometry.js';
-import type { ArchSpec } from './tables.js';
+import { convGeometry, type Padding } from '../kernels/geometry.js';
 
 export type Act = 'silu' | 'none';
-type Padding = ArchSpec['padding'];
 
 /** Kernel-level op shapes. Conv H/W are the INPUT sizes; output sizes follow from k, s and padding via convGeometry. */
 export type LayerOp =
@@ -174,7 +172,7 @@ const elements = (t: Tensor3) => t.C * t.H * t.W;
 const wb = (p: { w: Float32Array; b: Float32Array }) => ({ w: p.w, b: p.b });
 const noFusion = { residual: false, gate: false };
 
-function pointwiseOp(g: Lowering, op: NetOpOf<'pwconv' | 'head'>, act: Act, residual: boolean, seScaled: boolean): TensorRef {
+function lowerPointwise(g: Lowering, op: NetOpOf<'pwconv' | 'head'>, act: Act, residual: boolean, seScaled: boolean): TensorRef {
   const { inC, outC, H, W } = op.op;
   const y = g.tensor(op.tensor, H, W, outC);
   g.launch(op, op.name, pointwiseLaunch({ N: g.N, H, W, inC, outC, act, residual, seScale: seScaled }, g.target), {
@@ -241,7 +239,7 @@ const pwconv: OpDef<'pwconv'> = {
   shape: (step, x, { residual, gated }) => ({ kind: 'pwconv', inC: x.C, outC: step.outC, H: x.H, W: x.W, act: step.act, residual, seScaled: gated }),
   fuses: { residual: true, gate: true },
   params: (op) => conv(op.outC, op.inC, 1, op.act !== 'none'),
-  lower: (op, g) => pointwiseOp(g, op, op.op.act, op.op.residual, op.op.seScaled),
+  lower: (op, g) => lowerPointwise(g, op, op.op.act, op.op.residual, op.op.seScaled),
 };
 
 const fused: OpDef<'fused'> = {
@@ -303,7 +301,7 @@ const head: OpDef<'head'> = {
   shape: (step, x) => ({ kind: 'head', inC: x.C, outC: step.outC, H: x.H, W: x.W }),
   fuses: noFusion,
   params: (op) => conv(op.outC, op.inC, 1, true),
-  lower: (op, g) => pointwiseOp(g, op, 'silu', false, false),
+  lower: (op, g) => lowerPointwise(g, op, 'silu', false, false),
 };
 
 const classifier: OpDef<'classifier'> = {

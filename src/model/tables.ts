@@ -1,5 +1,7 @@
 import { EffnetError } from '../errors';
-import { blockDef, blockKinds } from './blocks.js';
+import { blockDef, blockKinds, makeDivisible } from './blocks.js';
+
+export { makeDivisible };
 
 /**
  * The EfficientNet zoo as data. Every per-variant fact (widths, depths, resolution, BN eps, padding) lives in
@@ -80,6 +82,17 @@ const v2 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution, b
 // The standalone V2 definition uses PyTorch's default BatchNorm eps; its width_mult is chosen with scaledArch.
 const dli14 = (resolution: number): Scaling => ({ width: 1, depth: 1, resolution, bnEps: 1e-5 });
 
+/** torchvision's EfficientNetV2 configurations (S is the paper's Table 4): one table per variant, none scaled. */
+const v2Family = <N extends string>(name: N, resolution: number, stemC: number, rows: StageRow[]): Family<N> => ({
+  zoo: 'efficientnet_v2',
+  stemC,
+  rows,
+  head: { channels: 1280, scaled: 'never' },
+  padding: 'symmetric',
+  // A computed key widens to string; the variant's name is exactly N.
+  variants: { [name]: v2(resolution) } as Record<N, Scaling>,
+});
+
 /**
  * The standalone EfficientNetV2 PyTorch definition (d-li14/efficientnetv2.pytorch, `effnetv2_s/m/l/xl`): rows
  * [expand, channels, repeats, stride, use_se], Fused-MBConv where use_se is 0 (its own kind, which keeps the 1×1
@@ -118,39 +131,11 @@ const FAMILIES = [
       efficientnet_b7: v1(2.0, 3.1, 600, 1e-3),
     },
   },
-  {
-    zoo: 'efficientnet_v2',
-    stemC: 24,
-    rows: [fu(1, 3, 1, 24, 2), fu(4, 3, 2, 48, 4), fu(4, 3, 2, 64, 4), mb(4, 3, 2, 128, 6), mb(6, 3, 1, 160, 9), mb(6, 3, 2, 256, 15)],
-    head: { channels: 1280, scaled: 'never' },
-    padding: 'symmetric',
-    variants: { efficientnet_v2_s: v2(384) },
-  },
-  {
-    zoo: 'efficientnet_v2',
-    stemC: 24,
-    rows: [fu(1, 3, 1, 24, 3), fu(4, 3, 2, 48, 5), fu(4, 3, 2, 80, 5), mb(4, 3, 2, 160, 7), mb(6, 3, 1, 176, 14), mb(6, 3, 2, 304, 18), mb(6, 3, 1, 512, 5)],
-    head: { channels: 1280, scaled: 'never' },
-    padding: 'symmetric',
-    variants: { efficientnet_v2_m: v2(480) },
-  },
-  {
-    zoo: 'efficientnet_v2',
-    stemC: 32,
-    rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 7), fu(4, 3, 2, 96, 7), mb(4, 3, 2, 192, 10), mb(6, 3, 1, 224, 19), mb(6, 3, 2, 384, 25), mb(6, 3, 1, 640, 7)],
-    head: { channels: 1280, scaled: 'never' },
-    padding: 'symmetric',
-    variants: { efficientnet_v2_l: v2(480) },
-  },
-  {
-    // Not in torchvision: the paper / timm definition.
-    zoo: 'efficientnet_v2',
-    stemC: 32,
-    rows: [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 8), fu(4, 3, 2, 96, 8), mb(4, 3, 2, 192, 16), mb(6, 3, 1, 256, 24), mb(6, 3, 2, 512, 32), mb(6, 3, 1, 640, 8)],
-    head: { channels: 1280, scaled: 'never' },
-    padding: 'symmetric',
-    variants: { efficientnet_v2_xl: v2(512) },
-  },
+  v2Family('efficientnet_v2_s', 384, 24, [fu(1, 3, 1, 24, 2), fu(4, 3, 2, 48, 4), fu(4, 3, 2, 64, 4), mb(4, 3, 2, 128, 6), mb(6, 3, 1, 160, 9), mb(6, 3, 2, 256, 15)]),
+  v2Family('efficientnet_v2_m', 480, 24, [fu(1, 3, 1, 24, 3), fu(4, 3, 2, 48, 5), fu(4, 3, 2, 80, 5), mb(4, 3, 2, 160, 7), mb(6, 3, 1, 176, 14), mb(6, 3, 2, 304, 18), mb(6, 3, 1, 512, 5)]),
+  v2Family('efficientnet_v2_l', 480, 32, [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 7), fu(4, 3, 2, 96, 7), mb(4, 3, 2, 192, 10), mb(6, 3, 1, 224, 19), mb(6, 3, 2, 384, 25), mb(6, 3, 1, 640, 7)]),
+  // Not in torchvision: the paper / timm definition.
+  v2Family('efficientnet_v2_xl', 512, 32, [fu(1, 3, 1, 32, 4), fu(4, 3, 2, 64, 8), fu(4, 3, 2, 96, 8), mb(4, 3, 2, 192, 16), mb(6, 3, 1, 256, 24), mb(6, 3, 2, 512, 32), mb(6, 3, 1, 640, 8)]),
   {
     // PaddleClas EfficientNetB0_small: B0 without SE, TensorFlow padding and BN eps like its other EfficientNets.
     zoo: 'paddleclas',
@@ -174,16 +159,6 @@ export type ArchName = VariantsOf<(typeof FAMILIES)[number]>;
 
 /** Whether `name` is a zoo architecture (for names that arrive as strings: flags, files, URLs). */
 export const isArchName = (name: string): name is ArchName => VARIANTS.has(name);
-
-/**
- * torchvision `_make_divisible(v, 8)`: `int(v + 4) // 8 * 8`, i.e. nearest multiple of 8 with halves rounding
- * up (B2: 1.1 × 40 = 44 → 48), at least 8, and bumped by 8 if that fell more than 10% below v.
- */
-export function makeDivisible(v: number, divisor = 8): number {
-  let out = Math.max(divisor, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
-  if (out < 0.9 * v) out += divisor;
-  return out;
-}
 
 /**
  * Compound scaling, the one place it happens: widths via makeDivisible(c × width), depths via ceil(n × depth),
@@ -253,28 +228,71 @@ function fail(spec: ArchSpec, what: string): never {
 
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
-/** Throws a MODEL_SPEC EffnetError naming the first field that the engine could not run. */
+/**
+ * Upper limits on every number of an ArchSpec, checked by validateArch before anything is built from it, so a
+ * table from a file (an engine weights file's `__metadata__`) cannot make the op list, the parameter shapes or the
+ * schedule grow without bound. Each is several times the largest in the zoo (B0–B7, V2 S/M/L/XL, the d-li14 and
+ * PaddleClas tables), so width-scaled and custom variants fit: stages 7, repeats 32 and 100 blocks (V2-XL),
+ * channels 2560 (B7's head), expand 6, resolution 600 (B7), 1000 classes (ImageNet-21k heads have 21843), BN eps
+ * 1e-3. README.md lists them.
+ */
+export const ARCH_LIMITS = {
+  nameLength: 256,
+  stages: 32,
+  repeats: 256,
+  blocks: 1024,
+  channels: 16384,
+  expand: 16,
+  resolution: 4096,
+  numClasses: 65536,
+  bnEps: 1,
+} as const;
+
+const upTo = (v: unknown, max: number): v is number => isPosInt(v) && v <= max;
+
+/** A value for a message: numbers as they are, anything else by its type, so a hostile file's content is not echoed. */
+const shown = (v: unknown): string => (typeof v === 'number' ? String(v) : v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+
+/** Throws a MODEL_SPEC EffnetError naming the first field that the engine could not run or that is past ARCH_LIMITS. */
 export function validateArch(spec: ArchSpec): ArchSpec {
-  if (typeof spec.name !== 'string' || spec.name === '') fail(spec, 'name must be a non-empty string');
-  for (const k of ['stemC', 'headC', 'numClasses', 'resolution'] as const) {
-    if (!isPosInt(spec[k])) fail(spec, `${k} must be a positive integer, got ${spec[k]}`);
+  const L = ARCH_LIMITS;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new EffnetError('MODEL_SPEC', `an architecture must be an object, got ${shown(spec)}`);
+  // Checked before any message quotes the name.
+  if (typeof spec.name !== 'string' || spec.name === '' || spec.name.length > L.nameLength) {
+    throw new EffnetError('MODEL_SPEC', `an architecture's name must be a string of 1..${L.nameLength} characters, got ${typeof spec.name === 'string' ? `${spec.name.length} characters` : shown(spec.name)}`);
   }
-  if (!(spec.bnEps > 0)) fail(spec, `bnEps must be > 0, got ${spec.bnEps}`);
-  if (spec.padding !== 'symmetric' && spec.padding !== 'same') fail(spec, `padding must be 'symmetric' or 'same', got '${spec.padding}'`);
-  if (!Array.isArray(spec.stages) || spec.stages.length === 0) fail(spec, 'stages must be a non-empty array');
+  const limited = { stemC: L.channels, headC: L.channels, numClasses: L.numClasses, resolution: L.resolution };
+  for (const [k, max] of Object.entries(limited) as [keyof typeof limited, number][]) {
+    if (!upTo(spec[k], max)) fail(spec, `${k} must be a positive integer up to ${max}, got ${shown(spec[k])}`);
+  }
+  if (!(spec.bnEps > 0 && spec.bnEps <= L.bnEps)) fail(spec, `bnEps must be > 0 and at most ${L.bnEps}, got ${shown(spec.bnEps)}`);
+  const padding: unknown = spec.padding;
+  if (padding !== 'symmetric' && padding !== 'same') fail(spec, `padding must be 'symmetric' or 'same', got ${typeof padding === 'string' ? `'${padding.slice(0, 32)}'` : shown(padding)}`);
+  const p = spec.published;
+  if (p !== undefined && !(typeof p === 'object' && p !== null && [p.params, p.macs].every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)))) {
+    fail(spec, 'published must hold finite, non-negative params and macs');
+  }
+  if (!Array.isArray(spec.stages) || spec.stages.length === 0 || spec.stages.length > L.stages) {
+    fail(spec, `stages must be a non-empty array of at most ${L.stages} rows, got ${Array.isArray(spec.stages) ? `${spec.stages.length} rows` : shown(spec.stages)}`);
+  }
+  let blocks = 0;
   spec.stages.forEach((r, i) => {
     const at = `stage ${i + 1}`;
-    const block = blockDef(r.block);
-    if (!block) fail(spec, `${at}: block must be one of ${blockKinds().map((k) => `'${k}'`).join(', ')}, got '${r.block}'`);
-    for (const k of ['expand', 'outC', 'repeats'] as const) {
-      if (!isPosInt(r[k])) fail(spec, `${at}: ${k} must be a positive integer, got ${r[k]}`);
+    if (typeof r !== 'object' || r === null) fail(spec, `${at} must be an object, got ${shown(r)}`);
+    const block = typeof r.block === 'string' ? blockDef(r.block) : undefined;
+    if (!block) fail(spec, `${at}: block must be one of ${blockKinds().map((k) => `'${k}'`).join(', ')}, got ${typeof r.block === 'string' ? `'${r.block.slice(0, 32)}'` : shown(r.block)}`);
+    const rowLimited = { expand: L.expand, outC: L.channels, repeats: L.repeats };
+    for (const [k, max] of Object.entries(rowLimited) as [keyof typeof rowLimited, number][]) {
+      if (!upTo(r[k], max)) fail(spec, `${at}: ${k} must be a positive integer up to ${max}, got ${shown(r[k])}`);
     }
-    if (![3, 5, 7].includes(r.kernel)) fail(spec, `${at}: kernel must be 3, 5 or 7, got ${r.kernel}`);
-    if (r.stride !== 1 && r.stride !== 2) fail(spec, `${at}: stride must be 1 or 2, got ${r.stride}`);
-    if (typeof r.se !== 'number' || !(r.se >= 0 && r.se <= 1)) fail(spec, `${at}: se must be in [0, 1], got ${r.se}`);
+    blocks += r.repeats;
+    if (![3, 5, 7].includes(r.kernel)) fail(spec, `${at}: kernel must be 3, 5 or 7, got ${shown(r.kernel)}`);
+    if (r.stride !== 1 && r.stride !== 2) fail(spec, `${at}: stride must be 1 or 2, got ${shown(r.stride)}`);
+    if (typeof r.se !== 'number' || !(r.se >= 0 && r.se <= 1)) fail(spec, `${at}: se must be in [0, 1], got ${shown(r.se)}`);
     const why = block!.check?.(r);
     if (why) fail(spec, `${at}: ${why}`);
   });
+  if (blocks > L.blocks) fail(spec, `the stages hold ${blocks} blocks in all, more than ${L.blocks}`);
   return spec;
 }
 

@@ -12,6 +12,7 @@ import type { ArchSpec } from '../model/tables.js';
 import { buildGraph } from './builder.js';
 import { CompiledGraph } from './executor.js';
 import type { ModelOptions, ScheduleTarget } from './model-types.js';
+import { checkScheduleLimits } from './plan.js';
 import type { Schedule, ScheduleKey } from './schedules.js';
 import type { SelfTest } from './self-test.js';
 
@@ -42,10 +43,15 @@ export interface CompilerParts {
   assertLive: () => void;
 }
 
+/** Shapes ScheduleCompiler.checkLimits remembers as checked. */
+const CHECKED_SHAPES = 64;
+
 export class ScheduleCompiler {
   /** Variants the schedules compiled so far run, and each self-test failure's replacement (pipeline keys). */
   readonly #variants = new Set<string>();
   readonly #replaced = new Map<string, string>();
+  /** Shapes checkLimits passed, oldest first: a run of a shape seen before does not plan it again. */
+  readonly #withinLimits = new Set<string>();
 
   /** The device class the schedules are shaped for. */
   readonly target: ScheduleTarget['target'];
@@ -67,6 +73,22 @@ export class ScheduleCompiler {
     for (const o of built.ops) this.#variants.add(pipelineKey(o.kernel, o.overrides));
     for (const r of built.replaced) this.#replaced.set(r.from, r.to);
     return { built, compiled: await CompiledGraph.create(p.lib, built, p.weights, p.spec.name, p.assertLive) };
+  }
+
+  /**
+   * Refuses (LIMIT_EXCEEDED) a shape whose planned graph exceeds the device's buffer or dispatch limits, from the
+   * plan alone: before its input is copied or anything compiled. 'auto' checks the tuned tier, the one a run falls
+   * back to.
+   */
+  checkLimits(key: ScheduleKey, tier: 'tuned' | 'quick' | 'auto' | undefined): void {
+    const t = tier === 'quick' ? 'quick' : 'tuned';
+    const id = `${t}|${key.batch}x${key.height}x${key.width}|${key.layout}|${key.keepStages}|${key.softmax}`;
+    if (this.#withinLimits.has(id)) return;
+    const { p } = this;
+    const graph = buildGraph(p.spec, p.packed, { ...key, target: launchTarget(p.report, p.target, t, undefined, { subgroups: p.subgroups }) });
+    checkScheduleLimits(graph, p.lib.device.limits, `${p.spec.name}, batch ${key.batch} at ${key.height}×${key.width}`);
+    this.#withinLimits.add(id);
+    if (this.#withinLimits.size > CHECKED_SHAPES) this.#withinLimits.delete(this.#withinLimits.values().next().value!);
   }
 
   /** The self-test's findings for the schedules compiled so far (ScheduleTarget.selfTest). */

@@ -9,7 +9,7 @@
  *     inference of the model), returning the dense output; `timestamps` (from `PassTimer.plan`) adds GPU
  *     timestamp writes to the same passes without changing them;
  *   - `exclusive(fn)`: `fn` queued like an inference, for recording the schedule's dispatches by hand (the
- *     tuner, src/tune.ts, times one op at a time).
+ *     tuner, src/tuning/measure.ts, times one op at a time).
  * instrument() pins the schedule in the model's bounded cache; callers `release()` it when done.
  * Nothing here is on the published `Model` type: the model hands its internals to this module at creation
  * (`exposeInternals`), kept in a WeakMap, so schedules and compiled graphs never enter the public API.

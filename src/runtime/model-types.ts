@@ -86,7 +86,7 @@ export interface ModelOptions {
    */
   target?: 'auto' | 'gpu' | 'fallback';
   /**
-   * Tiles measured on this device by `effnet tune` (src/tuning-file.ts): a tuning file (object, path or URL),
+   * Tiles measured on this device by `effnet tune` (src/tuning/file.ts): a tuning file (object, path or URL),
    * 'cache' (Node's tuning cache; the default in Node) or 'none' (the planners' own tiles; the browser default).
    * Entries for other adapters are ignored.
    */

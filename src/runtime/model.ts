@@ -16,12 +16,12 @@ import { packModel, uploadWeights, type InputLayout } from './builder.js';
 import { ScheduleCompiler } from './compile.js';
 import { exposeInternals, type TunerHooks } from './instrument.js';
 import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
-import { checkModelOptions, warnOnce } from './options.js';
+import { checkModelOptions, checkRunOptions, warnOnce } from './options.js';
 import { ScheduleTiers } from './schedules.js';
 import { SelfTest } from './self-test.js';
 import { Runner } from './runner.js';
 import { Submitter } from './submit.js';
-import { checkGpuInput, checkInput, engineLayout, isGpuInput } from './tensor-io.js';
+import { checkGpuInput, engineLayout, isGpuInput, shapeInput } from './tensor-io.js';
 
 export type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
@@ -69,7 +69,7 @@ export class Model {
       selfTest: selfTest ? SelfTest.of(gpu.device) : undefined, assertLive: () => this.#assertLive(),
     });
     this.#schedules = new ScheduleTiers((key, tier) => this.#compiler.compile(key, tier), opts.quickStart ?? true, () => this.#assertLive(), opts.scheduleCacheBytes);
-    this.#runner = new Runner(this.#schedules, this.#submitter);
+    this.#runner = new Runner(this.#schedules, this.#submitter, (key, tier) => this.#compiler.checkLimits(key, tier));
     exposeInternals(this, {
       tuned: (key) => this.#orDisposed(this.#schedules.acquire(() => this.#schedules.tuned(key))),
       run: (schedule, input, timestamps) => this.#serial(async () => (await this.#submitter.submit(schedule, input, [], timestamps))[0]!),
@@ -110,7 +110,6 @@ export class Model {
     return this.spec.numClasses;
   }
 
-
   /**
    * Logits [N, classes] (or probabilities). A bare Float32Array is taken as NCHW at the model's default
    * resolution with N inferred; pass `{data, shape, layout}` for another size, batch or NHWC. The input is copied
@@ -125,22 +124,14 @@ export class Model {
   async run(input: Float32Array | InputTensor | GpuInputTensor, opts: RunOptions = {}): Promise<Float32Array | GpuOutput> {
     this.#assertLive();
     throwIfAborted(opts.signal, 'run');
-    if (opts.output !== undefined && opts.output !== 'array' && opts.output !== 'gpu-buffer') {
-      throw new EffnetError('INPUT', `output must be 'array' or 'gpu-buffer', got '${String(opts.output)}'`);
-    }
+    checkRunOptions(opts);
     // A GPU input is copied into the network by commands in the run's own command buffer (GpuInputTensor).
-    const { data, ...shape } = isGpuInput(input) ? await checkGpuInput(input, this.gpu.device) : checkInput(input, this.spec.resolution);
+    const { data: given, ...shape } = isGpuInput(input) ? await checkGpuInput(input, this.gpu.device) : shapeInput(input, this.spec.resolution);
     const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
-    const once = async (): Promise<Float32Array | GpuOutput> => {
-      if (opts.output !== 'gpu-buffer') return this.#runner.array(key, data, opts.tier);
-      const r = await this.#runner.buffer(key, data, opts.tier);
-      // abortable drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
-      if (opts.signal?.aborted) r.buffer.destroy();
-      return r;
-    };
+    const data = this.#runner.admit(key, given, opts.tier);
     // An abort rejects the call at once; a run still queued then skips its GPU work, one already submitted
     // finishes (WebGPU cannot recall it) and its result is dropped.
-    const out = await abortable(this.#serial(async () => (throwIfAborted(opts.signal, 'run'), once())), opts.signal, 'run');
+    const out = await abortable(this.#serial(async () => (throwIfAborted(opts.signal, 'run'), this.#runner.output(key, data, opts))), opts.signal, 'run');
     this.#tuner?.afterRun(key);
     return out;
   }
@@ -166,8 +157,10 @@ export class Model {
   /** Compile (or wait for) the tuned schedule of runs of this shape, so that the next such run takes it. */
   async prepare(shape: InputShape, opts: Pick<RunOptions, 'probabilities'> = {}): Promise<void> {
     const { batch, height, width } = shape;
+    const key = { batch, height, width, layout: engineLayout(shape.layout), keepStages: false, softmax: !!opts.probabilities };
+    this.#runner.checkLimits(key, 'tuned');
     // Not queued behind inferences (runs go on, on the quick schedule, while this compiles), so it maps its own failures.
-    await this.#orDisposed(this.#schedules.tuned({ batch, height, width, layout: engineLayout(shape.layout), keepStages: false, softmax: !!opts.probabilities }));
+    await this.#orDisposed(this.#schedules.tuned(key));
   }
 
   /**
@@ -178,7 +171,9 @@ export class Model {
    */
   async runOnGpuInput(shape: { batch: number; height: number; width: number; layout: InputLayout }, fill: InputFill, opts: RunOptions & { timed?: boolean; fillName?: string } = {}): Promise<GpuInputRun> {
     const timed = opts.timed && this.gpu.report.features.timestampQuery ? (opts.fillName ?? 'input') : false;
-    return this.#serial(() => this.#runner.filled({ ...shape, keepStages: false, softmax: !!opts.probabilities }, fill, opts.tier, timed));
+    const key = { ...shape, keepStages: false, softmax: !!opts.probabilities };
+    this.#runner.checkLimits(key, opts.tier);
+    return this.#serial(() => this.#runner.filled(key, fill, opts.tier, timed));
   }
 
   /**
@@ -187,8 +182,11 @@ export class Model {
    */
   async runStages(input: Float32Array | InputTensor, opts: { tier?: 'tuned' | 'quick' } = {}): Promise<{ logits: Float32Array; stages: StageDump[] }> {
     this.#assertLive();
-    const { data, ...shape } = checkInput(input, this.spec.resolution);
-    return this.#serial(() => this.#runner.stages({ ...shape, keepStages: true, softmax: false }, data, opts.tier ?? 'tuned'));
+    const { data, ...shape } = shapeInput(input, this.spec.resolution);
+    const key = { ...shape, keepStages: true, softmax: false };
+    const tier = opts.tier ?? 'tuned';
+    const copy = this.#runner.admit(key, data, tier);
+    return this.#serial(() => this.#runner.stages(key, copy, tier));
   }
 
   /**
@@ -196,7 +194,9 @@ export class Model {
    * quick-start one's; it compiles nothing that a run has not already asked for (unless none has run yet).
    */
   async activationArena(batch: number, height: number, width: number, layout: InputLayout = 'nchw', softmax = false): Promise<ArenaPlan> {
-    return (await this.#orDisposed(this.#schedules.inUse({ batch, height, width, layout, keepStages: false, softmax }))).compiled.arena;
+    const key = { batch, height, width, layout, keepStages: false, softmax };
+    this.#runner.checkLimits(key, 'tuned');
+    return (await this.#orDisposed(this.#schedules.inUse(key))).compiled.arena;
   }
 
   /**

@@ -3,7 +3,7 @@
  * costs nothing, and `Model.create` again for callers that construct models themselves.
  */
 import { EffnetError } from '../errors.js';
-import type { ModelOptions } from './model-types.js';
+import type { ModelOptions, RunOptions } from './model-types.js';
 
 const oneOf = <T extends string>(name: string, v: unknown, allowed: readonly T[]): void => {
   if (v !== undefined && !allowed.includes(v as T)) throw new EffnetError('INPUT', `${name} must be ${allowed.map((a) => `'${a}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got '${String(v)}'`);
@@ -30,4 +30,9 @@ export function warnOnce(message: string): void {
   if (warned.has(message)) return;
   warned.add(message);
   console.warn(`effnet-webgpu: ${message}`);
+}
+
+/** A run's options, checked before any work: an unknown output kind is an INPUT error naming it. */
+export function checkRunOptions(o: RunOptions): void {
+  oneOf('output', o.output, ['array', 'gpu-buffer']);
 }

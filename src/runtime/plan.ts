@@ -2,17 +2,20 @@
  * The schedule made inspectable without a GPU: every launch an inference of `spec` at a resolution and batch
  * would record for a target, with its kernel, specialisation, workgroup shape and register pressure. This is
  * what `effnet plan` prints and what tests hold the hardware-GPU target to (64–256 invocations per workgroup,
- * at most 64 f32 accumulators per invocation).
+ * at most 64 f32 accumulators per invocation). The same plan decides, before a model copies an input or compiles
+ * anything, whether a device's limits can hold and dispatch it (checkScheduleLimits).
  */
+import { bufferBytes } from '../buffers.js';
+import { EffnetError } from '../errors.js';
 import type { LaunchTarget } from '../kernels/launch.js';
-import type { Overrides } from '../kernels/library.js';
+import { foldWorkgroups, type Overrides } from '../kernels/library.js';
 import { kernelEntry } from '../kernels/registry.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors } from '../model/ops.js';
 import type { ArchSpec } from '../model/tables.js';
 import { assembleParams } from '../weights/params.js';
 import { buildGraph, packModel } from './builder.js';
-import type { Op } from './graph.js';
+import type { Graph, Op } from './graph.js';
 
 export interface PlannedLaunch {
   /** The graph op, e.g. 'features.2.0.dwconv'. */
@@ -79,4 +82,31 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
       };
     }),
   };
+}
+
+/** The device limits a schedule has to fit. */
+export type ScheduleLimits = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupsPerDimension'>;
+
+/**
+ * LIMIT_EXCEEDED naming the first thing of `graph` that a device with `limits` cannot run: a tensor (the input or
+ * an activation; each is bound whole, and an arena slot is as large as its largest tenant) above one storage
+ * binding or buffer, or a launch whose workgroups do not fold into a dispatch. Decided from the planned shapes
+ * alone, so a model refuses such an input before copying it, compiling a pipeline or allocating a buffer;
+ * `what` names the input in the message.
+ */
+export function checkScheduleLimits(graph: Graph, limits: ScheduleLimits, what: string): void {
+  const [limit, name] =
+    limits.maxBufferSize < limits.maxStorageBufferBindingSize
+      ? [limits.maxBufferSize, 'maxBufferSize']
+      : [limits.maxStorageBufferBindingSize, 'maxStorageBufferBindingSize'];
+  const largest = graph.tensors.reduce((a, t) => (t.bytes > a.bytes ? t : a));
+  if (bufferBytes(largest.bytes) > limit) {
+    throw new EffnetError(
+      'LIMIT_EXCEEDED',
+      `${what}: tensor ${largest.name} needs a ${bufferBytes(largest.bytes)}-byte storage buffer, above this device's ${name} (${limit}); use a smaller batch or resolution`,
+    );
+  }
+  const max = limits.maxComputeWorkgroupsPerDimension;
+  const op = graph.ops.find((o) => !foldWorkgroups(o.workgroups, max));
+  if (op) throw new EffnetError('LIMIT_EXCEEDED', `${what}: ${op.name} dispatches ${op.workgroups} workgroups, more than this device's ${max}²; use a smaller batch or resolution`);
 }

@@ -8,7 +8,7 @@
 import type { GpuInputRun, GpuOutput, InputFill, RunOptions, StageDump } from './model-types.js';
 import type { ScheduleKey, ScheduleTiers } from './schedules.js';
 import type { InputSource, Submitter } from './submit.js';
-import { firstNonFinite, nonFiniteError, stageDumps } from './tensor-io.js';
+import { copyInput, firstNonFinite, nonFiniteError, stageDumps } from './tensor-io.js';
 
 type Tier = RunOptions['tier'];
 
@@ -16,7 +16,27 @@ export class Runner {
   constructor(
     private readonly schedules: ScheduleTiers,
     private readonly submitter: Submitter,
+    /** LIMIT_EXCEEDED when the device cannot run a shape, decided from its plan (ScheduleCompiler.checkLimits). */
+    readonly checkLimits: (key: ScheduleKey, tier: Tier) => void,
   ) {}
+
+  /**
+   * A run's input once its shape is known to fit the device: refused from the plan before anything is copied or
+   * compiled; an array is then copied (the caller may reuse its own) and checked finite.
+   */
+  admit<I extends Float32Array | InputFill>(key: ScheduleKey, input: I, tier: Tier): I {
+    this.checkLimits(key, tier);
+    return (typeof input === 'function' ? input : copyInput(input)) as I;
+  }
+
+  /** A run's output as `opts.output` asks: read back (array), or left on the GPU (gpu-buffer). */
+  async output(key: ScheduleKey, input: InputSource, opts: RunOptions): Promise<Float32Array | GpuOutput> {
+    if (opts.output !== 'gpu-buffer') return this.array(key, input, opts.tier);
+    const r = await this.buffer(key, input, opts.tier);
+    // The caller drops a result that arrives after an abort: nobody would own (and destroy) this buffer.
+    if (opts.signal?.aborted) r.buffer.destroy();
+    return r;
+  }
 
   /** The output read back; NUMERIC when it is not finite. */
   async array(key: ScheduleKey, input: InputSource, tier: Tier): Promise<Float32Array> {

@@ -12,10 +12,9 @@
  * compiles anyway (README, "On-device self-test", has the figures).
  */
 import { createBuffer } from '../buffers.js';
-import { kernelCase } from '../kernels/cases.js';
 import { encodeDispatch, type Launch } from '../kernels/launch.js';
 import { pipelineKey, type KernelLibrary } from '../kernels/library.js';
-import { probeLaunch } from '../kernels/probe.js';
+import { kernelCase, probeLaunch } from '../kernels/ops.js';
 import { compare } from '../reference/compare.js';
 
 export interface VariantCheck {

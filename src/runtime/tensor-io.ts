@@ -8,8 +8,12 @@ import type { BuiltGraph, InputLayout } from './builder.js';
 import type { TensorSpec } from './graph.js';
 import type { GpuInputTensor, StageDump } from './model-types.js';
 
-/** An input that passed every check (a copy of the caller's data), with the shape the schedule is planned for. */
-export interface CheckedInput {
+/**
+ * A caller's input whose shape passed every check, with its data not yet copied: the shape is all the device
+ * limits are decided from (the model's #checkLimits), so an input too large to run is refused before a copy of it
+ * is made.
+ */
+export interface ShapedInput {
   data: Float32Array;
   batch: number;
   height: number;
@@ -19,13 +23,8 @@ export interface CheckedInput {
 
 export const engineLayout = (layout: 'NCHW' | 'NHWC' = 'NCHW'): InputLayout => (layout === 'NCHW' ? 'nchw' : 'nhwc');
 
-/**
- * A bare Float32Array is N images of 3×`resolution`×`resolution` in NCHW, N inferred from its length. The data
- * is copied here, at call time, and checked on the copy: the upload happens later in the model's serial queue,
- * so a caller mutating its array after `run` returns its promise must not change (or poison) that run; the copy
- * also turns a SharedArrayBuffer-backed array into one WebGPU can upload.
- */
-export function checkInput(input: unknown, resolution: number): CheckedInput {
+/** A bare Float32Array is N images of 3×`resolution`×`resolution` in NCHW, N inferred from its length. */
+export function shapeInput(input: unknown, resolution: number): ShapedInput {
   const t = asTensor(input);
   const layout = t.layout ?? 'NCHW';
   if (layout !== 'NCHW' && layout !== 'NHWC') throw new EffnetError('INPUT', `input layout must be 'NCHW' or 'NHWC', got ${describe(layout)}`);
@@ -43,15 +42,24 @@ export function checkInput(input: unknown, resolution: number): CheckedInput {
     throw new EffnetError('INPUT', `input shape must be [N, 3, H, W] (NCHW) or [N, H, W, 3] (NHWC), got ${describe(t.shape)}; a bare Float32Array takes the model's resolution`);
   }
   const { n, h, w } = dims(shape, layout);
-  const data = new Float32Array(t.data);
-  if (data.length !== n * 3 * h * w) {
-    throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${data.length}`);
+  if (t.data.length !== n * 3 * h * w) {
+    throw new EffnetError('INPUT', `input shape [${shape.join(', ')}] needs ${n * 3 * h * w} values, got ${t.data.length}`);
   }
   if (h < 8 || w < 8) throw new EffnetError('INPUT', `input of ${h}×${w} is too small for EfficientNet (at least 8×8; it downsamples 32×)`);
+  return { data: t.data, batch: n, height: h, width: w, layout: engineLayout(layout) };
+}
+
+/**
+ * A copy of the caller's data, checked finite on the copy. It is made at call time: the upload happens later in
+ * the model's serial queue, so a caller mutating its array after `run` returns its promise must not change (or
+ * poison) that run; the copy also turns a SharedArrayBuffer-backed array into one WebGPU can upload.
+ */
+export function copyInput(input: Float32Array): Float32Array {
+  const data = new Float32Array(input);
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i]!)) throw new EffnetError('INPUT', `input contains ${data[i]} at index ${i}; all values must be finite`);
   }
-  return { data, batch: n, height: h, width: w, layout: engineLayout(layout) };
+  return data;
 }
 
 /** N, H, W of a 4-D RGB shape in `layout`, or an INPUT error naming what is wrong with it. */
@@ -85,7 +93,7 @@ const usageNames = (usage: number): string =>
     .join(' | ') || 'none';
 
 /**
- * A GpuInputTensor checked before any GPU work: its shape as checkInput checks it, and its buffer — a GPUBuffer,
+ * A GpuInputTensor checked before any GPU work: its shape as shapeInput checks it, and its buffer — a GPUBuffer,
  * not mapped, with COPY_SRC (the run copies it into the network's input), large enough, and of `device` — each
  * refusal an INPUT error naming what was given. The device is tested by recording the run's copy on a command
  * encoder that is never submitted: WebGPU has no other way to ask which device a buffer belongs to.

@@ -8,7 +8,10 @@
  *       { "adapter": {...}, "updated": "<ISO date>", "choices": [{ "kernel", "key", "tile", "ms", "plannedMs", "layers", "tried" }] } } }
  *
  * In Node the engine keeps one such file as a cache ($EFFNET_TUNING_DIR, else <engine cache>/tuning/):
- * `effnet tune` adds to it, and `loadModel` reads it unless told otherwise.
+ * `effnet tune` adds to it, and `loadModel` reads it unless told otherwise. The cache is data the engine wrote,
+ * so it also carries `"engine"` (a digest of the kernels it was measured with) and `"checksum"` (SHA-256 of its
+ * `adapters`): a cache from another build of the kernels, or one edited or written by anything else, is ignored
+ * with a warning, never applied.
  */
 import { EffnetError } from '../errors.js';
 import { isNode } from '../env.js';
@@ -17,6 +20,7 @@ import { readAll, type ReadPolicy } from '../io/read.js';
 import type { Overrides } from '../kernels/library.js';
 import { tileProblem, tileSpace, preview } from '../kernels/tile-space.js';
 import { parseTuningKey, type TuningChoices } from '../kernels/tuning.js';
+import { KERNELS, kernelSource } from '../kernels/registry.js';
 
 export const TUNING_FORMAT = 'effnet-tuning/1';
 
@@ -173,32 +177,58 @@ export async function readTuningFile(where: string | URL, io: TuningReadOptions 
   return parseTuningFile(await readTuningJson(where, io), String(where));
 }
 
+/** SHA-256 of `text`, hex (Node only: the cache is Node's). */
+async function sha256(text: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha256').update(text).digest('hex');
+}
+
+let kernelsDigest: Promise<string> | undefined;
+
+/**
+ * What the cache's entries were measured with: a digest of every kernel's WGSL (includes expanded). Tiles are
+ * checked against the tile spaces either way; this also keeps a cache from older kernels from steering newer ones.
+ */
+export const engineStamp = (): Promise<string> => (kernelsDigest ??= sha256(KERNELS.map((k) => `${k.name}\n${kernelSource(k)}`).join('\n')).then((h) => `kernels-${h.slice(0, 16)}`));
+
 /**
  * Node's tuning cache, or undefined when there is none yet. It is data the engine wrote, but anyone may have
- * written there: what does not check out is dropped with a warning (in `warnings`), never applied and never
- * fatal — a model still loads, with the planners' tiles.
+ * written there: a cache from another build of the kernels, one whose checksum does not match (edited, or not
+ * written by effnet) and every entry that does not check out are dropped with a warning (in `warnings`), never
+ * applied and never fatal — a model still loads, with the planners' tiles.
  */
 export async function readTuningCache(warnings: string[] = []): Promise<TuningFile | undefined> {
   const path = await tuningCachePath();
   const { existsSync } = await import('node:fs');
   if (!existsSync(path)) return undefined;
   try {
-    return checkTuning(await readTuningJson(path), path, (msg) => warnings.push(`${msg}: dropped`));
+    const json = await readTuningJson(path);
+    const stamp = isRecord(json) ? json : {};
+    const engine = await engineStamp();
+    if (stamp.engine !== engine) throw new EffnetError('TUNING', `${path}: written by another build of the kernels (${preview(stamp.engine)}, this one ${engine})`);
+    if (typeof stamp.checksum !== 'string' || stamp.checksum !== (await sha256(JSON.stringify(stamp.adapters)))) {
+      throw new EffnetError('TUNING', `${path}: its checksum does not match its entries (edited, or not written by effnet)`);
+    }
+    return checkTuning(json, path, (msg) => warnings.push(`${msg}: dropped`));
   } catch (e) {
     warnings.push(`${(e as Error).message}: the tuning cache is ignored`);
     return undefined;
   }
 }
 
-/** Adds `choices` for this adapter to Node's tuning cache (written whole to a temporary file, then renamed). */
+/**
+ * Adds `choices` for this adapter to Node's tuning cache (written whole to a temporary file, then renamed),
+ * stamped with the kernels' digest and the entries' checksum.
+ */
 export async function writeTuningCache(report: AdapterReport, choices: readonly TuningChoice[]): Promise<string> {
   const path = await tuningCachePath();
   const { mkdir, writeFile, rename } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
   const merged = mergeTuning(await readTuningCache(), report, choices);
+  const stamped = { format: merged.format, engine: await engineStamp(), adapters: merged.adapters, checksum: await sha256(JSON.stringify(merged.adapters)) };
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(merged, null, 1) + '\n');
+  await writeFile(tmp, JSON.stringify(stamped, null, 1) + '\n');
   await rename(tmp, path);
   return path;
 }

@@ -23,7 +23,7 @@ import { compare } from '../reference/compare.js';
 import { TOL } from '../reference/tolerances.js';
 import { instrument, type OpView } from '../runtime/instrument.js';
 import type { Model } from '../runtime/model.js';
-import { PassTimer } from '../runtime/timing.js';
+import { interleave, repsFor, timeDispatches, timerKind, type TimerKind } from '../runtime/timing.js';
 import { median } from '../stats.js';
 import type { TuningChoice } from './file.js';
 import { MODEL_TOLERANCE } from '../tolerance.js';
@@ -69,7 +69,7 @@ export interface TuneResult {
   res: number;
   batch: number;
   target: 'gpu' | 'fallback';
-  timer: 'timestamp-query' | 'submit';
+  timer: TimerKind;
   budgetS: number;
   /** Wall seconds spent tuning (the budget's clock), and how much of it went to compiling candidates and to timing launches. */
   spentS: number;
@@ -129,39 +129,25 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
     groups.set(key, [...(groups.get(key) ?? []), op]);
   }
   const timestamps = model.gpu.report.features.timestampQuery;
-  const timer = timestamps ? new PassTimer(device, 1) : undefined;
   let compileMs = 0;
   let timingMs = 0;
   let candidates = 0;
   let rejectedCount = 0;
 
-  const once = async (d: Dispatch, reps: number): Promise<number> => {
-    const enc = device.createCommandEncoder({ label: 'tune' });
-    const pass = enc.beginComputePass(timer ? { label: 'tune', timestampWrites: timer.writes(0) } : { label: 'tune' });
-    for (let r = 0; r < reps; r++) encodeDispatch(pass, d);
-    pass.end();
-    timer?.plan(false).resolve(enc);
-    const start = performance.now();
-    device.queue.submit([enc.finish()]);
-    if (timer) return (await timer.read())[0]! / reps;
-    await device.queue.onSubmittedWorkDone();
-    return (performance.now() - start) / reps;
-  };
   // Per tile, the median of ROUNDS samples, each repeating the launch for about SAMPLE_MS of GPU time; the
-  // tiles take turns within every round.
+  // tiles take turns within every round, each in a submit of its own.
   const time = async (ds: Dispatch[], rounds = ROUNDS): Promise<number[]> => {
     const start = performance.now();
-    const reps: number[] = [];
-    for (const d of ds) reps.push(Math.max(1, Math.min(MAX_REPS, Math.ceil(SAMPLE_MS / Math.max(await once(d, 1), 1e-3)))));
-    const samples = ds.map((): number[] => []);
-    for (let r = 0; r < rounds; r++) for (let i = 0; i < ds.length; i++) samples[i]!.push(await once(ds[i]!, reps[i]!));
+    const sides = ds.map((d) => [d]);
+    const probe = await timeDispatches(device, timestamps, sides, { runs: 1, reps: 1, label: 'tune' });
+    const ms = await timeDispatches(device, timestamps, sides, { runs: rounds, reps: probe.map((p) => repsFor(p, SAMPLE_MS, 1e-3, MAX_REPS)), label: 'tune' });
     timingMs += performance.now() - start;
-    return samples.map(median);
+    return ms;
   };
 
   try {
     return await schedule.exclusive(async () => {
-      log(`timing the planned tile of ${groups.size} distinct launches (${timer ? 'GPU timestamps' : 'whole submits'})`);
+      log(`timing the planned tile of ${groups.size} distinct launches (${timestamps ? 'GPU timestamps' : 'whole submits'})`);
       const planned = new Map<string, number>();
       // One sample each: enough to rank the launches; each is timed again among its candidates.
       for (const [key, ops] of groups) planned.set(key, (await time([ops[0]!.dispatch], 1))[0]!);
@@ -206,7 +192,7 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
         res: height,
         batch,
         target: model.schedule.target,
-        timer: timer ? 'timestamp-query' : 'submit',
+        timer: timerKind(timestamps),
         budgetS,
         spentS: (performance.now() - t0) / 1000,
         scheduleCompileMs,
@@ -221,7 +207,6 @@ export async function tuneModel(model: Model, opts: TuneOptions = {}): Promise<T
       } satisfies TuneResult;
     });
   } finally {
-    timer?.destroy();
     schedule.release();
   }
 }
@@ -247,16 +232,9 @@ export async function compareModels(a: Model, b: Model, o: { batch?: number; res
   };
   await wall(a);
   await wall(b);
-  const as: number[] = [];
-  const bs: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    // Swap which goes first every pair.
-    if (r % 2 === 0) as.push(await wall(a));
-    bs.push(await wall(b));
-    if (r % 2 === 1) as.push(await wall(a));
-  }
-  const aMs = median(as);
-  const bMs = median(bs);
+  const ms = await interleave(() => wall(a), () => wall(b), runs);
+  const aMs = median(ms.a);
+  const bMs = median(ms.b);
   return { aMs, bMs, ratio: bMs / aMs, relL2: errorStats(outputs.get(b)!, outputs.get(a)!).relL2 };
 }
 

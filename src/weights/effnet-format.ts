@@ -15,7 +15,7 @@ import { serializeSafetensors, type SafetensorsFile, type TensorToWrite } from '
 import type { ModelParams } from './params.js';
 import { paramValue } from './params.js';
 import type { StateDictNaming } from './torchvision.js';
-import type { WeightsPreprocess } from './load.js';
+import type { WeightsPreprocess } from './types.js';
 
 /** `__metadata__.format` of the engine's weights files. */
 export const EFFNET_FORMAT = 'effnet-webgpu/1';
@@ -47,11 +47,20 @@ export function serializeEffnetWeights(spec: ArchSpec, params: ModelParams, prep
   return serializeSafetensors(tensors, { format: EFFNET_FORMAT, arch: JSON.stringify(spec), preprocess });
 }
 
+/** The `__metadata__.preprocess` values a file may carry (absent: 'torchvision', as files before the field). */
+const PREPROCESS: readonly (WeightsPreprocess | undefined)[] = ['tfjs', 'torchvision', undefined];
+
 /**
- * The network an engine weights file describes. A caller's `spec` must be that network (same name and
- * layers), since the parameters were folded and packed for it.
+ * The network an engine weights file describes, checked (validateArch, its limits included) before anything is
+ * built from it, and its preprocessing one the engine knows: a value the loader would otherwise read as
+ * 'torchvision' is refused by name. A caller's `spec` must be that network (same name and layers), since the
+ * parameters were folded and packed for it.
  */
 export function effnetFileSpec(file: SafetensorsFile, source: string, spec?: ArchSpec): ArchSpec {
+  const preprocess = file.metadata.preprocess;
+  if (!PREPROCESS.includes(preprocess as WeightsPreprocess | undefined)) {
+    throw new EffnetError('WEIGHTS', `${source}: __metadata__.preprocess must be 'tfjs' or 'torchvision', got '${preprocess!.slice(0, 32)}'`);
+  }
   let stored: ArchSpec;
   try {
     stored = validateArch(JSON.parse(file.metadata.arch ?? '') as ArchSpec);
@@ -64,10 +73,17 @@ export function effnetFileSpec(file: SafetensorsFile, source: string, spec?: Arc
   return stored;
 }
 
-/** The input affine an engine weights file carries, if any (both tensors, three values each). */
+/**
+ * The input affine an engine weights file carries, if any (both tensors, three finite values each): a NaN or
+ * infinite value is refused here, naming the tensor, rather than surfacing as a non-finite output at run time.
+ */
 export function effnetInputAffine(file: SafetensorsFile, source: string): ModelParams['inputAffine'] {
   const [scale, shift] = AFFINE.map((n) => (file.has(n) ? Array.from(file.get(n).f32()) : undefined));
   if (!scale && !shift) return undefined;
   if (scale?.length !== 3 || shift?.length !== 3) throw new EffnetError('WEIGHTS', `${source}: ${AFFINE.join(' and ')} must both be present with 3 values each`);
+  [scale, shift].forEach((values, t) => {
+    const i = values.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) throw new EffnetError('WEIGHTS', `${source}: ${AFFINE[t]}[${i}] is ${values[i]}; the input affine must be finite`);
+  });
   return { scale, shift };
 }

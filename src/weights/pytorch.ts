@@ -10,6 +10,10 @@
  * dicts and tensors, so a checkpoint cannot run code (`os.system`, `builtins.eval`) the way `pickle.load` would.
  * Every zip offset and size is checked against the archive before any view is made, and the storages are views
  * into the archive (nothing is decompressed), so a declared size larger than the file is refused, never allocated.
+ * A tensor has at most MAX_RANK dimensions and never more elements than its storage holds; its bytes are made
+ * only when a loader asks for them (a contiguous view is a view of its storage, a strided one is gathered then;
+ * a storage the archive leaves unaligned is copied once, for all its views), so reading costs time and memory in
+ * proportion to the tensors the model uses, not to what the pickle names.
  * Every failure is an EffnetError('WEIGHTS') naming the source and the problem.
  */
 import { EffnetError } from '../errors.js';
@@ -43,6 +47,12 @@ const CALLABLES = [
   'torch._utils._rebuild_parameter_with_state',
 ];
 const ALLOWED_GLOBALS = new Set([...CALLABLES, ...Object.keys(STORAGE_DTYPES)]);
+
+/**
+ * The most dimensions a tensor may have (EfficientNet's have at most 4). Checked before a shape is read, so each
+ * tensor costs O(1) however long a size tuple the pickle holds, or however many tensors share one through the memo.
+ */
+const MAX_RANK = 8;
 
 /** Where training code nests the state dict: `torch.save({'state_dict': model.state_dict(), 'epoch': ...})`. */
 const NESTED_STATE_DICT_KEYS = ['state_dict', 'model', 'model_state_dict'];
@@ -79,6 +89,15 @@ export function parsePytorchCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: Py
   const root = unpickle(records.get(pickles[0]!)!, fail);
   const stateDict = findStateDict(root, fail);
 
+  // A storage the archive leaves unaligned for its element type is copied once, on first use, for all its views.
+  const aligned = new Map<string, Uint8Array>();
+  const storageBytes = (name: string, record: Uint8Array, elementBytes: number) => () => {
+    if (record.byteOffset % elementBytes === 0) return record;
+    let copy = aligned.get(name);
+    if (!copy) aligned.set(name, (copy = record.slice()));
+    return copy;
+  };
+
   const tensors = new Map<string, TensorInfo>();
   const entries = [...stateDict].filter((e): e is [string, TensorRef] => typeof e[0] === 'string' && e[1] instanceof TensorRef);
   if (entries.length === 0) fail('the checkpoint holds no tensors under string keys (not a state dict)');
@@ -86,9 +105,10 @@ export function parsePytorchCheckpoint(bytes: Uint8Array | ArrayBuffer, opts: Py
   const strip = entries.every(([name]) => name.startsWith('module.')) ? 'module.'.length : 0;
   for (const [name, ref] of entries) {
     const key = name.slice(strip);
-    const record = records.get(`${prefix}data/${ref.storage.key}`) ??
-      fail(`tensor '${key}': storage record '${prefix}data/${ref.storage.key}' is missing from the archive`);
-    tensors.set(key, tensorFromRef(key, ref, record, archive, source, fail));
+    const recordName = `${prefix}data/${ref.storage.key}`;
+    const record = records.get(recordName) ?? fail(`tensor '${key}': storage record '${recordName}' is missing from the archive`);
+    const bytes = storageBytes(recordName, record, DTYPE_BYTES[ref.storage.dtype]);
+    tensors.set(key, tensorFromRef(key, ref, record.byteOffset - archive.byteOffset, record.length, bytes, source, fail));
   }
 
   return {
@@ -350,6 +370,9 @@ function reduce(callable: PyValue, args: PyValue, fail: Fail): PyValue {
       // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
       const [storage, offset, shape, stride] = args;
       if (!(storage instanceof StorageRef)) return fail(`_rebuild_tensor_v2 of a ${describe(storage)}, not a storage`);
+      for (const [v, what] of [[shape, 'size'], [stride, 'stride']] as const) {
+        if (Array.isArray(v) && v.length > MAX_RANK) fail(`_rebuild_tensor_v2: ${what} of rank ${v.length}; a tensor may have at most ${MAX_RANK} dimensions`);
+      }
       const shapeList = counts(shape, 'size', fail), strideList = counts(stride, 'stride', fail);
       if (strideList.length !== shapeList.length) fail(`_rebuild_tensor_v2: size [${shapeList}] and stride [${strideList}] differ in rank`);
       return new TensorRef(storage, count(offset, 'storage offset', fail), shapeList, strideList);
@@ -407,48 +430,98 @@ function findStateDict(root: PyValue, fail: Fail): PyDict {
 
 // ---- tensors -------------------------------------------------------------------------------------------------------
 
-function tensorFromRef(name: string, ref: TensorRef, record: Uint8Array, archive: Uint8Array, source: string, fail: Fail): TensorInfo {
-  const { storage, offset, shape, stride } = ref;
-  const size = DTYPE_BYTES[storage.dtype];
+/**
+ * A checkpoint tensor whose bytes are made on each request and not kept: a view of its storage when contiguous,
+ * else its elements gathered into row-major order. What the loader does not ask for is never made.
+ */
+class CheckpointTensor implements TensorInfo {
+  readonly byteLength: number;
+  constructor(
+    readonly name: string,
+    readonly dtype: Dtype,
+    readonly shape: number[],
+    readonly byteOffset: number,
+    readonly numel: number,
+    private readonly bytes: () => Uint8Array,
+    private readonly source: string,
+  ) {
+    this.byteLength = numel * DTYPE_BYTES[dtype];
+  }
+
+  raw(): Uint8Array {
+    return this.bytes();
+  }
+
+  f32(): Float32Array {
+    return this.stored().f32();
+  }
+
+  f16Bits(): Uint16Array {
+    return this.stored().f16Bits();
+  }
+
+  private stored(): StoredTensor {
+    return new StoredTensor(this.name, this.dtype, this.shape, this.byteOffset, this.numel, this.bytes(), this.source);
+  }
+}
+
+/**
+ * The tensor `ref` names, checked against its storage (`recordLength` bytes at `recordStart` in the archive;
+ * `storage()` its bytes, aligned to the element size): every element it reads lies inside the storage, and it
+ * has no more elements than the storage holds (so a gather costs at most the storage's size).
+ */
+function tensorFromRef(name: string, ref: TensorRef, recordStart: number, recordLength: number, storage: () => Uint8Array, source: string, fail: Fail): TensorInfo {
+  const { storage: s, offset, shape, stride } = ref;
+  const size = DTYPE_BYTES[s.dtype];
   const bad = (msg: string): never => fail(`tensor '${name}': ${msg}`);
-  if (storage.numel * size > record.length) {
-    bad(`storage '${storage.key}' declares ${storage.numel} ${storage.dtype} elements but its record holds ${record.length} bytes`);
+  if (s.numel * size > recordLength) {
+    bad(`storage '${s.key}' declares ${s.numel} ${s.dtype} elements but its record holds ${recordLength} bytes`);
   }
   const numel = shape.reduce((a, b) => a * b, 1);
   // The furthest element the tensor reads; an empty tensor reads none.
   const last = offset + shape.reduce((a, n, i) => a + (n - 1) * stride[i]!, 0);
-  if (numel > 0 && (last + 1) * size > record.length) {
+  if (numel > 0 && last + 1 > s.numel) {
     bad(`shape [${shape}] with stride [${stride}] at storage offset ${offset} needs ${(last + 1) * size} bytes, ` +
-      `but storage '${storage.key}' holds ${record.length}`);
+      `but storage '${s.key}' holds ${s.numel * size}`);
   }
-  const recordStart = record.byteOffset - archive.byteOffset;
+  // Only overlapping strides (an expanded tensor) can name more elements than the storage; state dicts hold none.
+  if (numel > s.numel) bad(`stride [${stride}] makes ${numel} elements overlap in a storage of ${s.numel}; re-save it with .contiguous()`);
   let contiguous = true;
   for (let i = shape.length - 1, want = 1; i >= 0; want *= shape[i]!, i--) {
     if (shape[i]! !== 1 && stride[i]! !== want) contiguous = false;
   }
-  // Overlapping strides (an expanded tensor) would make the copy larger than the archive; state dicts hold none.
-  if (!contiguous && numel * size > record.length) bad(`stride [${stride}] makes elements overlap; re-save it with .contiguous()`);
-  const bytes = numel === 0 ? new Uint8Array(0)
-    : contiguous ? record.subarray(offset * size, (offset + numel) * size)
-    : gather(record, size, offset, shape, stride);
-  return new StoredTensor(name, storage.dtype, shape, recordStart + offset * size, numel, bytes, source);
+  const bytes = numel === 0 ? () => new Uint8Array(0)
+    : contiguous ? () => storage().subarray(offset * size, (offset + numel) * size)
+    : () => gather(storage(), size, offset, shape, stride, numel);
+  return new CheckpointTensor(name, s.dtype, shape, recordStart + offset * size, numel, bytes, source);
 }
 
-/** A strided view copied out element by element into row-major order (torch.save keeps views' storages whole). */
-function gather(record: Uint8Array, size: number, offset: number, shape: number[], stride: number[]): Uint8Array {
-  const numel = shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(numel * size), index = shape.map(() => 0);
-  let from = offset;
-  for (let i = 0; i < numel; i++) {
-    out.set(record.subarray(from * size, (from + 1) * size), i * size);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      from += stride[d]!;
-      if (++index[d]! < shape[d]!) break;
-      from -= stride[d]! * shape[d]!;
+/**
+ * A strided view copied out into row-major order (torch.save keeps views' storages whole). Dimensions of size 1
+ * are dropped first, so each element costs O(1); elements move as 1-, 2- or 4-byte words (an 8-byte one as two)
+ * out of `storage`, which is aligned to the element size.
+ */
+function gather(storage: Uint8Array, size: number, offset: number, shape: number[], stride: number[], numel: number): Uint8Array {
+  const word = Math.min(size, 4), per = size / word;
+  const Words = word === 4 ? Uint32Array : word === 2 ? Uint16Array : Uint8Array;
+  const from = new Words(storage.buffer as ArrayBuffer, storage.byteOffset, Math.floor(storage.length / word));
+  const out = new Words(numel * per);
+  const dims = shape.flatMap((n, i) => (n === 1 ? [] : [{ n, step: stride[i]! * per }]));
+  const inner = dims.pop() ?? { n: 1, step: 0 };
+  const index = dims.map(() => 0);
+  let base = offset * per, o = 0;
+  for (;;) {
+    for (let j = 0, at = base; j < inner.n; j++, at += inner.step) for (let w = 0; w < per; w++) out[o++] = from[at + w]!;
+    let d = dims.length - 1;
+    for (; d >= 0; d--) {
+      const dim = dims[d]!;
+      base += dim.step;
+      if (++index[d]! < dim.n) break;
+      base -= dim.step * dim.n;
       index[d] = 0;
     }
+    if (d < 0) return new Uint8Array(out.buffer);
   }
-  return out;
 }
 
 function startsWith(bytes: Uint8Array, magic: readonly number[]): boolean {

@@ -6,16 +6,13 @@
 import type { ArchSpec } from '../model/tables.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors } from '../model/ops.js';
+import { mulberry32 } from '../prng.js';
 import { assembleParams, type ModelParams } from './params.js';
 
+/** Box–Muller over mulberry32; the half-step offset keeps the uniform draw in (0, 1), away from log(0). */
 function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  const uniform = () => (next() + 0.5) / 4294967296;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 

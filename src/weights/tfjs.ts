@@ -10,196 +10,25 @@
  * Mul, project → AddV2 …) finds every tensor and proves the graph computes exactly that op list.
  *
  * Layouts: TF convs are HWIO [kh,kw,in,out] → OIHW; depthwise [kh,kw,C,1] → [C,1,kh,kw]; MatMul [in,out] → [out,in].
+ *
+ * This module is the walk; model.json is checked by tfjs-manifest.ts, its weights decoded by tfjs-decode.ts, and
+ * a model read from a folder or URL by tfjs-read.ts.
  */
 import { EffnetError } from '../errors.js';
 import { getArch, zooVariants, type ArchSpec } from '../model/tables.js';
-import { f16BitsToF32 } from '../safetensors.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors, type LayerParams, type NetOp, type OpKind, type OpOf } from '../model/ops.js';
 import { assertFinite, checkTensorSet, type ExpectedTensor, type FoundTensor } from './check.js';
 import { assembleParams, type ModelParams } from './params.js';
+import { decodeTfjsWeights, type TfjsWeight } from './tfjs-decode.js';
+import { checkTfjsModelJson, tfjsFail as fail, type TfjsGraphModel, type TfjsNode } from './tfjs-manifest.js';
 
 /** TF-Hub EfficientNet graphs use TensorFlow SAME padding (asymmetric at stride 2); BN is already folded. */
 export const tfjsSpecOverrides: Readonly<Pick<ArchSpec, 'padding'>> = { padding: 'same' };
 
-export interface TfjsNode {
-  name: string;
-  op: string;
-  input?: string[];
-  attr?: Record<string, TfjsAttr>;
-}
-
-type TfjsAttr = { s?: string; b?: boolean; i?: string | number; f?: number; list?: { s?: string[]; i?: (string | number)[] } };
-
-export interface TfjsWeightSpec {
-  name: string;
-  shape: number[];
-  dtype: string;
-  quantization?: { dtype: string; scale?: number; min?: number; original_dtype?: string };
-}
-
-export interface TfjsGraphModel {
-  format?: string;
-  modelTopology: { node: TfjsNode[] };
-  weightsManifest: { paths: string[]; weights: TfjsWeightSpec[] }[];
-}
-
 export interface TfjsOptions {
   /** Names the model in error messages (a directory or URL). */
   source?: string;
-}
-
-interface Weight {
-  spec: TfjsWeightSpec;
-  values: Float32Array | Int32Array | undefined;
-}
-
-const fail = (source: string, msg: string): never => {
-  throw new EffnetError('WEIGHTS', `${source}: ${msg}`);
-};
-
-// ---------------------------------------------------------------------------------------------------------
-// model.json is untrusted input: every field the loader reads is checked once, here, so a malformed file is a
-// WEIGHTS error naming the field instead of a TypeError or RangeError from deep inside the walk.
-
-/** `x` as a TF.js graph model, or a WEIGHTS error naming the first malformed field. */
-export function checkTfjsModelJson(x: unknown, source: string): TfjsGraphModel {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
-  const bad = (field: string, v: unknown, want: string): never => fail(source, `model.json field '${field}' is ${kind(v)}, expected ${want}`);
-  if (!isObject(x)) return bad('(top level)', x, 'an object with modelTopology and weightsManifest (a TensorFlow.js graph model)');
-  const topo = x.modelTopology;
-  if (!isObject(topo)) bad('modelTopology', topo, 'an object');
-  const nodes = (topo as Record<string, unknown>).node;
-  if (!Array.isArray(nodes)) bad('modelTopology.node', nodes, 'an array');
-  (nodes as unknown[]).forEach((n, i) => {
-    const at = `modelTopology.node[${i}]`;
-    if (!isObject(n)) return bad(at, n, 'an object');
-    for (const key of ['name', 'op'] as const) if (typeof n[key] !== 'string') bad(`${at}.${key}`, n[key], 'a string');
-    if (n.input !== undefined && !(Array.isArray(n.input) && n.input.every((v) => typeof v === 'string'))) bad(`${at}.input`, n.input, 'an array of strings');
-    if (n.attr !== undefined && !isObject(n.attr)) bad(`${at}.attr`, n.attr, 'an object');
-  });
-  const manifest = x.weightsManifest;
-  if (!Array.isArray(manifest)) bad('weightsManifest', manifest, 'an array');
-  if ((manifest as unknown[]).length === 0) fail(source, "model.json field 'weightsManifest' is empty (no weight groups)");
-  (manifest as unknown[]).forEach((g, i) => {
-    const at = `weightsManifest[${i}]`;
-    if (!isObject(g)) return bad(at, g, 'an object');
-    if (!Array.isArray(g.paths)) bad(`${at}.paths`, g.paths, 'an array of strings');
-    (g.paths as unknown[]).forEach((p, j) => typeof p === 'string' || bad(`${at}.paths[${j}]`, p, 'a string'));
-    if (!Array.isArray(g.weights)) bad(`${at}.weights`, g.weights, 'an array');
-    (g.weights as unknown[]).forEach((w, j) => {
-      const wat = `${at}.weights[${j}]`;
-      if (!isObject(w)) return bad(wat, w, 'an object');
-      for (const key of ['name', 'dtype'] as const) if (typeof w[key] !== 'string') bad(`${wat}.${key}`, w[key], 'a string');
-      if (!Array.isArray(w.shape)) bad(`${wat}.shape`, w.shape, 'an array of non-negative integers');
-      let numel = 1;
-      (w.shape as unknown[]).forEach((d, k) => {
-        if (!(typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
-          fail(source, `model.json field '${wat}.shape[${k}]' of weight '${String(w.name)}' is ${JSON.stringify(d) ?? kind(d)}, expected a non-negative integer`);
-        }
-        numel *= d as number;
-      });
-      if (!Number.isSafeInteger(numel)) fail(source, `model.json field '${wat}.shape' [${String(w.shape)}] has more elements than can be addressed`);
-      if (w.quantization !== undefined) {
-        if (!isObject(w.quantization)) bad(`${wat}.quantization`, w.quantization, 'an object');
-        const q = w.quantization as Record<string, unknown>;
-        if (typeof q.dtype !== 'string') bad(`${wat}.quantization.dtype`, q.dtype, 'a string');
-      }
-    });
-  });
-  return x as unknown as TfjsGraphModel;
-}
-
-/**
- * The shard paths of every manifest group, in order. Each must stay inside the model's folder (or below its
- * URL): a relative path without `..` segments, never absolute, never a URL of its own.
- */
-export function tfjsShardPaths(model: TfjsGraphModel, source: string): string[] {
-  return model.weightsManifest.flatMap((g, i) =>
-    g.paths.map((p, j) => {
-      const segments = p.split(/[\\/]/);
-      const escapes =
-        p === '' || /^[\\/]/.test(p) || /^[A-Za-z][A-Za-z0-9+.-]*:/.test(p) || segments.some((s) => s === '..' || /^%2e%2e$/i.test(s) || s.includes('\0'));
-      if (escapes) fail(source, `model.json weightsManifest[${i}].paths[${j}] '${p}' is not a path inside the model's folder (absolute, a URL, or containing '..')`);
-      return p;
-    }),
-  );
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Weight data: every manifest entry in order, concatenated across groups and shards (tfjs io.decodeWeights).
-
-const STORED_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
-
-/** Total shard bytes the manifest describes; undefined when it has string weights (variable length). */
-export function tfjsWeightBytes(model: TfjsGraphModel): number | undefined {
-  let total = 0;
-  for (const group of model.weightsManifest) {
-    for (const spec of group.weights) {
-      const per = STORED_BYTES[spec.quantization ? spec.quantization.dtype : spec.dtype];
-      if (per === undefined) return undefined;
-      total += spec.shape.reduce((a, b) => a * b, 1) * per;
-    }
-  }
-  return total;
-}
-
-/** Decodes every weight; float ones (dequantised if quantised) as Float32Array, int32 as Int32Array, others skipped. */
-export function decodeTfjsWeights(model: TfjsGraphModel, weightData: ArrayBuffer, source = '<tfjs>'): Map<string, Weight> {
-  const out = new Map<string, Weight>();
-  const bytes = new Uint8Array(weightData);
-  let offset = 0;
-  for (const group of model.weightsManifest) {
-    for (const spec of group.weights) {
-      const numel = spec.shape.reduce((a, b) => a * b, 1);
-      const q = spec.quantization;
-      let size: number;
-      if (spec.dtype === 'string') {
-        // Strings are stored as (u32 byte length, bytes) per element; skip them.
-        size = 0;
-        for (let i = 0; i < numel; i++) {
-          if (offset + size + 4 > bytes.length) break;
-          size += 4 + new DataView(weightData, offset + size, 4).getUint32(0, true);
-        }
-      } else {
-        const per = STORED_BYTES[q ? q.dtype : spec.dtype];
-        if (per === undefined) fail(source, `weight '${spec.name}': unsupported ${q ? 'quantization ' : ''}dtype '${q ? q.dtype : spec.dtype}'`);
-        size = numel * per!;
-      }
-      if (offset + size > bytes.length) {
-        fail(source, `weight '${spec.name}' needs bytes ${offset}..${offset + size} but the shards hold ${bytes.length} bytes (missing or truncated shard?)`);
-      }
-      const chunk = bytes.slice(offset, offset + size); // copy: aligned, and independent of the shard buffer
-      out.set(spec.name, { spec, values: decodeOne(spec, chunk, numel, source) });
-      offset += size;
-    }
-  }
-  if (offset !== bytes.length) fail(source, `the manifest describes ${offset} bytes of weights but the shards hold ${bytes.length}`);
-  return out;
-}
-
-function decodeOne(spec: TfjsWeightSpec, chunk: Uint8Array, numel: number, source: string): Float32Array | Int32Array | undefined {
-  const q = spec.quantization;
-  if (!q) {
-    if (spec.dtype === 'float32') return new Float32Array(chunk.buffer, 0, numel);
-    if (spec.dtype === 'int32') return new Int32Array(chunk.buffer, 0, numel);
-    return undefined; // bool/string/complex: never a parameter of this network
-  }
-  if (spec.dtype !== 'float32') fail(source, `weight '${spec.name}': quantised ${spec.dtype} weights are not supported (only float32)`);
-  if (q.dtype === 'float16') {
-    const bits = new Uint16Array(chunk.buffer, 0, numel), v = new Float32Array(numel);
-    for (let i = 0; i < numel; i++) v[i] = f16BitsToF32(bits[i]!);
-    return v;
-  }
-  // Affine quantisation: value = q·scale + min (tfjs io_utils).
-  if (typeof q.scale !== 'number' || typeof q.min !== 'number') {
-    fail(source, `weight '${spec.name}': ${q.dtype} quantization needs numeric 'scale' and 'min'`);
-  }
-  const raw = q.dtype === 'uint8' ? chunk : new Uint16Array(chunk.buffer, 0, numel);
-  const v = new Float32Array(numel);
-  for (let i = 0; i < numel; i++) v[i] = raw[i]! * q.scale! + q.min!;
-  return v;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -291,7 +120,7 @@ class Graph {
 interface Walker {
   g: Graph;
   arch: string;
-  w: Map<string, Weight>;
+  w: Map<string, TfjsWeight>;
   source: string;
   /** Weights the walk consumed, by TF name. */
   used: Set<string>;
@@ -544,7 +373,7 @@ export function paramsFromTfjsGraph(modelJson: object, weightData: ArrayBuffer, 
 }
 
 /** Follows the graph op by op of `spec`'s op list, recording every parameter tensor it meets. */
-function walk(g: Graph, w: Map<string, Weight>, spec: ArchSpec, source: string) {
+function walk(g: Graph, w: Map<string, TfjsWeight>, spec: ArchSpec, source: string) {
   const k: Walker = { g, arch: spec.name, w, source, used: new Set(), found: [], raw: new Map() };
   const placeholders = [...g.nodes.values()].filter((n) => n.op === 'Placeholder');
   if (placeholders.length !== 1) fail(source, `expected one input Placeholder, found ${placeholders.length}`);
@@ -565,7 +394,7 @@ function walk(g: Graph, w: Map<string, Weight>, spec: ArchSpec, source: string) 
  * error names both; otherwise it says the block structure differs from `spec`, with where the walk stopped.
  * Only on the error path, so a good graph is walked once.
  */
-function structureMismatch(g: Graph, w: Map<string, Weight>, spec: ArchSpec, source: string, e: EffnetError): EffnetError {
+function structureMismatch(g: Graph, w: Map<string, TfjsWeight>, spec: ArchSpec, source: string, e: EffnetError): EffnetError {
   const where = e.message.startsWith(`${source}: `) ? e.message.slice(source.length + 2) : e.message;
   const fits = ['efficientnet', 'efficientnet_v2'].flatMap(zooVariants).filter((name) => {
     if (name === spec.name) return false;

@@ -3,9 +3,11 @@ import { compare } from '../../src/reference/compare.js';
 import { dispatchOnce } from '../support/dispatch.js';
 import { randomF32, toNHWC4, fromNHWC4, paddingValues, pad4 } from '../support/tensor.js';
 import { TOL } from '../../src/reference/tolerances.js';
+import { elementwiseOp } from '../../src/kernels/elementwise.js';
 
 /** float64 references, independent of the WGSL. */
 export const siluRef = (x: number) => x / (1 + Math.exp(-x));
+
 
 interface Shape { n: number; h: number; w: number; c: number; tags: KernelCase['tags'] }
 
@@ -25,14 +27,14 @@ export const elementwiseCases: KernelCase[] = SHAPES.flatMap((s): KernelCase[] =
   const count = (pixels * pad4(s.c)) / 4;
   return [
     {
-      name: `silu ${label(s)}`,
-      kernel: 'silu',
+      name: `elementwise silu ${label(s)}`,
+      kernel: 'elementwise',
       tags: s.tags,
       async run(lib) {
         // Wide range so exp over/underflow paths (x = ±30) are exercised, not just the linear middle.
         const dense = randomF32(pixels * s.c, 11, 30);
         const x = toNHWC4(dense, s.n, s.h, s.w, s.c);
-        const { y } = await dispatchOnce(lib, { kernel: 'silu', uniforms: { count }, buffers: { x, y: x.byteLength }, read: ['y'] });
+        const { y } = await dispatchOnce(lib, { kernel: 'elementwise', overrides: { OP: elementwiseOp('silu') }, uniforms: { count, C4: 0, HW: 0 }, buffers: { x, other: 16, y: x.byteLength }, read: ['y'] });
         return [
           compare(fromNHWC4(y!, s.n, s.h, s.w, s.c), Array.from(dense, siluRef), TOL.elementwise, `silu ${label(s)}`),
           compare(paddingValues(y!, pixels, s.c), new Array(pixels * (pad4(s.c) - s.c)).fill(0), TOL.exact, 'padding stays zero'),
@@ -40,20 +42,20 @@ export const elementwiseCases: KernelCase[] = SHAPES.flatMap((s): KernelCase[] =
       },
     },
     {
-      name: `add ${label(s)}`,
-      kernel: 'add',
+      name: `elementwise add ${label(s)}`,
+      kernel: 'elementwise',
       tags: s.tags,
       async run(lib) {
         const a = toNHWC4(randomF32(pixels * s.c, 21), s.n, s.h, s.w, s.c);
         const b = toNHWC4(randomF32(pixels * s.c, 22), s.n, s.h, s.w, s.c);
-        const { y } = await dispatchOnce(lib, { kernel: 'add', uniforms: { count }, buffers: { a, b, y: a.byteLength }, read: ['y'] });
+        const { y } = await dispatchOnce(lib, { kernel: 'elementwise', overrides: { OP: elementwiseOp('add') }, uniforms: { count, C4: 0, HW: 0 }, buffers: { x: a, other: b, y: a.byteLength }, read: ['y'] });
         // f32 + f32 rounded to f32 is exact in IEEE arithmetic, so the GPU must match Math.fround bit for bit.
         return [compare(y!, Array.from(a, (v, i) => Math.fround(v + b[i]!)), TOL.exact, `add ${label(s)}`)];
       },
     },
     {
-      name: `channel_scale ${label(s)}`,
-      kernel: 'channel_scale',
+      name: `elementwise scale ${label(s)}`,
+      kernel: 'elementwise',
       tags: s.tags,
       async run(lib) {
         const dense = randomF32(pixels * s.c, 31);
@@ -62,15 +64,16 @@ export const elementwiseCases: KernelCase[] = SHAPES.flatMap((s): KernelCase[] =
         const se = toNHWC4(gate, s.n, 1, 1, s.c);
         const hw = s.h * s.w;
         const { y } = await dispatchOnce(lib, {
-          kernel: 'channel_scale',
+          kernel: 'elementwise',
+          overrides: { OP: elementwiseOp('scale') },
           uniforms: { count, C4: pad4(s.c) / 4, HW: hw },
-          buffers: { x, se, y: x.byteLength },
+          buffers: { x, other: se, y: x.byteLength },
           read: ['y'],
         });
         // One f32 multiply per element: IEEE-exact, so Math.fround of the float64 product must match bit for bit.
         const want = Array.from(dense, (v, i) => Math.fround(v * gate[Math.floor(i / (hw * s.c)) * s.c + (i % s.c)]!));
         return [
-          compare(fromNHWC4(y!, s.n, s.h, s.w, s.c), want, TOL.exact, `channel_scale ${label(s)}`),
+          compare(fromNHWC4(y!, s.n, s.h, s.w, s.c), want, TOL.exact, `elementwise scale ${label(s)}`),
           compare(paddingValues(y!, pixels, s.c), new Array(pixels * (pad4(s.c) - s.c)).fill(0), TOL.exact, 'padding stays zero'),
         ];
       },

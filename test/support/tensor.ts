@@ -1,20 +1,12 @@
 /** Test tensors: seeded random data and the engine's activation layout (NHWC, C padded to 4 with zeros). */
+import { seededUniform } from '../../src/prng.js';
 
-/** mulberry32: a tiny seeded PRNG so every case is reproducible in Node and in the browser. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform in [0, 1) from the engine's seeded PRNG, so every case is reproducible in Node and in the browser. */
+export const rng = seededUniform;
 
 /** Uniform values in [-scale, scale), rounded to f32 so CPU and GPU see identical inputs. */
 export function randomF32(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
+  const r = seededUniform(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() * 2 - 1) * scale;
   return out;

@@ -6,10 +6,10 @@
 import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Command } from '../command.js';
+import { targetFlag, type Command } from '../command.js';
 import { readTuningFile } from '../../src/tuning/file.js';
 import { parseFlags } from '../harness/index.js';
-import { isDirectory } from '../fsutil.js';
+import { isDirectory } from '../../src/io/read.js';
 import { BROWSER_DIST } from '../harness/index.js';
 import { ARCHS } from '../../src/model/tables.js';
 import { formatAdapter } from '../../src/gpu.js';
@@ -34,8 +34,7 @@ export const benchCommand: Command = {
     'cached in <cache>/peer-models (cache: $EFFNET_CACHE or ~/.cache/effnet-webgpu), keyed by a hash of the weights; ' +
     'no Python or PyTorch is involved.',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out', 'target', 'tuning'], booleans: ['json'] });
-    if (positionals.length) throw new Error(`bench takes no positional arguments, got '${positionals[0]}'`);
+    const { flags } = parseFlags(args, { flagsOnly: 'bench', strings: ['fixtures', 'arch', 'res', 'batch', 'runs', 'budget-s', 'peers', 'out', 'target', 'tuning'], booleans: ['json'] });
     // The peers (LiteRT.js, ONNX Runtime Web, TensorFlow.js) are development dependencies, bundled only in a checkout.
     if (!existsSync(join(BROWSER_DIST, 'peers.js'))) {
       throw new Error(
@@ -55,12 +54,11 @@ export const benchCommand: Command = {
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     if (out !== undefined && !/\.(html|md)$/.test(out)) throw new Error(`--out must name a .html or .md file, got ${String(flags.out)}`);
 
-    const target = (flags.target as string | undefined) ?? 'auto';
-    if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
+    const target = targetFlag(flags.target);
     const tuning = flags.tuning === undefined ? undefined : await readTuningFile(resolve(flags.tuning as string));
 
     const log = (line: string) => process.stderr.write(line + '\n');
-    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, fixtures, log, target: target as 'auto' | 'gpu' | 'fallback', ...(tuning ? { tuning } : {}) });
+    const report = await benchPeers({ archs, resolutions, batches, runs, budgetS, peers, fixtures, log, target, ...(tuning ? { tuning } : {}) });
     if (out) {
       await writeFile(out, out.endsWith('.html') ? await htmlReport(report) : markdownReport(report));
       log(`bench: wrote ${out}`);

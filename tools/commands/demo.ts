@@ -10,9 +10,9 @@ import type { Command } from '../command.js';
 import { DEMO_DIST, parseFlags, serveStatic, type StaticServer } from '../harness/index.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { getArch } from '../../src/model/tables.js';
-import { readTfjsModelJson } from '../../src/weights/load.js';
-import { tfjsShardPaths } from '../../src/weights/tfjs.js';
-import { isDirectory } from '../fsutil.js';
+import { tfjsShardPaths } from '../../src/weights/tfjs-manifest.js';
+import { readTfjsModelJson } from '../../src/weights/tfjs-read.js';
+import { isDirectory } from '../../src/io/read.js';
 
 export interface DemoOptions {
   arch?: string;

@@ -2,12 +2,12 @@
  * `effnet doctor`: what this machine's WebGPU adapter is, what the engine will use on it, and whether every
  * kernel variant it would run computes the right numbers there (the on-device self-test, tools/jobs/doctor.ts).
  */
-import * as engine from '../../src/index.js';
-import { formatAdapter, getArch } from '../../src/index.js';
-import type { Command } from '../command.js';
+import { formatAdapter } from '../../src/gpu.js';
+import { getArch } from '../../src/model/tables.js';
+import { resFlag, targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
-import { openChromeHost } from '../host.js';
-import { doctorJob, type DoctorJob, type DoctorReport } from '../jobs/doctor.js';
+import { hostFlag, runJob } from '../host.js';
+import type { DoctorReport } from '../jobs/doctor.js';
 
 const USAGE =
   'effnet doctor [--arch efficientnet_b0] [--res R] [--batch 1] [--target auto|gpu|fallback] [--no-subgroups] [--host node|chrome] [--json]\n\n' +
@@ -23,32 +23,13 @@ export const doctorCommand: Command = {
   summary: 'The adapter, what the engine uses on it, and the on-device self-test of every kernel variant',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['arch', 'res', 'batch', 'target', 'host'], booleans: ['json', 'no-subgroups'] });
-    if (positionals.length) throw new Error(`doctor takes no positional arguments, got '${positionals[0]}'`);
+    const { flags } = parseFlags(args, { flagsOnly: 'doctor', strings: ['arch', 'res', 'batch', 'target', 'host'], booleans: ['json', 'no-subgroups'] });
     const arch = getArch((flags.arch as string | undefined) ?? 'efficientnet_b0').name;
-    const res = intFlag(flags.res, 'res', getArch(arch).resolution);
-    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
-    const target = (flags.target as string | undefined) ?? 'auto';
-    if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got '${host}'`);
-    const job: DoctorJob = { arch, res, batch: intFlag(flags.batch, 'batch', 1), target: target as DoctorJob['target'], subgroups: !flags['no-subgroups'] };
-    const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    let report: DoctorReport;
-    if (host === 'node') {
-      report = await doctorJob(engine, job, log);
-    } else {
-      log('starting headless Chromium');
-      const chrome = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
-      try {
-        report = await chrome.session.page.evaluate(
-          (j) => (globalThis as unknown as { effnetJobs: { doctor(j: DoctorJob): Promise<DoctorReport> } }).effnetJobs.doctor(j),
-          job,
-        );
-      } finally {
-        await chrome.close();
-      }
-    }
+    const res = resFlag(flags.res, getArch(arch).resolution);
+    const target = targetFlag(flags.target);
+    const host = hostFlag(flags.host);
+    const job = { arch, res, batch: intFlag(flags.batch, 'batch', 1), target, subgroups: !flags['no-subgroups'] };
+    const report = await runJob(host, 'doctor', () => job, { log: (s) => process.stderr.write(`effnet: ${s}\n`) });
     if (flags.json) console.log(JSON.stringify(report, null, 1));
     else print(report);
     return report.ok ? 0 : 1;

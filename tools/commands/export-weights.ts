@@ -12,15 +12,13 @@ import { pretrained } from '../../src/pretrained.js';
 import type { Command } from '../command.js';
 import { parseFlags } from '../harness/index.js';
 
-const USAGE = 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--json]';
-
 export const exportWeightsCommand: Command = {
   name: 'export-weights',
   summary: 'Write any supported weights (default: the pretrained B0) as one browser-ready safetensors file',
-  usage: USAGE,
+  usage: 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--json]',
   async run(args) {
     const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch'], booleans: ['json'] });
-    if (typeof flags.out !== 'string') throw new Error(`export-weights needs --out FILE.safetensors (usage: ${USAGE})`);
+    if (typeof flags.out !== 'string') throw new Error(`export-weights needs --out FILE.safetensors (usage: ${exportWeightsCommand.usage})`);
     const log = (s: string) => process.stderr.write(s + '\n');
     const source = typeof flags.weights === 'string' ? resolve(flags.weights) : (await pretrained('efficientnet_b0', { log })).weights;
     const arch = typeof flags.arch === 'string' ? getArch(flags.arch) : typeof flags.weights === 'string' ? undefined : getArch('efficientnet_b0');

@@ -1,61 +1,123 @@
 /**
  * `effnet kernel-bench`: bring your own WGSL kernel for one op kind; it is checked against the op's contract
  * (kernels/README.md, "Bring your own kernel") before anything runs, then verified against the float64 CPU
- * reference and timed against ours on every distinct layer shape of the model, and swapped into the whole
- * network (src/kernel-bench/). In Node (Dawn) or headless Chromium. Exit code 1 when any shape is incorrect.
+ * reference and timed against ours on every distinct layer shape of the model and on generated edge launches,
+ * and swapped into the whole network (src/kernel-bench/). In Node (Dawn) or headless Chromium. Exit code 1 when
+ * the kernel is incorrect on any shape or the network with it disagrees with the stock one.
  */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { fork } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
-import type { Command } from '../command.js';
+import { outputFormat, resFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
-import { loadModel } from '../../src/api.js';
 import { EffnetError, type ErrorCode } from '../../src/errors.js';
-import { formatAdapter } from '../../src/gpu.js';
-import { kernelBench, type KernelBenchOptions, type KernelBenchReport } from '../../src/kernel-bench/bench.js';
-import { BENCH_OPS, benchOp, checkUserKernel, type BenchOp } from '../../src/kernel-bench/contract.js';
+import { readAll } from '../../src/io/read.js';
+import { DEFAULT_TIMEOUT_S, SHAPE_SETS, type KernelBenchOptions, type KernelBenchReport, type ShapeSet } from '../../src/kernel-bench/bench.js';
+import { BENCH_OPS, benchOp, checkUserKernel } from '../../src/kernel-bench/contract.js';
 import { getArch } from '../../src/model/tables.js';
-import { openChromeHost } from '../host.js';
-import { kernelBenchHtml, kernelBenchMarkdown } from '../report/kernel-bench.js';
+import { hostFlag, runJob, type HostName } from '../host.js';
+import { kernelBenchHtml } from '../report/html.js';
+import { kernelBenchMarkdown } from '../report/kernel-bench.js';
 
 const USAGE =
   `effnet kernel-bench --op ${BENCH_OPS.join('|')} --kernel my_kernel.wgsl [--arch efficientnet_b0] [--res R] [--batch N]\n` +
-  '                    [--runs 5] [--host node|chrome] [--json] [--out report.html|report.md|report.json]\n\n' +
+  `                    [--runs 5] [--shapes ${SHAPE_SETS.join('|')}] [--timeout-s ${DEFAULT_TIMEOUT_S}] [--host node|chrome] [--json]\n` +
+  '                    [--out report.html|report.md|report.json]\n\n' +
   '  Checks the kernel against the op\'s contract (bindings, Params fields, a `// Dispatch:` header line; see\n' +
-  '  kernels/README.md), then for every distinct layer shape of the model: correctness against the float64 CPU\n' +
-  '  reference and GPU time against our kernel; then the whole network with it swapped in (latency, logits relL2).\n' +
-  '  Exit code 1 when the kernel is incorrect on any shape (the full report is still printed).';
+  '  kernels/README.md), then for every distinct layer shape of the model and generated edge launches (--shapes):\n' +
+  '  correctness against the float64 CPU reference (outputs NaN-filled first, each launch run twice), GPU time against\n' +
+  '  our kernel; then the whole network with it swapped in (latency, logits relL2). A dispatch still running after\n' +
+  '  --timeout-s seconds is abandoned with an error. Exit code 1 when the kernel is incorrect on any shape or in the network.';
+
+/** The most bytes a kernel file may have: WGSL sources are kilobytes; this only stops a wrong path early. */
+const MAX_KERNEL_BYTES = 1 << 20;
+
+/** In the Node worker process (see `inWorker`), set to the report's channel. */
+const WORKER_ENV = 'EFFNET_KERNEL_BENCH_WORKER';
+
+type WorkerMessage = { report: KernelBenchReport } | { error: { code: ErrorCode | null; message: string } };
+
+/** `--out` can be written: checked before the bench, which otherwise runs for minutes and then cannot report. */
+async function checkWritable(out: string): Promise<void> {
+  const fail = (why: string) => new EffnetError('IO', `cannot write --out ${out}: ${why}`);
+  const st = await stat(out).catch(() => undefined);
+  if (st && !st.isFile()) throw fail('not a regular file');
+  await access(st ? out : dirname(out), constants.W_OK).catch(() => {
+    throw fail(st ? 'permission denied' : `folder ${dirname(out)} is not writable`);
+  });
+}
+
+/**
+ * In Node the bench runs in a child process: a user's kernel that never finishes holds the GPU queue (and Dawn's
+ * teardown waits on it), so once the bench's deadline reports it, the CLI kills the process that holds the device
+ * instead of waiting on it. The child sends its report or error, then waits to be killed.
+ */
+function inWorker(args: string[]): Promise<KernelBenchReport> {
+  return new Promise((ok, fail) => {
+    // Structured clone, not JSON: the report's NaN (an error over a NaN output) must arrive as NaN.
+    const child = fork(process.argv[1]!, ['kernel-bench', ...args], {
+      env: { ...process.env, [WORKER_ENV]: '1' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
+    let settled = false;
+    child.on('message', (m: WorkerMessage) => {
+      settled = true;
+      child.kill('SIGKILL');
+      if ('report' in m) ok(m.report);
+      else fail(m.error.code ? new EffnetError(m.error.code, m.error.message) : new Error(m.error.message));
+    });
+    child.on('exit', (code, signal) => {
+      if (!settled) fail(new Error(`the kernel-bench worker process ended (${signal ?? `exit code ${code}`}) without a report`));
+    });
+  });
+}
+
+/** The worker's side: run the job here and hand the outcome to the parent. */
+async function asWorker(run: () => Promise<KernelBenchReport>): Promise<never> {
+  // A parent that is gone (killed, Ctrl-C) takes this process with it, device and all.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  const message: WorkerMessage = await run().then(
+    (report) => ({ report }),
+    (e: unknown) => ({ error: { code: e instanceof EffnetError ? e.code : null, message: e instanceof Error ? e.message : String(e) } }),
+  );
+  process.send!(message);
+  // The parent kills this process once it has the message; nothing here may exit first and wait on the device.
+  return new Promise<never>(() => undefined);
+}
 
 export const kernelBenchCommand: Command = {
   name: 'kernel-bench',
-  summary: 'Verify and time your own WGSL kernel for one op on every layer shape of a model, and in the whole network',
+  summary: 'Verify and time your own WGSL kernel for one op on every layer shape of a model, edge shapes, and in the whole network',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, {
-      strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'host', 'out'],
-      booleans: ['json'],
-    });
+    const { flags, positionals } = parseFlags(args, { strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'shapes', 'timeout-s', 'host', 'out'], booleans: ['json'] });
     if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (usage: ${USAGE.split('\n')[0]})`);
     if (flags.op === undefined || flags.kernel === undefined) throw new Error(`kernel-bench needs --op and --kernel\nusage: ${USAGE}`);
     const op = benchOp(flags.op as string);
     const path = resolve(flags.kernel as string);
     if (extname(path) !== '.wgsl') throw new Error(`--kernel ${flags.kernel}: expected a .wgsl file (one kernel, its dispatch in a '// Dispatch:' header line)`);
-    const source = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new EffnetError('IO', `cannot read --kernel ${flags.kernel}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-    });
+    // The one reading policy: a FIFO or device is refused at once, never waited on.
+    const source = new TextDecoder().decode(await readAll(path, { what: 'kernel', maxBytes: MAX_KERNEL_BYTES }));
     const label = basename(path);
     // The contract check needs no GPU: a malformed kernel fails here, in one line, before a browser or device starts.
     checkUserKernel(op, source, label);
     const arch = getArch((flags.arch as string | undefined) ?? 'efficientnet_b0').name;
-    const res = intFlag(flags.res, 'res', getArch(arch).resolution);
-    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
-    const opts: KernelBenchOptions = { res, batch: intFlag(flags.batch, 'batch', 1), runs: intFlag(flags.runs, 'runs', 5) };
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
+    const res = resFlag(flags.res, getArch(arch).resolution);
+    const shapes = ((flags.shapes as string | undefined) ?? 'all') as ShapeSet;
+    if (!SHAPE_SETS.includes(shapes)) throw new Error(`--shapes must be one of ${SHAPE_SETS.join(', ')}, got '${flags.shapes}'`);
+    const timeoutS = flags['timeout-s'] === undefined ? DEFAULT_TIMEOUT_S : Number(flags['timeout-s']);
+    if (!(timeoutS > 0 && timeoutS <= 3600)) throw new Error(`--timeout-s must be a number of seconds in (0, 3600], got '${flags['timeout-s']}'`);
+    const opts: KernelBenchOptions = { res, batch: intFlag(flags.batch, 'batch', 1), runs: intFlag(flags.runs, 'runs', 5), shapes, timeoutS };
+    const host: HostName = hostFlag(flags.host);
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
-    const format = out && outputFormat(out);
+    const format = out && outputFormat(out, ['.json', '.md', '.html']);
+    if (out) await checkWritable(out);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const report = host === 'node' ? await inNode(arch, op, source, label, opts, log) : await inChrome(arch, op, source, label, opts, log);
+    const job = () => runJob(host, 'kernel-bench', () => ({ arch, op, source, label, opts }), { log });
+    if (process.env[WORKER_ENV]) return asWorker(job);
+    const report = host === 'node' ? await inWorker(args) : await job();
     if (flags.json) console.log(JSON.stringify(report, null, 1));
     else console.log(kernelBenchMarkdown(report));
     if (out) {
@@ -65,40 +127,3 @@ export const kernelBenchCommand: Command = {
     return report.ok ? 0 : 1;
   },
 };
-
-async function inNode(arch: string, op: BenchOp, source: string, label: string, opts: KernelBenchOptions, log: (s: string) => void): Promise<KernelBenchReport> {
-  // Tuned pipelines from the start: the schedule benchmarked is the one every run takes once compiled.
-  const model = await loadModel({ arch: getArch(arch), weights: 'random', quickStart: false });
-  try {
-    log(`${model.spec.name} (random weights) on ${formatAdapter(model.gpu.report)}`);
-    return await kernelBench(model, checkUserKernel(op, source, label), { ...opts, log });
-  } finally {
-    model.dispose();
-  }
-}
-
-type PageResult = { report: KernelBenchReport } | { error: { code: ErrorCode | null; message: string } };
-
-async function inChrome(arch: string, op: BenchOp, source: string, label: string, opts: KernelBenchOptions, log: (s: string) => void): Promise<KernelBenchReport> {
-  log('starting headless Chromium');
-  const host = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
-  try {
-    await host.session.page.addScriptTag({ url: '/kernel-bench.js', type: 'module' });
-    await host.session.page.waitForFunction('globalThis.effnetKernelBench !== undefined');
-    const result = await host.session.page.evaluate(
-      (a, o, src, l, options) => (globalThis as unknown as { effnetKernelBench: typeof import('../browser/kernel-bench.js').effnetKernelBench }).effnetKernelBench(a, o, src, l, options),
-      arch, op, source, label, opts,
-    ) as PageResult;
-    if ('error' in result) throw result.error.code ? new EffnetError(result.error.code, result.error.message) : new Error(result.error.message);
-    return result.report;
-  } finally {
-    await host.close();
-  }
-}
-
-function outputFormat(out: string): string {
-  const ext = extname(out).toLowerCase();
-  if (!['.json', '.md', '.html'].includes(ext)) throw new Error(`--out ${out}: unsupported extension '${ext || '(none)'}'; use .json, .md or .html`);
-  if (!existsSync(dirname(out))) throw new Error(`--out ${out}: folder ${dirname(out)} does not exist`);
-  return ext;
-}

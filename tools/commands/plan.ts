@@ -6,7 +6,7 @@ import { acquireGpu } from '../../src/gpu.js';
 import { getArch } from '../../src/model/tables.js';
 import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { planSchedule } from '../../src/runtime/plan.js';
-import type { Command } from '../command.js';
+import { resFlag, targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
 
 const USAGE =
@@ -15,21 +15,17 @@ const USAGE =
   '  --no-subgroups  plan without subgroup kernels (as loadModel({ subgroups: false }) runs)\n' +
   '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations, accumulators, flops, bytes}]}';
 
-
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Every kernel launch of one inference: workgroups, invocations, accumulators, FLOPs, bytes',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['arch', 'res', 'batch', 'target', 'tier'], booleans: ['json', 'no-subgroups'] });
-    if (positionals.length) throw new Error(`plan takes no positional arguments, got '${positionals[0]}'`);
+    const { flags } = parseFlags(args, { flagsOnly: 'plan', strings: ['arch', 'res', 'batch', 'target', 'tier'], booleans: ['json', 'no-subgroups'] });
     if (flags.arch === undefined) throw new Error(`plan needs --arch\nusage: ${USAGE}`);
     const spec = getArch(flags.arch as string);
-    const res = intFlag(flags.res, 'res', spec.resolution);
-    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
+    const res = resFlag(flags.res, spec.resolution);
     const batch = intFlag(flags.batch, 'batch', 1);
-    const want = (flags.target as string | undefined) ?? 'gpu';
-    if (!['gpu', 'fallback', 'auto'].includes(want)) throw new Error(`--target must be gpu, fallback or auto, got '${want}'`);
+    const want = targetFlag(flags.target, ['gpu', 'fallback', 'auto'], 'gpu');
     const tier = (flags.tier as string | undefined) ?? 'tuned';
     if (tier !== 'tuned' && tier !== 'quick') throw new Error(`--tier must be tuned or quick, got '${tier}'`);
     let target: LaunchTarget;

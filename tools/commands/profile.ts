@@ -2,18 +2,14 @@
  * `effnet profile`: per-stage (and with --detail per-kernel) GPU latency of one architecture, in Node or
  * headless Chromium, as JSON, a Markdown table or a standalone HTML page; `--compare` sets reports side by side.
  */
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import type { Command } from '../command.js';
+import { resolve } from 'node:path';
+import { outputFormat, resFlag, targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
-import { loadModel } from '../../src/api.js';
-import { formatAdapter } from '../../src/gpu.js';
 import { getArch, withFusedStages } from '../../src/model/tables.js';
-import { profileModel, type Profile, type ProfileOptions } from '../../src/profile.js';
+import type { ProfileOptions } from '../../src/profile.js';
 import { readTuningFile, type TuningSource } from '../../src/tuning/file.js';
-import { isDirectory } from '../fsutil.js';
-import { openChromeHost } from '../host.js';
+import { hostFlag, isUrl, runJob } from '../host.js';
 import { reportHtml } from '../report/html.js';
 import {
   compareMarkdown, compareReports, parseProfileReport, profileMarkdown, toProfileReport, type ProfileReport,
@@ -48,10 +44,8 @@ export const profileCommand: Command = {
     const baseArch = getArch(flags.arch as string).name;
     const fusedStages = flags['fused-stages'] === undefined ? null : intFlag(flags['fused-stages'], 'fused-stages', 0, 0);
     if (fusedStages !== null) withFusedStages(baseArch, fusedStages);
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
-    const res = intFlag(flags.res, 'res', getArch(baseArch).resolution);
-    if (res < 8) throw new Error(`--res must be at least 8 (EfficientNet downsamples 32×), got ${res}`);
+    const host = hostFlag(flags.host);
+    const res = resFlag(flags.res, getArch(baseArch).resolution);
     const opts: ProfileOptions = {
       batch: intFlag(flags.batch, 'batch', 1),
       res,
@@ -62,13 +56,12 @@ export const profileCommand: Command = {
     // loadModel also takes URLs; only local paths are made absolute (and served to the page with --host chrome).
     const weights = w === undefined || w === 'random' || isUrl(w) ? (w ?? 'random') : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const schedule = (flags.target as string | undefined) ?? 'auto';
-    if (!['auto', 'gpu', 'fallback'].includes(schedule)) throw new Error(`--target must be auto, gpu or fallback, got '${schedule}'`);
-    // Node reads its tuning cache unless told otherwise; Chromium gets the file's contents.
-    const t = (flags.tuning as string | undefined) ?? (host === 'node' ? 'cache' : 'none');
-    const tuning: TuningSource = t === 'cache' || t === 'none' ? t : await readTuningFile(resolve(t));
-    const target = { baseArch, fusedStages, weights, schedule: schedule as Target['schedule'], tuning, subgroups: !flags['no-subgroups'] };
-    const profile = host === 'node' ? await inNode(target, opts, log) : await inChrome(target, opts, log);
+    const target = targetFlag(flags.target);
+    // Node reads its tuning cache unless told otherwise; Chromium has none, and gets a file's contents.
+    const t = (flags.tuning as string | undefined) ?? 'cache';
+    const tuning: TuningSource = t === 'cache' ? (host === 'node' ? t : 'none') : t === 'none' ? t : await readTuningFile(resolve(t));
+    const subgroups = !flags['no-subgroups'];
+    const profile = await runJob(host, 'profile', async (jobs) => ({ baseArch, fusedStages, weights: await jobs.weights(weights), target, tuning, subgroups, opts }), { log });
     const report = toProfileReport(profile, { baseArch, fusedStages, host, weights });
     if (flags.json) console.log(JSON.stringify(report, null, 1));
     if (out) {
@@ -80,49 +73,6 @@ export const profileCommand: Command = {
     return 0;
   },
 };
-
-interface Target {
-  baseArch: string;
-  fusedStages: number | null;
-  weights: string;
-  schedule: 'auto' | 'gpu' | 'fallback';
-  tuning: TuningSource;
-  subgroups: boolean;
-}
-
-async function inNode(t: Target, opts: ProfileOptions, log: (s: string) => void): Promise<Profile> {
-  const arch = t.fusedStages === null ? getArch(t.baseArch) : withFusedStages(t.baseArch, t.fusedStages);
-  const model = await loadModel({ arch, weights: t.weights, target: t.schedule, tuning: t.tuning, subgroups: t.subgroups });
-  try {
-    log(`${model.spec.name} (${t.weights} weights) on ${formatAdapter(model.gpu.report)}`);
-    return await profileModel(model, { ...opts, log });
-  } finally {
-    model.dispose();
-  }
-}
-
-async function inChrome(t: Target, opts: ProfileOptions, log: (s: string) => void): Promise<Profile> {
-  log('starting headless Chromium');
-  const host = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
-  try {
-    const weights = t.weights === 'random' || isUrl(t.weights) ? t.weights : host.url((await isDirectory(t.weights)) ? `${t.weights}/model.json` : t.weights);
-    return await host.session.page.evaluate(
-      async (base, fused, w, o, schedule, tuning, subgroups) => {
-        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: fused === null ? e.getArch(base) : e.withFusedStages(base, fused), weights: w, target: schedule, tuning, subgroups });
-        try {
-          console.log(`effnet: ${model.spec.name} in headless Chromium on ${e.formatAdapter(model.gpu.report)}`);
-          return await e.profileModel(model, { ...o, log: (s) => console.log(`effnet: ${s}`) });
-        } finally {
-          model.dispose();
-        }
-      },
-      t.baseArch, t.fusedStages, weights, opts, t.schedule, t.tuning === 'cache' ? 'none' : t.tuning, t.subgroups,
-    );
-  } finally {
-    await host.close();
-  }
-}
 
 async function compare(files: string[], out: string | undefined): Promise<number> {
   if (files.length < 2) throw new Error(`--compare needs at least two report files (effnet profile --out x.json writes one), got ${files.length}`);
@@ -143,14 +93,3 @@ async function compare(files: string[], out: string | undefined): Promise<number
   process.stderr.write(`effnet: wrote ${out}\n`);
   return 0;
 }
-
-/** The report format `out` asks for, checked before any GPU work so a typo costs nothing. */
-function outputFormat(out: string, allowed: string[]): string {
-  const ext = extname(out).toLowerCase();
-  if (!allowed.includes(ext)) throw new Error(`--out ${out}: unsupported extension '${ext || '(none)'}'; use ${allowed.join(', ')}`);
-  if (!existsSync(dirname(out))) throw new Error(`--out ${out}: folder ${dirname(out)} does not exist`);
-  return ext;
-}
-
-const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
-

@@ -3,19 +3,17 @@
  * (PaddleClas), fused-ablation (EfficientNetV2 Table 3), sweep (batch × resolution with memory) and v1-vs-v2
  * (latency against top-1) — as Markdown, JSON or a standalone HTML page with charts.
  */
-import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import type { Command } from '../command.js';
+import { resolve } from 'node:path';
+import { outputFormat, type Command } from '../command.js';
 import { parseFlags } from '../harness/index.js';
-import { loadModel } from '../../src/api.js';
-import { leaseSharedGpu, type AdapterReport } from '../../src/gpu.js';
+import type { AdapterReport } from '../../src/gpu.js';
 import { modelInfo } from '../../src/model/info.js';
 import { getArch, withFusedStages, type ArchSpec } from '../../src/model/tables.js';
-import { profileModel } from '../../src/profile.js';
-import { openChromeHost, type ChromeHost } from '../host.js';
-import { kindReportHtml } from '../report/kinds-html.js';
-import { measureJob, planCells, type CellShape, type MeasureJob, type Measured } from '../report/kinds-measure.js';
+import { hostFlag, openJobs, type HostName } from '../host.js';
+import type { Measured, ReportJob } from '../jobs/report.js';
+import { kindReportHtml } from '../report/html.js';
+import { planCells, type CellShape } from '../report/kinds-measure.js';
 import { KIND_REPORT_FORMAT, REPORT_KINDS, kindMarkdown, type Cell, type KindReport, type ReportKind, type ReportRow } from '../report/kinds.js';
 import { FUSED_ABLATION, KIND_DEFAULTS, PUBLISHED_MODELS, SOURCES, publishedModel, type FusedAblationRow, type PublishedModel, type Source } from '../report/published.js';
 
@@ -59,8 +57,7 @@ export const reportCommand: Command = {
     if (extra !== undefined) throw new Error(`unexpected argument '${extra}' (usage: ${USAGE.split('\n')[0]})`);
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     const format = out && outputFormat(out, ['.json', '.md', '.html']);
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
+    const host = hostFlag(flags.host);
     const runs = intList(flags.runs, 'runs', [5], 1);
     if (runs.length !== 1) throw new Error(`--runs takes one number, got ${flags.runs}`);
     const budgetS = flags['budget-s'] === undefined ? null : positive(flags['budget-s'], 'budget-s');
@@ -68,14 +65,15 @@ export const reportCommand: Command = {
     if (flags.fused !== undefined && kind !== 'fused-ablation') throw new Error('--fused is for fused-ablation only');
 
     const { rows, resolutions, batches } = planRows(kind as ReportKind, flags);
+    const memoryBudgetBytes = memoryBudgetMB === null ? null : memoryBudgetMB * 2 ** 20;
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const chrome = host === 'chrome' ? await openChrome(log) : null;
+    const jobs = await openJobs(host, { log });
     let report: KindReport;
     try {
-      const adapter = chrome ? await chromeAdapter(chrome) : (await leaseSharedGpu()).report;
-      report = await measure(kind as ReportKind, rows, { adapter, host, runs: runs[0]!, budgetS, memoryBudgetBytes: memoryBudgetMB === null ? null : memoryBudgetMB * 2 ** 20, resolutions, batches, chrome, log });
+      const adapter = await jobs.run('adapter', undefined);
+      report = await measure(kind as ReportKind, rows, { adapter, host, runs: runs[0]!, budgetS, memoryBudgetBytes, resolutions, batches, cells: (job) => jobs.run('report', job) });
     } finally {
-      await chrome?.close();
+      await jobs.close();
     }
     if (flags.json) console.log(JSON.stringify(report, null, 1));
     if (out) {
@@ -173,14 +171,14 @@ function planRows(kind: ReportKind, flags: Record<string, string | boolean>): { 
 
 interface MeasureOptions {
   adapter: AdapterReport;
-  host: 'node' | 'chrome';
+  host: HostName;
   runs: number;
   budgetS: number | null;
   memoryBudgetBytes: number | null;
   resolutions: number[];
   batches: number[];
-  chrome: ChromeHost | null;
-  log: (s: string) => void;
+  /** Measures one architecture's cells where the report runs. */
+  cells: (job: ReportJob) => Promise<Measured[]>;
 }
 
 async function measure(kind: ReportKind, plans: RowPlan[], o: MeasureOptions): Promise<KindReport> {
@@ -190,10 +188,9 @@ async function measure(kind: ReportKind, plans: RowPlan[], o: MeasureOptions): P
   for (const p of plans) {
     const planned = planCells(p.spec, p.shapes, o.adapter, o.memoryBudgetBytes);
     const runnable = p.shapes.map((s, index) => ({ ...s, index })).filter((s) => !planned[s.index]!.overLimit && !planned[s.index]!.overBudget);
-    const job: MeasureJob = { spec: p.spec, cells: runnable, runs: o.runs, deadline, tuning: o.host === 'node' ? 'cache' : 'none' };
-    const measured: Measured[] = runnable.length === 0 ? [] : o.chrome
-      ? await o.chrome.session.page.evaluate(measureJob, null, job)
-      : await measureJob({ loadModel, profileModel, log: o.log }, job);
+    // Chromium has no tuning cache.
+    const job: ReportJob = { spec: p.spec, cells: runnable, runs: o.runs, deadline, tuning: o.host === 'node' ? 'cache' : 'none' };
+    const measured = runnable.length === 0 ? [] : await o.cells(job);
     timer ??= measured.find((m) => m.timer)?.timer ?? null;
     const cells = p.shapes.map((s, i): Cell => {
       const plan = planned[i]!;
@@ -232,22 +229,6 @@ async function measure(kind: ReportKind, plans: RowPlan[], o: MeasureOptions): P
   };
 }
 
-async function openChrome(log: (s: string) => void): Promise<ChromeHost> {
-  log('starting headless Chromium');
-  return openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
-}
-
-/** The page's adapter, from a device of its own (the models then share the page's device). */
-async function chromeAdapter(chrome: ChromeHost): Promise<AdapterReport> {
-  return chrome.session.page.evaluate(async () => {
-    const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-    const gpu = await e.acquireGpu();
-    const report = gpu.report;
-    gpu.destroy();
-    return report;
-  });
-}
-
 const unique = (xs: number[]): number[] => [...new Set(xs)];
 
 function list(v: string | boolean, name: string): string[] {
@@ -270,12 +251,4 @@ function positive(v: string | boolean, name: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new Error(`--${name} must be a positive number, got ${String(v)}`);
   return n;
-}
-
-/** The format `out` asks for, checked before any GPU work so that a typo costs nothing. */
-function outputFormat(out: string, allowed: string[]): string {
-  const ext = extname(out).toLowerCase();
-  if (!allowed.includes(ext)) throw new Error(`--out ${out}: unsupported extension '${ext || '(none)'}'; use ${allowed.join(', ')}`);
-  if (!existsSync(dirname(out))) throw new Error(`--out ${out}: folder ${dirname(out)} does not exist`);
-  return ext;
 }

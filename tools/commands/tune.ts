@@ -1,23 +1,22 @@
 /**
- * `effnet tune`: times candidate tiles for every distinct launch of one architecture on this device
- * (src/tune.ts), writes the fastest per (adapter, kernel, shape) to the tuning cache and --out, then loads the
- * model a second time from that file and measures planned against tuned schedule in the same run.
+ * `effnet tune`: times candidate tiles for every distinct launch of one architecture on this device, loads the
+ * model a second time from that tuning and measures planned against tuned schedule in the same run
+ * (tools/jobs/tune.ts), and writes the fastest per (adapter, kernel, shape) to the tuning cache and --out when the
+ * whole model is no slower and its logits unchanged.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadModel } from '../../src/api.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { getArch } from '../../src/model/tables.js';
-import type { Model } from '../../src/runtime/model.js';
-import { compareModels, RETILE_REL_L2, tuneModel, tuningSecondLoad, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tuning/measure.js';
+import { RETILE_REL_L2, type SecondLoad, type TuneOptions, type TuneResult } from '../../src/tuning/measure.js';
 import { mergeTuning, parseTuningFile, writeTuningCache, type TuningFile } from '../../src/tuning/file.js';
 import { KERNELS } from '../../src/kernels/registry.js';
 import { isTunable } from '../../src/kernels/tile-space.js';
-import type { Command } from '../command.js';
+import { targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
-import { isDirectory } from '../fsutil.js';
-import { openChromeHost } from '../host.js';
+import { hostFlag, runJob } from '../host.js';
+import type { TuneMeasured } from '../jobs/tune.js';
 
 const USAGE =
   'effnet tune --arch A [--weights W] [--res R] [--batch N] [--budget-s 60] [--max-candidates 8] [--kernels K,K] [--runs 10]\n' +
@@ -52,17 +51,16 @@ const TUNABLE = KERNELS.map((k) => k.name).filter(isTunable);
 /** Timing noise between two medians of the same schedule on a busy machine stays within this. */
 const MAX_RATIO = 1.03;
 
-
 export const tuneCommand: Command = {
   name: 'tune',
   summary: 'Time candidate tiles for every launch on this device; write the fastest to a tuning file',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, {
+    const { flags } = parseFlags(args, {
+      flagsOnly: 'tune',
       strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'kernels', 'runs', 'target', 'host', 'out'],
       booleans: ['json', 'no-subgroups'],
     });
-    if (positionals.length) throw new Error(`tune takes no positional arguments, got '${positionals[0]}'`);
     if (flags.arch === undefined) throw new Error(`tune needs --arch\nusage: ${USAGE}`);
     const arch = getArch(flags.arch as string).name;
     const res = intFlag(flags.res, 'res', getArch(arch).resolution);
@@ -72,10 +70,8 @@ export const tuneCommand: Command = {
     for (const k of kernels ?? []) if (!isTunable(k)) throw new Error(`--kernels: '${k}' is not a tunable kernel (tunable: ${TUNABLE.join(', ')})`);
     const opts: TuneOptions = { batch: intFlag(flags.batch, 'batch', 1), res, budgetS, maxCandidates: intFlag(flags['max-candidates'], 'max-candidates', 8), ...(kernels ? { kernels } : {}) };
     const runs = intFlag(flags.runs, 'runs', 10);
-    const target = (flags.target as string | undefined) ?? 'auto';
-    if (!['auto', 'gpu', 'fallback'].includes(target)) throw new Error(`--target must be auto, gpu or fallback, got '${target}'`);
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got '${host}'`);
+    const target = targetFlag(flags.target);
+    const host = hostFlag(flags.host);
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     if (out !== undefined && !out.endsWith('.json')) throw new Error(`--out must name a .json file, got '${String(flags.out)}'`);
     let previous: TuningFile | undefined;
@@ -83,9 +79,9 @@ export const tuneCommand: Command = {
     const w = (flags.weights as string | undefined) ?? 'random';
     const weights = w === 'random' || /^https?:/.test(w) ? w : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const job: Job = { arch, weights, target: target as Job['target'], opts, runs, subgroups: !flags['no-subgroups'] };
+    const subgroups = !flags['no-subgroups'];
 
-    const measured = host === 'node' ? await inNode(job, log) : await inChrome(job, log);
+    const measured = await runJob(host, 'tune', async (jobs) => ({ arch, weights: await jobs.weights(weights), target, opts, runs, subgroups }), { log });
     // Launches timed alone can rank tiles differently than the network runs them (caches, other launches):
     // a tuning that leaves the whole model slower than planned is reported, not kept.
     // And a tiling changes no sum's order: logits beyond f32 rounding of the planned ones mean a tile computes
@@ -112,73 +108,7 @@ export const tuneCommand: Command = {
   },
 };
 
-interface Job {
-  arch: string;
-  weights: string;
-  target: 'auto' | 'gpu' | 'fallback';
-  opts: TuneOptions;
-  runs: number;
-  subgroups: boolean;
-}
-
-/** What the host measured; the tuned schedule comes from the tuning just measured, loaded like any tuning file. */
-interface Measured {
-  result: TuneResult;
-  compare: { aMs: number; bMs: number; ratio: number; relL2: number };
-  secondLoad: SecondLoad;
-}
-
-async function inNode(job: Job, log: (s: string) => void): Promise<Measured> {
-  const first = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false, subgroups: job.subgroups });
-  let second: Model | undefined;
-  try {
-    log(`${first.spec.name} (${job.weights} weights) on ${formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
-    const result = await tuneModel(first, { ...job.opts, log });
-    const tuning = mergeTuning(undefined, first.gpu.report, result.tuning);
-    second = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning, device: first.gpu, quickStart: false, subgroups: job.subgroups });
-    const secondLoad = await tuningSecondLoad(first, second, result);
-    log(`timing the planned and the tuned schedule, ${job.runs} runs each, alternating`);
-    const compare = await compareModels(first, second, { batch: result.batch, res: result.res, runs: job.runs });
-    return { result, compare, secondLoad };
-  } finally {
-    second?.dispose();
-    first.dispose();
-  }
-}
-
-async function inChrome(job: Job, log: (s: string) => void): Promise<Measured> {
-  log('starting headless Chromium');
-  const host = await openChromeHost((line) => process.stderr.write(line.replace(/^\[chrome log\] /, '') + '\n'));
-  try {
-    const weights = job.weights === 'random' || /^https?:/.test(job.weights) ? job.weights : host.url((await isDirectory(job.weights)) ? `${job.weights}/model.json` : job.weights);
-    return await host.session.page.evaluate(
-      async (j, w) => {
-        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const say = (s: string) => console.log(`effnet: ${s}`);
-        const first = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning: 'none', quickStart: false, subgroups: j.subgroups });
-        let second: Model | undefined;
-        try {
-          say(`${first.spec.name} in headless Chromium on ${e.formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);
-          const result = await e.tuneModel(first, { ...j.opts, log: say });
-          const tuning = e.mergeTuning(undefined, first.gpu.report, result.tuning);
-          second = await e.loadModel({ arch: e.getArch(j.arch), weights: w, target: j.target, tuning, device: first.gpu, quickStart: false, subgroups: j.subgroups });
-          const secondLoad = await e.tuningSecondLoad(first, second, result);
-          say(`timing the planned and the tuned schedule, ${j.runs} runs each, alternating`);
-          const compare = await e.compareModels(first, second, { batch: result.batch, res: result.res, runs: j.runs });
-          return { result, compare, secondLoad };
-        } finally {
-          second?.dispose();
-          first.dispose();
-        }
-      },
-      job, weights,
-    );
-  } finally {
-    await host.close();
-  }
-}
-
-function toReport(m: Measured, written: string[], accepted: boolean): TuneReport {
+function toReport(m: TuneMeasured, written: string[], accepted: boolean): TuneReport {
   const { choices, tuning: _entries, ...result } = m.result;
   return {
     ...result,

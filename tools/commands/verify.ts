@@ -3,13 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from '../command.js';
 import { parseFlags } from '../harness/index.js';
-import { loadModel } from '../../src/api.js';
 import { EffnetError, isEffnetError } from '../../src/errors.js';
 import { parseSafetensors, type SafetensorsFile } from '../../src/safetensors.js';
-import { verifyModel, type VerifyReport } from '../../src/verify.js';
+import type { VerifyReport } from '../../src/verify.js';
 import { MODEL_TOLERANCE } from '../../src/tolerance.js';
-import { openChromeHost } from '../host.js';
-import { isDirectory } from '../fsutil.js';
+import { hostFlag, runJob } from '../host.js';
 import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
 import { getArch, type ArchSpec } from '../../src/model/tables.js';
 import { inferWeightsArch } from '../../src/weights/load.js';
@@ -21,13 +19,12 @@ export const verifyCommand: Command = {
   async run(args) {
     const { flags } = parseFlags(args, { strings: ['arch', 'weights', 'io', 'host'], booleans: ['json'] });
     for (const f of ['weights', 'io'] as const) if (!flags[f]) throw new Error(`verify needs --${f} (see effnet verify --help)`);
-    const host = (flags.host as string | undefined) ?? 'node';
-    if (host !== 'node' && host !== 'chrome') throw new Error(`--host must be node or chrome, got ${host}`);
+    const host = hostFlag(flags.host);
     const weights = resolve(flags.weights as string);
     const io = resolve(flags.io as string);
     const dump = await readReference(io);
     const arch = flags.arch === undefined ? await inferredArch(weights, dump) : getArch(flags.arch as string);
-    const { report, adapter } = host === 'node' ? await inNode(arch, weights, dump) : await inChrome(arch, weights, io);
+    const { report, adapter } = await runJob(host, 'verify', async (jobs) => ({ arch, weights: await jobs.weights(weights), io: jobs.file(io) }));
     if (flags.json) console.log(JSON.stringify({ ...report, host, adapter }, null, 1));
     else print(report, host, adapter);
     return report.pass ? 0 : 1;
@@ -56,40 +53,6 @@ async function inferredArch(weights: string, dump: SafetensorsFile): Promise<Arc
   // NCHW [n, 3, H, W] or NHWC [n, H, W, 3], told apart as verifyModel does.
   const resolution = input[3] === 3 && input[1] !== 3 ? input[1]! : input[2]!;
   return { ...spec, resolution };
-}
-
-async function inNode(arch: ArchSpec, weights: string, dump: SafetensorsFile): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
-  const model = await loadModel({ arch, weights });
-  try {
-    return { report: await verifyModel(model, dump), adapter: model.gpu.report };
-  } finally {
-    model.dispose();
-  }
-}
-
-async function inChrome(arch: ArchSpec, weights: string, io: string): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
-  const host = await openChromeHost();
-  try {
-    const wUrl = host.url((await isDirectory(weights)) ? `${weights}/model.json` : weights);
-    const ioUrl = host.url(io);
-    return await host.session.page.evaluate(
-      async (a, w, d) => {
-        const e = (globalThis as unknown as { effnet: typeof import('../../src/index.js') }).effnet;
-        const model = await e.loadModel({ arch: a, weights: w });
-        try {
-          const dump = e.parseSafetensors(new Uint8Array(await (await fetch(d)).arrayBuffer()), { source: d });
-          return { report: await e.verifyModel(model, dump), adapter: model.gpu.report };
-        } finally {
-          model.dispose();
-        }
-      },
-      arch,
-      wUrl,
-      ioUrl,
-    );
-  } finally {
-    await host.close();
-  }
 }
 
 function print(r: VerifyReport, host: string, adapter: AdapterReport): void {

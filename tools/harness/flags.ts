@@ -4,7 +4,12 @@
  */
 export function parseFlags(
   args: string[],
-  spec: { strings?: string[]; booleans?: string[] },
+  spec: {
+    strings?: string[];
+    booleans?: string[];
+    /** The command's name when it takes flags only: a positional argument is then an error naming it. */
+    flagsOnly?: string;
+  },
 ): { flags: Record<string, string | boolean>; positionals: string[] } {
   const strings = new Set(spec.strings ?? []);
   const booleans = new Set(spec.booleans ?? []);
@@ -29,6 +34,7 @@ export function parseFlags(
       throw new Error(`unknown flag --${key}`);
     }
   }
+  if (spec.flagsOnly !== undefined && positionals.length) throw new Error(`${spec.flagsOnly} takes no positional arguments, got '${positionals[0]}'`);
   return { flags, positionals };
 }
 

@@ -1,11 +1,15 @@
 /**
- * `effnet doctor`'s job, written once over the engine's public API so the same code runs in Node and, bundled
- * into the page host, in headless Chromium: what the adapter is and offers, what the engine will use on it
- * (target, subgroups, tuning), and the on-device self-test of one model's quick and tuned schedules — every
- * compiled variant against the float64 reference — plus the two tiers' logits against each other.
+ * `effnet doctor`'s job: what the adapter is and offers, what the engine will use on it (target, subgroups,
+ * tuning), and the on-device self-test of one model's quick and tuned schedules — every compiled variant against
+ * the float64 reference — plus the two tiers' logits against each other.
  */
-import type * as Engine from '../../src/index.js';
-import type { AdapterReport, ScheduleTarget } from '../../src/index.js';
+import { loadModel } from '../../src/api.js';
+import { formatAdapter, type AdapterReport } from '../../src/gpu.js';
+import { getArch } from '../../src/model/tables.js';
+import type { ScheduleTarget } from '../../src/runtime/model.js';
+import { MODEL_TOLERANCE } from '../../src/tolerance.js';
+import { errorStats } from '../../src/verify.js';
+import type { JobHost } from './host.js';
 
 export interface DoctorJob {
   arch: string;
@@ -40,23 +44,23 @@ export interface DoctorReport {
   ok: boolean;
 }
 
-export async function doctorJob(e: typeof Engine, job: DoctorJob, log: (line: string) => void): Promise<DoctorReport> {
+export async function doctorJob(job: DoctorJob, host: JobHost): Promise<DoctorReport> {
   const t0 = performance.now();
-  const model = await e.loadModel({ arch: e.getArch(job.arch), weights: 'random', target: job.target, subgroups: job.subgroups, selfTest: 'on' });
+  const model = await loadModel({ arch: getArch(job.arch), weights: 'random', target: job.target, subgroups: job.subgroups, selfTest: 'on' });
   try {
     const r = model.gpu.report;
-    log(`adapter: ${e.formatAdapter(r)}`);
+    host.log(`adapter: ${formatAdapter(r)}`);
     const { batch, res } = job;
     const data = Float32Array.from({ length: batch * 3 * res * res }, (_, i) => Math.sin(i * 0.37) * 1.5);
     const input = { data, shape: [batch, 3, res, res] };
-    log(`self-test: ${model.spec.name} @ ${res}×${res}, batch ${batch}: compiling and checking the quick schedule`);
+    host.log(`self-test: ${model.spec.name} @ ${res}×${res}, batch ${batch}: compiling and checking the quick schedule`);
     const quick = await model.run(input, { tier: 'quick' });
-    log('self-test: the tuned schedule');
+    host.log('self-test: the tuned schedule');
     const tuned = await model.run(input, { tier: 'tuned' });
     const compileMs = performance.now() - t0;
     const s = model.schedule;
-    const relL2 = e.errorStats(tuned, quick).relL2;
-    const bound = e.MODEL_TOLERANCE.relL2;
+    const relL2 = errorStats(tuned, quick).relL2;
+    const bound = MODEL_TOLERANCE.relL2;
     const tiers = { relL2, bound, ok: relL2 <= bound };
     return {
       adapter: r,

@@ -10,7 +10,7 @@
  */
 import { EffnetError } from '../../src/errors.js';
 import { layerOps, type NetOp } from '../../src/model/layers.js';
-import { convGeometry } from '../../src/model/geometry.js';
+import { convGeometry } from '../../src/kernels/geometry.js';
 import type { ArchSpec } from '../../src/model/tables.js';
 import { paramValue, type ModelParams } from '../../src/weights/params.js';
 import type { LayerParams } from '../../src/model/ops.js';

@@ -1,11 +1,15 @@
 /**
- * The standalone HTML report: one file holding the data (JSON) and the page script (tools/report/page.ts
- * with Chart.js, bundled by tools/build.mjs), so it opens from file:// with no network.
+ * The standalone HTML reports — `effnet profile`, `effnet report <kind>` and `effnet kernel-bench` with `--out
+ * x.html` — each one file holding the data (JSON) and its page script (tools/report/page.ts, kinds-page.ts or
+ * kernel-bench-page.ts with Chart.js, bundled by tools/build.mjs), so it opens from file:// with no network.
  */
+import type { KernelBenchReport } from '../../src/kernel-bench/bench.js';
 import { escapeHtml, inlineBundle, scriptJson } from '../harness/index.js';
+import { KERNEL_BENCH_DATA_ID, kernelBenchTitle } from './kernel-bench-model.js';
+import { KIND_TITLES, type KindReport } from './kinds.js';
 import { DATA_ELEMENT_ID, reportSubtitle, reportTitle, type PageData } from './model.js';
 
-export const REPORT_STYLE = `
+const REPORT_STYLE = `
 body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 24px; color: #1d2430; background: #fff; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -26,23 +30,36 @@ table.totals tr:last-child td { font-weight: 600; }
 details summary { cursor: pointer; margin: 8px 0; }
 `;
 
-export async function reportHtml(data: PageData): Promise<string> {
-  const script = await inlineBundle('report.js');
-  const title = data.kind === 'profile'
-    ? `effnet profile: ${reportTitle(data.report)} — ${reportSubtitle(data.report)}`
-    : `effnet profile comparison: ${data.comparison.entries.map((e) => e.label).join(' vs ')}`;
+/** The one page shell: `data` in the element its page script reads (`dataId`), then the script (dist/browser/<bundle>). */
+async function standalonePage(o: { title: string; dataId: string; data: unknown; bundle: string }): Promise<string> {
+  const script = await inlineBundle(o.bundle);
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<link rel="icon" href="data:,">',
-    `<title>${escapeHtml(title)}</title>`,
+    `<title>${escapeHtml(o.title)}</title>`,
     `<style>${REPORT_STYLE}</style>`,
     '</head><body>',
     '<main id="report"></main>',
-    `<script type="application/json" id="${DATA_ELEMENT_ID}">${scriptJson(data)}</script>`,
+    `<script type="application/json" id="${o.dataId}">${scriptJson(o.data)}</script>`,
     `<script>${script}</script>`,
     '</body></html>',
     '',
   ].join('\n');
+}
+
+export function reportHtml(data: PageData): Promise<string> {
+  const title = data.kind === 'profile'
+    ? `effnet profile: ${reportTitle(data.report)} — ${reportSubtitle(data.report)}`
+    : `effnet profile comparison: ${data.comparison.entries.map((e) => e.label).join(' vs ')}`;
+  return standalonePage({ title, dataId: DATA_ELEMENT_ID, data, bundle: 'report.js' });
+}
+
+export function kindReportHtml(report: KindReport): Promise<string> {
+  return standalonePage({ title: `effnet report ${report.kind}: ${KIND_TITLES[report.kind]}`, dataId: DATA_ELEMENT_ID, data: report, bundle: 'report-kinds.js' });
+}
+
+export function kernelBenchHtml(r: KernelBenchReport): Promise<string> {
+  return standalonePage({ title: `effnet kernel-bench: ${kernelBenchTitle(r)}`, dataId: KERNEL_BENCH_DATA_ID, data: r, bundle: 'kernel-bench-report.js' });
 }

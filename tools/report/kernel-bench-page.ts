@@ -1,6 +1,6 @@
 /**
  * `effnet kernel-bench --out report.html`'s page script (bundled with Chart.js into
- * dist/browser/kernel-bench-report.js and inlined into the report): per-shape GPU time bars, ours vs theirs;
+ * dist/browser/kernel-bench-report.js and inlined into the report): per-shape GPU time bars, stock vs yours;
  * a roofline with both kernels' points per shape; the per-shape table with errors; the whole-network result.
  */
 import Chart from 'chart.js/auto';
@@ -27,8 +27,8 @@ function barChart(r: KernelBenchReport): ChartConfiguration<'bar'> {
     data: {
       labels: r.shapes.map((s) => `${layersText(s)} (${s.resolution})`),
       datasets: [
-        { label: `ours (${[...new Set(r.shapes.map((s) => s.kernel))].join(', ')})`, data: r.shapes.map((s) => s.ours.ms), backgroundColor: OURS },
-        { label: `theirs (${r.kernel})`, data: r.shapes.map((s) => s.theirs.ms), backgroundColor: r.shapes.map((s) => (s.theirs.ok ? THEIRS : '#c0504d')) },
+        { label: `stock (${[...new Set(r.shapes.map((s) => s.kernel))].join(', ')})`, data: r.shapes.map((s) => s.ours.ms), backgroundColor: OURS },
+        { label: `yours (${r.kernel})`, data: r.shapes.map((s) => s.theirs.ms), backgroundColor: r.shapes.map((s) => (s.theirs.ok ? THEIRS : '#c0504d')) },
       ],
     },
     options: {
@@ -47,8 +47,8 @@ function rooflineChart(r: KernelBenchReport): ChartConfiguration<'scatter'> {
     type: 'scatter',
     data: {
       datasets: [
-        { label: 'ours', data: points('ours'), backgroundColor: OURS, pointRadius: 5 },
-        { label: `theirs (${r.kernel})`, data: points('theirs'), backgroundColor: THEIRS, pointRadius: 5, pointStyle: 'rectRot' },
+        { label: 'stock', data: points('ours'), backgroundColor: OURS, pointRadius: 5 },
+        { label: `yours (${r.kernel})`, data: points('theirs'), backgroundColor: THEIRS, pointRadius: 5, pointStyle: 'rectRot' },
       ],
     },
     options: {
@@ -65,7 +65,7 @@ function rooflineChart(r: KernelBenchReport): ChartConfiguration<'scatter'> {
 }
 
 function shapeTable(r: KernelBenchReport): HTMLTableElement {
-  const header = ['layers', 'input', 'ours', 'ours ms', 'theirs ms', 'ratio', 'ours GFLOP/s', 'theirs GFLOP/s', 'ours GB/s', 'theirs GB/s', 'max abs err', 'max rel err', 'correct'];
+  const header = ['layers', 'input', 'stock kernel', 'stock ms', 'yours ms', 'yours / stock (< 1×: yours faster)', 'stock GFLOP/s', 'yours GFLOP/s', 'stock GB/s', 'yours GB/s', 'max abs err', 'max rel err', 'correct'];
   const rows = r.shapes.map((s) => [
     layersText(s), s.resolution, s.kernel, fmt(s.ours.ms), fmt(s.theirs.ms), s.ratio === null ? '—' : `${s.ratio.toFixed(2)}×`,
     fmt(s.ours.gflops, 2), fmt(s.theirs.gflops, 2), fmt(s.ours.gbps, 2), fmt(s.theirs.gbps, 2),

@@ -1,9 +1,8 @@
 /**
- * What `effnet report` measures, and how it decides what not to: every cell (architecture × resolution × batch)
- * is planned first — the model's packed weights, its graph and the liveness arena, sized exactly as the model will
- * allocate them — and checked against the device's buffer limits and the --memory-budget; only cells that fit are
- * then run (random weights, one model per architecture, schedules evicted as the grid moves on), in Node or in
- * headless Chromium.
+ * How `effnet report` decides what not to measure: every cell (architecture × resolution × batch) is planned
+ * first — the model's packed weights, its graph and the liveness arena, sized exactly as the model will allocate
+ * them — and checked against the device's buffer limits and the --memory-budget; only cells that fit are then run
+ * (tools/jobs/report.ts).
  */
 import { bufferBytes } from '../../src/buffers.js';
 import type { AdapterReport } from '../../src/gpu.js';
@@ -14,7 +13,7 @@ import { graphArena } from '../../src/runtime/arena.js';
 import { buildGraph, packModel } from '../../src/runtime/builder.js';
 import { launchTarget } from '../../src/runtime/compile.js';
 import { assembleParams } from '../../src/weights/params.js';
-import type { Cell, CellMemory, StageTime } from './kinds.js';
+import type { CellMemory } from './kinds.js';
 
 export interface CellShape {
   res: number;
@@ -60,82 +59,3 @@ export function planCells(spec: ArchSpec, cells: CellShape[], adapter: AdapterRe
 }
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
-
-/** One architecture's cells to run, in order (batches growing within a resolution). */
-export interface MeasureJob {
-  spec: ArchSpec;
-  cells: (CellShape & { index: number })[];
-  runs: number;
-  /** Date.now() past which cells are skipped (--budget-s). */
-  deadline: number;
-  tuning: 'cache' | 'none';
-}
-
-export type Measured = Pick<Cell, 'status' | 'reason' | 'ms' | 'wallMs' | 'imagesPerS' | 'stages'> & {
-  index: number;
-  timer: 'timestamp-query' | 'submit' | null;
-  measured: CellMemory['measured'];
-};
-
-/** The engine calls measureJob needs: the Node imports, or (null) the page's `globalThis.effnet`. */
-export interface MeasureApi {
-  loadModel: typeof import('../../src/api.js').loadModel;
-  profileModel: typeof import('../../src/profile.js').profileModel;
-  log: (line: string) => void;
-}
-
-/**
- * Run one job's cells on one model. Self-contained (it uses nothing from this module's scope) because
- * `--host chrome` hands its source to the page, where `api` is null and the engine is `globalThis.effnet`.
- * The schedule cache is limited to one shape, so that model.memory() after a cell holds that cell's schedule
- * only. A cell that fails (a GPU allocation refused) is reported, and larger batches at its resolution skipped.
- */
-export async function measureJob(api: MeasureApi | null, job: MeasureJob): Promise<Measured[]> {
-  const e = api ?? (globalThis as unknown as { effnet: MeasureApi }).effnet;
-  const log = api ? api.log : (s: string) => console.log(`effnet: ${s}`);
-  const empty = { ms: null, wallMs: null, imagesPerS: null, stages: [], timer: null, measured: null };
-  const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-  if (Date.now() > job.deadline) return job.cells.map((c) => ({ index: c.index, status: 'skipped', reason: 'the time budget (--budget-s) was spent', ...empty }));
-  let model: Awaited<ReturnType<MeasureApi['loadModel']>>;
-  try {
-    model = await e.loadModel({ arch: job.spec, weights: 'random', tuning: job.tuning, scheduleCacheBytes: 0 });
-  } catch (err) {
-    return job.cells.map((c) => ({ index: c.index, status: 'failed', reason: `loading the model failed: ${message(err)}`, ...empty }));
-  }
-  const out: Measured[] = [];
-  const failedAt = new Set<number>();
-  try {
-    for (const c of job.cells) {
-      if (Date.now() > job.deadline) {
-        out.push({ index: c.index, status: 'skipped', reason: 'the time budget (--budget-s) was spent', ...empty });
-        continue;
-      }
-      if (failedAt.has(c.res)) {
-        out.push({ index: c.index, status: 'skipped', reason: 'a smaller batch at this resolution already failed', ...empty });
-        continue;
-      }
-      log(`${job.spec.name} @ ${c.res}×${c.res}, batch ${c.batch}`);
-      try {
-        const p = await e.profileModel(model, { batch: c.batch, res: c.res, runs: job.runs });
-        const m = model.memory();
-        out.push({
-          index: c.index,
-          status: 'ok',
-          reason: null,
-          ms: p.totalMs,
-          wallMs: p.unprofiledMs,
-          imagesPerS: (c.batch / p.totalMs) * 1000,
-          stages: p.stages.map((s): StageTime => ({ name: s.name, block: s.block, ms: s.ms ? s.ms.median : null })),
-          timer: p.timer,
-          measured: { weightBytes: m.weightBytes, scheduleBytes: m.schedules.bytes, schedules: m.schedules.schedules, stagingBytes: m.stagingBytes, totalBytes: m.totalBytes },
-        });
-      } catch (err) {
-        failedAt.add(c.res);
-        out.push({ index: c.index, status: 'failed', reason: message(err), ...empty });
-      }
-    }
-  } finally {
-    model.dispose();
-  }
-  return out;
-}
