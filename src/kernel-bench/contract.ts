@@ -75,7 +75,23 @@ const wgslType = (t: string) => t.replace(/,\s*0>/g, '>').replace(/\bvec([234])(
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** What our contract kernel for `op` declares: bindings, `Params` fields (name → WGSL type) and overrides. */
-export function contractOf(op: BenchOp): { kernel: string; bindings: readonly ReflectedBinding[]; fields: Map<string, string>; overrides: readonly string[] } {
+interface Contract {
+  kernel: string;
+  bindings: readonly ReflectedBinding[];
+  fields: Map<string, string>;
+  overrides: readonly string[];
+}
+
+const contracts = new Map<BenchOp, Contract>();
+
+/** Read once per op: the bench asks for the bindings on every dispatch it records. */
+export function contractOf(op: BenchOp): Contract {
+  let c = contracts.get(op);
+  if (!c) contracts.set(op, (c = readContract(op)));
+  return c;
+}
+
+function readContract(op: BenchOp): Contract {
   const entry = kernelEntry(OP_KERNELS[op].contract);
   const r = reflectedKernel(entry);
   const fields = new Map<string, string>();
