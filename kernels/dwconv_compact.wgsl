@@ -14,6 +14,8 @@
 // the squeeze sum:
 // Dispatch: ceil(count / WG)
 // Accumulators: 8
+// Longest dependent chain one invocation walks: rows × strip pixels × K·K taps, all runtime loops.
+// Serial: rows * TW * K * K
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 //!include lib/dwconv_io.wgsl

@@ -11,6 +11,7 @@
 // One invocation: one vec4 (a linear workgroup index, see lib/grid.wgsl).
 // Dispatch: ceil(count / WG)
 // Accumulators: 4
+// Serial: 1
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 

@@ -18,6 +18,8 @@
 // A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
 // Dispatch: ceil(N * Ho * ceil(Wo / TM) * ceil(Cout4 / TN) / WG)
 // Accumulators: 4 * TM * TN
+// Longest dependent chain one invocation walks: K·K taps × input vec4s into each accumulator.
+// Serial: K * K * Cin4
 //!include lib/grid.wgsl
 //!include lib/conv_tile.wgsl
 //!include lib/fused_conv_io.wgsl

@@ -30,6 +30,8 @@
 // A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
 // Dispatch: ceil(ceil(M / TM) * ceil(N4 / TN) / WG)
 // Accumulators: 4 * TM * TN
+// Longest dependent chain one invocation walks: the K loop over input vec4s.
+// Serial: K4
 // Tile: TM 1..16, TN 1..8, WG 1..256
 // Requires: SE_SCALE == 0 || TM <= HW
 //!include lib/grid.wgsl

@@ -7,6 +7,8 @@
 // count = N·C4 (a linear workgroup index, see lib/grid.wgsl); four independent vec4 sums:
 // Dispatch: ceil(count / WG)
 // Accumulators: 16
+// Longest dependent chain one invocation walks: one invocation sums every position of its channel vec4.
+// Serial: HW
 //!include lib/grid.wgsl
 //!include lib/pool_io.wgsl
 

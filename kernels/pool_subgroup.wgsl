@@ -14,6 +14,8 @@
 // One workgroup per (image, channel vec4), count = N·C4 (a linear workgroup index, see lib/grid.wgsl):
 // Dispatch: count
 // Accumulators: 4
+// Longest dependent chain one invocation walks: a strided sum, then the tree over workgroup slots.
+// Serial: ceil(HW / WG) + log2(WG)
 enable subgroups;
 //!include lib/grid.wgsl
 //!include lib/pool_io.wgsl

@@ -22,6 +22,8 @@
 // A linear workgroup index (see lib/grid.wgsl); the filter's weighted RGB sum and its weight total:
 // Dispatch: ceil(outH * outW / WG)
 // Accumulators: 5
+// Longest dependent chain one invocation walks: the resampling window, at most radius 2 stretched by the downscale.
+// Serial: (4 * max(stepY, 1) + 1) * (4 * max(stepX, 1) + 1)
 // Params, the overrides, the resamplers and `main` are lib/preprocess.wgsl, shared with preprocess_texture.wgsl
 // (the same front end reading a texture): this file adds the bindings and how a pixel is read from `src`.
 //!include lib/grid.wgsl

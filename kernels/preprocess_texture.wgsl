@@ -12,6 +12,8 @@
 // A linear workgroup index (see lib/grid.wgsl); the filter's weighted RGB sum and its weight total:
 // Dispatch: ceil(outH * outW / WG)
 // Accumulators: 5
+// Longest dependent chain one invocation walks: the resampling window, at most radius 2 stretched by the downscale.
+// Serial: (4 * max(stepY, 1) + 1) * (4 * max(stepX, 1) + 1)
 //!include lib/grid.wgsl
 //!include lib/preprocess.wgsl
 

@@ -20,6 +20,8 @@
 // One workgroup per image (a linear workgroup index, see lib/grid.wgsl), one vec4 accumulator:
 // Dispatch: N
 // Accumulators: 4
+// Longest dependent chain one invocation walks: the mean over P slots, fc1 over C4, fc2 over seC4, one workgroup doing all three in turn.
+// Serial: ceil(C4 / min(C4, WG)) * (ceil(P / floor(WG / min(C4, WG))) + floor(WG / min(C4, WG))) + ceil(seC4 / min(seC4, WG)) * (ceil(C4 / floor(WG / min(seC4, WG))) + floor(WG / min(seC4, WG))) + ceil(C4 / WG) * seC4
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 

@@ -8,6 +8,8 @@
 // One workgroup per row (a linear workgroup index, see lib/grid.wgsl), one vec4 accumulator:
 // Dispatch: N
 // Accumulators: 4
+// Longest dependent chain one invocation walks: three strided passes and two tree reductions.
+// Serial: 3 * ceil(K4 / WG) + 2 * log2(WG)
 //!include lib/grid.wgsl
 
 struct Params {

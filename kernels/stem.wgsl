@@ -21,6 +21,8 @@
 // A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s:
 // Dispatch: ceil(N * Ho * ceil(Wo / TM) * ceil(Cout4 / TN) / WG)
 // Accumulators: 4 * TM * TN
+// Longest dependent chain one invocation walks: 3×3 taps × 3 input channels into each accumulator.
+// Serial: 9 * 3
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 //!include lib/conv_tile.wgsl

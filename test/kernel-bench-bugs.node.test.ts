@@ -2,8 +2,10 @@
  * `effnet kernel-bench` catches what a depthwise kernel's author gets wrong (issue 24): bugs planted in copies of
  * examples/kernels/naive_dwconv.wgsl — a hard-coded K/2 padding, a missing last-strip bounds check, a squeeze slot
  * without its image, a write race on a squeeze slot, an image never written (this one through the CLI and its
- * report) — each fail at B0 with default options,
- * the message naming the launch (overrides and shape) and the first wrong values as (n, y, x, c) or (n, c) — and
+ * report) — each fail at B0 with the default launches (the model's and the edge launches) at the two resolutions a
+ * developer reaches for, 128 and 224 (where every width may be a multiple of the strip), the message naming the
+ * launch (overrides and shape) and the first wrong values as (n, y, x, c) or (n, c); the same K/2 padding planted
+ * in the naive stem is caught too. Timing and the network are cut to one run / left out: they decide nothing here. And
  * what must end before or instead of running (issue 23): a Dispatch line of 1e9 workgroups, a kernel that never
  * finishes, a FIFO as --kernel, an --out that cannot be written.
  */
@@ -20,16 +22,19 @@ import type { Model } from '../src/runtime/model.js';
 import { effnet } from './support/cli.js';
 
 const NAIVE_DW = readFileSync(new URL('../examples/kernels/naive_dwconv.wgsl', import.meta.url), 'utf8');
-// As in kernel-bench.node.test.ts: every depthwise kernel size and stride of B0 runs, fast on SwiftShader.
+const NAIVE_STEM = readFileSync(new URL('../examples/kernels/naive_stem.wgsl', import.meta.url), 'utf8');
+/** The resolutions the planted bugs must be caught at. */
+const RESOLUTIONS = [128, 224];
+// The CLI cases only need every depthwise kernel size and stride of B0, fast on SwiftShader.
 const RES = 32;
 const LAUNCH = String.raw`dwconv K=[357] S=[12] TW=[48] WG=\d+ SQUEEZE=1 \(H=\d+ W=\d+ .*\), layers features\.`;
 const AT = String.raw`\(n=\d+, y=\d+, x=\d+, c=\d+\)`;
 const AT_IMAGE = String.raw`\(n=\d+, c=\d+\)`;
 
-/** `source` with `from` replaced by `to`, checking that `from` was there. */
-function plant(from: string, to: string): string {
-  expect(NAIVE_DW).toContain(from);
-  return NAIVE_DW.replace(from, to);
+/** `source` (the naive depthwise kernel by default) with `from` replaced by `to`, checking that `from` was there. */
+function plant(from: string, to: string, source = NAIVE_DW): string {
+  expect(source).toContain(from);
+  return source.replace(from, to);
 }
 
 /** The failure messages of the failing launches of `set`. */
@@ -51,41 +56,64 @@ describe('planted bugs in the naive depthwise kernel (B0, default options)', () 
     expect(log.filter((l) => /checking/.test(l))).toEqual([]);
   });
 
-  const bench = (source: string) => kernelBench(model, checkUserKernel('dwconv', source, 'planted.wgsl'), { res: RES, runs: 1 });
+  /** The report at each of RESOLUTIONS with the default launches (the model's and the edge launches). */
+  async function bench(source: string, op: 'dwconv' | 'stem' = 'dwconv'): Promise<KernelBenchReport[]> {
+    const reports = [];
+    for (const res of RESOLUTIONS) reports.push(await kernelBench(model, checkUserKernel(op, source, 'planted.wgsl'), { res, runs: 1, network: false, ceilings: false }));
+    return reports;
+  }
 
   test('a hard-coded K/2 padding: B0 pads symmetrically, so only the SAME edge launches at stride 2 catch it', async () => {
-    const r = await bench(plant('let ih = i32(oh * S + kh) - i32(params.padTop);', 'let ih = i32(oh * S + kh) - i32(K / 2u);').replace('i32(params.padLeft)', 'i32(K / 2u)'));
-    expect(r.ok).toBe(false);
-    expect(failures(r, 'model')).toEqual([]);
-    const edge = r.shapes.filter((s) => !s.theirs.ok);
-    expect(edge.length).toBeGreaterThan(0);
-    for (const s of edge) expect(s.why).toMatch(/^SAME padding \(\d before, 1 more after\) at stride 2/);
-    expect(failures(r)[0]).toMatch(new RegExp(`^y: FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*; first: ${AT} got -?[\\d.e-]+, want `));
+    for (const r of await bench(plant('let ih = i32(oh * S + kh) - i32(params.padTop);', 'let ih = i32(oh * S + kh) - i32(K / 2u);').replace('i32(params.padLeft)', 'i32(K / 2u)'))) {
+      expect(r.ok, `@${r.res}`).toBe(false);
+      expect(failures(r, 'model')).toEqual([]);
+      const edge = r.shapes.filter((s) => !s.theirs.ok);
+      expect(edge.length).toBeGreaterThan(0);
+      for (const s of edge) expect(s.why).toMatch(/^SAME padding \(\d before, 1 more after\) at stride 2/);
+      expect(failures(r)[0]).toMatch(new RegExp(`^y: FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*; first: ${AT} got -?[\\d.e-]+, want `));
+      // The report's failure table has the same, as data.
+      const [failure] = edge[0]!.theirs.failures;
+      expect(failure).toMatchObject({ output: 'y', differ: 0, firstDiff: null });
+      expect(failure!.first[0]!.at).toMatch(new RegExp(`^${AT}$`));
+    }
+  });
+
+  test('the same K/2 padding in the naive stem: its SAME edge launch catches it', async () => {
+    const planted = plant('let ih = i32(2u * oh + kh) - i32(params.padTop);', 'let ih = i32(2u * oh + kh) - 1;', NAIVE_STEM).replace('i32(params.padLeft)', '1');
+    for (const r of await bench(planted, 'stem')) {
+      expect(failures(r, 'model'), `@${r.res}`).toEqual([]);
+      const failed = r.shapes.filter((s) => !s.theirs.ok);
+      expect(failed.map((s) => s.why)).toEqual(['SAME padding (0 before, 1 more after) at stride 2, 2 images']);
+      expect(failures(r)[0]).toMatch(new RegExp(`^y: FAIL on stem TM=\\d+ TN=\\d+ WG=\\d+ \\(N=2 H=\\d+ W=\\d+ .*\\), layers features\\.0\\.stem: \\d+ of \\d+ values wrong .*; first: ${AT} got `));
+    }
   });
 
   test('a missing bounds check on the last strip: the squeeze sums of a ragged strip are wrong', async () => {
-    const r = await bench(plant('for (var q = ow; q < min(ow + TW, params.Wo); q++)', 'for (var q = ow; q < ow + TW; q++)'));
-    expect(r.ok).toBe(false);
-    const edge = failures(r, 'edge');
-    expect(edge.length).toBeGreaterThan(0);
-    expect(edge[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*; first: ${AT_IMAGE} got `));
+    for (const r of await bench(plant('for (var q = ow; q < min(ow + TW, params.Wo); q++)', 'for (var q = ow; q < ow + TW; q++)'))) {
+      expect(r.ok, `@${r.res}`).toBe(false);
+      const edge = failures(r, 'edge');
+      expect(edge.length).toBeGreaterThan(0);
+      expect(edge[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*; first: ${AT_IMAGE} got `));
+    }
   });
 
   test('a squeeze slot indexed without its image: batch 2 overwrites the first image\'s slots and leaves the second\'s unwritten', async () => {
-    const r = await bench(plant('let slot = (n * params.rowBlocks + oh / params.rows) * params.strips + ow / TW;', 'let slot = (oh / params.rows) * params.strips + ow / TW;'));
-    expect(r.ok).toBe(false);
-    // The model runs batch 1: only the two-image edge launches catch it.
-    expect(failures(r, 'model')).toEqual([]);
-    // Both images write the first image's slots; the second image's stay NaN.
-    expect(failures(r, 'edge')[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*max abs err NaN.*; first: ${AT_IMAGE} got `));
+    for (const r of await bench(plant('let slot = (n * params.rowBlocks + oh / params.rows) * params.strips + ow / TW;', 'let slot = (oh / params.rows) * params.strips + ow / TW;'))) {
+      expect(r.ok, `@${r.res}`).toBe(false);
+      // The model runs batch 1: only the two-image edge launches catch it.
+      expect(failures(r, 'model')).toEqual([]);
+      // Both images write the first image's slots; the second image's stay NaN.
+      expect(failures(r, 'edge')[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*max abs err NaN.*; first: ${AT_IMAGE} got `));
+    }
   });
 
   test('a write race: every invocation of a slot\'s first row writes the slot, from its own column', async () => {
-    const r = await bench(plant('if (SQUEEZE && oh % params.rows == 0u && ow % TW == 0u) {', 'if (SQUEEZE && oh % params.rows == 0u) {'));
-    expect(r.ok).toBe(false);
-    const all = failures(r);
-    expect(all.length).toBeGreaterThan(0);
-    expect(all[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*(values wrong|two runs of the same launch differ).* ${AT_IMAGE}`));
+    for (const r of await bench(plant('if (SQUEEZE && oh % params.rows == 0u && ow % TW == 0u) {', 'if (SQUEEZE && oh % params.rows == 0u) {'))) {
+      expect(r.ok, `@${r.res}`).toBe(false);
+      const all = failures(r);
+      expect(all.length).toBeGreaterThan(0);
+      expect(all[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*(values wrong|two runs of the same launch differ).* ${AT_IMAGE}`));
+    }
   });
 });
 
@@ -118,7 +146,7 @@ describe('the CLI refuses at once, or abandons what never ends', () => {
     expect(r.stdout).toMatch(/## The model's launches \(12\)\n/);
     expect(r.stdout.split('## Edge launches')[0]).not.toContain('| FAIL |');
     expect(r.stdout).toMatch(new RegExp(`\\n  - y: FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*; first: \\(n=1, y=0, x=0, c=0\\) got NaN \\(never written`));
-    expect(r.stdout).toMatch(/\nFAIL: 10 of 22 launch\(es\) incorrect\.\n/);
+    expect(r.stdout).toMatch(/\nFAIL: 8 of 20 launch\(es\) incorrect\.\n/);
   });
 
   test('a kernel that never finishes is abandoned after --timeout-s with an error naming the shape, and its process ends', async () => {

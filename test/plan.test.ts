@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { planSchedule } from '../src/runtime/plan.js';
+import { plannedOps, planSchedule, WIDE_LAUNCH_WORKGROUPS } from '../src/runtime/plan.js';
 import { getArch } from '../src/model/tables.js';
 import { modelInfo } from '../src/model/info.js';
 import { effnet } from './support/cli.js';
@@ -31,6 +31,29 @@ describe('schedule plans (no GPU needed)', () => {
     }
   }
 
+  test('the latency structure at batch 1 (B0, B2, V2-S, GPU target): serial steps from each kernel\'s `// Serial:` line, and the totals', () => {
+    for (const arch of ['efficientnet_b0', 'efficientnet_b2', 'efficientnet_v2_s']) {
+      const plan = planSchedule(getArch(arch), { batch: 1, target: GPU });
+      const t = plan.totals;
+      expect(t.dispatches).toBe(plan.launches.length);
+      expect(t.serialSteps).toBe(plan.launches.reduce((a, l) => a + l.serialSteps, 0));
+      expect(t.narrow).toEqual(plan.launches.filter((l) => l.workgroups < WIDE_LAUNCH_WORKGROUPS).map((l) => ({ op: l.op, workgroups: l.workgroups })));
+      for (const l of plan.launches) expect(l.serialSteps, l.op).toBeGreaterThanOrEqual(1);
+      // What the issue's read of the plans found: a pointwise launch walks its K loop (input vec4s), a depthwise
+      // one its input rows' taps, and the SE gate of an image runs in one workgroup.
+      const project = plan.launches.find((l) => l.kernel === 'pointwise_tiled')!;
+      const ops = plannedOps(getArch(arch), { target: GPU });
+      expect(project.serialSteps).toBe(ops.find((o) => o.name === project.op)!.uniforms.K4);
+      for (const l of plan.launches.filter((x) => x.kernel === 'dwconv')) {
+        const u = ops.find((o) => o.name === l.op)!.uniforms;
+        // Row reuse: its rows plus the ceil(K/S) − 1 it starts early, S input rows each, K taps per input row.
+        const [k, st] = [l.overrides.K!, l.overrides.S!];
+        expect(l.serialSteps, l.op).toBe(((u.rows as number) + Math.ceil(k / st) - 1) * st * k);
+      }
+      for (const l of plan.launches.filter((x) => x.kernel === 'se_excite')) expect(t.narrow).toContainEqual({ op: l.op, workgroups: 1 });
+    }
+  });
+
   test("the SwiftShader target keeps today's register-tiled kernels (tiles of up to 16 × 8 vec4)", () => {
     const plan = planSchedule(getArch('efficientnet_b0'), { target: { isFallback: true } });
     expect(plan.launches.some((l) => l.kernel === 'pointwise' && l.accumulators > 64)).toBe(true);
@@ -49,7 +72,8 @@ describe('effnet plan (the built CLI)', () => {
     expect(r.code, r.stderr).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan).toMatchObject({ arch: 'efficientnet_v2_s', res: 384, batch: 8, target: 'gpu' });
-    expect(Object.keys(plan.launches[0]).sort()).toEqual(['accumulators', 'bytes', 'flops', 'invocations', 'kernel', 'op', 'overrides', 'workgroupSize', 'workgroups']);
+    expect(Object.keys(plan.launches[0]).sort()).toEqual(['accumulators', 'bytes', 'flops', 'invocations', 'kernel', 'op', 'overrides', 'serialSteps', 'workgroupSize', 'workgroups']);
+    expect(Object.keys(plan.totals).sort()).toEqual(['bytes', 'dispatches', 'flops', 'narrow', 'serialSteps']);
     expect(Math.max(...plan.launches.map((l: { accumulators: number }) => l.accumulators))).toBeLessThanOrEqual(64);
   });
 
@@ -58,6 +82,7 @@ describe('effnet plan (the built CLI)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('features.2.0.dwconv');
     expect(r.stdout).toMatch(/fallback target, tuned tier/);
+    expect(r.stdout).toMatch(/\nlatency structure: 67 dispatches; \d+ under 132 workgroups; \d+ serial steps summed along the schedule; 0\.77 GFLOP; [\d.]+ MiB moved\n/);
     const bad = await effnet('plan', '--arch', 'efficientnet_b0', '--target', 'tpu');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--target must be gpu, fallback or auto, got 'tpu'");

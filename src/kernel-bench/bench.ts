@@ -12,19 +12,20 @@ import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport } from '../gpu.js';
 import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
 import { encodeDispatch, launchOf, type Dispatch } from '../kernels/launch.js';
-import { foldWorkgroups, layoutEntry } from '../kernels/library.js';
+import { foldWorkgroups, layoutEntry, pipelineKey } from '../kernels/library.js';
 import { overrideValues, type UniformValues } from '../kernels/reflect.js';
 import type { Model } from '../runtime/model.js';
 import { instrument, type InstrumentedSchedule, type OpView } from '../runtime/instrument.js';
 import { denseRows } from '../runtime/tensor-io.js';
-import { interleave, PassTimer, repsFor, timeDispatches, timerKind, type TimerKind } from '../runtime/timing.js';
+import { dispatchSamples, interleave, PassTimer, repsFor, timeDispatches, timerKind, type TimerKind } from '../runtime/timing.js';
 import { median } from '../stats.js';
 import { MODEL_TOLERANCE } from '../tolerance.js';
 import { errorStats } from '../verify.js';
 import { contractOf, OP_KERNELS, type BenchOp, type UserKernel } from './contract.js';
 import { kernelCase } from '../kernels/ops.js';
-import { checkOutput, indexDecoder } from './check.js';
+import { checkOutput, indexDecoder, type OutputFailure } from './check.js';
 import { edgeLaunches } from './edge.js';
+import { adapterCeilings, type Ceilings } from './ceilings.js';
 
 export interface KernelBenchOptions {
   batch?: number;
@@ -35,6 +36,15 @@ export interface KernelBenchOptions {
   shapes?: ShapeSet;
   /** Seconds one dispatch of the user's kernel may take before it is abandoned (default DEFAULT_TIMEOUT_S). */
   timeoutS?: number;
+  /**
+   * Only the launches of these layers (module names, or prefixes of them: `features.2` is every layer of stage 2),
+   * with the edge launches of their pipelines: to iterate on one shape fast. The network still swaps every layer.
+   */
+  layers?: readonly string[];
+  /** Run the whole network with the kernel swapped in (default true). */
+  network?: boolean;
+  /** Measure (or read from the cache) the adapter's ceilings for the report's roofline (default true; ceilings.ts). */
+  ceilings?: boolean;
   log?: (line: string) => void;
 }
 
@@ -63,8 +73,11 @@ export class KernelTimeout extends EffnetError {
 }
 
 export interface SideResult {
-  /** Median GPU ms of one dispatch (null when the dispatch failed). */
+  /** Median GPU ms of one dispatch (null when the dispatch failed or the launch is untimed). */
   ms: number | null;
+  /** The fastest and slowest of the timed runs: how far one run's number can be trusted. */
+  minMs: number | null;
+  maxMs: number | null;
   gflops: number | null;
   gbps: number | null;
   maxAbs: number;
@@ -72,6 +85,8 @@ export interface SideResult {
   ok: boolean;
   /** One line per checked output: ok, or where it first fails. */
   messages: string[];
+  /** The failing outputs as data (the reports' failure tables); a launch WebGPU refused has none, only its message. */
+  failures: OutputFailure[];
 }
 
 export interface ShapeRow {
@@ -103,6 +118,9 @@ export interface NetworkResult {
   /** Median over runs of the per-pass GPU times summed (timestamp-query) or of submit-to-read-back wall time. */
   stockMs: number;
   swappedMs: number;
+  /** [fastest, slowest] run of each. */
+  stockRange: [number, number];
+  swappedRange: [number, number];
   /** ‖swapped − stock‖₂ / ‖stock‖₂ of the logits. */
   relL2: number;
   /** The bound relL2 is held to: MODEL_TOLERANCE.kernelSwapRelL2. */
@@ -121,12 +139,31 @@ export interface KernelBenchReport {
   adapter: AdapterReport;
   timer: TimerKind;
   shapes: ShapeRow[];
-  /** The swapped network, or why it could not run (a kernel WebGPU refuses on some layer). */
-  network: NetworkResult | { error: string };
+  /** The swapped network, why it could not run (a kernel WebGPU refuses on some layer), or that it was not asked for. */
+  network: NetworkResult | { error: string } | { skipped: string };
+  /**
+   * The model's launches weighted by how many layers run each (ms × layers, summed): what the kernel costs the
+   * network, steadier than any one shape's ratio. Null when no launch was timed.
+   */
+  total: LayerWeightedTotal | null;
+  /** The adapter's measured peak GFLOP/s and GB/s (the roofline's ceilings), when measured. */
+  ceilings: Ceilings | null;
+  /** The layers asked for (--layers), when not all. */
+  layers: readonly string[] | null;
   /** Which launches were checked (--shapes). */
   shapeSet: ShapeSet;
-  /** Every shape passed and the network ran and agreed with the stock one (the CLI's exit code). */
+  /** Every launch passed, and the network (unless skipped) ran and agreed with the stock one: the CLI's exit code. */
   ok: boolean;
+}
+
+export interface LayerWeightedTotal {
+  /** Layers the timed launches stand for, and how many of the model's launches were timed on both sides. */
+  layers: number;
+  launches: number;
+  stockMs: number;
+  yoursMs: number;
+  /** yoursMs / stockMs. */
+  ratio: number;
 }
 
 /** A launch kernel-bench runs: one of the model's ops, or an edge launch on one of their pipelines. */
@@ -291,6 +328,7 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
   const shapeSet = opts.shapes ?? 'all';
   const timeoutS = opts.timeoutS ?? DEFAULT_TIMEOUT_S;
   const log = opts.log ?? (() => undefined);
+  const wanted = opts.layers?.length ? opts.layers : null;
   for (const [name, v] of [['batch', batch], ['res', res], ['runs', runs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new EffnetError('INPUT', `${name} must be a positive integer, got ${v}`);
   }
@@ -308,18 +346,22 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
   try {
     const ofOp = schedule.passes.flatMap((p) => p.ops).filter((o) => OP_KERNELS[user.op].scheduled.includes(o.kernel));
     if (!ofOp.length) throw new EffnetError('INPUT', `${model.spec.name} has no ${user.op} layers (its schedule runs ${[...new Set(schedule.passes.flatMap((p) => p.ops.map((o) => o.kernel)))].join(', ')})`);
+    const picked = wanted ? ofOp.filter((o) => wanted.some((l) => o.name === l || o.name.startsWith(`${l}.`))) : ofOp;
+    if (!picked.length) {
+      throw new EffnetError('INPUT', `no ${user.op} layer of ${model.spec.name} matches --layers ${wanted!.join(',')} (its ${user.op} layers: ${ofOp.map((o) => o.name).join(', ')})`);
+    }
     const distinct = new Map<string, { op: OpView; layers: string[] }>();
-    for (const op of ofOp) {
-      const key = `${op.kernel} ${JSON.stringify(op.overrides)} ${shapeText(op)}`;
+    for (const op of picked) {
+      const key = `${pipelineKey(op.kernel, op.overrides)} ${shapeText(op)}`;
       const d = distinct.get(key);
       if (d) d.layers.push(op.name);
       else distinct.set(key, { op, layers: [op.name] });
     }
-    const layersOf = (op: OpView) => ofOp.filter((o) => o.kernel === op.kernel && JSON.stringify(o.overrides) === JSON.stringify(op.overrides)).map((o) => o.name);
+    const layersOf = (op: OpView) => ofOp.filter((o) => pipelineKey(o.kernel, o.overrides) === pipelineKey(op.kernel, op.overrides)).map((o) => o.name);
     const launches: { view: LaunchView; layers: string[]; set: 'model' | 'edge'; why?: string }[] = [];
     if (shapeSet !== 'edge') for (const { op, layers } of distinct.values()) launches.push({ view: op, layers, set: 'model' });
     if (shapeSet !== 'model') {
-      edgeLaunches(ofOp).forEach((e, i) => launches.push({ view: edgeView(device, e.like, e.uniforms, i + 1), layers: layersOf(e.like), set: 'edge', why: e.why }));
+      edgeLaunches(picked).forEach((e, i) => launches.push({ view: edgeView(device, e.like, e.uniforms, i + 1), layers: layersOf(e.like), set: 'edge', why: e.why }));
     }
     // Every workgroup count the user's Dispatch line gives, the network's included, before any of it runs: a count
     // past the device's or the tool's bound is refused here, not found after minutes of other shapes.
@@ -340,12 +382,20 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
       const row = await benchShape(device, timed, dispatcher, user, view, layers, set === 'model' ? runs : 0, (seed += 101), timeoutMs, width);
       shapes.push({ ...row, set, ...(why === undefined ? {} : { why }) });
     }
-    log(`whole network: stock vs ${ofOp.length} ${user.op} layer(s) swapped, ${runs} run(s) each`);
-    // A kernel that fails on some layer still gets its per-shape report; the network part says why it is missing.
-    const network = await benchNetwork(model, schedule, dispatcher, ofOp, timed, runs, batch, res, timeoutMs).catch((e: unknown) => {
-      if (!(e instanceof KernelTimeout) && (isEffnetError(e, 'USER_KERNEL') || isEffnetError(e, 'LIMIT_EXCEEDED'))) return { error: e.message };
-      throw e;
-    });
+    let ceilings: Ceilings | null = null;
+    if (opts.ceilings !== false && runs > 0 && shapes.some((s) => s.ours.ms !== null)) {
+      log('measuring this adapter\'s ceilings for the roofline (peak GFLOP/s and GB/s; cached)');
+      ceilings = await adapterCeilings(model.gpu, model.lib);
+    }
+    let network: KernelBenchReport['network'] = { skipped: 'not asked for (--no-network)' };
+    if (opts.network !== false) {
+      log(`whole network: stock vs ${ofOp.length} ${user.op} layer(s) swapped, ${runs} run(s) each`);
+      // A kernel that fails on some layer still gets its per-shape report; the network part says why it is missing.
+      network = await benchNetwork(model, schedule, dispatcher, ofOp, timed, runs, batch, res, timeoutMs).catch((e: unknown) => {
+        if (!(e instanceof KernelTimeout) && (isEffnetError(e, 'USER_KERNEL') || isEffnetError(e, 'LIMIT_EXCEEDED'))) return { error: e.message };
+        throw e;
+      });
+    }
     return {
       op: user.op,
       kernel: user.label,
@@ -357,12 +407,24 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
       timer: timerKind(timed),
       shapes,
       network,
+      total: layerWeighted(shapes),
+      ceilings,
+      layers: wanted,
       shapeSet,
-      ok: shapes.every((s) => s.theirs.ok) && !('error' in network) && network.ok,
+      ok: shapes.every((s) => s.theirs.ok) && ('skipped' in network || ('ok' in network && network.ok)),
     };
   } finally {
     schedule.release();
   }
+}
+
+/** The model's timed launches, each counted once per layer that runs it. */
+function layerWeighted(shapes: readonly ShapeRow[]): LayerWeightedTotal | null {
+  const timed = shapes.filter((s) => s.set === 'model' && s.ours.ms !== null && s.theirs.ms !== null);
+  if (!timed.length) return null;
+  const total = (side: 'ours' | 'theirs') => sum(timed.map((s) => s[side].ms! * s.layers.length));
+  const [stockMs, yoursMs] = [total('ours'), total('theirs')];
+  return { layers: sum(timed.map((s) => s.layers.length)), launches: timed.length, stockMs, yoursMs, ratio: yoursMs / stockMs };
 }
 
 /** A side's outputs pre-filled with NaN: a value the kernel never writes then fails the check instead of passing as 0. */
@@ -428,11 +490,12 @@ async function benchShape(
         checkOutput(o.label, first[i]!, second[i]!, o.want, o.tol, indexDecoder(op.uniforms, o.want.length, width), `${named}, layers ${layers.join(', ')}`),
       );
       return {
-        ms: null, gflops: null, gbps: null,
+        ms: null, minMs: null, maxMs: null, gflops: null, gbps: null,
         maxAbs: Math.max(...comps.map((x) => x.maxAbs)),
         maxRel: Math.max(...comps.map((x) => x.maxRel)),
         ok: comps.every((x) => x.ok),
         messages: comps.map((x) => x.message),
+        failures: comps.flatMap((x) => (x.failure ? [x.failure] : [])),
       };
     };
     const oursResult = await check(ours, oursRes, `ours ${op.name}`);
@@ -445,7 +508,7 @@ async function benchShape(
       // A kernel that WebGPU refuses on one shape (a rejected pipeline) fails that shape; the report still covers
       // every other one. One that hangs leaves the device busy: nothing after it can run.
       if (!(e instanceof EffnetError) || e instanceof KernelTimeout) throw e;
-      const failed: SideResult = { ms: null, gflops: null, gbps: null, maxAbs: NaN, maxRel: NaN, ok: false, messages: [e.message] };
+      const failed: SideResult = { ms: null, minMs: null, maxMs: null, gflops: null, gbps: null, maxAbs: NaN, maxRel: NaN, ok: false, messages: [e.message], failures: [] };
       return { ...row, ours: oursResult, theirs: failed, ratio: null };
     }
     if (!runs) return { ...row, ours: oursResult, theirs: theirsResult, ratio: null };
@@ -456,9 +519,13 @@ async function benchShape(
     const timing = `timing ${user.label} on ${op.name} (${named})`;
     const [probeOurs, probeTheirs] = await within(timeDispatches(device, timed, sides, { ...both, runs: 1, reps: 1 }), timeoutMs, timing);
     const reps = repsFor(Math.min(probeOurs!, probeTheirs!), 5, 0.05, 20);
-    const [msOurs, msTheirs] = await within(timeDispatches(device, timed, sides, { ...both, runs, reps }), timeoutMs * (1 + runs * reps), timing);
-    const withTime = (r: SideResult, ms: number): SideResult => ({ ...r, ms, gflops: op.flops / ms / 1e6, gbps: op.bytes / ms / 1e6 });
-    return { ...row, ours: withTime(oursResult, msOurs!), theirs: withTime(theirsResult, msTheirs!), ratio: msTheirs! / msOurs! };
+    const [oursRuns, theirsRuns] = await within(dispatchSamples(device, timed, sides, { ...both, runs, reps }), timeoutMs * (1 + runs * reps), timing);
+    const withTime = (r: SideResult, samples: number[]): SideResult => {
+      const ms = median(samples);
+      return { ...r, ms, minMs: Math.min(...samples), maxMs: Math.max(...samples), gflops: op.flops / ms / 1e6, gbps: op.bytes / ms / 1e6 };
+    };
+    const [oursTimed, theirsTimed] = [withTime(oursResult, oursRuns!), withTime(theirsResult, theirsRuns!)];
+    return { ...row, ours: oursTimed, theirs: theirsTimed, ratio: theirsTimed.ms! / oursTimed.ms! };
   } finally {
     for (const b of made) b.destroy();
   }
@@ -537,7 +604,12 @@ async function benchNetwork(
     const pairs = await interleave(stock, swapped, runs);
     const { relL2 } = errorStats(pairs.b.at(-1)!.logits, pairs.a.at(-1)!.logits);
     const bound = MODEL_TOLERANCE.kernelSwapRelL2;
-    return { swapped: ofOp.length, stockMs: median(pairs.a.map((x) => x.ms)), swappedMs: median(pairs.b.map((x) => x.ms)), relL2, bound, ok: relL2 <= bound };
+    const [stockRuns, yoursRuns] = [pairs.a.map((x) => x.ms), pairs.b.map((x) => x.ms)];
+    return {
+      swapped: ofOp.length, stockMs: median(stockRuns), swappedMs: median(yoursRuns),
+      stockRange: [Math.min(...stockRuns), Math.max(...stockRuns)], swappedRange: [Math.min(...yoursRuns), Math.max(...yoursRuns)],
+      relL2, bound, ok: relL2 <= bound,
+    };
   } finally {
     timer?.destroy();
     for (const b of made) b.destroy();

@@ -38,11 +38,24 @@ export function indexDecoder(u: UniformValues, length: number, width?: number): 
   return (i) => `(n=${Math.floor(i / C)}, c=${i % C})`;
 }
 
+/** A failing output as data, for the reports' failure tables (`message` says the same in one line). */
+export interface OutputFailure {
+  output: string;
+  /** Values outside the tolerance, of `total`; the first few, where (n, y, x, c) and what. */
+  wrong: number;
+  total: number;
+  first: { at: string; got: number; want: number }[];
+  /** Values that differ between two runs of the launch (a race), and the first of them. */
+  differ: number;
+  firstDiff: { at: string; first: number; second: number } | null;
+}
+
 export interface OutputCheck {
   ok: boolean;
   maxAbs: number;
   maxRel: number;
   message: string;
+  failure?: OutputFailure;
 }
 
 const value = (x: number) => (Number.isNaN(x) ? 'NaN (never written, or read before written)' : String(x));
@@ -54,7 +67,12 @@ const value = (x: number) => (Number.isNaN(x) ? 'NaN (never written, or read bef
 export function checkOutput(
   label: string, got: ArrayLike<number>, again: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance, at: (i: number) => string, launch: string,
 ): OutputCheck {
-  if (got.length !== want.length) return { ok: false, maxAbs: NaN, maxRel: NaN, message: `${label}: FAIL on ${launch}: ${got.length} values, expected ${want.length}` };
+  if (got.length !== want.length) {
+    return {
+      ok: false, maxAbs: NaN, maxRel: NaN, message: `${label}: FAIL on ${launch}: ${got.length} values, expected ${want.length}`,
+      failure: { output: label, wrong: want.length, total: want.length, first: [], differ: 0, firstDiff: null },
+    };
+  }
   let maxAbs = 0;
   let maxRel = 0;
   const bad: number[] = [];
@@ -85,14 +103,19 @@ export function checkOutput(
   const race = differ
     ? `two runs of the same launch differ in ${differ} of ${want.length} values, first ${at(firstDiff)}: ${got[firstDiff]} then ${again[firstDiff]} — a race (two invocations writing one slot, or one reading what another writes)`
     : '';
+  const failure: OutputFailure = {
+    output: label, wrong, total: want.length, first: bad.map((i) => ({ at: at(i), got: got[i]!, want: want[i]! })),
+    differ, firstDiff: differ ? { at: at(firstDiff), first: got[firstDiff]!, second: again[firstDiff]! } : null,
+  };
   const stats = `max abs err ${maxAbs.toExponential(2)}, max rel err ${maxRel.toExponential(2)} over ${want.length} values`;
   if (wrong) {
     const first = bad.map((i) => `${at(i)} got ${value(got[i]!)}, want ${want[i]}`).join('; ');
     return {
       ok: false, maxAbs, maxRel,
       message: `${label}: FAIL on ${launch}: ${wrong} of ${want.length} values wrong (tolerance abs ${tol.abs} + rel ${tol.rel}; ${stats}); first: ${first}${race ? `; ${race}` : ''}`,
+      failure,
     };
   }
-  if (race) return { ok: false, maxAbs, maxRel, message: `${label}: FAIL on ${launch}: ${race}` };
+  if (race) return { ok: false, maxAbs, maxRel, message: `${label}: FAIL on ${launch}: ${race}`, failure };
   return { ok: true, maxAbs, maxRel, message: `${label}: ok, ${stats}, two runs bit-identical` };
 }

@@ -36,20 +36,27 @@ type DwconvUniforms = {
  * Tile choice, measured on SwiftShader (2 cores) over every B0 and V2-S shape: an invocation's fixed cost
  * (its K·K weight loads, index math, the partial-sum store) is large there, so an invocation takes as many
  * output rows as it can (up to MAX_ROWS, beyond which the gain was within noise) while the dispatch keeps
- * at least MIN_INVOCATIONS invocations (8 workgroups) to share between threads. Stride 2 keeps two windows
- * (even and odd taps) alive, so it runs 4-pixel strips; stride 1 runs 8 when the row is that wide.
+ * at least MIN_INVOCATIONS invocations (8 workgroups) to share between threads (64 rows measured no faster).
+ * Strips are 4 pixels: with ceil(K/S) output rows in flight (row reuse) 8-pixel strips no longer paid off
+ * (B0@224, depthwise layers summed: 87 ms at 4 against 93 ms at 8 and 88 ms at 2).
  */
 const MAX_ROWS = 16;
 const MIN_INVOCATIONS = 256;
 // Small workgroups: more of them to balance between SwiftShader's threads when a layer has few invocations.
 const WG = 32;
 /**
- * A hardware GPU: 4-pixel strips (16 accumulators, and the K·K weights stay in registers), workgroups of
- * 64, and as many invocations as the layer allows up to GPU_INVOCATIONS — beyond that an invocation takes
- * more rows, which reuses its weights and writes fewer squeeze partial slots for se_excite to sum.
+ * A hardware GPU: strips of 4 pixels, or 2 where the ceil(K/S) output rows in flight would otherwise hold more
+ * than GPU_ACCUMULATORS floats (K 5 and 7 at stride 1), so the K·K weights and every accumulator stay in
+ * registers; workgroups of 64, and as many invocations as the layer allows up to GPU_INVOCATIONS — beyond that
+ * an invocation takes more rows, which reuses its weights and input rows and writes fewer squeeze partial slots
+ * for se_excite to sum.
  */
+const GPU_ACCUMULATORS = 64;
 const GPU_WG = 64;
 const GPU_INVOCATIONS = 16384;
+
+/** Channels of an edge launch: three vec4s, so a channel index off by one lands in real data. */
+const EDGE_CHANNELS = 12;
 
 /**
  * The launch, and how many squeeze partial slots per image it writes to `part` ([N, partSlots, C4] vec4;
@@ -63,7 +70,7 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   const gw = convGeometry(W, k, s, shape.padding);
   const C4 = Math.ceil(C / 4);
   const gpu = !target.isFallback;
-  const TW = !gpu && s === 1 && gw.out > 4 ? 8 : 4;
+  const TW = gpu && 4 * 4 * Math.ceil(k / s) > GPU_ACCUMULATORS ? 2 : 4;
   const strips = Math.ceil(gw.out / TW);
   const rowInvocations = N * strips * C4;
   const rows = Math.max(1, Math.min(gh.out, gpu ? gh.out : MAX_ROWS, Math.floor((rowInvocations * gh.out) / (gpu ? GPU_INVOCATIONS : MIN_INVOCATIONS))));
@@ -150,6 +157,25 @@ export const dwconvOp: KernelOp = {
       strips, rows, rowBlocks, count: PROBE_IMAGES * rowBlocks * strips * C4,
       ...(compact ? { K: k, S: s, TW, squeeze: u.squeeze! } : {}),
     };
+  },
+  // The planner's own launches at TF SAME padding for the pipeline's K, S and TW: output widths that leave the last
+  // strip short (2·TW+1, TW+1, then narrower than one strip), the first the planner tiles with this TW. At stride 2
+  // the input is even, so SAME pads one pixel more after than before.
+  edges(l) {
+    if (l.kernel !== 'dwconv') return [];
+    const o = l.overrides;
+    const [k, s, tw] = [o.K!, o.S!, o.TW!];
+    for (const wo of [2 * tw + 1, tw + 1, tw - 1, 3]) {
+      if (wo < 1 || wo % tw === 0) continue;
+      for (const isFallback of [true, false]) {
+        const e = dwconvLaunch({ N: PROBE_IMAGES, C: EDGE_CHANNELS, H: 5 * s, W: wo * s, k, s, padding: 'same', squeeze: o.SQUEEZE === 1 }, { isFallback, tier: 'tuned' });
+        if (e.overrides.TW !== tw) continue;
+        const u = e.uniforms;
+        const pads = s === 2 ? `SAME padding (${u.padTop} before, 1 more after) at stride 2` : 'SAME padding';
+        return [{ uniforms: u, why: `${pads}, ${u.Wo} output columns (last of ${u.strips} strips short), ${PROBE_IMAGES} images` }];
+      }
+    }
+    return [];
   },
   // The compact kernel splits the work (and the squeeze's partial slots) exactly as dwconv does.
   plain: (l) =>

@@ -2,7 +2,7 @@
  * The arithmetic of kernel header lines — `// Dispatch: <expression>` (a linear workgroup count) and
  * `// Requires: <condition>` (what a tile must satisfy for a launch) — over the kernel's uniform fields and
  * override values, e.g. `ceil(count / WG)` or `SE_SCALE == 0 || TM <= HW`.
- * Grammar: numbers, names, + − * / (real division), parentheses, ceil, floor, min, max; comparisons
+ * Grammar: numbers, names, + − * / (real division), parentheses, ceil, floor, min, max, log2; comparisons
  * (< <= > >= == !=) and && || give 1 or 0. Parsed once, so an unknown name or a syntax error is reported before
  * anything runs; evaluated per launch. Nothing in it is ever handed to `eval`.
  */
@@ -24,6 +24,8 @@ const FUNCTIONS: Readonly<Record<string, { arity: number; fn: (...a: number[]) =
   floor: { arity: 1, fn: Math.floor },
   min: { arity: 2, fn: Math.min },
   max: { arity: 2, fn: Math.max },
+  // A tree reduction's depth (`// Serial:` lines).
+  log2: { arity: 1, fn: Math.log2 },
 };
 
 const TOKEN = /\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(<=|>=|==|!=|&&|\|\||.))/y;

@@ -4,9 +4,9 @@
  */
 import { EffnetError } from '../errors.js';
 import { convGeometry, type Padding } from './geometry.js';
-import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
 import { gemmSearch, gemmTile } from './gemm_tiles.js';
-import { convProbeSizes, convSearch, convTile } from './tiles.js';
+import { convProbeSizes, convSearch, convTile, sameAtStride2, sameWhy } from './tiles.js';
 import { asRead, num, random } from './cases.js';
 import type { KernelOp } from './op.js';
 import { convRef } from '../reference/conv.js';
@@ -100,9 +100,11 @@ export const fusedConvOp: KernelOp = {
     const { w, b } = packFusedConv(weight, bias, inC, outC, k);
     return { buffers: { x, w, b, res: res ?? 16, y: N * Ho * Wo * outC * 4 }, outputs: [{ label: 'y', binding: 'y', got: asRead(), want, tol: TOL.conv }] };
   },
-  probe(l) {
-    const u = l.uniforms as Record<string, number>;
-    return { ...convProbeSizes(l, u.K!, u.stride!, l.kernel === 'fused_conv_tiled'), Cin4: Math.min(u.Cin4!, 3), K: u.K!, stride: u.stride! };
+  probe: (l) => fusedConvProbe(l),
+  edges(l) {
+    if (l.uniforms.stride !== 2) return [];
+    const uniforms = sameAtStride2(fusedConvProbe(l), l.uniforms.K as number);
+    return [{ uniforms, why: sameWhy(uniforms) }];
   },
   plain: (l) => launchOf('fused_conv', l.uniforms, { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, HAS_RES: l.overrides.HAS_RES! }),
   candidates(l, max) {
@@ -110,3 +112,9 @@ export const fusedConvOp: KernelOp = {
     return l.kernel === 'fused_conv_tiled' ? gemmSearch(u.N! * u.Ho! * u.Wo!, u.Cout4!, max).map((t) => ({ ...t })) : convSearch(l);
   },
 };
+
+/** A small launch of `l`'s pipeline: ragged tiles over PROBE_IMAGES images, a few input vec4s, `l`'s padding rule. */
+function fusedConvProbe(l: Launch) {
+  const u = l.uniforms as Record<string, number>;
+  return { ...convProbeSizes(l, u.K!, u.stride!, l.kernel === 'fused_conv_tiled'), Cin4: Math.min(u.Cin4!, 3), K: u.K!, stride: u.stride! };
+}

@@ -34,10 +34,22 @@ export interface KernelOp {
    * PROBE_IMAGES images, the padding rule and stride of `l`.
    */
   probe(l: Launch): UniformValues;
+  /**
+   * Launches of `l`'s pipeline beyond its probe that a model's own shapes may never take (kernel-bench checks them
+   * beside the model's): TensorFlow SAME padding at stride 2, asymmetric where torchvision's symmetric K/2 hides a
+   * hard-coded pad; a last strip cut short at widths every common resolution divides.
+   */
+  edges?(l: Launch): EdgeCase[];
   /** The simplest launch computing exactly what `l` does with the same bindings and uniforms (variants.ts). */
   plain?(l: Launch): Launch;
   /** Tile overrides worth timing for `l` (the tuner keeps those its kernel's `Tile:` space allows). */
   candidates?(l: Launch, max: number): Overrides[];
+}
+
+/** A launch of some pipeline's kernel and overrides at other uniforms, and what it exercises (for the report). */
+export interface EdgeCase {
+  uniforms: UniformValues;
+  why: string;
 }
 
 /** Images in every probe: tiles and reductions that cross an image boundary get checked. */

@@ -33,6 +33,8 @@ import poolIoLib from '../../kernels/lib/pool_io.wgsl';
 import dwconvIoLib from '../../kernels/lib/dwconv_io.wgsl';
 import preprocessWgsl from '../../kernels/preprocess.wgsl';
 import preprocessTextureWgsl from '../../kernels/preprocess_texture.wgsl';
+import peakFmaWgsl from '../../kernels/peak_fma.wgsl';
+import peakCopyWgsl from '../../kernels/peak_copy.wgsl';
 
 export type DispatchParams = Record<string, number>;
 
@@ -55,12 +57,19 @@ export interface KernelEntry {
    * hardware-GPU schedule keeps it ≤ 64).
    */
   accumulators(o: DispatchParams): number;
+  /**
+   * The longest chain of dependent steps one invocation walks under these uniforms and overrides (the WGSL's
+   * `// Serial:` line: K steps, reduction slots, rows): what bounds a launch's latency on a GPU wide enough to run
+   * all its invocations at once (`effnet plan` sums it along the schedule).
+   */
+  serialSteps(p: DispatchParams): number;
 }
 
 /** What a kernel's WGSL says of its launch, parsed once per kernel. */
 interface LaunchShape {
   dispatch: Expression;
   accumulators: Expression;
+  serial: Expression;
   workgroupSize: Expression;
 }
 
@@ -91,6 +100,7 @@ function launchShape(entry: KernelEntry): LaunchShape {
   shape = {
     dispatch: line('Dispatch'),
     accumulators: line('Accumulators'),
+    serial: line('Serial'),
     workgroupSize: r.workgroupSizes.get(entry.entryPoint) ?? fail(`entry point ${entry.entryPoint} has no @workgroup_size`),
   };
   shapes.set(entry, shape);
@@ -109,6 +119,7 @@ export function defineKernel(name: string, source: string, entryPoint = 'main'):
     workgroups: (p) => launchShape(entry).dispatch.evaluate(launchValues(entry, p)),
     workgroupSize: (o) => launchShape(entry).workgroupSize.evaluate(launchValues(entry, o)),
     accumulators: (o) => launchShape(entry).accumulators.evaluate(launchValues(entry, o)),
+    serialSteps: (p) => launchShape(entry).serial.evaluate(launchValues(entry, p)),
     get bindings() {
       return reflectedKernel(entry).bindings;
     },
@@ -135,6 +146,8 @@ export const KERNELS: readonly KernelEntry[] = [
   defineKernel('pointwise_tiled', pointwiseTiledWgsl),
   defineKernel('preprocess', preprocessWgsl),
   defineKernel('preprocess_texture', preprocessTextureWgsl),
+  defineKernel('peak_fma', peakFmaWgsl),
+  defineKernel('peak_copy', peakCopyWgsl),
 ];
 
 const byName = new Map(KERNELS.map((k) => [k.name, k]));

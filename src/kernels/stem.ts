@@ -4,8 +4,8 @@
  */
 import { EffnetError } from '../errors.js';
 import { convGeometry, type Padding } from './geometry.js';
-import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
-import { convSearch, convProbeSizes, convTile } from './tiles.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
+import { convSearch, convProbeSizes, convTile, sameAtStride2, sameWhy } from './tiles.js';
 import { asRead, num, random } from './cases.js';
 import type { KernelOp } from './op.js';
 import { convRef } from '../reference/conv.js';
@@ -113,11 +113,19 @@ export const stemOp: KernelOp = {
     return { buffers: { x, w, b, y: N * Ho * Wo * outC * 4 }, outputs: [{ label: 'y', binding: 'y', got: asRead(), want, tol: TOL.conv }] };
   },
   probe(l) {
-    const sizes = convProbeSizes(l, 3, 2, false);
-    // The launch's input layout (NHWC has unit channel stride) and its normalisation.
-    const st = denseStrides(l.uniforms.sC === 1 ? 'nhwc' : 'nchw', sizes.H, sizes.W);
-    return { ...sizes, sN: st.n, sC: st.c, sH: st.h, sW: st.w, inScale: l.uniforms.inScale!, inShift: l.uniforms.inShift! };
+    return stemProbe(l, convProbeSizes(l, 3, 2, false));
+  },
+  edges(l) {
+    const uniforms = stemProbe(l, sameAtStride2(convProbeSizes(l, 3, 2, false), 3));
+    return [{ uniforms, why: sameWhy(uniforms) }];
   },
   plain: (l) => launchOf('stem', l.uniforms, { TM: 1, TN: 1, WG: 64 }),
   candidates: (l) => convSearch(l),
 };
+
+/** The probe-sized launch of `l` at `sizes`, in `l`'s input layout and normalisation. */
+function stemProbe(l: Launch, sizes: ReturnType<typeof convProbeSizes>) {
+  // The launch's input layout (NHWC has unit channel stride) and its normalisation.
+  const st = denseStrides(l.uniforms.sC === 1 ? 'nhwc' : 'nchw', sizes.H, sizes.W);
+  return { ...sizes, sN: st.n, sC: st.c, sH: st.h, sW: st.w, inScale: l.uniforms.inScale!, inShift: l.uniforms.inShift! };
+}

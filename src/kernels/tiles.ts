@@ -41,6 +41,18 @@ export function convSearch(l: Launch): Overrides[] {
  * tile and a ragged one) and TN groups with a ragged last one, or for a workgroup GEMM tile one pixel past a tile
  * spread over both images and one output vec4 past a tile; the launch's padding rule.
  */
+/**
+ * A conv probe's sizes (convProbeSizes) at stride 2 with an even input under TensorFlow SAME padding, the same
+ * output size: SAME then pads one pixel more after than before, which a kernel hard-coding K/2 gets wrong.
+ */
+export function sameAtStride2<T extends { H: number; W: number; Ho: number; Wo: number; padTop: number; padLeft: number }>(sizes: T, k: number): T {
+  const [H, W] = [2 * sizes.Ho, 2 * sizes.Wo];
+  return { ...sizes, H, W, padTop: convGeometry(H, k, 2, 'same').padBefore, padLeft: convGeometry(W, k, 2, 'same').padBefore };
+}
+
+/** Why a sameAtStride2 launch is there, for the report. */
+export const sameWhy = (s: { padTop: number }) => `SAME padding (${s.padTop} before, 1 more after) at stride 2, ${PROBE_IMAGES} images`;
+
 export function convProbeSizes(l: Launch, k: number, s: number, gemm: boolean) {
   const u = l.uniforms as Record<string, number>;
   const o = l.overrides;

@@ -33,6 +33,12 @@ export const TOL = {
    * A wrong tile (a row of another image, an unwritten slot, a miscompile) is off by O(1).
    */
   retile: { abs: 4e-5, rel: 2e-5, why: 'two f32 results of the same sums in the same order, each within TOL.conv of float64' },
+  /** kernels/peak_fma.wgsl, the roofline's probe: eight chains summed. */
+  chain: {
+    abs: 1e-5,
+    rel: 1e-5,
+    why: 'a contracting f32 recurrence a ← a·m + c (|m| = 15/16): each step\'s rounding is damped by m, so a chain stays within ~eps/(1−m) ≈ 2e-6 of float64, and eight of them summed within 2e-5',
+  },
   resample: {
     abs: 5e-4,
     rel: 0,

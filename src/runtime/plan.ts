@@ -27,6 +27,26 @@ export interface PlannedLaunch {
   invocations: number;
   /** f32 accumulators one invocation keeps live (its register tile). */
   accumulators: number;
+  /** The longest chain of dependent steps one invocation walks (the kernel's `// Serial:` line). */
+  serialSteps: number;
+  flops: number;
+  bytes: number;
+}
+
+/**
+ * Workgroups a launch needs to give every SM of a large GPU one (an H100 has 132): a launch with fewer leaves SMs
+ * idle however fast each runs, so at batch 1 such launches are bound by their serial chains.
+ */
+export const WIDE_LAUNCH_WORKGROUPS = 132;
+
+/** The latency structure of a schedule: what bounds batch-1 time on a GPU wide enough for every launch. */
+export interface PlanTotals {
+  /** Dispatches, each a barrier for the next. */
+  dispatches: number;
+  /** Launches of fewer than WIDE_LAUNCH_WORKGROUPS workgroups, by op. */
+  narrow: { op: string; workgroups: number }[];
+  /** serialSteps summed along the schedule: the dependent chain of one inference with unlimited parallelism. */
+  serialSteps: number;
   flops: number;
   bytes: number;
 }
@@ -39,6 +59,7 @@ export interface SchedulePlan {
   tier: 'tuned' | 'quick';
   subgroups: boolean;
   launches: PlannedLaunch[];
+  totals: PlanTotals;
 }
 
 /** The graph ops (launches with their uniforms and bindings) of one inference, planned without a GPU. */
@@ -59,6 +80,24 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
   const res = o.res ?? spec.resolution;
   const batch = o.batch ?? 1;
   const graph = { ops: plannedOps(spec, { res, batch, target: o.target }) };
+  const launches = graph.ops.map((op): PlannedLaunch => {
+    const entry = kernelEntry(op.kernel);
+    const workgroupSize = entry.workgroupSize(op.overrides);
+    const numeric = Object.fromEntries(Object.entries(op.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+    return {
+      op: op.name,
+      kernel: op.kernel,
+      overrides: op.overrides,
+      workgroupSize,
+      workgroups: op.workgroups,
+      invocations: op.workgroups * workgroupSize,
+      accumulators: entry.accumulators(op.overrides),
+      serialSteps: entry.serialSteps({ ...numeric, ...op.overrides }),
+      flops: op.flops,
+      bytes: op.bytes,
+    };
+  });
+  const sum = (f: (l: PlannedLaunch) => number) => launches.reduce((a, l) => a + f(l), 0);
   return {
     arch: spec.name,
     res,
@@ -66,21 +105,14 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
     target: o.target.isFallback ? 'fallback' : 'gpu',
     tier: o.target.tier ?? 'tuned',
     subgroups: !!o.target.subgroups,
-    launches: graph.ops.map((op) => {
-      const entry = kernelEntry(op.kernel);
-      const workgroupSize = entry.workgroupSize(op.overrides);
-      return {
-        op: op.name,
-        kernel: op.kernel,
-        overrides: op.overrides,
-        workgroupSize,
-        workgroups: op.workgroups,
-        invocations: op.workgroups * workgroupSize,
-        accumulators: entry.accumulators(op.overrides),
-        flops: op.flops,
-        bytes: op.bytes,
-      };
-    }),
+    launches,
+    totals: {
+      dispatches: launches.length,
+      narrow: launches.filter((l) => l.workgroups < WIDE_LAUNCH_WORKGROUPS).map((l) => ({ op: l.op, workgroups: l.workgroups })),
+      serialSteps: sum((l) => l.serialSteps),
+      flops: sum((l) => l.flops),
+      bytes: sum((l) => l.bytes),
+    },
   };
 }
 

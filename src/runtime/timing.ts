@@ -108,6 +108,11 @@ export interface Repeats {
  * per side.
  */
 export async function timeDispatches(device: GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[]> {
+  return (await dispatchSamples(device, timestamps, sides, o)).map(median);
+}
+
+/** timeDispatches' samples themselves, per side (ms per repetition, `o.runs` of them): for a spread beside the median. */
+export async function dispatchSamples(device: GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[][]> {
   const reps = (i: number) => (typeof o.reps === 'number' ? o.reps : o.reps[i]!);
   const label = o.label ?? 'timing';
   const together = timestamps && !!o.sameSubmit;
@@ -154,7 +159,7 @@ export async function timeDispatches(device: GPUDevice, timestamps: boolean, sid
   } finally {
     timer?.destroy();
   }
-  return samples.map(median);
+  return samples;
 }
 
 /**

@@ -22,13 +22,16 @@ import { kernelBenchMarkdown } from '../report/kernel-bench.js';
 
 const USAGE =
   `effnet kernel-bench --op ${BENCH_OPS.join('|')} --kernel my_kernel.wgsl [--arch efficientnet_b0] [--res R] [--batch N]\n` +
-  `                    [--runs 5] [--shapes ${SHAPE_SETS.join('|')}] [--timeout-s ${DEFAULT_TIMEOUT_S}] [--host node|chrome] [--json]\n` +
+  `                    [--runs 5] [--shapes ${SHAPE_SETS.join('|')}] [--layers features.2,features.3.0] [--no-network]\n` +
+  `                    [--timeout-s ${DEFAULT_TIMEOUT_S}] [--host node|chrome] [--json]\n` +
   '                    [--out report.html|report.md|report.json]\n\n' +
   '  Checks the kernel against the op\'s contract (bindings, Params fields, a `// Dispatch:` header line; see\n' +
   '  kernels/README.md), then for every distinct layer shape of the model and generated edge launches (--shapes):\n' +
   '  correctness against the float64 CPU reference (outputs NaN-filled first, each launch run twice), GPU time against\n' +
-  '  our kernel; then the whole network with it swapped in (latency, logits relL2). A dispatch still running after\n' +
-  '  --timeout-s seconds is abandoned with an error. Exit code 1 when the kernel is incorrect on any shape or in the network.';
+  '  our kernel; then the whole network with it swapped in (latency, logits relL2). --layers keeps the launches of\n' +
+  '  those layers (module names or prefixes) and --no-network skips the network, to iterate on one shape fast. A\n' +
+  '  dispatch still running after --timeout-s seconds is abandoned with an error. Exit code 1 when the kernel is\n' +
+  '  incorrect on any launch or in the network.';
 
 /** The most bytes a kernel file may have: WGSL sources are kilobytes; this only stops a wrong path early. */
 const MAX_KERNEL_BYTES = 1 << 20;
@@ -92,7 +95,7 @@ export const kernelBenchCommand: Command = {
   summary: 'Verify and time your own WGSL kernel for one op on every layer shape of a model, edge shapes, and in the whole network',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'shapes', 'timeout-s', 'host', 'out'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'shapes', 'layers', 'timeout-s', 'host', 'out'], booleans: ['json', 'no-network'] });
     if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (usage: ${USAGE.split('\n')[0]})`);
     if (flags.op === undefined || flags.kernel === undefined) throw new Error(`kernel-bench needs --op and --kernel\nusage: ${USAGE}`);
     const op = benchOp(flags.op as string);
@@ -109,7 +112,12 @@ export const kernelBenchCommand: Command = {
     if (!SHAPE_SETS.includes(shapes)) throw new Error(`--shapes must be one of ${SHAPE_SETS.join(', ')}, got '${flags.shapes}'`);
     const timeoutS = flags['timeout-s'] === undefined ? DEFAULT_TIMEOUT_S : Number(flags['timeout-s']);
     if (!(timeoutS > 0 && timeoutS <= 3600)) throw new Error(`--timeout-s must be a number of seconds in (0, 3600], got '${flags['timeout-s']}'`);
-    const opts: KernelBenchOptions = { res, batch: intFlag(flags.batch, 'batch', 1), runs: intFlag(flags.runs, 'runs', 5), shapes, timeoutS };
+    const layers = flags.layers === undefined ? undefined : String(flags.layers).split(',').map((l) => l.trim()).filter(Boolean);
+    if (layers && !layers.length) throw new Error(`--layers takes module names or prefixes separated by commas (features.2,features.3.0), got '${flags.layers}'`);
+    const opts: KernelBenchOptions = {
+      res, batch: intFlag(flags.batch, 'batch', 1), runs: intFlag(flags.runs, 'runs', 5), shapes, timeoutS,
+      ...(layers ? { layers } : {}), ...(flags['no-network'] ? { network: false } : {}),
+    };
     const host: HostName = hostFlag(flags.host);
     const out = flags.out === undefined ? undefined : resolve(flags.out as string);
     const format = out && outputFormat(out, ['.json', '.md', '.html']);

@@ -28,6 +28,21 @@ th { background: #f3f5f8; text-align: left; }
 td.num, th.num { text-align: right; }
 table.totals tr:last-child td { font-weight: 600; }
 details summary { cursor: pointer; margin: 8px 0; }
+.verdict { font-weight: 600; padding: 6px 12px; border-radius: 4px; margin: 8px 0 12px; }
+.verdict.pass { background: #e9f5e9; border: 1px solid #8fc48f; color: #1e5e22; }
+.verdict.fail { background: #fdecea; border: 1px solid #e6a19a; color: #8a1f14; }
+.kb-charts { grid-template-columns: 3fr 2fr; }
+.kb-charts .chart { height: 440px; }
+.kb-charts.stacked { grid-template-columns: 1fr; }
+table.kb { width: 100%; font-size: 13px; }
+table.kb th, table.kb td { padding: 3px 6px; vertical-align: top; }
+table.kb thead th { vertical-align: bottom; }
+table.kb th.group { text-align: center; border-bottom: 1px solid #c9ced8; }
+table.kb .wrap { white-space: normal; overflow-wrap: anywhere; }
+table.kb td.launch { min-width: 16em; }
+table.kb .spread { color: #667; font-size: 11.5px; }
+table.kb td.ok { color: #2e7d32; }
+table.kb td.bad, table.kb td.bad a { color: #c0392b; font-weight: 600; }
 `;
 
 /** The one page shell: `data` in the element its page script reads (`dataId`), then the script (dist/browser/<bundle>). */
