@@ -61,14 +61,14 @@ struct Params {
 // Kernel size (odd, ≤ 7) and stride (1 or 2).
 override K: u32 = 3;
 override S: u32 = 1;
-// Output pixels per strip: 2, 4 or 8.
-override TW: u32 = 8;
+// Output pixels per strip: 2 or 4.
+override TW: u32 = 4;
 override WG: u32 = 64;
 override SQUEEZE: bool = false;
 
-// TW ≤ 8 pixels of one output row (accumulators) or their current input columns (the window); the
+// TW ≤ 4 pixels of one output row (accumulators) or their current input columns (the window); the
 // fields past TW are never read.
-struct Strip { p0: vec4<f32>, p1: vec4<f32>, p2: vec4<f32>, p3: vec4<f32>, p4: vec4<f32>, p5: vec4<f32>, p6: vec4<f32>, p7: vec4<f32> }
+struct Strip { p0: vec4<f32>, p1: vec4<f32>, p2: vec4<f32>, p3: vec4<f32> }
 
 // The weights of one kernel row, tap kw in field t<kw>; all K rows, kernel row kh in field k<kh>.
 struct Taps { t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>, t4: vec4<f32>, t5: vec4<f32>, t6: vec4<f32> }
@@ -115,26 +115,20 @@ fn window(row: u32, col: i32, step: i32) -> Strip {
   var s: Strip;
   s.p0 = tap(row, col); s.p1 = tap(row, col + step);
   if (TW > 2u) { s.p2 = tap(row, col + 2 * step); s.p3 = tap(row, col + 3 * step); }
-  if (TW == 8u) {
-    s.p4 = tap(row, col + 4 * step); s.p5 = tap(row, col + 5 * step);
-    s.p6 = tap(row, col + 6 * step); s.p7 = tap(row, col + 7 * step);
-  }
   return s;
 }
 
 // Next tap of the phase: every pixel moves on by S input columns, which is where its right neighbour
 // was, so the window shifts down by one and only the last pixel's column (`next`) is new.
 fn slide(s: Strip, next: vec4<f32>) -> Strip {
-  if (TW == 8u) { return Strip(s.p1, s.p2, s.p3, s.p4, s.p5, s.p6, s.p7, next); }
-  if (TW == 4u) { return Strip(s.p1, s.p2, s.p3, next, s.p4, s.p5, s.p6, s.p7); }
-  return Strip(s.p1, next, s.p2, s.p3, s.p4, s.p5, s.p6, s.p7);
+  if (TW == 4u) { return Strip(s.p1, s.p2, s.p3, next); }
+  return Strip(s.p1, next, s.p2, s.p3);
 }
 
 fn madd(acc: Strip, s: Strip, wv: vec4<f32>) -> Strip {
   var a = acc;
   a.p0 += s.p0 * wv; a.p1 += s.p1 * wv;
   if (TW > 2u) { a.p2 += s.p2 * wv; a.p3 += s.p3 * wv; }
-  if (TW == 8u) { a.p4 += s.p4 * wv; a.p5 += s.p5 * wv; a.p6 += s.p6 * wv; a.p7 += s.p7 * wv; }
   return a;
 }
 
@@ -215,6 +209,27 @@ fn emit(acc: vec4<f32>, i: u32, inside: bool) -> vec4<f32> {
   return v;
 }
 
+// a0 is done: every pending row moves up one, and a fresh row (the bias) joins as the last of the R in flight.
+// Only those R move: copying all seven would cost SwiftShader as much as the rest of the walk (measured).
+fn retire(p: ptr<function, Pending>, fresh: Strip) {
+  let last = (K + S - 1u) / S - 1u;
+  if (last > 0u) { (*p).a0 = (*p).a1; }
+  if (last > 1u) { (*p).a1 = (*p).a2; }
+  if (last > 2u) { (*p).a2 = (*p).a3; }
+  if (last > 3u) { (*p).a3 = (*p).a4; }
+  if (last > 4u) { (*p).a4 = (*p).a5; }
+  if (last > 5u) { (*p).a5 = (*p).a6; }
+  switch last {
+    case 0u: { (*p).a0 = fresh; }
+    case 1u: { (*p).a1 = fresh; }
+    case 2u: { (*p).a2 = fresh; }
+    case 3u: { (*p).a3 = fresh; }
+    case 4u: { (*p).a4 = fresh; }
+    case 5u: { (*p).a5 = fresh; }
+    default: { (*p).a6 = fresh; }
+  }
+}
+
 // A completed output row of the strip from ow0: stored, and its squeeze contribution.
 fn emit_row(a: Strip, n: u32, oh: u32, ow0: u32, c4: u32) -> vec4<f32> {
   let C4 = params.C4;
@@ -222,10 +237,6 @@ fn emit_row(a: Strip, n: u32, oh: u32, ow0: u32, c4: u32) -> vec4<f32> {
   let o = ((n * params.Ho + oh) * Wo + ow0) * C4 + c4;
   var sq = emit(a.p0, o, ow0 < Wo) + emit(a.p1, o + C4, ow0 + 1u < Wo);
   if (TW > 2u) { sq += emit(a.p2, o + 2u * C4, ow0 + 2u < Wo) + emit(a.p3, o + 3u * C4, ow0 + 3u < Wo); }
-  if (TW == 8u) {
-    sq += emit(a.p4, o + 4u * C4, ow0 + 4u < Wo) + emit(a.p5, o + 5u * C4, ow0 + 5u < Wo)
-        + emit(a.p6, o + 6u * C4, ow0 + 6u < Wo) + emit(a.p7, o + 7u * C4, ow0 + 7u < Wo);
-  }
   return sq;
 }
 
@@ -248,7 +259,7 @@ fn main(inv: Invocation) {
   if (K > 5u) { ws.k5 = load_taps(c4 + 5u * kr); }
   if (K > 6u) { ws.k6 = load_taps(c4 + 6u * kr); }
   let bias = b[c4];
-  let fresh = Strip(bias, bias, bias, bias, bias, bias, bias, bias);
+  let fresh = Strip(bias, bias, bias, bias);
 
   let ow0 = slot.strip * TW;
   let iw0 = i32(ow0 * S) - i32(params.padLeft);
@@ -264,7 +275,7 @@ fn main(inv: Invocation) {
     p = input_row(p, n, ih, c4, iw0, ws, K - S);
     if (S == 2u) { p = input_row(p, n, ih + 1, c4, iw0, ws, K - 1u); }
     if (oc >= i32(oh0)) { sq += emit_row(p.a0, n, u32(oc), ow0, c4); }
-    p = Pending(p.a1, p.a2, p.a3, p.a4, p.a5, p.a6, fresh);
+    retire(&p, fresh);
   }
   if (SQUEEZE) { part[i] = sq; }
 }

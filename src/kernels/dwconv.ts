@@ -37,8 +37,8 @@ type DwconvUniforms = {
  * (its K·K weight loads, index math, the partial-sum store) is large there, so an invocation takes as many
  * output rows as it can (up to MAX_ROWS, beyond which the gain was within noise) while the dispatch keeps
  * at least MIN_INVOCATIONS invocations (8 workgroups) to share between threads (64 rows measured no faster).
- * Strips are 4 pixels: with ceil(K/S) output rows in flight (row reuse) 8-pixel strips no longer paid off
- * (B0@224, depthwise layers summed: 87 ms at 4 against 93 ms at 8 and 88 ms at 2).
+ * Strips are 4 pixels, the kernel's widest: with ceil(K/S) output rows in flight (row reuse) 8-pixel strips no
+ * longer paid off (B0@224, depthwise layers summed: 87 ms at 4 against 93 ms at 8 and 88 ms at 2).
  */
 const MAX_ROWS = 16;
 const MIN_INVOCATIONS = 256;
