@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadModel } from '../src/api.js';
 import { isEffnetError } from '../src/errors.js';
 import { kernelBench, type KernelBenchReport } from '../src/kernel-bench/bench.js';
+import { adapterCeilings } from '../src/kernel-bench/ceilings.js';
 import { BENCH_OPS, checkUserKernel, OP_KERNELS } from '../src/kernel-bench/contract.js';
 import { overrideValues } from '../src/kernels/reflect.js';
 import { kernelEntry, kernelSource } from '../src/kernels/registry.js';
@@ -156,6 +157,10 @@ describe('on the GPU (B0, Node)', () => {
     const r: KernelBenchReport = await kernelBench(model, checkUserKernel('dwconv', NAIVE_DW, 'naive_dwconv.wgsl'), { res: RES, runs: 3 });
     expect(r.ceilings!.cached).toBe(false);
     expect(JSON.parse(readFileSync(ceilingsCache, 'utf8'))).toMatchObject({ format: 'effnet-ceilings/1', adapters: { [adapterKey(model.gpu.report)]: { gflops: r.ceilings!.gflops } } });
+    // A rate achieved above a remembered ceiling (measured on a busy device) has it measured again, the higher kept.
+    const again = await adapterCeilings(model.gpu, model.lib, { gflops: 2 * r.ceilings!.gflops, gbps: 0 });
+    expect(again.gflops).toBeGreaterThanOrEqual(r.ceilings!.gflops);
+    expect(again.measured >= r.ceilings!.measured).toBe(true);
     expect(r.timer).toBe('timestamp-query');
     // B0's depthwise layers: every (k, stride) pair it has, 16 layers in all, here in 12 distinct launches.
     const launches = r.shapes.filter((s) => s.set === 'model');

@@ -385,7 +385,9 @@ export async function kernelBench(model: Model, user: UserKernel, opts: KernelBe
     let ceilings: Ceilings | null = null;
     if (opts.ceilings !== false && runs > 0 && shapes.some((s) => s.ours.ms !== null)) {
       log('measuring this adapter\'s ceilings for the roofline (peak GFLOP/s and GB/s; cached)');
-      ceilings = await adapterCeilings(model.gpu, model.lib);
+      const rates = shapes.flatMap((s) => [s.ours, s.theirs]);
+      const best = (f: (r: SideResult) => number | null) => Math.max(0, ...rates.map((r) => f(r) ?? 0));
+      ceilings = await adapterCeilings(model.gpu, model.lib, { gflops: best((r) => r.gflops), gbps: best((r) => r.gbps) });
     }
     let network: KernelBenchReport['network'] = { skipped: 'not asked for (--no-network)' };
     if (opts.network !== false) {
