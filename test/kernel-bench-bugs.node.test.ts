@@ -5,7 +5,7 @@
  * report) — each fail at B0 with the default launches (the model's and the edge launches) at the two resolutions a
  * developer reaches for, 128 and 224 (where every width may be a multiple of the strip), the message naming the
  * launch (overrides and shape) and the first wrong values as (n, y, x, c) or (n, c); the same K/2 padding planted
- * in the naive stem is caught too. Timing and the network are cut to one run / left out: they decide nothing here. And
+ * in the naive stem is caught too, and an SE gate that leaves its padding lanes at sigmoid(0). Timing and the network are cut to one run / left out: they decide nothing here. And
  * what must end before or instead of running (issue 23): a Dispatch line of 1e9 workgroups, a kernel that never
  * finishes, a FIFO as --kernel, an --out that cannot be written.
  */
@@ -23,6 +23,7 @@ import { effnet } from './support/cli.js';
 
 const NAIVE_DW = readFileSync(new URL('../examples/kernels/naive_dwconv.wgsl', import.meta.url), 'utf8');
 const NAIVE_STEM = readFileSync(new URL('../examples/kernels/naive_stem.wgsl', import.meta.url), 'utf8');
+const NAIVE_SE = readFileSync(new URL('../examples/kernels/naive_se_excite.wgsl', import.meta.url), 'utf8');
 /** The resolutions the planted bugs must be caught at. */
 const RESOLUTIONS = [128, 224];
 // The CLI cases only need every depthwise kernel size and stride of B0, fast on SwiftShader.
@@ -86,6 +87,16 @@ describe('planted bugs in the naive depthwise kernel (B0, default options)', () 
       expect(failed.map((s) => s.why)).toEqual(['SAME padding (0 before, 1 more after) at stride 2, 2 images']);
       expect(failures(r)[0]).toMatch(new RegExp(`^y: FAIL on stem TM=\\d+ TN=\\d+ WG=\\d+ \\(N=2 H=\\d+ W=\\d+ .*\\), layers features\\.0\\.stem: \\d+ of \\d+ values wrong .*; first: ${AT} got `));
     }
+  });
+
+  test('a gate that forgets its padding lanes: only the SE edge launch with channels ending inside a vec4 catches it', async () => {
+    const planted = plant('se[i] = select(vec4<f32>(0.0), s, c < vec4<u32>(params.C));', 'se[i] = s;', NAIVE_SE);
+    const r = await kernelBench(model, checkUserKernel('se_excite', planted, 'planted.wgsl'), { res: RESOLUTIONS[0], runs: 1, network: false, ceilings: false });
+    expect(failures(r, 'model')).toEqual([]);
+    const failed = r.shapes.filter((s) => !s.theirs.ok);
+    expect(failed.length).toBeGreaterThan(0);
+    for (const s of failed) expect(s.why).toMatch(/^\d+ channels \(the last vec4 one real, three padding lanes to write 0\), 2 images$/);
+    expect(failures(r)[0]).toMatch(new RegExp(`^se: FAIL on se_excite WG=\\d+ \\(N=2 C=\\d+ .*\\), layers features\\..*: \\d+ of \\d+ values wrong .*; first: ${AT_IMAGE} got 0\\.\\d+, want 0`));
   });
 
   test('a missing bounds check on the last strip: the squeeze sums of a ragged strip are wrong', async () => {

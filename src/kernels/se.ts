@@ -3,7 +3,7 @@
  * preceding conv wrote, runs fc1 + SiLU and fc2 + sigmoid. Weight packing and the launch planner.
  */
 import { EffnetError } from '../errors.js';
-import { FALLBACK_TARGET, type LaunchTarget, launchOf } from './launch.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
 import { num, random, asRead } from './cases.js';
 import { PROBE_IMAGES, type KernelOp } from './op.js';
 import { seRef } from '../reference/se.js';
@@ -96,11 +96,20 @@ export const seExciteOp: KernelOp = {
     const { w1, b1, w2, b2 } = packSe(fc1w, fc1b, fc2w, fc2b, C, seC);
     return { buffers: { part, w1, b1, w2, b2, se: N * C4 * 16 }, outputs: [{ label: 'se', binding: 'se', got: asRead(), want, tol: TOL.reduction }] };
   },
-  probe(l) {
-    const u = l.uniforms as Record<string, number>;
-    // More channel vec4s than invocations (the strided sums) where the launch has them, else the launch's own.
-    const C4 = Math.min(u.C4!, l.overrides.WG! + 1);
-    const P = Math.min(u.P!, 9);
-    return { N: PROBE_IMAGES, C: 4 * C4, C4, seC4: Math.min(u.seC4!, 5), P, HW: 3 * P };
+  probe: (l) => seProbe(l),
+  // Channels ending inside a vec4 (every zoo SE has a multiple of 4): the gate's padding lanes must be written 0,
+  // not sigmoid(0) = 0.5, or the projection it scales would let them through.
+  edges(l) {
+    const u = seProbe(l);
+    const C = 4 * u.C4 - 3;
+    return [{ uniforms: { ...u, C }, why: `${C} channels (the last vec4 one real, three padding lanes to write 0), ${PROBE_IMAGES} images` }];
   },
 };
+
+/** A small launch of `l`'s pipeline: more channel vec4s than invocations (the strided sums) where `l` has them. */
+function seProbe(l: Launch) {
+  const u = l.uniforms as Record<string, number>;
+  const C4 = Math.min(u.C4!, l.overrides.WG! + 1);
+  const P = Math.min(u.P!, 9);
+  return { N: PROBE_IMAGES, C: 4 * C4, C4, seC4: Math.min(u.seC4!, 5), P, HW: 3 * P };
+}
