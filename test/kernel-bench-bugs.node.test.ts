@@ -1,8 +1,8 @@
 /**
  * `effnet kernel-bench` catches what a depthwise kernel's author gets wrong (issue 24): bugs planted in copies of
  * examples/kernels/naive_dwconv.wgsl — a hard-coded K/2 padding, a missing last-strip bounds check, a squeeze slot
- * without its image, a write race on a squeeze slot, an image never written (this one through the CLI and its
- * report) — each fail at B0 with the default launches (the model's and the edge launches) at the two resolutions a
+ * without its image, a write race on a squeeze slot, an image never written (this one also through the CLI and
+ * its report) — each fail at B0 with the default launches (the model's and the edge launches) at the two resolutions a
  * developer reaches for, 128 and 224 (where every width may be a multiple of the strip), the message naming the
  * launch (overrides and shape) and the first wrong values as (n, y, x, c) or (n, c); the same K/2 padding planted
  * in the naive stem is caught too, and an SE gate that leaves its padding lanes at sigmoid(0). Timing and the network are cut to one run / left out: they decide nothing here. And
@@ -115,6 +115,14 @@ describe('planted bugs in the naive depthwise kernel (B0, default options)', () 
       expect(failures(r, 'model')).toEqual([]);
       // Both images write the first image's slots; the second image's stay NaN.
       expect(failures(r, 'edge')[0]).toMatch(new RegExp(`^part \\(squeeze sums\\): FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*max abs err NaN.*; first: ${AT_IMAGE} got `));
+    }
+  });
+
+  test('an output never written: a kernel that assumes one image leaves the second one NaN', async () => {
+    for (const r of await bench(plant('let images = params.count / (params.rowBlocks * params.strips * C4);', 'let images = 1u;'))) {
+      // B0 runs batch 1: its launches pass; the two-image edge launches fail, pointing at the second image.
+      expect(failures(r, 'model'), `@${r.res}`).toEqual([]);
+      expect(failures(r, 'edge')[0]).toMatch(new RegExp(`^y: FAIL on ${LAUNCH}.*: \\d+ of \\d+ values wrong .*; first: \\(n=1, y=0, x=0, c=0\\) got NaN \\(never written`));
     }
   });
 
