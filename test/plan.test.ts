@@ -37,7 +37,7 @@ describe('schedule plans (no GPU needed)', () => {
       const t = plan.totals;
       expect(t.dispatches).toBe(plan.launches.length);
       expect(t.serialSteps).toBe(plan.launches.reduce((a, l) => a + l.serialSteps, 0));
-      expect(t.narrow).toEqual(plan.launches.filter((l) => l.workgroups < WIDE_LAUNCH_WORKGROUPS).map((l) => ({ op: l.op, workgroups: l.workgroups })));
+      expect(t.narrow.map(({ op, workgroups }) => ({ op, workgroups }))).toEqual(plan.launches.filter((l) => l.workgroups < WIDE_LAUNCH_WORKGROUPS).map((l) => ({ op: l.op, workgroups: l.workgroups })));
       for (const l of plan.launches) expect(l.serialSteps, l.op).toBeGreaterThanOrEqual(1);
       // What the issue's read of the plans found: a pointwise launch walks its K loop (input vec4s), a depthwise
       // one its input rows' taps, and the SE gate of an image runs in one workgroup.
@@ -50,7 +50,10 @@ describe('schedule plans (no GPU needed)', () => {
         const [k, st] = [l.overrides.K!, l.overrides.S!];
         expect(l.serialSteps, l.op).toBe(((u.rows as number) + Math.ceil(k / st) - 1) * st * k);
       }
-      for (const l of plan.launches.filter((x) => x.kernel === 'se_excite')) expect(t.narrow).toContainEqual({ op: l.op, workgroups: 1 });
+      // Each narrow launch says why: its kernel's Dispatch line at the launch's values (one workgroup per image here).
+      for (const l of plan.launches.filter((x) => x.kernel === 'se_excite')) expect(t.narrow).toContainEqual({ op: l.op, workgroups: 1, dispatch: 'N with N=1' });
+      const classifier = t.narrow.find((n) => n.op === 'head.classifier');
+      if (classifier) expect(classifier.dispatch).toMatch(/^ceil\(M \/ \(WG_M \* TM\)\) \* ceil\(N4 \/ \(WG_N \* TN\)\) with M=1 /);
     }
   });
 

@@ -63,6 +63,8 @@ export interface KernelEntry {
    * all its invocations at once (`effnet plan` sums it along the schedule).
    */
   serialSteps(p: DispatchParams): number;
+  /** The `// Dispatch:` line with the values it reads here (`N with N=1`): why a launch has as many workgroups as it has. */
+  dispatchFormula(p: DispatchParams): string;
 }
 
 /** What a kernel's WGSL says of its launch, parsed once per kernel. */
@@ -120,6 +122,11 @@ export function defineKernel(name: string, source: string, entryPoint = 'main'):
     workgroupSize: (o) => launchShape(entry).workgroupSize.evaluate(launchValues(entry, o)),
     accumulators: (o) => launchShape(entry).accumulators.evaluate(launchValues(entry, o)),
     serialSteps: (p) => launchShape(entry).serial.evaluate(launchValues(entry, p)),
+    dispatchFormula: (p) => {
+      const { dispatch } = launchShape(entry);
+      const v = launchValues(entry, p);
+      return `${dispatch.text} with ${dispatch.names.map((n) => `${n}=${v[n]}`).join(' ')}`;
+    },
     get bindings() {
       return reflectedKernel(entry).bindings;
     },

@@ -43,8 +43,8 @@ export const WIDE_LAUNCH_WORKGROUPS = 132;
 export interface PlanTotals {
   /** Dispatches, each a barrier for the next. */
   dispatches: number;
-  /** Launches of fewer than WIDE_LAUNCH_WORKGROUPS workgroups, by op. */
-  narrow: { op: string; workgroups: number }[];
+  /** Launches of fewer than WIDE_LAUNCH_WORKGROUPS workgroups, by op, with why: their `// Dispatch:` line and its values. */
+  narrow: { op: string; workgroups: number; dispatch: string }[];
   /** serialSteps summed along the schedule: the dependent chain of one inference with unlimited parallelism. */
   serialSteps: number;
   flops: number;
@@ -80,10 +80,10 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
   const res = o.res ?? spec.resolution;
   const batch = o.batch ?? 1;
   const graph = { ops: plannedOps(spec, { res, batch, target: o.target }) };
+  const values = (op: Op) => ({ ...(Object.fromEntries(Object.entries(op.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>), ...op.overrides });
   const launches = graph.ops.map((op): PlannedLaunch => {
     const entry = kernelEntry(op.kernel);
     const workgroupSize = entry.workgroupSize(op.overrides);
-    const numeric = Object.fromEntries(Object.entries(op.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
     return {
       op: op.name,
       kernel: op.kernel,
@@ -92,7 +92,7 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
       workgroups: op.workgroups,
       invocations: op.workgroups * workgroupSize,
       accumulators: entry.accumulators(op.overrides),
-      serialSteps: entry.serialSteps({ ...numeric, ...op.overrides }),
+      serialSteps: entry.serialSteps(values(op)),
       flops: op.flops,
       bytes: op.bytes,
     };
@@ -108,7 +108,9 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
     launches,
     totals: {
       dispatches: launches.length,
-      narrow: launches.filter((l) => l.workgroups < WIDE_LAUNCH_WORKGROUPS).map((l) => ({ op: l.op, workgroups: l.workgroups })),
+      narrow: graph.ops
+        .filter((op) => op.workgroups < WIDE_LAUNCH_WORKGROUPS)
+        .map((op) => ({ op: op.name, workgroups: op.workgroups, dispatch: kernelEntry(op.kernel).dispatchFormula(values(op)) })),
       serialSteps: sum((l) => l.serialSteps),
       flops: sum((l) => l.flops),
       bytes: sum((l) => l.bytes),

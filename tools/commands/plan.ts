@@ -14,7 +14,7 @@ const USAGE =
   '  --target  gpu: a hardware GPU\'s schedule (default); fallback: SwiftShader\'s; auto: this machine\'s adapter (acquires it)\n' +
   '  --no-subgroups  plan without subgroup kernels (as loadModel({ subgroups: false }) runs)\n' +
   '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations,\n' +
-  '            accumulators, serialSteps, flops, bytes}], totals: {dispatches, narrow: [{op, workgroups}], serialSteps, flops, bytes}}\n\n' +
+  '            accumulators, serialSteps, flops, bytes}], totals: {dispatches, narrow: [{op, workgroups, dispatch}], serialSteps, flops, bytes}}\n\n' +
   '  serial: the longest chain of dependent steps one invocation walks (K steps, reduction slots, rows; the kernel\'s\n' +
   `  '// Serial:' line). The totals say what bounds batch-1 latency on a big GPU: dispatches (each a barrier), launches\n` +
   `  under ${WIDE_LAUNCH_WORKGROUPS} workgroups (an H100's SMs) and the serial steps summed along the schedule.`;
@@ -67,6 +67,10 @@ export const planCommand: Command = {
       `latency structure: ${t.dispatches} dispatches; ${t.narrow.length} under ${WIDE_LAUNCH_WORKGROUPS} workgroups; ` +
         `${Math.round(t.serialSteps)} serial steps summed along the schedule; ${(t.flops / 1e9).toFixed(2)} GFLOP; ${(t.bytes / 2 ** 20).toFixed(1)} MiB moved`,
     );
+    if (t.narrow.length) {
+      console.log(`under ${WIDE_LAUNCH_WORKGROUPS} workgroups, and why (the kernel's Dispatch line at this launch):`);
+      for (const n of t.narrow) console.log(`  ${n.op}: ${n.workgroups} = ${n.dispatch}`);
+    }
     return 0;
   },
 };
