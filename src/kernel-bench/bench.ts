@@ -11,7 +11,7 @@ import { createBuffer, readBuffer, storageBuffer } from '../buffers.js';
 import { EffnetError, isEffnetError } from '../errors.js';
 import type { AdapterReport } from '../gpu.js';
 import { kernelEntry, reflectedKernel } from '../kernels/registry.js';
-import { encodeDispatch, launchOf, type Dispatch } from '../kernels/launch.js';
+import { encodeDispatch, headerValues, launchOf, type Dispatch } from '../kernels/launch.js';
 import { foldWorkgroups, layoutEntry, pipelineKey } from '../kernels/library.js';
 import { overrideValues, type UniformValues } from '../kernels/reflect.js';
 import type { Model } from '../runtime/model.js';
@@ -246,9 +246,8 @@ class UserDispatcher {
 
   /** Linear workgroup count from the `// Dispatch:` formula, folded into (x, y) as for every engine kernel. */
   grid(op: LaunchView): [number, number, number] {
-    const values: Record<string, number> = {};
-    for (const [k, v] of Object.entries(op.uniforms)) if (typeof v === 'number') values[k] = v;
     // Ours at our launch's values (defaults included), then the user's as their pipeline gets them.
+    const values = headerValues(op.uniforms, {});
     Object.assign(values, overrideValues(reflectedKernel(kernelEntry(op.kernel)), op.overrides), overrideValues(this.user.reflected, this.constants(op)));
     const count = this.user.dispatch.evaluate(values);
     if (!Number.isInteger(count) || count < 1) {

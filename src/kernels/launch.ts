@@ -42,10 +42,16 @@ export interface Launch<U extends UniformValues = UniformValues> {
   workgroups: number;
 }
 
+/** What a kernel's header lines (Dispatch, Accumulators, Serial) read of a launch: its scalar uniforms, then its overrides. */
+export function headerValues(uniforms: UniformValues, overrides: Overrides): Record<string, number> {
+  const values: Record<string, number> = {};
+  for (const [k, v] of Object.entries(uniforms)) if (typeof v === 'number') values[k] = v;
+  return Object.assign(values, overrides);
+}
+
 /** A launch of `kernel`, its workgroup count from the kernel's `// Dispatch:` line. */
 export function launchOf<U extends UniformValues>(kernel: string, uniforms: U, overrides: Overrides): Launch<U> {
-  const numeric = Object.fromEntries(Object.entries(uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-  return { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups({ ...numeric, ...overrides }) };
+  return { kernel, overrides, uniforms, workgroups: kernelEntry(kernel).workgroups(headerValues(uniforms, overrides)) };
 }
 
 /** A launch made into GPU objects, ready to record. */

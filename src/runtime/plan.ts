@@ -7,7 +7,7 @@
  */
 import { bufferBytes } from '../buffers.js';
 import { EffnetError } from '../errors.js';
-import type { LaunchTarget } from '../kernels/launch.js';
+import { headerValues, type LaunchTarget } from '../kernels/launch.js';
 import { foldWorkgroups, type Overrides } from '../kernels/library.js';
 import { kernelEntry } from '../kernels/registry.js';
 import { layerOps } from '../model/layers.js';
@@ -80,7 +80,6 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
   const res = o.res ?? spec.resolution;
   const batch = o.batch ?? 1;
   const graph = { ops: plannedOps(spec, { res, batch, target: o.target }) };
-  const values = (op: Op) => ({ ...(Object.fromEntries(Object.entries(op.uniforms).filter(([, v]) => typeof v === 'number')) as Record<string, number>), ...op.overrides });
   const launches = graph.ops.map((op): PlannedLaunch => {
     const entry = kernelEntry(op.kernel);
     const workgroupSize = entry.workgroupSize(op.overrides);
@@ -92,7 +91,7 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
       workgroups: op.workgroups,
       invocations: op.workgroups * workgroupSize,
       accumulators: entry.accumulators(op.overrides),
-      serialSteps: entry.serialSteps(values(op)),
+      serialSteps: entry.serialSteps(headerValues(op.uniforms, op.overrides)),
       flops: op.flops,
       bytes: op.bytes,
     };
@@ -110,7 +109,7 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
       dispatches: launches.length,
       narrow: graph.ops
         .filter((op) => op.workgroups < WIDE_LAUNCH_WORKGROUPS)
-        .map((op) => ({ op: op.name, workgroups: op.workgroups, dispatch: kernelEntry(op.kernel).dispatchFormula(values(op)) })),
+        .map((op) => ({ op: op.name, workgroups: op.workgroups, dispatch: kernelEntry(op.kernel).dispatchFormula(headerValues(op.uniforms, op.overrides)) })),
       serialSteps: sum((l) => l.serialSteps),
       flops: sum((l) => l.flops),
       bytes: sum((l) => l.bytes),
