@@ -14,8 +14,9 @@
 // A linear workgroup index (see lib/grid.wgsl); a TM × TN register tile of vec4s per invocation:
 // Dispatch: ceil(N * Ho * Wo / (WG_M * TM)) * ceil(Cout4 / (WG_N * TN))
 // Accumulators: 4 * TM * TN
-// Longest dependent chain one invocation walks: the implicit GEMM's K loop (taps × input vec4s), stage after stage.
-// Serial: K * K * Cin4
+// Longest dependent chain one invocation walks: its slice's share of the implicit GEMM's K loop (taps × input
+// vec4s), then the slices' reduction tree (split K, KS > 1).
+// Serial: ceil(K * K * Cin4 / KS) + ceil(log2(KS))
 //!include lib/grid.wgsl
 //!include lib/gemm_tiled.wgsl
 //!include lib/fused_conv_io.wgsl

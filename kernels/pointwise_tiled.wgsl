@@ -15,8 +15,9 @@
 // A linear workgroup index (see lib/grid.wgsl), column tiles fastest; a TM × TN register tile of vec4s:
 // Dispatch: ceil(M / (WG_M * TM)) * ceil(N4 / (WG_N * TN))
 // Accumulators: 4 * TM * TN
-// Longest dependent chain one invocation walks: the K loop over input vec4s, KT per workgroup-memory stage.
-// Serial: K4
+// Longest dependent chain one invocation walks: its slice's share of the K loop over input vec4s, then the
+// slices' reduction tree (split K, KS > 1).
+// Serial: ceil(K4 / KS) + ceil(log2(KS))
 //!include lib/grid.wgsl
 //!include lib/gemm_tiled.wgsl
 //!include lib/pointwise_io.wgsl

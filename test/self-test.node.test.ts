@@ -127,8 +127,9 @@ describe('the on-device self-test (Node, Dawn)', () => {
 describe('the tuner checks every candidate against the planned tile (Node, Dawn)', () => {
   test('a candidate the device gets wrong is reported as rejected and never chosen', async () => {
     // The "driver" miscompiles dwconv at every workgroup size but the planned one: its stride becomes 1. (The GPU
-    // target, whose candidates compile quickly here; its planned dwconv workgroup is 64.)
-    const planned = 64;
+    // target, whose candidates compile quickly here; at 32×32 every depthwise layer is too small for 132
+    // workgroups, so each plans the smallest, 16.)
+    const planned = 16;
     const bad = await miscompilingGpu('dwconv', (c) => c.WG !== planned, (d) => withConstants(d, (c) => ({ ...c, S: 1 })));
     try {
       const model = await loadModel({ arch: SMALL, weights: 'random', device: bad.gpu, target: 'gpu', tuning: 'none', quickStart: false });

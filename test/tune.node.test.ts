@@ -48,12 +48,24 @@ describe('tuning keys, candidates and tuning files (no GPU)', () => {
     // The SE prologue keeps TM ≤ H·W; the register tile is at most 16 × 8.
     for (const t of c) expect(t.TM! <= 16 && t.TN! <= 8).toBe(true);
     const gpu = pointwiseLaunch(shape, GPU);
-    for (const t of tileCandidates(gpu, 8)) {
-      expect(t.WG_M! * t.WG_N!).toBeGreaterThanOrEqual(64);
-      expect(t.WG_M! * t.WG_N!).toBeLessThanOrEqual(256);
+    const gemmWithin = (t: Record<string, number | undefined>) => {
+      expect(t.WG_M! * t.WG_N! * t.KS!).toBeGreaterThanOrEqual(64);
+      expect(t.WG_M! * t.WG_N! * t.KS!).toBeLessThanOrEqual(256);
       expect(t.TM! * t.TN! * 4).toBeLessThanOrEqual(64);
-      expect(t.WG_M! * t.TM! * t.KT!).toBeLessThanOrEqual(256);
-      expect(t.KT! * t.WG_N! * t.TN!).toBeLessThanOrEqual(128);
+      expect(t.WG_M! * t.TM! * t.KT! * t.KS!).toBeLessThanOrEqual(256);
+      expect(t.KT! * t.KS! * t.WG_N! * t.TN!).toBeLessThanOrEqual(128);
+      if (t.KS! > 1) expect(t.TM! * t.TN!).toBe(1);
+    };
+    for (const t of tileCandidates(gpu, 8)) gemmWithin(t);
+    // A layer too small for whole tiles (a 7×7 projection): split-K tiles are among the candidates, never past K.
+    const late = pointwiseLaunch({ N: 1, H: 7, W: 7, inC: 672, outC: 192, act: 'none', residual: false, seScale: true }, GPU);
+    expect(late.overrides.KS).toBeGreaterThan(1);
+    const lateTiles = tileCandidates(late, 8);
+    expect(lateTiles[0]).toMatchObject({ KS: late.overrides.KS });
+    expect(lateTiles.filter((t) => t.KS! > 1).length).toBeGreaterThan(1);
+    for (const t of lateTiles) {
+      gemmWithin(t);
+      expect(t.KS).toBeLessThanOrEqual(168);
     }
     const dw = dwconvLaunch({ N: 1, C: 96, H: 112, W: 112, k: 3, s: 2, padding: 'symmetric', squeeze: true });
     expect(tileCandidates(dw, 8).map((t) => Object.keys(t))).toEqual([['WG'], ['WG'], ['WG'], ['WG']]);

@@ -44,7 +44,7 @@ type Case = { name: string; file: unknown; error?: RegExp };
 const CASES: Case[] = [
   // Accepted: legal tiles other than the planned ones, for every tunable kernel.
   { name: 'pointwise: another legal register tile', file: file(entry(projection, { TM: 2, TN: 1, WG: 64 })) },
-  { name: 'pointwise_tiled: another legal workgroup tile', file: file(entry(tiled, { WG_M: 8, WG_N: 8, TM: 2, TN: 2, KT: 4 })) },
+  { name: 'pointwise_tiled: another legal workgroup tile', file: file(entry(tiled, { WG_M: 8, WG_N: 8, TM: 2, TN: 2, KT: 4, KS: 1 })) },
   { name: 'dwconv: another workgroup size', file: file(entry(dw, { WG: 128 })) },
   { name: 'stem and fused_conv: legal tiles', file: file(entry(stem, { TM: 7, TN: 4, WG: 32 }), entry(fused, { TM: 16, TN: 3, WG: 64 })) },
   // Wrong keys: only the tile of the kernel, all of it.
@@ -71,8 +71,9 @@ const CASES: Case[] = [
     file: file(entry(smallProjection, { TM: 16, TN: 2, WG: 16 })),
     error: /TM = 16, HW = 4 breaks 'SE_SCALE == 0 \|\| TM <= HW'/,
   },
-  { name: 'a GEMM tile past workgroup memory', file: file(entry(tiled, { WG_M: 64, WG_N: 4, TM: 4, TN: 4, KT: 8 })), error: /breaks 'WG_M \* WG_N <= 256 && WG_M \* TM \* KT <= 256/ },
-  { name: 'a GEMM workgroup of 512', file: file(entry(tiled, { WG_M: 32, WG_N: 16, TM: 1, TN: 1, KT: 1 })), error: /breaks 'WG_M \* WG_N <= 256/ },
+  { name: 'a GEMM tile past workgroup memory', file: file(entry(tiled, { WG_M: 64, WG_N: 4, TM: 4, TN: 4, KT: 8, KS: 1 })), error: /breaks 'WG_M \* WG_N \* KS <= 256 && WG_M \* TM \* KT \* KS <= 256/ },
+  { name: 'split K with a register tile (the slices join one accumulator)', file: file(entry(tiled, { WG_M: 4, WG_N: 4, TM: 2, TN: 1, KT: 2, KS: 4 })), error: /breaks '.*\(KS == 1 \|\| TM \* TN == 1\)'/ },
+  { name: 'a GEMM workgroup of 512', file: file(entry(tiled, { WG_M: 32, WG_N: 16, TM: 1, TN: 1, KT: 1, KS: 1 })), error: /breaks 'WG_M \* WG_N \* KS <= 256/ },
   { name: 'conv TN 3 past the packed output channels', file: file(entry({ ...fused, uniforms: { ...fused.uniforms, Cout4: 7 } }, { TM: 4, TN: 3, WG: 64 })), error: /Cout4 = 7, TN = 3 breaks 'ceil\(Cout4 \/ TN\) \* TN <= ceil\(Cout4 \/ 4\) \* 4'/ },
   // Keys that describe no launch.
   { name: 'an unknown kernel', file: file({ ...entry(dw, { WG: 64 }), kernel: 'nope', key: 'nope|a=1|' }), error: /no kernel named "nope"/ },

@@ -109,7 +109,7 @@ describe('probes and plain variants of every zoo launch', () => {
 
   test('the variant chain: tuned, planned, plain; a failed variant is skipped; none left is a SELF_TEST error', () => {
     const l = launches.find((x) => x.kernel === 'pointwise_tiled' && x.overrides.SE_SCALE === 1)!;
-    const tile = { WG_M: 8, WG_N: 8, TM: 1, TN: 1, KT: 4 };
+    const tile = { WG_M: 8, WG_N: 8, TM: 1, TN: 1, KT: 4, KS: 1 };
     const tuned = withTile(l, tile);
     const target: LaunchTarget = { isFallback: false, tuning: new Map([[tuningKey(l), tile]]) };
     const chain = launchVariants(l, target).map((x) => pipelineKey(x.kernel, x.overrides));

@@ -11,21 +11,29 @@
 // r = ty + i·WG_M and columns c = tx + j·WG_N (strided, so neighbouring invocations read neighbouring
 // workgroup words), held in up to 4 × 4 named vec4 accumulators: ≤ 64 f32, which a GPU keeps in registers.
 // Out-of-range rows and K steps load zeros, so the inner loop has no bounds tests.
-// Limits: BM·KT ≤ 256 vec4 and KT·BN ≤ 128 mat4x4 (4 KiB + 8 KiB of the 16 KiB of workgroup memory WebGPU
-// guarantees); the host plans within them (src/kernels/gemm_tiles.ts), and a tuning file or the tuner can
-// only choose tiles these lines allow (src/kernels/tile-space.ts):
-// Tile: WG_M 1..256, WG_N 1..256, TM 1..4, TN 1..4, KT 1..256
-// Requires: WG_M * WG_N <= 256 && WG_M * TM * KT <= 256 && KT * WG_N * TN <= 128
+// Split K (KS > 1, for grids too small to fill a big GPU: late projections, the head, the classifier at
+// batch 1): KS slices of WG_M·WG_N invocations share the tile, a stage holds KT·KS vec4s of K and slice s
+// multiplies its KT of them, so each invocation walks ceil(K / KS) steps instead of K. The slices' partial
+// sums then join slice 0's by a fixed pairwise tree through workgroup memory (ceil(log2 KS) levels), so the
+// reduction order — and every result bit — is the same on every run and device. Split tiles hold one
+// accumulator (TM = TN = 1): their point is more, smaller tiles, not register reuse.
+// Limits: BM·KT·KS ≤ 256 vec4 and KT·KS·BN ≤ 128 mat4x4 (4 KiB + 8 KiB of the 16 KiB of workgroup memory
+// WebGPU guarantees); the host plans within them (src/kernels/gemm_tiles.ts), and a tuning file or the tuner
+// can only choose tiles these lines allow (src/kernels/tile-space.ts):
+// Tile: WG_M 1..256, WG_N 1..256, TM 1..4, TN 1..4, KT 1..256, KS 1..256
+// Requires: WG_M * WG_N * KS <= 256 && WG_M * TM * KT * KS <= 256 && KT * KS * WG_N * TN <= 128 && (KS == 1 || TM * TN == 1)
 
 // Invocations along rows and along vec4 columns; the workgroup has WG_M · WG_N of them.
 override WG_M: u32 = 16;
 override WG_N: u32 = 4;
+// K slices (split K); 1 = none.
+override KS: u32 = 1;
 // The workgroup size, derived (never set by the host): a kernel's @workgroup_size names it.
-override GEMM_WG: u32 = WG_M * WG_N;
+override GEMM_WG: u32 = WG_M * WG_N * KS;
 // Register tile per invocation: rows (1 to 4) and vec4 columns (1 to 4).
 override TM: u32 = 4;
 override TN: u32 = 4;
-// K vec4s per workgroup-memory stage.
+// K vec4s per slice per workgroup-memory stage.
 override KT: u32 = 4;
 
 const GEMM_MAX_A: u32 = 256u;
@@ -38,27 +46,31 @@ var<workgroup> gemm_b: array<mat4x4<f32>, GEMM_MAX_B>;
 fn gemm_tile(m0: u32, j0: u32, K: u32, lid: u32) {
   let BM = WG_M * TM;
   let BN = WG_N * TN;
-  let tx = lid % WG_N;
-  let ty = lid / WG_N;
+  // K vec4s per stage, and this invocation's slice and place in the slice's WG_M × WG_N grid.
+  let KTS = KT * KS;
+  let slice_size = WG_M * WG_N;
+  let s = lid / slice_size;
+  let tx = (lid % slice_size) % WG_N;
+  let ty = (lid % slice_size) / WG_N;
   let zero = vec4<f32>(0.0);
   var c00 = zero; var c01 = zero; var c02 = zero; var c03 = zero;
   var c10 = zero; var c11 = zero; var c12 = zero; var c13 = zero;
   var c20 = zero; var c21 = zero; var c22 = zero; var c23 = zero;
   var c30 = zero; var c31 = zero; var c32 = zero; var c33 = zero;
-  for (var k0 = 0u; k0 < K; k0 += KT) {
-    for (var e = lid; e < BM * KT; e += GEMM_WG) {
-      gemm_a[e] = load_a(m0 + e / KT, k0 + e % KT);
+  for (var k0 = 0u; k0 < K; k0 += KTS) {
+    for (var e = lid; e < BM * KTS; e += GEMM_WG) {
+      gemm_a[e] = load_a(m0 + e / KTS, k0 + e % KTS);
     }
-    for (var e = lid; e < KT * BN; e += GEMM_WG) {
+    for (var e = lid; e < KTS * BN; e += GEMM_WG) {
       gemm_b[e] = load_b(k0 + e / BN, j0 + e % BN);
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < KT; kk++) {
-      let a0 = gemm_a[ty * KT + kk];
+    for (var kk = s * KT; kk < s * KT + KT; kk++) {
+      let a0 = gemm_a[ty * KTS + kk];
       var a1 = zero; var a2 = zero; var a3 = zero;
-      if (TM > 1u) { a1 = gemm_a[(ty + WG_M) * KT + kk]; }
-      if (TM > 2u) { a2 = gemm_a[(ty + 2u * WG_M) * KT + kk]; }
-      if (TM > 3u) { a3 = gemm_a[(ty + 3u * WG_M) * KT + kk]; }
+      if (TM > 1u) { a1 = gemm_a[(ty + WG_M) * KTS + kk]; }
+      if (TM > 2u) { a2 = gemm_a[(ty + 2u * WG_M) * KTS + kk]; }
+      if (TM > 3u) { a3 = gemm_a[(ty + 3u * WG_M) * KTS + kk]; }
       let b0 = gemm_b[kk * BN + tx];
       c00 += b0 * a0; c10 += b0 * a1; c20 += b0 * a2; c30 += b0 * a3;
       if (TN > 1u) {
@@ -75,6 +87,17 @@ fn gemm_tile(m0: u32, j0: u32, K: u32, lid: u32) {
       }
     }
     workgroupBarrier();
+  }
+  if (KS > 1u) {
+    // The pairwise tree: at level h, slice s (a multiple of 2h) adds slice s + h's sum so far. gemm_a is
+    // free (the K loop ended on a barrier) and holds one vec4 per invocation (GEMM_WG ≤ 256).
+    for (var h = 1u; h < KS; h *= 2u) {
+      gemm_a[lid] = c00;
+      workgroupBarrier();
+      if (s % (2u * h) == 0u && s + h < KS) { c00 += gemm_a[lid + h * slice_size]; }
+      workgroupBarrier();
+    }
+    if (s != 0u) { return; }
   }
   gemm_store_row(m0 + ty, j0 + tx, c00, c01, c02, c03);
   if (TM > 1u) { gemm_store_row(m0 + ty + WG_M, j0 + tx, c10, c11, c12, c13); }

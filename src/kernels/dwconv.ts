@@ -5,7 +5,7 @@
 import { EffnetError } from '../errors.js';
 import { convGeometry, inputFor, type Padding } from './geometry.js';
 import type { Overrides } from './library.js';
-import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
+import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf, WIDE_LAUNCH_WORKGROUPS } from './launch.js';
 import { asRead, num, paddingOf, random, type CaseOutput } from './cases.js';
 import { PROBE_IMAGES, type KernelOp } from './op.js';
 import { dwconvRef } from '../reference/dwconv.js';
@@ -47,12 +47,13 @@ const WG = 32;
 /**
  * A hardware GPU: strips of 4 pixels, or 2 where the ceil(K/S) output rows in flight would otherwise hold more
  * than GPU_ACCUMULATORS floats (K 5 and 7 at stride 1), so the K·K weights and every accumulator stay in
- * registers; workgroups of 64, and as many invocations as the layer allows up to GPU_INVOCATIONS — beyond that
- * an invocation takes more rows, which reuses its weights and input rows and writes fewer squeeze partial slots
- * for se_excite to sum.
+ * registers; as many invocations as the layer allows up to GPU_INVOCATIONS — beyond that an invocation takes
+ * more rows, which reuses its weights and input rows and writes fewer squeeze partial slots for se_excite to
+ * sum; workgroups of 64, or 32 or 16 where a late layer would otherwise have fewer than WIDE_LAUNCH_WORKGROUPS
+ * (a batch-1 launch that leaves SMs idle is bound by its serial chain, not by lanes left idle in a warp).
  */
 const GPU_ACCUMULATORS = 64;
-const GPU_WG = 64;
+const GPU_WGS = [64, 32, 16];
 const GPU_INVOCATIONS = 16384;
 
 /** Channels of an edge launch: three vec4s, so a channel index off by one lands in real data. */
@@ -83,7 +84,7 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   // specialisation as uniforms.
   const quick = target.tier === 'quick';
   const kernel = quick ? 'dwconv_compact' : 'dwconv';
-  const wg = gpu ? GPU_WG : WG;
+  const wg = gpu ? (GPU_WGS.find((g) => Math.ceil(uniforms.count / g) >= WIDE_LAUNCH_WORKGROUPS) ?? GPU_WGS.at(-1)!) : WG;
   const overrides: Overrides = quick ? { WG: wg } : { K: k, S: s, TW, WG: wg, SQUEEZE: shape.squeeze ? 1 : 0 };
   const all: DwconvUniforms = quick ? { ...uniforms, K: k, S: s, TW, squeeze: shape.squeeze ? 1 : 0 } : uniforms;
   return { ...launchOf(kernel, all, overrides), partSlots: shape.squeeze ? rowBlocks * strips : 0 };

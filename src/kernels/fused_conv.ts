@@ -46,7 +46,7 @@ export function fusedConvLaunch(shape: FusedConvShape, target: LaunchTarget = FA
   };
   const fusions = { ACT: shape.act === 'silu' ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
   if (!target.isFallback) {
-    const overrides = { ...gemmTile(N * gh.out * gw.out, Cout4), ...fusions };
+    const overrides = { ...gemmTile(N * gh.out * gw.out, Cout4, k * k * Math.ceil(inC / 4)), ...fusions };
     return launchOf('fused_conv_tiled', uniforms, overrides);
   }
   const overrides = { ...convTile(Cout4, gw.out, target), WG, ...fusions };
@@ -109,7 +109,7 @@ export const fusedConvOp: KernelOp = {
   plain: (l) => launchOf('fused_conv', l.uniforms, { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, HAS_RES: l.overrides.HAS_RES! }),
   candidates(l, max) {
     const u = l.uniforms as Record<string, number>;
-    return l.kernel === 'fused_conv_tiled' ? gemmSearch(u.N! * u.Ho! * u.Wo!, u.Cout4!, max).map((t) => ({ ...t })) : convSearch(l);
+    return l.kernel === 'fused_conv_tiled' ? gemmSearch(u.N! * u.Ho! * u.Wo!, u.Cout4!, u.K! * u.K! * u.Cin4!, max).map((t) => ({ ...t })) : convSearch(l);
   },
 };
 

@@ -8,12 +8,20 @@ import { kernelEntry } from './registry.js';
 import type { TuningChoices } from './tuning.js';
 
 /**
+ * Workgroups a launch needs to give every SM of a large GPU one (an H100 has 132): a launch with fewer leaves SMs
+ * idle however fast each runs, so at batch 1 such launches are bound by their serial chains. The GPU planners
+ * aim above it; `effnet plan` names every launch below it.
+ */
+export const WIDE_LAUNCH_WORKGROUPS = 132;
+
+/**
  * What the planner needs to know: a software adapter (SwiftShader) or a real GPU, and which tier of
  * pipelines it plans for. 'tuned' (the default) picks the fastest tiles for the device; 'quick' picks small
  * tiles and compact kernels whose pipelines compile in a fraction of the time, for the first inference
  * while the tuned pipelines compile (the runtime's quick start). On a hardware GPU (`isFallback` false) the
- * planners pick GPU-shaped launches instead — workgroups of 64–256 invocations, at most 64 f32 accumulators per
- * invocation, workgroup-memory GEMM tiles, enough invocations to fill a large GPU — and the tier only matters
+ * planners pick GPU-shaped launches instead — workgroups of 64–256 invocations (16–32 for a late depthwise layer), at most 64
+ * f32 accumulators per invocation, workgroup-memory GEMM tiles split along K where a layer is too small, enough
+ * workgroups to fill a large GPU — and the tier only matters
  * where it picks another kernel (their pipelines compile quickly on a GPU).
  */
 export interface LaunchTarget {

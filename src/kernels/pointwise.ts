@@ -89,7 +89,7 @@ export function pointwiseLaunch(shape: PointwiseShape, target: LaunchTarget = FA
   const uniforms = { M: N * H * W, K4: Math.ceil(inC / 4), N4: Math.ceil(outC / 4), HW: H * W };
   const fusions = { ACT: shape.act === 'silu' ? 1 : 0, SE_SCALE: shape.seScale ? 1 : 0, HAS_RES: shape.residual ? 1 : 0 };
   if (!target.isFallback) {
-    const overrides = { ...gemmTile(uniforms.M, uniforms.N4), ...fusions };
+    const overrides = { ...gemmTile(uniforms.M, uniforms.N4, uniforms.K4), ...fusions };
     return launchOf('pointwise_tiled', uniforms, overrides);
   }
   const tile =
@@ -148,14 +148,15 @@ export const pointwiseOp: KernelOp = {
     const BN = tiled ? o.WG_N! * o.TN! : o.TN!;
     // One row past a tile per image: the last tile is ragged and, with SE, spans both images' gates.
     const HW = BM + 1;
-    return { M: PROBE_IMAGES * HW, K4: Math.min(u.K4!, Math.max(3, (o.KT ?? 1) + 1)), N4: Math.min(u.N4!, BN + 1), HW };
+    // K one vec4 past a stage (every slice's share of it, with split K): the last stage is ragged.
+    return { M: PROBE_IMAGES * HW, K4: Math.min(u.K4!, Math.max(3, (o.KT ?? 1) * (o.KS ?? 1) + 1)), N4: Math.min(u.N4!, BN + 1), HW };
   },
   plain: (l) => launchOf('pointwise', l.uniforms, { TM: 1, TN: 1, WG: 64, ACT: l.overrides.ACT!, SE_SCALE: l.overrides.SE_SCALE!, HAS_RES: l.overrides.HAS_RES! }),
   // SwiftShader's register tiles: the cost model's next best; a GPU's GEMM tiles: a spread of sizes.
   candidates(l, max) {
     const u = l.uniforms as Record<string, number>;
     const o = l.overrides;
-    if (l.kernel === 'pointwise_tiled') return gemmSearch(u.M!, u.N4!, max).map((t) => ({ ...t }));
+    if (l.kernel === 'pointwise_tiled') return gemmSearch(u.M!, u.N4!, u.K4!, max).map((t) => ({ ...t }));
     const ranked = rankPointwiseTiles({ act: o.ACT === 1 ? 'silu' : 'none', residual: o.HAS_RES === 1, seScale: o.SE_SCALE === 1, HW: u.HW! }, u.M!, u.K4!, u.N4!);
     return ranked.map((t) => ({ ...t, WG: o.WG! }));
   },

@@ -81,7 +81,7 @@ export interface ModelOptions {
   /**
    * Which schedule the planners shape: 'auto' (default) by the adapter — a software rasteriser gets the
    * SwiftShader-tuned tiles, a hardware GPU the GPU-shaped kernels (workgroup-memory GEMMs, 64–256 invocations
-   * per workgroup, ≤ 64 accumulators per invocation); 'gpu' or 'fallback' forces one (e.g. to check the GPU
+   * per workgroup (16–32 for a late depthwise layer, so it still spans the SMs), ≤ 64 accumulators per invocation); 'gpu' or 'fallback' forces one (e.g. to check the GPU
    * schedule's numbers on SwiftShader, where it runs correctly but slowly).
    */
   target?: 'auto' | 'gpu' | 'fallback';

@@ -2,12 +2,12 @@
  * The schedule made inspectable without a GPU: every launch an inference of `spec` at a resolution and batch
  * would record for a target, with its kernel, specialisation, workgroup shape and register pressure. This is
  * what `effnet plan` prints and what tests hold the hardware-GPU target to (64–256 invocations per workgroup,
- * at most 64 f32 accumulators per invocation). The same plan decides, before a model copies an input or compiles
+ * 16–32 for late depthwise layers, at most 64 f32 accumulators per invocation). The same plan decides, before a model copies an input or compiles
  * anything, whether a device's limits can hold and dispatch it (checkScheduleLimits).
  */
 import { bufferBytes } from '../buffers.js';
 import { EffnetError } from '../errors.js';
-import { headerValues, type LaunchTarget } from '../kernels/launch.js';
+import { headerValues, type LaunchTarget, WIDE_LAUNCH_WORKGROUPS } from '../kernels/launch.js';
 import { foldWorkgroups, type Overrides } from '../kernels/library.js';
 import { kernelEntry } from '../kernels/registry.js';
 import { layerOps } from '../model/layers.js';
@@ -33,11 +33,7 @@ export interface PlannedLaunch {
   bytes: number;
 }
 
-/**
- * Workgroups a launch needs to give every SM of a large GPU one (an H100 has 132): a launch with fewer leaves SMs
- * idle however fast each runs, so at batch 1 such launches are bound by their serial chains.
- */
-export const WIDE_LAUNCH_WORKGROUPS = 132;
+export { WIDE_LAUNCH_WORKGROUPS };
 
 /** The latency structure of a schedule: what bounds batch-1 time on a GPU wide enough for every launch. */
 export interface PlanTotals {

@@ -72,7 +72,7 @@ function withTile(l: PointwiseLaunch, tile: Record<string, number>): PointwiseLa
 }
 
 const tileLabel = ({ kernel, overrides: o }: PointwiseLaunch) =>
-  'WG_M' in o ? `${kernel} ${o.WG_M}x${o.WG_N} invocations, ${o.TM}x${o.TN} vec4 tile, KT ${o.KT}` : `tile ${o.TM}x${o.TN} wg${o.WG}`;
+  'WG_M' in o ? `${kernel} ${o.WG_M}x${o.WG_N} invocations, ${o.TM}x${o.TN} vec4 tile, KT ${o.KT}${o.KS! > 1 ? `, K split ${o.KS} ways` : ''}` : `tile ${o.TM}x${o.TN} wg${o.WG}`;
 
 /** Every distinct 1×1 conv of the network: expansions, projections (SE-gated, with residual), head and classifier. */
 const real = (arch: string): PointwiseShape[] =>
@@ -122,12 +122,19 @@ SHAPES.find((c) => c.tags.includes('b0') && c.shape.H === 1)!.tags.push('chrome'
  * columns past N4 and (TM = 13, 16) tiles straddling two images' gates.
  */
 const TILES = [[16, 8, 64], [13, 3, 16], [7, 5, 16], [1, 1, 64]].map(([TM, TN, WG]) => ({ TM: TM!, TN: TN!, WG: WG! }));
-/** GEMM tiles of pointwise_tiled beyond the planner's picks: the largest, deep and shallow K stages, wide and tall workgroups. */
+/**
+ * GEMM tiles of pointwise_tiled beyond the planner's picks: the largest, deep and shallow K stages, wide and tall
+ * workgroups; split K into 4 slices, into 3 (the tree's odd slice out) and 64 one-vec4 slices (K ends mid-stage
+ * in every shape here, so some slices walk only zeros).
+ */
 const GEMM_TILES = [
-  { WG_M: 16, WG_N: 4, TM: 4, TN: 4, KT: 4 },
-  { WG_M: 8, WG_N: 8, TM: 2, TN: 2, KT: 8 },
-  { WG_M: 4, WG_N: 16, TM: 1, TN: 4, KT: 2 },
-  { WG_M: 32, WG_N: 8, TM: 1, TN: 1, KT: 8 },
+  { WG_M: 16, WG_N: 4, TM: 4, TN: 4, KT: 4, KS: 1 },
+  { WG_M: 8, WG_N: 8, TM: 2, TN: 2, KT: 8, KS: 1 },
+  { WG_M: 4, WG_N: 16, TM: 1, TN: 4, KT: 2, KS: 1 },
+  { WG_M: 32, WG_N: 8, TM: 1, TN: 1, KT: 8, KS: 1 },
+  { WG_M: 4, WG_N: 4, TM: 1, TN: 1, KT: 8, KS: 4 },
+  { WG_M: 2, WG_N: 8, TM: 1, TN: 1, KT: 2, KS: 3 },
+  { WG_M: 1, WG_N: 2, TM: 1, TN: 1, KT: 1, KS: 64 },
 ];
 const TILE_SHAPES = [pw(3, 5, 7, 13, 13, 'none', true, true), pw(2, 9, 9, 40, 250, 'silu', false, false)];
 
