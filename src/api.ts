@@ -6,8 +6,8 @@
  *   model.dispose();
  */
 import { throwIfAborted } from './abort.js';
-import { EffnetError } from './errors.js';
-import { leaseSharedGpu, wrapDevice, type Gpu } from './gpu.js';
+import { EffnetError, isEffnetError, type ErrorCode } from './errors.js';
+import { adapterName, leaseSharedGpu, wrapDevice, type Gpu } from './gpu.js';
 import { getArch, validateArch, type ArchName, type ArchSpec } from './model/tables.js';
 import { resolveWeights } from './weights/load.js';
 import type { WeightOptions, WeightsSource } from './weights/types.js';
@@ -47,20 +47,56 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const options: ModelOptions = { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups };
   checkModelOptions(options);
   const base = archOf(opts.arch);
-  const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
   throwIfAborted(signal, 'loadModel');
+  // The GPU first: without WebGPU (NO_WEBGPU, NO_ADAPTER) no byte of the weights is requested.
   const given = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
   const gpu = given ?? (await leaseSharedGpu());
-  let tuning;
+  let model: Model;
   try {
-    tuning = await resolveTuning(opts.tuning, gpu.report, { signal, timeoutMs });
+    const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
+    throwIfAborted(signal, 'loadModel (after reading the weights)');
+    const tuning = await resolveTuning(opts.tuning, gpu.report, { signal, timeoutMs });
+    throwIfAborted(signal, 'loadModel (after reading the tuning)');
+    model = await Model.create(spec, params, gpu, given === undefined, { ...options, preprocess }, tuning);
   } catch (e) {
     if (!given) gpu.destroy();
     throw e;
   }
-  const model = await Model.create(spec, params, gpu, given === undefined, { ...options, preprocess }, tuning);
+  // Uploading the weights and compiling cannot be cut short midway; an abort during them still rejects, and
+  // the model they built is disposed (its GPU buffers freed) rather than handed to a caller who gave up.
+  if (signal?.aborted) {
+    model.dispose();
+    throwIfAborted(signal, 'loadModel (while uploading the weights and compiling)');
+  }
   if (tune === 'background') attachBackgroundTuner(model, tuneBudgetS);
   return model;
+}
+
+/** What `isSupported()` found. */
+export interface Support {
+  /** WebGPU and an adapter are there: `loadModel` can run. */
+  supported: boolean;
+  /** Why not (`NO_WEBGPU`, `NO_ADAPTER`, …; none for an error that is not the engine's) and the message `loadModel` would throw. */
+  code?: ErrorCode;
+  reason?: string;
+  /** The adapter, as `effnet doctor` names it, and whether it is a software rasteriser (SwiftShader: slow). */
+  adapter?: string;
+  isFallback?: boolean;
+}
+
+/**
+ * Whether this browser or Node process can run models, without loading any: WebGPU present, an adapter, a
+ * device. It never throws; the device it acquires is the one `loadModel` then shares.
+ */
+export async function isSupported(): Promise<Support> {
+  try {
+    const gpu = await leaseSharedGpu();
+    const support = { supported: true, adapter: adapterName(gpu.report), isFallback: gpu.report.isFallback };
+    gpu.destroy();
+    return support;
+  } catch (e) {
+    return { supported: false, ...(isEffnetError(e) ? { code: e.code } : {}), reason: e instanceof Error ? e.message : String(e) };
+  }
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import { createBuffer } from './buffers.js';
 import { EffnetError } from './errors.js';
-import type { DecodedImage } from './image/decode.js';
+import { decodeImage, readImageFile, type DecodedImage } from './image/decode.js';
 import { checkGpuSource, copySourceToTexture, isGpuImageSource, type GpuImageSource } from './image/gpu.js';
 import { encodeDispatch } from './kernels/launch.js';
 import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
@@ -16,8 +16,17 @@ import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
 import type { StageTime } from './runtime/timing.js';
 
-/** What classify takes: decoded RGBA8 pixels, or an image the browser holds (copied to the GPU as it is). */
-export type ImageInput = DecodedImage | GpuImageSource;
+/**
+ * An image file's bytes (JPEG or PNG; in a browser any format it decodes), or where to read it: in Node a path,
+ * `file:` or http(s) URL, in a browser a URL — read by the engine's one reader (size caps, timeouts) and decoded.
+ */
+export type EncodedImage = Uint8Array | ArrayBuffer | string | URL;
+
+/**
+ * What classify takes: decoded RGBA8 pixels, an image the browser holds (copied to the GPU as it is), or an
+ * encoded image (decoded first).
+ */
+export type ImageInput = DecodedImage | GpuImageSource | EncodedImage;
 
 export interface Prediction extends TopEntry {
   label: string;
@@ -83,13 +92,22 @@ type Pixels = { source: 'buffer'; width: number; height: number; rgba: Uint8Arra
 /** What a value is, for messages. */
 const describe = (v: unknown): string => (v === null || typeof v !== 'object' ? String(v) : Object.prototype.toString.call(v).slice(8, -1));
 
-function pixelsOf(img: ImageInput, n: number, device: GPUDevice, maxPixels: number | undefined): Pixels {
+/** Encoded images decoded (files and URLs read first); decoded pixels and browser images as they are. */
+function decoded(img: ImageInput, n: number, maxPixels: number | undefined): DecodedImage | GpuImageSource | Promise<DecodedImage> {
+  const opts = maxPixels === undefined ? {} : { maxPixels };
+  if (typeof img === 'string' || img instanceof URL) return readImageFile(img, opts);
+  if (img instanceof Uint8Array) return decodeImage(img, `image ${n}`, opts);
+  if (img instanceof ArrayBuffer) return decodeImage(new Uint8Array(img), `image ${n}`, opts);
+  return img;
+}
+
+function pixelsOf(img: DecodedImage | GpuImageSource, n: number, device: GPUDevice, maxPixels: number | undefined): Pixels {
   if (isGpuImageSource(img)) return { source: 'texture', ...checkGpuSource(img, device, `image ${n}`, maxPixels), image: img };
   const d = img as Partial<DecodedImage> | null;
   if (typeof d !== 'object' || d === null || !(d.rgba instanceof Uint8Array)) {
     throw new EffnetError(
       'INPUT',
-      `image ${n}: expected a DecodedImage {width, height, rgba: Uint8Array} or an ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, VideoFrame or HTMLVideoElement, got ${describe(img)}`,
+      `image ${n}: expected encoded image bytes (Uint8Array, ArrayBuffer), a path or URL, a DecodedImage {width, height, rgba: Uint8Array} or an ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, VideoFrame or HTMLVideoElement, got ${describe(img)}`,
     );
   }
   const { width, height, rgba } = d as DecodedImage;
@@ -114,8 +132,12 @@ export async function classify(model: Model, images: readonly ImageInput[], opti
   const size = opts.size ?? model.spec.resolution;
   const batch = images.length;
   const { device } = model.gpu;
-  // Every image is checked before anything is allocated or copied.
-  const pixels = images.map((img, n) => pixelsOf(img, n, device, opts.maxPixels));
+  // Encoded images are read and decoded first (a browser image in the same batch is copied after that), then
+  // every image is checked before anything is allocated or copied.
+  const inputs = images.some((img) => typeof img === 'string' || img instanceof URL || img instanceof Uint8Array || img instanceof ArrayBuffer)
+    ? await Promise.all(images.map((img, n) => decoded(img, n, opts.maxPixels)))
+    : (images as readonly (DecodedImage | GpuImageSource)[]);
+  const pixels = inputs.map((img, n) => pixelsOf(img, n, device, opts.maxPixels));
   const launches = pixels.map((p, n) => presetLaunch(opts.preset, { srcW: p.width, srcH: p.height, size, n, batch, layout: 'nhwc', source: p.source }));
   const temporaries: { destroy(): void }[] = [];
   try {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { exportWeights, loadModel } from '../src/api.js';
+import { exportWeights, isSupported, loadModel } from '../src/api.js';
 import { isEffnetError } from '../src/errors.js';
 import { getArch } from '../src/model/tables.js';
 import type { Model } from '../src/runtime/model.js';
@@ -111,6 +111,22 @@ describe('weights sources', () => {
     const mid = await loadModel({ weights: `${base}/b0.safetensors`, signal: ctl.signal, onProgress: () => ctl.abort() }).catch((e: unknown) => e);
     expect(isEffnetError(mid, 'ABORTED')).toBe(true);
     expect((mid as Error).message).toMatch(/was aborted/);
+    // After the last byte: the load still rejects, naming the phase it was in, and the model is never handed out.
+    const done = new AbortController();
+    const late = await loadModel({ weights: file, signal: done.signal, onProgress: (p) => p.loaded === p.total && done.abort() }).catch((e: unknown) => e);
+    expect(isEffnetError(late, 'ABORTED')).toBe(true);
+    expect((late as Error).message).toBe('loadModel (after reading the weights) was aborted');
+    // While the weights upload and the pipelines compile (the timer fires once the read has finished).
+    const compiling = new AbortController();
+    const building = await loadModel({ weights: file, signal: compiling.signal, onProgress: (p) => p.loaded === p.total && setTimeout(() => compiling.abort(), 0) }).catch((e: unknown) => e);
+    expect(isEffnetError(building, 'ABORTED')).toBe(true);
+    expect((building as Error).message).toMatch(/^loadModel \((after reading the weights|after reading the tuning|while uploading the weights and compiling)\) was aborted$/);
+  });
+
+  test('isSupported() here: WebGPU through Dawn on SwiftShader, a software adapter', async () => {
+    const support = await isSupported();
+    expect(support).toMatchObject({ supported: true, isFallback: true });
+    expect(support.adapter).toMatch(/swiftshader/i);
   });
 
   test('an AbortSignal on run rejects that run only; the model runs on', async () => {

@@ -226,9 +226,9 @@ export function imageFromBrowserSource(src: BrowserImageSource, name = 'image'):
 export const IMAGE_MAX_BYTES = 2 ** 31 - 1;
 
 /**
- * Node: read an image file through the engine's one reader (src/io/read.ts: a FIFO, device or directory is an IO
- * error at once, never waited on) and decode it.
+ * Read an image through the engine's one reader (src/io/read.ts: in Node a path, `file:` or http(s) URL — a FIFO,
+ * device or directory is an IO error at once, never waited on; in a browser a URL, with a timeout) and decode it.
  */
-export async function readImageFile(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
-  return decodeImage(await readAll(path, { what: 'image', maxBytes: IMAGE_MAX_BYTES }), path, opts);
+export async function readImageFile(where: string | URL, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  return decodeImage(await readAll(where, { what: 'image', maxBytes: IMAGE_MAX_BYTES }), String(where), opts);
 }

@@ -4,8 +4,8 @@
  * (src/weights/effnet-format.ts) — BatchNorm folded, the architecture in its metadata — for a web app to serve
  * and `loadModel({ weights: url })` to read in one request.
  */
-import { writeFile, rename } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { exportWeights } from '../../src/api.js';
 import { getArch } from '../../src/model/tables.js';
 import { pretrained } from '../../src/pretrained.js';
@@ -25,6 +25,8 @@ export const exportWeightsCommand: Command = {
     const { spec, bytes } = await exportWeights({ weights: source, ...(arch ? { arch } : {}) });
     const out = resolve(flags.out);
     // Written beside and renamed, so a server never serves half a file.
+    // `--out public/b0.safetensors` in a fresh app: the folder may not exist yet.
+    await mkdir(dirname(out), { recursive: true });
     await writeFile(`${out}.partial`, bytes);
     await rename(`${out}.partial`, out);
     const summary = { out, arch: spec.name, bytes: bytes.byteLength, padding: spec.padding, source };
