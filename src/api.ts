@@ -103,10 +103,14 @@ export async function isSupported(): Promise<Support> {
  * Weights from any source `loadModel` takes, as the engine's own safetensors file (BatchNorm folded, the
  * architecture in its metadata): what `effnet export-weights` writes, for a web app to serve as one file.
  */
-export async function exportWeights(opts: Pick<LoadModelOptions, 'arch' | 'weights'> & WeightOptions): Promise<{ spec: ArchSpec; bytes: Uint8Array }> {
+export async function exportWeights(
+  opts: Pick<LoadModelOptions, 'arch' | 'weights'> & WeightOptions & { dtype?: 'F32' | 'F16' },
+): Promise<{ spec: ArchSpec; bytes: Uint8Array }> {
+  const dtype = opts.dtype ?? 'F32';
+  if (dtype !== 'F32' && dtype !== 'F16') throw new EffnetError('WEIGHTS', `exportWeights: dtype must be 'F32' or 'F16', got ${JSON.stringify(opts.dtype)}`);
   const base = archOf(opts.arch);
   const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
-  return { spec, bytes: serializeEffnetWeights(spec, params, preprocess) };
+  return { spec, bytes: serializeEffnetWeights(spec, params, preprocess, dtype) };
 }
 
 /** A zoo name or a custom table as the ArchSpec it names; undefined lets a state dict name its own. */

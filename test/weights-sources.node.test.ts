@@ -13,9 +13,12 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { exportWeights, isSupported, loadModel } from '../src/api.js';
 import { isEffnetError } from '../src/errors.js';
+import { acquireGpu } from '../src/gpu.js';
 import { getArch } from '../src/model/tables.js';
 import type { Model } from '../src/runtime/model.js';
-import { serializeSafetensors } from '../src/safetensors.js';
+import { f16BitsToF32, f32ToF16Bits, parseSafetensors, serializeSafetensors } from '../src/safetensors.js';
+import { compare } from '../src/reference/compare.js';
+import { TOL } from '../src/reference/tolerances.js';
 import { IMAGENET_CLASSES, pretrained } from '../src/pretrained.js';
 import type { LoadProgress } from '../src/weights/types.js';
 import { randomParams } from '../src/weights/random.js';
@@ -116,11 +119,38 @@ describe('weights sources', () => {
     const late = await loadModel({ weights: file, signal: done.signal, onProgress: (p) => p.loaded === p.total && done.abort() }).catch((e: unknown) => e);
     expect(isEffnetError(late, 'ABORTED')).toBe(true);
     expect((late as Error).message).toBe('loadModel (after reading the weights) was aborted');
-    // While the weights upload and the pipelines compile (the timer fires once the read has finished).
-    const compiling = new AbortController();
-    const building = await loadModel({ weights: file, signal: compiling.signal, onProgress: (p) => p.loaded === p.total && setTimeout(() => compiling.abort(), 0) }).catch((e: unknown) => e);
-    expect(isEffnetError(building, 'ABORTED')).toBe(true);
-    expect((building as Error).message).toMatch(/^loadModel \((after reading the weights|after reading the tuning|while uploading the weights and compiling)\) was aborted$/);
+    // While the weights upload: the device aborts at its first buffer, the model built is disposed (its
+    // buffers destroyed), and the load rejects naming the phase.
+    const gpu = await acquireGpu();
+    try {
+      const compiling = new AbortController();
+      const made: string[] = [];
+      const destroyed = new Set<string>();
+      const device = new Proxy(gpu.device, {
+        get(target, key) {
+          const v = Reflect.get(target, key, target) as unknown;
+          if (key === 'createBuffer') {
+            return (d: GPUBufferDescriptor) => {
+              compiling.abort();
+              const b = target.createBuffer(d);
+              const name = `${made.length}:${d.label ?? ''}`;
+              made.push(name);
+              const destroy = b.destroy.bind(b);
+              b.destroy = () => (destroyed.add(name), destroy());
+              return b;
+            };
+          }
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const building = await loadModel({ weights: file, signal: compiling.signal, device }).catch((e: unknown) => e);
+      expect(isEffnetError(building, 'ABORTED')).toBe(true);
+      expect((building as Error).message).toBe('loadModel (while uploading the weights and compiling) was aborted');
+      expect(made.length).toBeGreaterThan(0);
+      expect(made.filter((b) => !destroyed.has(b))).toEqual([]);
+    } finally {
+      gpu.destroy();
+    }
   });
 
   test('isSupported() here: WebGPU through Dawn on SwiftShader, a software adapter', async () => {
@@ -183,14 +213,47 @@ describe('the engine weights file', () => {
     expect(await logitsOf(model)).toEqual(direct);
   });
 
-  test('effnet export-weights writes the file the CLI then classifies with', async () => {
+  test('F16 export: half the bytes, the weights load exactly as stored, the logits within TOL.f16Weights', async () => {
+    const f32 = (await exportWeights({ weights: file })).bytes;
+    const f16 = (await exportWeights({ weights: file, dtype: 'F16' })).bytes as Uint8Array<ArrayBuffer>;
+    expect(f16.byteLength / f32.byteLength).toBeGreaterThan(0.5);
+    expect(f16.byteLength / f32.byteLength).toBeLessThan(0.51);
+    // Stored once as halves (round to nearest even), read back bit for bit.
+    const [a, b] = [parseSafetensors(f32), parseSafetensors(f16)];
+    const key = [...b.tensors.keys()].find((k) => k.endsWith('.weight'))!;
+    expect(b.tensors.get(key)!.dtype).toBe('F16');
+    expect(Array.from(b.tensors.get(key)!.f32())).toEqual(Array.from(a.tensors.get(key)!.f32(), (x) => f16BitsToF32(f32ToF16Bits(x))));
+    const model = await loadModel({ weights: f16 });
+    const got = await logitsOf(model);
+    const c = compare(got, reference, TOL.f16Weights, 'F16 weights');
+    console.log(`F16 export: ${(f16.byteLength / 2 ** 20).toFixed(1)} of ${(f32.byteLength / 2 ** 20).toFixed(1)} MiB; logits max |Δ| ${c.maxAbs.toExponential(2)}`);
+    expect(c.ok, c.message).toBe(true);
+    expect(got.indexOf(Math.max(...got))).toBe(reference.indexOf(Math.max(...reference)));
+    // A weight the half range cannot hold is refused, never stored as infinity.
+    const spec = { ...getArch('efficientnet_b0'), name: 'tiny', stages: getArch('efficientnet_b0').stages.slice(0, 1), headC: 32 };
+    const params = randomParams(spec, 5);
+    params.stem.weight[7] = 1e5;
+    const e = await exportWeights({ arch: spec, weights: params, dtype: 'F16' }).catch((x: unknown) => x);
+    expect(isEffnetError(e, 'WEIGHTS')).toBe(true);
+    expect((e as Error).message).toMatch(/cannot store \S+ as F16: element 7 is 100000, beyond the half range/);
+  });
+
+  test('effnet export-weights writes the file the CLI then classifies with (into folders it creates; --dtype f16)', async () => {
     const out = join(dir, 'exported.safetensors');
     const r = await effnet('export-weights', '--weights', file, '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout) as { arch: string; bytes: number };
-    expect(summary.arch).toBe('efficientnet_b0');
+    const summary = JSON.parse(r.stdout) as { arch: string; bytes: number; dtype: string };
+    expect(summary).toMatchObject({ arch: 'efficientnet_b0', dtype: 'F32' });
     expect(readFileSync(out).byteLength).toBe(summary.bytes);
     expect(await logitsOf(await loadModel({ weights: out }))).toEqual(reference);
+    const half = join(dir, 'new', 'folder', 'b0-f16.safetensors');
+    const h = await effnet('export-weights', '--weights', file, '--out', half, '--dtype', 'f16', '--json');
+    expect(h.code, h.stderr).toBe(0);
+    expect(JSON.parse(h.stdout)).toMatchObject({ dtype: 'F16' });
+    expect(readFileSync(half).byteLength).toBeLessThan(0.51 * summary.bytes);
+    const bad = await effnet('export-weights', '--weights', file, '--out', half, '--dtype', 'bf8');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--dtype must be f32 or f16, got 'bf8'/);
   });
 
   test('pretrained() and IMAGENET_CLASSES', async () => {

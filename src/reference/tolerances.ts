@@ -20,6 +20,13 @@ export const TOL = {
    * so for K ≤ 9·1536 (the deepest fused conv in V2) a relative 1e-5 of the magnitude plus a small
    * absolute floor for outputs that cancel to near zero covers it with margin.
    */
+  /**
+   * Logits of a network whose weights were stored as F16 (`export-weights --dtype f16`) against the same network
+   * in F32: each weight rounded once to 11 significant bits (relative error ≤ 2^-11 ≈ 4.9e-4), the errors of
+   * thousands of products per output mostly cancelling: 4.2e-5 at most on the random-weight B0 fixture (logits of
+   * order 0.1); abs 5× that, rel 4× the rounding of one weight.
+   */
+  f16Weights: { abs: 2e-4, rel: 2e-3, why: 'weights rounded to IEEE half (≤ 4.9e-4 relative each) once, compared with the f32 network' },
   conv: { abs: 2e-5, rel: 1e-5, why: 'f32 dot products of up to ~14k terms (plus exp in SiLU) vs a float64 reference' },
   reduction: {
     abs: 1e-5,

@@ -11,7 +11,7 @@ import { EffnetError } from '../errors.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors } from '../model/ops.js';
 import { validateArch, type ArchSpec } from '../model/tables.js';
-import { serializeSafetensors, type SafetensorsFile, type TensorToWrite } from '../safetensors.js';
+import { f32ToF16Bits, serializeSafetensors, type SafetensorsFile, type TensorToWrite } from '../safetensors.js';
 import type { ModelParams } from './params.js';
 import { paramValue } from './params.js';
 import type { StateDictNaming } from './torchvision.js';
@@ -31,13 +31,18 @@ export const EFFNET_NAMING: StateDictNaming = {
 
 export const isEffnetFile = (file: SafetensorsFile): boolean => file.metadata.format === EFFNET_FORMAT;
 
-/** `params` of `spec` as the engine's weights file (float32 throughout, as the engine computes). */
-export function serializeEffnetWeights(spec: ArchSpec, params: ModelParams, preprocess: WeightsPreprocess): Uint8Array {
+/**
+ * `params` of `spec` as the engine's weights file. F32 (default) is what the engine computes with; F16 stores the
+ * weights as IEEE halves (round to nearest even), half the bytes, and they load exactly as written — the
+ * rounding is the only change, measured on the logits in test/weights-sources.node.test.ts. Biases and the input
+ * affine stay F32 (a few KB). A weight beyond the half range (|w| > 65504) is refused, never written as infinity.
+ */
+export function serializeEffnetWeights(spec: ArchSpec, params: ModelParams, preprocess: WeightsPreprocess, dtype: 'F32' | 'F16' = 'F32'): Uint8Array {
   const tensors: Record<string, TensorToWrite> = {};
   for (const t of paramTensors(layerOps(spec))) {
     const v = paramValue(params, t.op, t.part);
     if (!v) throw new EffnetError('WEIGHTS', `cannot export ${spec.name}: the parameters lack ${t.key}`);
-    tensors[`${t.key}.weight`] = { dtype: 'F32', shape: [...t.shape], data: v.weight };
+    tensors[`${t.key}.weight`] = dtype === 'F32' ? { dtype: 'F32', shape: [...t.shape], data: v.weight } : { dtype: 'F16', shape: [...t.shape], data: halves(v.weight, `${t.key}.weight`) };
     tensors[`${t.key}.bias`] = { dtype: 'F32', shape: [v.bias.length], data: v.bias };
   }
   if (params.inputAffine) {
@@ -86,4 +91,17 @@ export function effnetInputAffine(file: SafetensorsFile, source: string): ModelP
     if (i >= 0) throw new EffnetError('WEIGHTS', `${source}: ${AFFINE[t]}[${i}] is ${values[i]}; the input affine must be finite`);
   });
   return { scale, shift };
+}
+
+/** f32 values as F16 bits; a finite value the half range cannot hold is an error naming the tensor. */
+function halves(values: Float32Array, name: string): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const h = f32ToF16Bits(values[i]!);
+    if ((h & 0x7c00) === 0x7c00 && Number.isFinite(values[i]!)) {
+      throw new EffnetError('WEIGHTS', `cannot store ${name} as F16: element ${i} is ${values[i]}, beyond the half range (±65504); export as F32`);
+    }
+    out[i] = h;
+  }
+  return out;
 }

@@ -15,23 +15,26 @@ import { parseFlags } from '../harness/index.js';
 export const exportWeightsCommand: Command = {
   name: 'export-weights',
   summary: 'Write any supported weights (default: the pretrained B0) as one browser-ready safetensors file',
-  usage: 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--json]',
+  usage: 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--dtype f32|f16] [--json]',
   async run(args) {
-    const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch'], booleans: ['json'] });
+    const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch', 'dtype'], booleans: ['json'] });
     if (typeof flags.out !== 'string') throw new Error(`export-weights needs --out FILE.safetensors (usage: ${exportWeightsCommand.usage})`);
     const log = (s: string) => process.stderr.write(s + '\n');
     const source = typeof flags.weights === 'string' ? resolve(flags.weights) : (await pretrained('efficientnet_b0', { log })).weights;
     const arch = typeof flags.arch === 'string' ? getArch(flags.arch) : typeof flags.weights === 'string' ? undefined : getArch('efficientnet_b0');
-    const { spec, bytes } = await exportWeights({ weights: source, ...(arch ? { arch } : {}) });
+    const dtype = flags.dtype === undefined ? 'F32' : String(flags.dtype).toUpperCase();
+    // f16: half the bytes; the weights load exactly as stored, rounded once from f32 (README: export-weights).
+    if (dtype !== 'F32' && dtype !== 'F16') throw new Error(`export-weights: --dtype must be f32 or f16, got '${flags.dtype}'`);
+    const { spec, bytes } = await exportWeights({ weights: source, dtype, ...(arch ? { arch } : {}) });
     const out = resolve(flags.out);
     // Written beside and renamed, so a server never serves half a file.
     // `--out public/b0.safetensors` in a fresh app: the folder may not exist yet.
     await mkdir(dirname(out), { recursive: true });
     await writeFile(`${out}.partial`, bytes);
     await rename(`${out}.partial`, out);
-    const summary = { out, arch: spec.name, bytes: bytes.byteLength, padding: spec.padding, source };
+    const summary = { out, arch: spec.name, dtype, bytes: bytes.byteLength, padding: spec.padding, source };
     if (flags.json) console.log(JSON.stringify(summary, null, 1));
-    else console.log(`${out}: ${spec.name} (${spec.padding} padding), ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, from ${source}`);
+    else console.log(`${out}: ${spec.name} (${spec.padding} padding), ${dtype}, ${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, from ${source}`);
     return 0;
   },
 };
