@@ -6,6 +6,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,8 +62,13 @@ async function logitsOf(model: Model): Promise<Float32Array> {
 }
 
 beforeAll(async () => {
-  server = createServer((_req, res) => {
+  server = createServer((req, res) => {
     const body = readFileSync(file);
+    // /gzip/…: what a compressing server (vite preview) sends: chunked, no length of the file.
+    if (req.url!.startsWith('/gzip/')) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' });
+      return res.end(gzipSync(body, { level: 1 }));
+    }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
     // In pieces, so the reader sees a stream of chunks.
     let off = 0;
@@ -98,6 +104,17 @@ describe('weights sources', () => {
       for (let i = 1; i < seen.length; i++) expect(seen[i]!.loaded).toBeGreaterThanOrEqual(seen[i - 1]!.loaded);
       expect(seen.at(-1)!.loaded).toBe(bytes.byteLength);
     }
+  });
+
+  test('a compressing server sends no length: the total comes from the safetensors header, and progress reaches it', async () => {
+    const seen: LoadProgress[] = [];
+    const model = await loadModel({ weights: `${base}/gzip/b0.safetensors`, onProgress: (p) => seen.push(p) });
+    expect(await logitsOf(model)).toEqual(reference);
+    expect(seen.at(-1)).toEqual({ loaded: bytes.byteLength, total: bytes.byteLength });
+    // Every report once the header has been read carries the true total, never less than what was loaded.
+    const told = seen.filter((p) => p.total !== undefined);
+    expect(told.length).toBeGreaterThan(seen.length / 2);
+    for (const p of told) expect(p.total).toBe(bytes.byteLength);
   });
 
   test('a path reports progress with the total, chunk by chunk', async () => {

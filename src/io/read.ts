@@ -215,7 +215,9 @@ async function readUrl(url: URL, r: Reading): Promise<Uint8Array> {
       void res.body?.cancel().catch(() => undefined);
       throw r.fail(`HTTP ${res.status}`);
     }
-    const declared = Number(res.headers.get('content-length') ?? NaN);
+    // A compressed body's Content-Length counts the compressed bytes, not the ones read here.
+    const encoded = (res.headers.get('content-encoding') ?? 'identity').toLowerCase() !== 'identity';
+    const declared = encoded ? NaN : Number(res.headers.get('content-length') ?? NaN);
     const total = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
     if (!res.body) return new Uint8Array(await res.arrayBuffer());
     return await readBody(res.body.getReader(), total, r, idle);
@@ -335,8 +337,10 @@ async function readBody(reader: ReadableStreamDefaultReader<Uint8Array>, total: 
         }
       }
       if (len > cap.bytes) throw r.tooLong(cap);
-      // A body longer than its Content-Length reports no total rather than loaded > total.
-      p.onProgress?.(total !== undefined && len <= total ? { loaded: len, total } : { loaded: len });
+      // Without a Content-Length the size the head declares (a safetensors header) is the total; a body longer
+      // than its stated length reports no total rather than loaded > total.
+      const known = total ?? declared;
+      p.onProgress?.(known !== undefined && len <= known ? { loaded: len, total: known } : { loaded: len });
     }
   } catch (e) {
     void reader.cancel().catch(() => undefined);
