@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" preserve="true" />
 /**
  * effnet-webgpu: the public API, the same in Node and in the browser. Load a model, run it, classify images,
  * verify it against a reference dump and profile it; the planner, kernels and executor stay internal.
