@@ -13,7 +13,7 @@ import { resolveWeights } from './weights/load.js';
 import type { WeightOptions, WeightsSource } from './weights/types.js';
 import { serializeEffnetWeights } from './weights/effnet-format.js';
 import { Model } from './runtime/model.js';
-import type { ModelOptions } from './runtime/model-types.js';
+import type { InputShape, ModelOptions } from './runtime/model-types.js';
 import { checkModelOptions } from './runtime/options.js';
 import { attachBackgroundTuner } from './tuning/background.js';
 import { resolveTuning } from './tuning/file.js';
@@ -32,6 +32,13 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
    * use and kept, since creating a device per model grows the process); dispose() ends the lease.
    */
   device?: GPUDevice | Gpu;
+  /**
+   * Compile the tuned schedule of these runs before resolving, so the first of them is as fast as the hundredth
+   * (quick start would otherwise serve it from quick pipelines while the tuned ones compile in the background):
+   * 'classify' (what `classify` runs for one image at the model's resolution) and/or input shapes (`run`'s,
+   * logits). The compile time moves into loadModel instead (README: "Quick start and warm-up").
+   */
+  prepare?: 'classify' | readonly (InputShape | 'classify')[];
 }
 
 /**
@@ -46,6 +53,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups, signal, timeoutMs } = opts;
   const options: ModelOptions = { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups };
   checkModelOptions(options);
+  const prepare = preparedRuns(opts.prepare);
   const base = archOf(opts.arch);
   throwIfAborted(signal, 'loadModel');
   // The GPU first: without WebGPU (NO_WEBGPU, NO_ADAPTER) no byte of the weights is requested.
@@ -68,8 +76,32 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     model.dispose();
     throwIfAborted(signal, 'loadModel (while uploading the weights and compiling)');
   }
+  try {
+    for (const run of prepare) {
+      const res = model.spec.resolution;
+      if (run === 'classify') await model.prepare({ batch: 1, height: res, width: res, layout: 'NHWC' }, { probabilities: true });
+      else await model.prepare(run);
+      throwIfAborted(signal, 'loadModel (while compiling the prepared runs)');
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   if (tune === 'background') attachBackgroundTuner(model, tuneBudgetS);
   return model;
+}
+
+/** loadModel's `prepare`, checked before anything is read: a list of runs. */
+function preparedRuns(p: LoadModelOptions['prepare']): readonly (InputShape | 'classify')[] {
+  if (p === undefined) return [];
+  const runs = p === 'classify' ? ['classify' as const] : p;
+  if (!Array.isArray(runs)) throw new EffnetError('INPUT', `prepare must be 'classify' or an array of input shapes, got ${JSON.stringify(p)}`);
+  for (const r of runs) {
+    if (r === 'classify') continue;
+    const ok = typeof r === 'object' && r !== null && [r.batch, r.height, r.width].every((v) => Number.isInteger(v) && v > 0) && (r.layout === undefined || r.layout === 'NCHW' || r.layout === 'NHWC');
+    if (!ok) throw new EffnetError('INPUT', `prepare: each run must be 'classify' or { batch, height, width, layout? } of positive integers, got ${JSON.stringify(r)}`);
+  }
+  return runs;
 }
 
 /** What `isSupported()` found. */

@@ -68,6 +68,10 @@ describe('the packed package', () => {
     console.log(`tarball ${pack.filename}: ${(pack.size / 2 ** 20).toFixed(2)} MiB packed, ${(pack.unpackedSize / 2 ** 20).toFixed(2)} MiB unpacked, ${paths.length} files`);
     for (const p of ['dist/index.js', 'dist/node.js', 'dist/effnet.js', 'dist/types/index.d.ts', 'dist/browser/host.js', 'package.json', 'README.md']) expect(paths).toContain(p);
     expect(paths.filter((p) => /\.map$|^test\/|^bench\/|^src\/|dist\/browser\/(tests|bench|peers|peers-chart)\.js$|dist\/(soak|bench-kernels)\.js$/.test(p))).toEqual([]);
+    // Every relative link of the packed README opens a file the package ships.
+    const readme = readFileSync(join(app, 'node_modules', 'effnet-webgpu', 'README.md'), 'utf8');
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.filter((l) => !paths.some((p) => p === l || p.startsWith(`${l.replace(/\/$/, '')}/`)))).toEqual([]);
     // The aim is 1 MB: the builds, the CLI and its pages (three with Chart.js inlined for standalone reports).
     // Each of the five builds embeds every kernel's WGSL with its machine-read header; 1.15 MiB until they share one copy.
     expect(pack.size).toBeLessThan(1.15 * 2 ** 20);
