@@ -16,12 +16,13 @@
 // workgroup memory (seC ≤ 4·MAX_SEC4). fc1 computes 4 squeeze units per invocation and fc2 4 channels, so
 // every mean vec4 and every h vec4 loaded serves 4 weight vectors. The mean and fc1 are reductions of P
 // and C4 terms: when there are fewer outputs than invocations, G = WG / lanes invocations share one output,
-// each summing every G-th term, and the G partials are added through workgroup memory.
+// each summing every G-th term, and the G partials join by a fixed pairwise tree through workgroup memory
+// (ceil(log2 G) steps: a lone invocation adding 64 partials would be most of the gate's chain on a GPU).
 // One workgroup per image (a linear workgroup index, see lib/grid.wgsl), one vec4 accumulator:
 // Dispatch: N
 // Accumulators: 4
-// Longest dependent chain one invocation walks: the mean over P slots, fc1 over C4, fc2 over seC4, one workgroup doing all three in turn.
-// Serial: ceil(C4 / min(C4, WG)) * (ceil(P / floor(WG / min(C4, WG))) + floor(WG / min(C4, WG))) + ceil(seC4 / min(seC4, WG)) * (ceil(C4 / floor(WG / min(seC4, WG))) + floor(WG / min(seC4, WG))) + ceil(C4 / WG) * seC4
+// Longest dependent chain one invocation walks: the mean over P slots, fc1 over C4 (each with its tree), fc2 over seC4, one workgroup doing all three in turn.
+// Serial: ceil(C4 / min(C4, WG)) * (ceil(P / floor(WG / min(C4, WG))) + ceil(log2(floor(WG / min(C4, WG))))) + ceil(seC4 / min(seC4, WG)) * (ceil(C4 / floor(WG / min(seC4, WG))) + ceil(log2(floor(WG / min(seC4, WG))))) + ceil(C4 / WG) * seC4
 //!include lib/act.wgsl
 //!include lib/grid.wgsl
 
@@ -50,6 +51,15 @@ const MAX_SEC4: u32 = 256u;
 var<workgroup> red: array<vec4<f32>, WG>;
 var<workgroup> hidden: array<vec4<f32>, MAX_SEC4>;
 
+// red[g·lanes + l] over g < G into red[l]: at step h, group g (a multiple of 2h) adds group g + h's sum so far,
+// which no invocation writes in that step. Called by every invocation (uniform G: the barriers need it).
+fn tree_sum(lid: u32, g: u32, G: u32, lanes: u32) {
+  for (var h = 1u; h < G; h *= 2u) {
+    if (g % (2u * h) == 0u && g + h < G) { red[lid] += red[lid + h * lanes]; }
+    workgroupBarrier();
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -74,11 +84,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     red[lid] = s;
     workgroupBarrier();
-    if (g == 0u && c4 < C4) {
-      var t = red[lid];
-      for (var k = 1u; k < G; k++) { t += red[k * lanes + cl]; }
-      se[out + c4] = t * inv;
-    }
+    tree_sum(lid, g, G, lanes);
+    if (g == 0u && c4 < C4) { se[out + c4] = red[lid] * inv; }
     workgroupBarrier();
   }
   // Makes the mean written to `se` above visible to every invocation of the workgroup.
@@ -102,11 +109,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     red[lid] = s;
     workgroupBarrier();
-    if (g1 == 0u && j4 < seC4) {
-      var t = red[lid];
-      for (var k = 1u; k < G1; k++) { t += red[k * lanes1 + jl]; }
-      hidden[j4] = silu4(t + b1[j4]);
-    }
+    tree_sum(lid, g1, G1, lanes1);
+    if (g1 == 0u && j4 < seC4) { hidden[j4] = silu4(red[lid] + b1[j4]); }
     workgroupBarrier();
   }
 

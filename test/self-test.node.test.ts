@@ -108,8 +108,8 @@ describe('the on-device self-test (Node, Dawn)', () => {
     // se_excite has no plain sibling: if it is wrong, nothing correct is left to run. The "driver" flips a sign
     // in fc1.
     const source = kernelSource(kernelEntry('se_excite'));
-    expect(source).toContain('silu4(t + b1[j4])');
-    const bad = await miscompilingGpu('se_excite', () => true, (d, device) => ({ ...d, compute: { ...d.compute, module: device.createShaderModule({ code: source.replace('silu4(t + b1[j4])', 'silu4(t - b1[j4])') }) } }), true);
+    expect(source).toContain('silu4(red[lid] + b1[j4])');
+    const bad = await miscompilingGpu('se_excite', () => true, (d, device) => ({ ...d, compute: { ...d.compute, module: device.createShaderModule({ code: source.replace('silu4(red[lid] + b1[j4])', 'silu4(red[lid] - b1[j4])') }) } }), true);
     try {
       const model = await loadModel({ arch: SMALL, weights: 'random', device: bad.gpu, tuning: 'none', quickStart: false });
       expect(model.schedule.selfTest.enabled).toBe(true);

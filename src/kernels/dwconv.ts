@@ -9,6 +9,8 @@ import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf, WIDE_LAUNCH_
 import { asRead, num, paddingOf, random, type CaseOutput } from './cases.js';
 import { PROBE_IMAGES, type KernelOp } from './op.js';
 import { dwconvRef } from '../reference/dwconv.js';
+import { kernelEntry } from './registry.js';
+import { seSqueezeSteps } from './se.js';
 import { channelMeans } from '../reference/se.js';
 import { TOL } from '../reference/tolerances.js';
 
@@ -56,6 +58,26 @@ const GPU_ACCUMULATORS = 64;
 const GPU_WGS = [64, 32, 16];
 const GPU_INVOCATIONS = 16384;
 
+/**
+ * Output rows per invocation on a GPU. Without a squeeze: as many invocations as the layer allows up to
+ * GPU_INVOCATIONS, more rows beyond that. With one, fewer rows mean more squeeze slots for se_excite's single
+ * workgroup to sum, so the rows are those that make the two chains together shortest (this kernel's Serial line
+ * plus se_excite's sum over the slots), among those that still leave WIDE_LAUNCH_WORKGROUPS workgroups of the
+ * smallest size; ties keep fewer rows (more invocations).
+ */
+function gpuRows(Ho: number, rowInvocations: number, k: number, s: number, squeezeC4: number, strips: number): number {
+  const spread = Math.max(1, Math.min(Ho, Math.floor((rowInvocations * Ho) / GPU_INVOCATIONS)));
+  if (!squeezeC4) return spread;
+  const chain = (rows: number) =>
+    kernelEntry('dwconv').serialSteps({ rows, K: k, S: s }) + seSqueezeSteps(squeezeC4, Math.ceil(Ho / rows) * strips);
+  let best = spread;
+  for (let rows = spread + 1; rows <= Ho; rows++) {
+    if (Math.ceil((rowInvocations * Math.ceil(Ho / rows)) / GPU_WGS.at(-1)!) < WIDE_LAUNCH_WORKGROUPS) break;
+    if (chain(rows) < chain(best)) best = rows;
+  }
+  return best;
+}
+
 /** Channels of an edge launch: three vec4s, so a channel index off by one lands in real data. */
 const EDGE_CHANNELS = 12;
 
@@ -74,7 +96,9 @@ export function dwconvLaunch(shape: DwconvShape, target: LaunchTarget = FALLBACK
   const TW = gpu && 4 * 4 * Math.ceil(k / s) > GPU_ACCUMULATORS ? 2 : 4;
   const strips = Math.ceil(gw.out / TW);
   const rowInvocations = N * strips * C4;
-  const rows = Math.max(1, Math.min(gh.out, gpu ? gh.out : MAX_ROWS, Math.floor((rowInvocations * gh.out) / (gpu ? GPU_INVOCATIONS : MIN_INVOCATIONS))));
+  const rows = gpu
+    ? gpuRows(gh.out, rowInvocations, k, s, shape.squeeze ? C4 : 0, strips)
+    : Math.max(1, Math.min(gh.out, MAX_ROWS, Math.floor((rowInvocations * gh.out) / MIN_INVOCATIONS)));
   const rowBlocks = Math.ceil(gh.out / rows);
   const uniforms = {
     H, W, C4, Ho: gh.out, Wo: gw.out, padTop: gh.padBefore, padLeft: gw.padBefore,

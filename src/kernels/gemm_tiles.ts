@@ -10,13 +10,13 @@
  * 14×14 stages at batch 1) take the tile that yields the most. Tiles that pad a dimension by more than a
  * quarter waste that work and lose to ones that fit.
  *
- * Layers still too small for WIDE_LAUNCH_WORKGROUPS (a late 1×1 projection at 14×14 or 7×7, the classifier at
- * batch 1 and 2) split K instead: tiles of one output vec4 per invocation shared by KS slices of the K loop
- * (64 invocations in all), so a launch has several times the workgroups and each invocation a fraction of
- * the K steps; the slices join by a fixed tree (lib/gemm_tiled.wgsl), so results stay deterministic.
+ * Layers still too small to fill a big GPU (under MIN_WORKGROUPS, or SPLIT_BELOW_INVOCATIONS invocations: the late
+ * 1×1 projections, the head and the classifier at batch 1 and 2) split K instead: tiles of one output vec4 per
+ * invocation shared by KS slices of the K loop (64 invocations in all), so a launch has several times the
+ * workgroups and each invocation a fraction of the K steps; the slices join by a fixed tree
+ * (lib/gemm_tiled.wgsl), so results stay deterministic.
  */
 import { EffnetError } from '../errors.js';
-import { WIDE_LAUNCH_WORKGROUPS } from './launch.js';
 import { tileSpace } from './tile-space.js';
 
 export interface GemmTile {
@@ -31,6 +31,13 @@ export interface GemmTile {
 
 /** Enough workgroups to occupy every multiprocessor of a large GPU (an H100 has 132) a few times over. */
 const MIN_WORKGROUPS = 256;
+/**
+ * Launches with fewer invocations than this split K: a quarter of the threads an H100 holds at once (132 SMs ×
+ * 2048), below which a batch-1 layer leaves most of a big GPU idle and its time is its chain of K steps.
+ */
+const SPLIT_BELOW_INVOCATIONS = 65536;
+/** K vec4s each slice walks at least: a shorter slice spends more on the reduction tree than it saves. */
+const MIN_SLICE_STEPS = 4;
 /** Fraction of a tile's outputs that must be real (not padding past M or N4). */
 const MIN_FILL = 0.75;
 
@@ -100,13 +107,17 @@ export function gemmTile(M: number, N4: number, K4: number): GemmTile {
     const busy = pool.filter((t) => workgroups(t) >= MIN_WORKGROUPS);
     return busy.length ? largest(busy) : widest(pool);
   };
+  const invocations = (t: GemmTile) => workgroups(t) * t.WG_M * t.WG_N * t.KS;
   const whole = pick(gemmCandidates().filter((t) => t.KS === 1));
-  if (workgroups(whole) >= WIDE_LAUNCH_WORKGROUPS) return whole;
-  // Split only as far as every slice has K steps to walk.
-  const split = gemmCandidates().filter((t) => t.KS > 1 && t.KS <= K4);
+  if (workgroups(whole) >= MIN_WORKGROUPS && invocations(whole) >= SPLIT_BELOW_INVOCATIONS) return whole;
+  // Split only as far as every slice keeps MIN_SLICE_STEPS of K to walk.
+  const split = gemmCandidates().filter((t) => t.KS > 1 && t.KS * MIN_SLICE_STEPS <= K4 && fill(t) >= MIN_FILL);
   if (!split.length) return whole;
-  const best = pick(split);
-  return workgroups(best) > workgroups(whole) ? best : whole;
+  const busy = split.filter((t) => workgroups(t) >= MIN_WORKGROUPS && invocations(t) >= SPLIT_BELOW_INVOCATIONS);
+  const best = busy.length
+    ? largest(busy)
+    : split.reduce((a, b) => (invocations(b) > invocations(a) || (invocations(b) === invocations(a) && b.KS < a.KS) ? b : a));
+  return invocations(best) > invocations(whole) ? best : whole;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { EffnetError } from '../errors.js';
 import { FALLBACK_TARGET, type Launch, type LaunchTarget, launchOf } from './launch.js';
+import { kernelEntry } from './registry.js';
 import { num, random, asRead } from './cases.js';
 import { PROBE_IMAGES, type KernelOp } from './op.js';
 import { seRef } from '../reference/se.js';
@@ -28,12 +29,25 @@ export function seExciteLaunch(shape: SeShape, target: LaunchTarget = FALLBACK_T
   if (!(seC >= 1 && seC <= MAX_SEC)) throw new EffnetError('LIMIT_EXCEEDED', `se_excite: squeeze width ${seC} is outside 1..${MAX_SEC}`);
   if (!(shape.partSlots >= 1)) throw new EffnetError('MODEL_SPEC', `se_excite: needs the squeeze partial sums of its conv (partSlots = ${shape.partSlots})`);
   const uniforms = { N, C, C4: Math.ceil(C / 4), seC4: Math.ceil(seC / 4), P: shape.partSlots, HW: shape.H * shape.W };
-  // SwiftShader: 32 invocations, since it runs a workgroup's barriers by switching between its 4-lane groups,
-  // and 64 or 128 measured slower there on every B0 / V2-S shape. A GPU: 128, so the squeeze's sum over the
-  // partial slots and fc1's over the channels split across more lanes (one workgroup per image is all the
-  // parallelism there is).
-  const overrides = { WG: target.isFallback ? 32 : 128 };
+  const overrides = { WG: target.isFallback ? 32 : GPU_SE_WG };
   return launchOf('se_excite', uniforms, overrides);
+}
+
+/**
+ * se_excite's workgroup on a hardware GPU: 256, the most WebGPU guarantees, so the squeeze's sum over the partial
+ * slots and fc1's over the channels split across as many lanes as one workgroup has (one workgroup per image is all
+ * the parallelism there is). SwiftShader takes 32: it runs a workgroup's barriers by switching between its 4-lane
+ * groups, and 64 or 128 measured slower there on every B0 / V2-S shape.
+ */
+export const GPU_SE_WG = 256;
+
+/**
+ * The longest chain se_excite walks summing `P` squeeze partial slots of C4 channel vec4s on a GPU (its Serial
+ * line; fc1 and fc2, which do not depend on P, at one squeeze vec4): what a depthwise planner weighs against its
+ * own chain when it picks how many rows an invocation walks (fewer slots, longer rows).
+ */
+export function seSqueezeSteps(C4: number, P: number): number {
+  return kernelEntry('se_excite').serialSteps({ N: 1, C: 4 * C4, C4, seC4: 1, P, HW: P, WG: GPU_SE_WG });
 }
 
 export interface PackedSe {
