@@ -130,7 +130,7 @@ describe('classify from ImageBitmap, canvas, OffscreenCanvas, <img> and VideoFra
     expect(r.unloaded).toMatch(/^INPUT: image 0: HTMLImageElement of 0×0 pixels has nothing to classify: the image has not loaded/);
     expect(r.cap).toMatch(/^INPUT: image 0: OffscreenCanvas of 40×30 pixels \(0\.0 MP\) is over the cap of 0\.0 MP \(maxPixels\)/);
     expect(r.tooWide).toBe(`LIMIT_EXCEEDED: image 1: OffscreenCanvas of ${r.max + 1}×1 pixels exceeds this device's maxTextureDimension2D (${r.max}); scale it down first`);
-    expect(r.notImage).toMatch(/^INPUT: image 0: expected a DecodedImage .* got Object$/);
+    expect(r.notImage).toMatch(/^INPUT: image 0: expected encoded image bytes \(Uint8Array, ArrayBuffer\), a path or URL, a DecodedImage .* got Object$/);
     expect(r.badPreset).toMatch(/^INPUT: classify's preset must be a PreprocessPreset .* got Object$/);
     expect(r.leaked).toBe(0);
   });
