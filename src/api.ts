@@ -17,6 +17,7 @@ import type { InputShape, ModelOptions } from './runtime/model-types.js';
 import { checkModelOptions } from './runtime/options.js';
 import { attachBackgroundTuner } from './tuning/background.js';
 import { resolveTuning } from './tuning/file.js';
+import { classifySize } from './classify.js';
 
 /** ModelOptions (each documented there), plus where the weights come from and which device runs them. */
 export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'preprocess'> {
@@ -78,7 +79,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   }
   try {
     for (const run of prepare) {
-      const res = model.spec.resolution;
+      const res = classifySize(model);
       if (run === 'classify') await model.prepare({ batch: 1, height: res, width: res, layout: 'NHWC' }, { probabilities: true });
       else await model.prepare(run);
       throwIfAborted(signal, 'loadModel (while compiling the prepared runs)');

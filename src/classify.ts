@@ -11,7 +11,7 @@ import { decodeImage, readImageFile, type DecodedImage } from './image/decode.js
 import { checkGpuSource, copySourceToTexture, isGpuImageSource, type GpuImageSource } from './image/gpu.js';
 import { encodeDispatch } from './kernels/launch.js';
 import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
-import { IMAGENET_CLASSES } from './pretrained.js';
+import { IMAGENET_CLASSES, torchvisionEval } from './pretrained.js';
 import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
 import type { StageTime } from './runtime/timing.js';
@@ -35,14 +35,15 @@ export interface Prediction extends TopEntry {
 export interface ClassifyOptions {
   /**
    * How images are cropped, resized and normalised. Default: what the model's weights expect (`model.preprocess`:
-   * PREPROCESS_TFJS for TF-Hub weights, PREPROCESS_TORCHVISION for state dicts).
+   * PREPROCESS_TFJS for TF-Hub weights; for state dicts torchvision's eval transform of the architecture's official
+   * weights — `pretrained(arch).preset` — else PREPROCESS_TORCHVISION). See `classifyPreset`.
    */
   preset?: PreprocessPreset;
   /** How many classes to return per image (default 5). */
   top?: number;
   /** Class names by index (default IMAGENET_CLASSES for a 1000-class model); missing ones print as `class N`. */
   labels?: readonly string[];
-  /** Input size (default: the model's resolution). */
+  /** Input size (default: the preset's, as torchvision's crop for its weights, else the model's resolution). */
   size?: number;
   /** GPU time of each pass of this very submit (preprocessing, stem, stages, head), when timestamp-query exists. */
   timed?: boolean;
@@ -117,11 +118,24 @@ function pixelsOf(img: DecodedImage | GpuImageSource, n: number, device: GPUDevi
   return { source: 'buffer', width, height, rgba };
 }
 
+/**
+ * The preprocessing classify uses by default: TF-Hub weights take PREPROCESS_TFJS; state dicts take torchvision's
+ * eval transform for the architecture's official weights (B3: resize 320, crop 300, bicubic; V2-L: [-1, 1]
+ * normalisation), or B0's (PREPROCESS_TORCHVISION) for an architecture torchvision has no weights for.
+ */
+export function classifyPreset(model: Model): PreprocessPreset {
+  if (model.preprocess === 'tfjs') return PREPROCESS_TFJS;
+  return torchvisionEval(model.spec.name) ?? PREPROCESS_TORCHVISION;
+}
+
+/** The input size classify uses with `preset`: the size the weights were evaluated at, else the model's resolution. */
+export const classifySize = (model: Model, preset: PreprocessPreset = classifyPreset(model)): number => preset.size ?? model.spec.resolution;
+
 /** classifyImages, plus how long it took and (with `timed`) where the GPU time went. */
 export async function classify(model: Model, images: readonly ImageInput[], options: ClassifyOptions = {}): Promise<Classification> {
   const t0 = performance.now();
   if (typeof options !== 'object' || options === null) throw new EffnetError('INPUT', `classify options must be an object, got ${describe(options)}`);
-  const preset = options.preset ?? (model.preprocess === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION);
+  const preset = options.preset ?? classifyPreset(model);
   if (typeof preset?.crop !== 'function') {
     throw new EffnetError('INPUT', `classify's preset must be a PreprocessPreset (PREPROCESS_TFJS, PREPROCESS_TORCHVISION or torchvisionPreset(...)), got ${describe(preset)}`);
   }
@@ -129,7 +143,7 @@ export async function classify(model: Model, images: readonly ImageInput[], opti
   const opts = { ...options, preset, labels };
   if (!Array.isArray(images)) throw new EffnetError('INPUT', `classify takes an array of images, got ${describe(images)}`);
   if (images.length === 0) return { predictions: [], wallMs: 0 };
-  const size = opts.size ?? model.spec.resolution;
+  const size = opts.size ?? classifySize(model, preset);
   const batch = images.length;
   const { device } = model.gpu;
   // Encoded images are read and decoded first (a browser image in the same batch is copied after that), then

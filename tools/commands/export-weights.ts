@@ -1,27 +1,34 @@
 /**
  * `effnet export-weights`: any weights the engine loads (torchvision/timm/third-party safetensors or PyTorch
- * checkpoints, a TF.js model, the pretrained B0 by default) written as one engine weights file
+ * checkpoints, a TF.js model, or `--arch`'s pretrained weights — B0's by default) written as one engine weights file
  * (src/weights/effnet-format.ts) — BatchNorm folded, the architecture in its metadata — for a web app to serve
  * and `loadModel({ weights: url })` to read in one request.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { exportWeights } from '../../src/api.js';
-import { getArch } from '../../src/model/tables.js';
+import { getArch, type ArchName } from '../../src/model/tables.js';
 import { pretrained } from '../../src/pretrained.js';
 import type { Command } from '../command.js';
 import { parseFlags } from '../harness/index.js';
 
 export const exportWeightsCommand: Command = {
   name: 'export-weights',
-  summary: 'Write any supported weights (default: the pretrained B0) as one browser-ready safetensors file',
-  usage: 'effnet export-weights --out FILE.safetensors [--weights W] [--arch A] [--dtype f32|f16] [--json]',
+  summary: 'Write any supported weights (default: --arch\'s pretrained weights, B0\'s) as one browser-ready safetensors file',
+  usage: 'effnet export-weights --out FILE.safetensors [--weights W | --arch A [--from tf-hub|torchvision] [--mirror URL|DIR]] [--dtype f32|f16] [--json]',
   async run(args) {
-    const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch', 'dtype'], booleans: ['json'] });
+    const { flags } = parseFlags(args, { strings: ['out', 'weights', 'arch', 'dtype', 'from', 'mirror'], booleans: ['json'] });
     if (typeof flags.out !== 'string') throw new Error(`export-weights needs --out FILE.safetensors (usage: ${exportWeightsCommand.usage})`);
     const log = (s: string) => process.stderr.write(s + '\n');
-    const source = typeof flags.weights === 'string' ? resolve(flags.weights) : (await pretrained('efficientnet_b0', { log })).weights;
     const arch = typeof flags.arch === 'string' ? getArch(flags.arch) : typeof flags.weights === 'string' ? undefined : getArch('efficientnet_b0');
+    const source =
+      typeof flags.weights === 'string'
+        ? resolve(flags.weights)
+        : (await pretrained(arch!.name as ArchName, {
+            log,
+            ...(flags.from === undefined ? {} : { from: String(flags.from) as 'tf-hub' | 'torchvision' }),
+            ...(flags.mirror === undefined ? {} : { mirror: String(flags.mirror) }),
+          })).weights;
     const dtype = flags.dtype === undefined ? 'F32' : String(flags.dtype).toUpperCase();
     // f16: half the bytes; the weights load exactly as stored, rounded once from f32 (README: export-weights).
     if (dtype !== 'F32' && dtype !== 'F16') throw new Error(`export-weights: --dtype must be f32 or f16, got '${flags.dtype}'`);

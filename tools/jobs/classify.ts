@@ -3,10 +3,9 @@
  * others are still classified.
  */
 import { loadModel } from '../../src/api.js';
-import { classifyEach, type Prediction } from '../../src/classify.js';
+import { classifyEach, classifyPreset, classifySize, type Prediction } from '../../src/classify.js';
 import { formatAdapter } from '../../src/gpu.js';
 import type { DecodedImage } from '../../src/image/decode.js';
-import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION } from '../../src/kernels/preprocess.js';
 import { getArch } from '../../src/model/tables.js';
 import type { JobHost } from './host.js';
 
@@ -38,7 +37,7 @@ export async function classifyJob(job: ClassifyJob, host: JobHost): Promise<Clas
   const model = await loadModel({ ...(job.arch ? { arch: getArch(job.arch) } : {}), weights: job.weights });
   try {
     host.log(`${model.spec.name} ${host.where(`${job.weightsNote}, ${model.preprocess} preprocessing`)} on ${formatAdapter(model.gpu.report)}`);
-    const preset = model.preprocess === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION;
+    const preset = classifyPreset(model);
     const results: ClassifyResult[] = [];
     const t0 = performance.now();
     let lastBatch = 0;
@@ -64,7 +63,7 @@ export async function classifyJob(job: ClassifyJob, host: JobHost): Promise<Clas
     const seconds = (performance.now() - t0) / 1000;
     if (!job.memory || !lastBatch) return { results, seconds, memory: null };
     // The schedule the last batch ran on (so this compiles nothing, nor waits for the tuned tier).
-    const res = model.spec.resolution;
+    const res = classifySize(model, preset);
     const arena = await model.activationArena(lastBatch, res, res, 'nhwc', true);
     return { results, seconds, memory: { weightBytes: model.weightBytes, peakBytes: arena.peakBytes, naiveBytes: arena.naiveBytes } };
   } finally {
