@@ -18,6 +18,7 @@ import { checkModelOptions } from './runtime/options.js';
 import { attachBackgroundTuner } from './tuning/background.js';
 import { resolveTuning } from './tuning/file.js';
 import { classifySize } from './classify.js';
+import type * as web from './platform-types.js';
 
 /** ModelOptions (each documented there), plus where the weights come from and which device runs them. */
 export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'preprocess'> {
@@ -32,7 +33,7 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
    * Run on this device / acquired GPU. Omitted, the model leases the process's shared device (acquired on first
    * use and kept, since creating a device per model grows the process); dispose() ends the lease.
    */
-  device?: GPUDevice | Gpu;
+  device?: web.GPUDevice | Gpu;
   /**
    * Compile the tuned schedule of these runs before resolving, so the first of them is as fast as the hundredth
    * (quick start would otherwise serve it from quick pipelines while the tuned ones compile in the background):

@@ -4,6 +4,7 @@
  * kernels read whole 16-byte vectors, so every buffer is rounded up to 16 bytes, at least 16.
  */
 import { EffnetError } from './errors.js';
+import type * as web from './platform-types.js';
 
 export const bufferBytes = (bytes: number): number => Math.max(16, Math.ceil(bytes / 16) * 16);
 
@@ -13,9 +14,9 @@ export const bufferBytes = (bytes: number): number => Math.max(16, Math.ceil(byt
  * `data` is uploaded when given.
  */
 export function createBuffer(
-  device: GPUDevice,
-  o: { label: string; bytes: number; usage: GPUBufferUsageFlags; data?: ArrayBufferView; hint?: string },
-): GPUBuffer {
+  device: web.GPUDevice,
+  o: { label: string; bytes: number; usage: number; data?: ArrayBufferView; hint?: string },
+): web.GPUBuffer {
   const size = bufferBytes(o.bytes);
   if (o.usage & GPUBufferUsage.STORAGE && size > device.limits.maxStorageBufferBindingSize) {
     throw new EffnetError(
@@ -29,13 +30,13 @@ export function createBuffer(
 }
 
 /** A storage buffer holding `data` (or `data` zeroed bytes), readable back and writable by copies. */
-export function storageBuffer(device: GPUDevice, data: ArrayBufferView | number, label: string, extraUsage = 0): GPUBuffer {
+export function storageBuffer(device: web.GPUDevice, data: ArrayBufferView | number, label: string, extraUsage = 0): web.GPUBuffer {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC | extraUsage;
   return typeof data === 'number' ? createBuffer(device, { label, bytes: data, usage }) : createBuffer(device, { label, bytes: data.byteLength, usage, data });
 }
 
 /** Copy `bytes` bytes of `src` back to the CPU; the staging buffer is destroyed before returning. */
-export async function readBuffer(device: GPUDevice, src: GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(device: web.GPUDevice, src: web.GPUBuffer, bytes = src.size, offset = 0): Promise<ArrayBuffer> {
   const size = Math.ceil(bytes / 4) * 4;
   const staging = device.createBuffer({ label: `${src.label}.readback`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {

@@ -7,6 +7,7 @@
  */
 import { EffnetError } from './errors.js';
 import { isNode } from './env.js';
+import type * as web from './platform-types.js';
 
 export interface AdapterReport {
   host: 'node' | 'browser';
@@ -39,9 +40,9 @@ export interface AdapterReport {
 }
 
 export interface Gpu {
-  device: GPUDevice;
+  device: web.GPUDevice;
   /** Absent when the application passed in a device. */
-  adapter?: GPUAdapter;
+  adapter?: web.GPUAdapter;
   report: AdapterReport;
   /** Rejects (never resolves) when the device is lost; race it against GPU work so nothing hangs. */
   lost: Promise<never>;
@@ -52,10 +53,10 @@ export interface Gpu {
 
 export interface AcquireOptions {
   /** Features to require when the adapter has them (never fails if absent). */
-  optionalFeatures?: GPUFeatureName[];
+  optionalFeatures?: web.GPUFeatureName[];
   /** Features that must be present: a missing one is an EffnetError('MISSING_FEATURE'). */
-  requiredFeatures?: GPUFeatureName[];
-  powerPreference?: GPUPowerPreference;
+  requiredFeatures?: web.GPUFeatureName[];
+  powerPreference?: web.GPUPowerPreference;
 }
 
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|warp|software|basic render/i;
@@ -183,7 +184,7 @@ export async function leaseSharedGpu(): Promise<Gpu> {
  * Wrap a device: collect uncaptured errors, turn device loss into a rejection we can race GPU work
  * against, and describe the adapter. Used for devices we request and for ones an application passes in.
  */
-export function wrapDevice(device: GPUDevice, opts: { adapter?: GPUAdapter; note?: string; owned?: boolean } = {}): Gpu {
+export function wrapDevice(device: web.GPUDevice, opts: { adapter?: web.GPUAdapter; note?: string; owned?: boolean } = {}): Gpu {
   const errors: EffnetError[] = [];
   device.addEventListener('uncapturederror', (ev) => {
     const e = (ev as GPUUncapturedErrorEvent).error;

@@ -1,7 +1,8 @@
 /**
  * The package as an application gets it (issue 14): `npm pack`, install the tarball into a fresh app, then
  *   1. a Node ESM script reproduces the fixture logits;
- *   2. `tsc --noEmit` passes on an app under strict `bundler`, `node16` and `nodenext` resolution;
+ *   2. `tsc --noEmit` (TypeScript 5, 6 and 7, skipLibCheck off) passes on a browser app under strict `bundler`,
+ *      `node16` and `nodenext` resolution, and on a Node app without the DOM lib (and with it);
  *   3. zero-config esbuild, Vite and webpack builds of a browser app succeed with no warning about Node modules,
  *      and the esbuild and Vite builds run the real pretrained B0 in headless Chromium: the expected top-1 on a
  *      sample photo handed over as an ImageBitmap, and the same class from a GPU-buffer output the page reads;
@@ -47,6 +48,12 @@ interface PackInfo {
 }
 
 const app = mkdtempSync(join(tmpdir(), 'effnet-consumer-'));
+/**
+ * The apps the declarations are type-checked with (test/consumer/tsconfig.NAME.json): app.ts, a browser app (the DOM
+ * lib), under three resolutions; app-node.ts, a Node app (`"types": ["node"]`), without the DOM lib under two and
+ * with it under one.
+ */
+const TSCONFIGS = ['bundler', 'node16', 'nodenext', 'node-nodenext', 'node-bundler', 'node-dom'] as const;
 let pack: PackInfo;
 
 beforeAll(async () => {
@@ -54,12 +61,13 @@ beforeAll(async () => {
   const packed = await run('npm', ['pack', '--json', '--pack-destination', app], root);
   expect(packed.code, packed.stderr).toBe(0);
   pack = (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as PackInfo[])[0]!;
-  const webgpu = (JSON.parse(readFileSync(join(root, 'node_modules', 'webgpu', 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (pkg: string) => (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  // The registry's copies of the dependencies (npm's cache has them after `npm ci`); Dawn is the optional peer a Node app adds.
-  const installed = await run('npm', ['install', join(app, pack.filename), `webgpu@${webgpu}`, '--no-audit', '--no-fund', '--prefer-offline'], app);
+  // The registry's copies of the dependencies (npm's cache has them after `npm ci`); Dawn is the optional peer a Node
+  // app adds, and @types/node what a Node TypeScript app type-checks with.
+  const installed = await run('npm', ['install', join(app, pack.filename), `webgpu@${version('webgpu')}`, `@types/node@${version('@types/node')}`, '--no-audit', '--no-fund', '--prefer-offline'], app);
   expect(installed.code, installed.stderr).toBe(0);
-  for (const f of ['node.mjs', 'app.ts', 'tsconfig.bundler.json', 'tsconfig.node16.json', 'tsconfig.nodenext.json', 'browser.js']) copyFileSync(join(here, f), join(app, f));
+  for (const f of ['node.mjs', 'app.ts', 'app-node.ts', ...TSCONFIGS.map((m) => `tsconfig.${m}.json`), 'browser.js']) copyFileSync(join(here, f), join(app, f));
 }, 600_000);
 
 describe('the packed package', () => {
@@ -116,16 +124,18 @@ model.dispose();
     expect(out.bad).toMatch(/^INPUT: image 0: /);
   });
 
-  // TypeScript 5 takes the declarations that reference @webgpu/types; 6 and 7 declare WebGPU in their DOM lib and
-  // take the ones that do not (package.json's `types@<6` export), so neither sees the globals twice.
+  // The declarations name no global: each browser or WebGPU type is the app's own where it declares one, else opaque.
+  // The browser app names WebGPU's types itself, which TypeScript 6 and 7 declare in their DOM lib and a
+  // TypeScript 5 app takes from @webgpu/types (installed here with Dawn), as the README says.
   const typescripts = { 5: 'typescript', 6: 'typescript-6', 7: 'typescript-7' };
-  test.each(Object.entries(typescripts).flatMap(([major, pkg]) => ['bundler', 'node16', 'nodenext'].map((mode) => ({ major, pkg, mode }))))(
-    'TypeScript $major: tsc --noEmit, strict, skipLibCheck off, moduleResolution $mode',
+  test.each(Object.entries(typescripts).flatMap(([major, pkg]) => TSCONFIGS.map((mode) => ({ major, pkg, mode }))))(
+    'TypeScript $major: tsc --noEmit, strict, skipLibCheck off, tsconfig $mode',
     async ({ major, pkg, mode }) => {
       const tsc = join(root, 'node_modules', pkg, 'bin', 'tsc');
       const version = await run(process.execPath, [tsc, '-v'], app);
       expect(version.stdout).toMatch(new RegExp(`^Version ${major}\\.`));
-      const r = await run(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`], app);
+      const webgpuTypes = major === '5' && !mode.startsWith('node-') ? ['--types', '@webgpu/types'] : [];
+      const r = await run(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`, ...webgpuTypes], app);
       expect(r.stdout + r.stderr).toBe('');
       expect(r.code).toBe(0);
     },

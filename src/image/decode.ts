@@ -7,6 +7,7 @@
 import { EffnetError } from '../errors.js';
 import { isNode } from '../env.js';
 import { readAll } from '../io/read.js';
+import type * as web from '../platform-types.js';
 
 export interface DecodedImage {
   width: number;
@@ -191,7 +192,7 @@ async function decodeInBrowser(bytes: Uint8Array, name: string): Promise<Decoded
   }
 }
 
-export type BrowserImageSource = ImageBitmap | ImageData | VideoFrame | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+export type BrowserImageSource = web.ImageBitmap | web.ImageData | web.VideoFrame | web.HTMLImageElement | web.HTMLCanvasElement | web.OffscreenCanvas;
 
 const isImageData = (s: BrowserImageSource): s is ImageData => typeof ImageData !== 'undefined' && s instanceof ImageData;
 

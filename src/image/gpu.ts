@@ -8,9 +8,10 @@
  */
 import { EffnetError } from '../errors.js';
 import { DEFAULT_MAX_PIXELS } from './decode.js';
+import type * as web from '../platform-types.js';
 
 /** What `classify` copies to the GPU without a CPU readback. (ImageData is pixels already: `imageFromBrowserSource`.) */
-export type GpuImageSource = ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | VideoFrame | HTMLVideoElement;
+export type GpuImageSource = web.ImageBitmap | web.HTMLImageElement | web.HTMLCanvasElement | web.OffscreenCanvas | web.VideoFrame | web.HTMLVideoElement;
 
 const SOURCE_CLASSES = ['ImageBitmap', 'HTMLImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'VideoFrame', 'HTMLVideoElement'] as const;
 type SourceClass = (typeof SOURCE_CLASSES)[number];
@@ -56,7 +57,7 @@ function kindOf(src: GpuImageSource): string {
  * Check `src` against the pixel cap and the device's texture limit, before anything is allocated. Returns
  * its size.
  */
-export function checkGpuSource(src: GpuImageSource, device: GPUDevice, name: string, maxPixels = DEFAULT_MAX_PIXELS): { width: number; height: number } {
+export function checkGpuSource(src: GpuImageSource, device: web.GPUDevice, name: string, maxPixels = DEFAULT_MAX_PIXELS): { width: number; height: number } {
   if (!(maxPixels > 0)) throw new EffnetError('INPUT', `maxPixels must be a positive number, got ${String(maxPixels)}`);
   const { width, height } = gpuSourceSize(src);
   const kind = kindOf(src);
@@ -84,7 +85,7 @@ const noDirectVideo = new WeakSet<GPUDevice>();
  * createImageBitmap snapshot it is copied from) is taken when this is called, so a video is classified at the
  * frame it shows then, whatever runs later.
  */
-export async function copySourceToTexture(device: GPUDevice, src: GpuImageSource, size: { width: number; height: number }, name: string): Promise<GPUTexture> {
+export async function copySourceToTexture(device: web.GPUDevice, src: GpuImageSource, size: { width: number; height: number }, name: string): Promise<web.GPUTexture> {
   const isVideo = isA(src, 'VideoFrame') || isA(src, 'HTMLVideoElement');
   if (isVideo && noDirectVideo.has(device)) return copyViaBitmap(device, src, size, name);
   try {

@@ -6,6 +6,7 @@ import type { Overrides } from './library.js';
 import type { UniformValues } from './reflect.js';
 import { kernelEntry } from './registry.js';
 import type { TuningChoices } from './tuning.js';
+import type * as web from '../platform-types.js';
 
 /**
  * Workgroups a launch needs to give every SM of a large GPU one (an H100 has 132): a launch with fewer leaves SMs
@@ -64,13 +65,13 @@ export function launchOf<U extends UniformValues>(kernel: string, uniforms: U, o
 
 /** A launch made into GPU objects, ready to record. */
 export interface Dispatch {
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
+  pipeline: web.GPUComputePipeline;
+  bindGroup: web.GPUBindGroup;
   grid: readonly [number, number, number];
 }
 
 /** The one place a dispatch is recorded. */
-export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch): void {
+export function encodeDispatch(pass: web.GPUComputePassEncoder, d: Dispatch): void {
   pass.setPipeline(d.pipeline);
   pass.setBindGroup(0, d.bindGroup);
   pass.dispatchWorkgroups(d.grid[0], d.grid[1], d.grid[2]);

@@ -8,6 +8,7 @@ import { EffnetError } from '../errors.js';
 import { createBuffer } from '../buffers.js';
 import { kernelEntry, kernelSource, reflectedKernel, type KernelEntry } from './registry.js';
 import type { BindingKind, ReflectedKernel, UniformLayout, UniformValues } from './reflect.js';
+import type * as web from '../platform-types.js';
 
 export type Overrides = Record<string, number>;
 
@@ -16,7 +17,7 @@ export const pipelineKey = (kernel: string, overrides: Overrides): string =>
   `${kernel}|${Object.keys(overrides).sort().map((k) => `${k}=${overrides[k]}`).join(',')}`;
 
 /** The bind-group layout entry of binding `binding`: a buffer of its kind, or a texture_2d<f32> read with textureLoad (reflect.ts refuses other textures). */
-export function layoutEntry(binding: number, kind: BindingKind): GPUBindGroupLayoutEntry {
+export function layoutEntry(binding: number, kind: BindingKind): web.GPUBindGroupLayoutEntry {
   return {
     binding,
     visibility: GPUShaderStage.COMPUTE,
@@ -36,7 +37,7 @@ export class KernelLibrary {
   private readonly layouts = new Map<string, GPUPipelineLayout & { group0: GPUBindGroupLayout }>();
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
 
-  constructor(readonly device: GPUDevice) {}
+  constructor(readonly device: web.GPUDevice) {}
 
   entry(name: string): KernelEntry {
     return kernelEntry(name);
@@ -60,7 +61,7 @@ export class KernelLibrary {
   }
 
   /** A uniform buffer holding `values`, written by field name. */
-  uniformBuffer(name: string, values: UniformValues, label = name): GPUBuffer {
+  uniformBuffer(name: string, values: UniformValues, label = name): web.GPUBuffer {
     const data = new Uint8Array(this.packUniforms(name, values));
     return createBuffer(this.device, { label: `${label}.params`, bytes: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, data });
   }
@@ -94,7 +95,7 @@ export class KernelLibrary {
   }
 
   /** Pipelines are shared by every layer with the same kernel and override values. */
-  pipeline(name: string, overrides: Overrides = {}): Promise<GPUComputePipeline> {
+  pipeline(name: string, overrides: Overrides = {}): Promise<web.GPUComputePipeline> {
     const entry = kernelEntry(name);
     const bad = Object.keys(overrides).filter((k) => !entry.overrides.includes(k));
     if (bad.length) {
@@ -126,7 +127,7 @@ export class KernelLibrary {
   }
 
   /** Bind group for `name`; `resources` must name exactly the entry's bindings (a texture binding takes a view). */
-  bindGroup(name: string, resources: Record<string, GPUBuffer | GPUBufferBinding | GPUTextureView>, label = name): GPUBindGroup {
+  bindGroup(name: string, resources: Record<string, web.GPUBuffer | web.GPUBufferBinding | web.GPUTextureView>, label = name): web.GPUBindGroup {
     const entry = kernelEntry(name);
     const want = entry.bindings.map((b) => b.name);
     const missing = want.filter((n) => !(n in resources));

@@ -15,6 +15,7 @@ import { softmaxLaunch } from '../kernels/softmax.js';
 import { pipelineKey } from '../kernels/library.js';
 import { selectLaunch } from '../kernels/variants.js';
 import type { Graph, Op, Ref, TensorRef, TensorSpec } from './graph.js';
+import type * as web from '../platform-types.js';
 
 export type InputLayout = 'nchw' | 'nhwc';
 
@@ -66,7 +67,7 @@ export function packModel(spec: ArchSpec, params: ModelParams): Map<string, Floa
 }
 
 /** Every packed weight as a storage buffer on `device`, into `into` (so a caller can destroy what was made if one fails). */
-export function uploadWeights(device: GPUDevice, packed: Map<string, Float32Array>, into: Map<string, GPUBuffer>): void {
+export function uploadWeights(device: web.GPUDevice, packed: Map<string, Float32Array>, into: Map<string, web.GPUBuffer>): void {
   for (const [key, data] of packed) {
     into.set(key, createBuffer(device, { label: `weight ${key}`, bytes: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, data }));
   }

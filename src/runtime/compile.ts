@@ -15,6 +15,7 @@ import type { ModelOptions, ScheduleTarget } from './model-types.js';
 import { checkScheduleLimits } from './plan.js';
 import type { Schedule, ScheduleKey } from './schedules.js';
 import type { SelfTest } from './self-test.js';
+import type * as web from '../platform-types.js';
 
 /**
  * What the planners shape launches for: the adapter's kind unless `forced`, the subgroups it runs (unless switched
@@ -31,7 +32,7 @@ export function launchTarget(
 export interface CompilerParts {
   spec: ArchSpec;
   packed: Map<string, Float32Array>;
-  weights: Map<string, GPUBuffer>;
+  weights: Map<string, web.GPUBuffer>;
   lib: KernelLibrary;
   report: AdapterReport;
   target: ModelOptions['target'];

@@ -9,6 +9,7 @@ import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
 import type { KernelLibrary } from '../kernels/library.js';
 import { graphArena, type ArenaPlan } from './arena.js';
 import type { Graph, Op } from './graph.js';
+import type * as web from '../platform-types.js';
 
 export interface CompiledOp extends Dispatch {
   op: Op;
@@ -21,7 +22,7 @@ export interface CompiledPass {
 
 /** Where the profiler wants timestamps: one pair per pass, or one pass per op (detail mode). */
 export interface TimestampPlan {
-  querySet: GPUQuerySet;
+  querySet: web.GPUQuerySet;
   perOp: boolean;
 }
 
@@ -38,7 +39,7 @@ export class CompiledGraph {
    * Compile `graph`. `assertLive` is asked once the pipelines are ready and before any buffer is made, so a
    * compile that its model's dispose() detached allocates nothing.
    */
-  static async create(lib: KernelLibrary, graph: Graph, weightBuffers: Map<string, GPUBuffer>, label: string, assertLive: () => void = () => undefined): Promise<CompiledGraph> {
+  static async create(lib: KernelLibrary, graph: Graph, weightBuffers: Map<string, web.GPUBuffer>, label: string, assertLive: () => void = () => undefined): Promise<CompiledGraph> {
     const { device } = lib;
     // One pipeline per distinct (kernel, overrides); all compiled concurrently.
     const pipelines = await Promise.all(graph.ops.map((op) => lib.pipeline(op.kernel, op.overrides)));
@@ -90,7 +91,7 @@ export class CompiledGraph {
   }
 
   /** The buffer and byte range holding tensor `id` (valid after a run only for pinned tensors). */
-  tensorBinding(id: number): { buffer: GPUBuffer; bytes: number } {
+  tensorBinding(id: number): { buffer: web.GPUBuffer; bytes: number } {
     const t = this.graph.tensors.find((x) => x.id === id);
     const slot = this.arena.slotOf.get(id);
     if (!t || slot === undefined) throw new EffnetError('INPUT', `no tensor ${id} in this graph`);
@@ -101,7 +102,7 @@ export class CompiledGraph {
    * Record the whole network. Without timestamps the passes are the same as with them, so a profiled
    * run executes exactly the schedule an unprofiled one does.
    */
-  encode(enc: GPUCommandEncoder, ts?: TimestampPlan): void {
+  encode(enc: web.GPUCommandEncoder, ts?: TimestampPlan): void {
     let q = 0;
     const begin = (label: string): GPUComputePassEncoder => {
       const desc: GPUComputePassDescriptor = { label };

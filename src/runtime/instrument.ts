@@ -21,6 +21,7 @@ import type { Op, TensorSpec } from './graph.js';
 import type { Model } from './model.js';
 import type { Schedule, ScheduleKey } from './schedules.js';
 import type { PassTimestamps } from './timing.js';
+import type * as web from '../platform-types.js';
 
 export interface ScheduleShape {
   batch: number;
@@ -42,7 +43,7 @@ export interface OpView extends Readonly<Pick<Op, 'name' | 'stage' | 'block' | '
   readonly bindings: Readonly<Record<string, OpBinding>>;
 }
 
-export type OpBinding = { readonly tensor: GPUBufferBinding } | { readonly weight: Float32Array } | { readonly unused: true };
+export type OpBinding = { readonly tensor: web.GPUBufferBinding } | { readonly weight: Float32Array } | { readonly unused: true };
 
 export interface PassView {
   readonly stage: string;
@@ -66,7 +67,7 @@ export interface InstrumentedSchedule {
    * The network input (dense float32 as `run` takes it) and output (read back as `run` does, with `denseRows`)
    * buffers, for recording the schedule by hand inside `exclusive`.
    */
-  readonly io: { readonly input: GPUBuffer; readonly output: { readonly buffer: GPUBuffer; readonly bytes: number; readonly shape: TensorSpec['shape'] } };
+  readonly io: { readonly input: web.GPUBuffer; readonly output: { readonly buffer: web.GPUBuffer; readonly bytes: number; readonly shape: TensorSpec['shape'] } };
 }
 
 /**

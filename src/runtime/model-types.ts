@@ -2,6 +2,7 @@
 import type { TuningSource } from '../tuning/file.js';
 import type { StageTime } from './timing.js';
 import type { ScheduleCacheUsage } from './schedules.js';
+import type * as web from '../platform-types.js';
 
 export interface InputTensor {
   data: Float32Array;
@@ -21,7 +22,7 @@ export interface InputTensor {
  * need a read-back); a non-finite output still raises NUMERIC when the output is read back.
  */
 export interface GpuInputTensor {
-  buffer: GPUBuffer;
+  buffer: web.GPUBuffer;
   shape: readonly number[];
   layout?: 'NCHW' | 'NHWC';
 }
@@ -39,7 +40,7 @@ export interface GpuInputTensor {
  * - The NUMERIC check (non-finite output) is skipped: it would need the read-back this option avoids.
  */
 export interface GpuOutput {
-  buffer: GPUBuffer;
+  buffer: web.GPUBuffer;
   /** [N, classes]. */
   shape: [number, number];
 }
@@ -164,7 +165,7 @@ export interface ScheduleTarget {
 }
 
 /** Commands that write the network's input buffer in one compute pass, handed that pass's timestamp writes when it is timed. */
-export type InputFill = (enc: GPUCommandEncoder, input: GPUBuffer, timestampWrites?: GPUComputePassTimestampWrites) => void;
+export type InputFill = (enc: web.GPUCommandEncoder, input: web.GPUBuffer, timestampWrites?: web.GPUComputePassTimestampWrites) => void;
 
 /** What `runOnGpuInput` returns: the output rows, and per-pass GPU times when it was asked for them. */
 export interface GpuInputRun {

@@ -114,7 +114,11 @@ export function planSchedule(spec: ArchSpec, o: { res?: number; batch?: number; 
 }
 
 /** The device limits a schedule has to fit. */
-export type ScheduleLimits = Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize' | 'maxComputeWorkgroupsPerDimension'>;
+export interface ScheduleLimits {
+  readonly maxStorageBufferBindingSize: number;
+  readonly maxBufferSize: number;
+  readonly maxComputeWorkgroupsPerDimension: number;
+}
 
 /**
  * LIMIT_EXCEEDED naming the first thing of `graph` that a device with `limits` cannot run: a tensor (the input or

@@ -16,6 +16,7 @@ import { encodeDispatch, type Launch } from '../kernels/launch.js';
 import { pipelineKey, type KernelLibrary } from '../kernels/library.js';
 import { kernelCase, probeLaunch } from '../kernels/ops.js';
 import { compare } from '../reference/compare.js';
+import type * as web from '../platform-types.js';
 
 export interface VariantCheck {
   /** `kernel|overrides`, the pipeline key (src/kernels/library.ts). */
@@ -38,7 +39,7 @@ export class SelfTest {
   readonly #done: VariantCheck[] = [];
 
   /** The self-test of this device (one per device, shared by every model on it). */
-  static of(device: GPUDevice): SelfTest {
+  static of(device: web.GPUDevice): SelfTest {
     let t = tests.get(device);
     if (!t) tests.set(device, (t = new SelfTest()));
     return t;

@@ -12,9 +12,10 @@ import type { GpuInputRun, GpuOutput, InputFill } from './model-types.js';
 import type { Schedule } from './schedules.js';
 import { denseRows } from './tensor-io.js';
 import { PassTimer, type PassTimestamps } from './timing.js';
+import type * as web from '../platform-types.js';
 
 /** Data to upload into the input buffer, or commands that write it. */
-export type InputSource = Float32Array | ((enc: GPUCommandEncoder, input: GPUBuffer) => void);
+export type InputSource = Float32Array | ((enc: web.GPUCommandEncoder, input: web.GPUBuffer) => void);
 
 /** Staging sizes kept: logits and probabilities at the batch sizes in use, without one buffer per shape ever seen. */
 const STAGING_KEPT = 4;

@@ -7,6 +7,7 @@ import { EffnetError } from '../errors.js';
 import type { BuiltGraph, InputLayout } from './builder.js';
 import type { TensorSpec } from './graph.js';
 import type { GpuInputTensor, StageDump } from './model-types.js';
+import type * as web from '../platform-types.js';
 
 /**
  * A caller's input whose shape passed every check, with its data not yet copied: the shape is all the device
@@ -79,7 +80,7 @@ export const isGpuInput = (input: unknown): input is GpuInputTensor =>
 
 /** What a checked GPU input gives `run`: commands copying it into the network's input, and the shape. */
 export interface CheckedGpuInput {
-  data: (enc: GPUCommandEncoder, input: GPUBuffer) => void;
+  data: (enc: web.GPUCommandEncoder, input: web.GPUBuffer) => void;
   batch: number;
   height: number;
   width: number;
@@ -104,7 +105,7 @@ const usageNames = (usage: number): string =>
  */
 const deviceOf = new WeakMap<GPUBuffer, GPUDevice>();
 
-export async function checkGpuInput(input: GpuInputTensor, device: GPUDevice): Promise<CheckedGpuInput> {
+export async function checkGpuInput(input: GpuInputTensor, device: web.GPUDevice): Promise<CheckedGpuInput> {
   const { buffer } = input;
   const isBuffer = typeof buffer === 'object' && buffer !== null && typeof (buffer as Partial<GPUBuffer>).mapState === 'string' && typeof (buffer as Partial<GPUBuffer>).usage === 'number';
   if (!isBuffer) throw new EffnetError('INPUT', `input buffer must be a GPUBuffer, got ${describe(buffer)}`);

@@ -9,10 +9,11 @@ import { createBuffer } from '../buffers.js';
 import { encodeDispatch, type Dispatch } from '../kernels/launch.js';
 import { median } from '../stats.js';
 import type { TimestampPlan } from './executor.js';
+import type * as web from '../platform-types.js';
 
 /** Timestamp writes for the network's passes, and the commands that copy the queries out for reading. */
 export interface PassTimestamps extends TimestampPlan {
-  resolve(enc: GPUCommandEncoder): void;
+  resolve(enc: web.GPUCommandEncoder): void;
 }
 
 export interface StageTime {
@@ -28,7 +29,7 @@ export class PassTimer {
   private readonly readback: GPUBuffer;
 
   /** `pairs` passes can be timed; pair i uses queries 2i and 2i+1. Needs the `timestamp-query` feature. */
-  constructor(device: GPUDevice, readonly pairs: number) {
+  constructor(device: web.GPUDevice, readonly pairs: number) {
     const bytes = pairs * 2 * 8;
     this.querySet = device.createQuerySet({ label: 'pass-timer', type: 'timestamp', count: pairs * 2 });
     this.resolved = createBuffer(device, { label: 'pass-timer.resolve', bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
@@ -36,7 +37,7 @@ export class PassTimer {
   }
 
   /** The timestampWrites for a pass recorded outside CompiledGraph.encode. */
-  writes(pair: number): GPUComputePassTimestampWrites {
+  writes(pair: number): web.GPUComputePassTimestampWrites {
     return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * pair, endOfPassWriteIndex: 2 * pair + 1 };
   }
 
@@ -107,12 +108,12 @@ export interface Repeats {
  * `timestamp-query`) the pass's GPU time; without, the wall time from submit until onSubmittedWorkDone, a submit
  * per side.
  */
-export async function timeDispatches(device: GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[]> {
+export async function timeDispatches(device: web.GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[]> {
   return (await dispatchSamples(device, timestamps, sides, o)).map(median);
 }
 
 /** timeDispatches' samples themselves, per side (ms per repetition, `o.runs` of them): for a spread beside the median. */
-export async function dispatchSamples(device: GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[][]> {
+export async function dispatchSamples(device: web.GPUDevice, timestamps: boolean, sides: readonly (readonly Dispatch[])[], o: Repeats): Promise<number[][]> {
   const reps = (i: number) => (typeof o.reps === 'number' ? o.reps : o.reps[i]!);
   const label = o.label ?? 'timing';
   const together = timestamps && !!o.sameSubmit;
