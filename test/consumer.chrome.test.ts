@@ -10,7 +10,7 @@
  * The tarball's packed and unpacked sizes and the browser bundle's size are printed for the record.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,32 @@ describe('the packed package', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { arch: string; pass: boolean; relL2: number };
     expect(out).toMatchObject({ arch: 'efficientnet_b0', pass: true });
+    expect(out.relL2).toBeLessThan(1e-5);
+  });
+
+  test("V2-S as a new user types it: pretrained('efficientnet_v2_s'), loadModel, classify at torchvision's 384² bilinear", async () => {
+    // download.pytorch.org is out of reach here, so the cache is seeded the way a finished download leaves it: the
+    // file under torchvision's name in <EFFNET_CACHE>/checkpoints/ (here the V2-S fixture, seeded weights).
+    const cache = mkdtempSync(join(tmpdir(), 'effnet-consumer-cache-'));
+    mkdirSync(join(cache, 'checkpoints'));
+    symlinkSync(join(fixtures, 'efficientnet_v2_s.weights.safetensors'), join(cache, 'checkpoints', 'efficientnet_v2_s-dd5fe13b.pth'));
+    writeFileSync(
+      join(app, 'v2s.mjs'),
+      `import { readFile } from 'node:fs/promises';
+import { loadModel, classify, pretrained, parseSafetensors, verifyModel } from 'effnet-webgpu';
+const { arch, weights, preset, source } = await pretrained('efficientnet_v2_s');
+const model = await loadModel({ arch, weights });
+const { predictions } = await classify(model, [process.argv[2]]);
+const report = await verifyModel(model, parseSafetensors(new Uint8Array(await readFile(process.argv[3]))));
+console.log(JSON.stringify({ arch: model.spec.name, source, preset: preset.name, size: preset.size, top: predictions[0].length, relL2: report.logits.relL2 }));
+model.dispose();
+`,
+    );
+    const r = await run(process.execPath, ['v2s.mjs', join(images, 'n01440764_tench.JPEG'), join(fixtures, 'efficientnet_v2_s.io.safetensors')], app, { EFFNET_CACHE: cache });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { arch: string; source: string; preset: string; size: number; top: number; relL2: number };
+    expect(out).toMatchObject({ arch: 'efficientnet_v2_s', preset: 'torchvision-bilinear-384-384', size: 384, top: 5 });
+    expect(out.source).toMatch(/efficientnet_v2_s-dd5fe13b\.pth/);
     expect(out.relL2).toBeLessThan(1e-5);
   });
 
