@@ -93,13 +93,16 @@ type Pixels = { source: 'buffer'; width: number; height: number; rgba: Uint8Arra
 /** What a value is, for messages. */
 const describe = (v: unknown): string => (v === null || typeof v !== 'object' ? String(v) : Object.prototype.toString.call(v).slice(8, -1));
 
+/** Whether an input is an encoded image (bytes, a path or a URL) that must be read or decoded first. */
+const isEncoded = (img: ImageInput): img is EncodedImage => typeof img === 'string' || img instanceof URL || img instanceof Uint8Array || img instanceof ArrayBuffer;
+
 /** Encoded images decoded (files and URLs read first); decoded pixels and browser images as they are. */
 function decoded(img: ImageInput, n: number, maxPixels: number | undefined): DecodedImage | GpuImageSource | Promise<DecodedImage> {
   const opts = maxPixels === undefined ? {} : { maxPixels };
+  if (!isEncoded(img)) return img;
   if (typeof img === 'string' || img instanceof URL) return readImageFile(img, opts);
   if (img instanceof Uint8Array) return decodeImage(img, `image ${n}`, opts);
-  if (img instanceof ArrayBuffer) return decodeImage(new Uint8Array(img), `image ${n}`, opts);
-  return img;
+  return decodeImage(new Uint8Array(img), `image ${n}`, opts);
 }
 
 function pixelsOf(img: DecodedImage | GpuImageSource, n: number, device: GPUDevice, maxPixels: number | undefined): Pixels {
@@ -148,7 +151,7 @@ export async function classify(model: Model, images: readonly ImageInput[], opti
   const { device } = model.gpu;
   // Encoded images are read and decoded first (a browser image in the same batch is copied after that), then
   // every image is checked before anything is allocated or copied.
-  const inputs = images.some((img) => typeof img === 'string' || img instanceof URL || img instanceof Uint8Array || img instanceof ArrayBuffer)
+  const inputs = images.some(isEncoded)
     ? await Promise.all(images.map((img, n) => decoded(img, n, opts.maxPixels)))
     : (images as readonly (DecodedImage | GpuImageSource)[]);
   const pixels = inputs.map((img, n) => pixelsOf(img, n, device, opts.maxPixels));
