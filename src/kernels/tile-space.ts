@@ -13,6 +13,7 @@
  */
 import { EffnetError } from '../errors.js';
 import { parseExpression, type Expression } from './expression.js';
+import { headerValues } from './launch.js';
 import type { Overrides } from './library.js';
 import type { UniformValues } from './reflect.js';
 import { kernelEntry, kernelSource, type KernelEntry } from './registry.js';
@@ -90,9 +91,8 @@ export function tileProblem(kernel: string, uniforms: UniformValues, fixed: Over
     const [lo, hi] = space.ranges[k]!;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return `${k} = ${preview(v)} is outside ${lo}..${hi}`;
   }
-  const values: Record<string, number> = {};
-  for (const [k, v] of Object.entries(uniforms)) if (typeof v === 'number') values[k] = v;
-  Object.assign(values, fixed, tile);
+  // Every key was checked above to be one of the tile's, holding an integer in range.
+  const values = headerValues(uniforms, { ...fixed, ...(tile as Overrides) });
   for (const r of space.requires) {
     let ok: number;
     try {
