@@ -136,11 +136,14 @@ export async function pretrained(arch: ArchName = 'efficientnet_b0', opts: Pretr
   const { ensureCheckpoint } = await import('./weights/fetch.js');
   const mirror = opts.mirror ?? process.env.EFFNET_PRETRAINED_MIRROR;
   const where = mirror ? mirrored(mirror, file) : tvWeights.url;
+  // A file the caller names by its own checksum is cached under that checksum too, so it and torchvision's file
+  // never stand in for each other.
+  const sha256 = opts.sha256 ?? file.slice(file.lastIndexOf('-') + 1, file.lastIndexOf('.'));
   const weights = await ensureCheckpoint({
     ...fetchOpts,
     from: where,
-    file,
-    sha256: opts.sha256 ?? file.slice(file.lastIndexOf('-') + 1, file.lastIndexOf('.')),
+    file: opts.sha256 === undefined ? file : file.replace(/\.pth$/, `.sha256-${opts.sha256}.pth`),
+    sha256,
     // torchvision's stated size, with room for a mirror's re-save; a URL serving more is refused as it streams.
     maxBytes: Math.ceil(tvWeights.mib * 1.05 * 2 ** 20) + (1 << 20),
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -112,7 +112,8 @@ describe('fetched once into the cache, checksum checked (a loopback mirror)', ()
     const before = requests.length;
     const progress: LoadProgress[] = [];
     const got = await pretrained('efficientnet_b0', { from: 'torchvision', mirror: mirror(), sha256: fixtureSha.slice(0, 16), cacheDir, onProgress: (p) => progress.push(p) });
-    expect(got.weights).toBe(join(cacheDir, 'checkpoints', B0_FILE));
+    // Cached under the checksum it was asked for: never taken for torchvision's own file, nor that for it.
+    expect(got.weights).toBe(join(cacheDir, 'checkpoints', B0_FILE.replace('.pth', `.sha256-${fixtureSha.slice(0, 16)}.pth`)));
     expect(requests.length - before).toBe(1);
     expect(progress.at(-1)).toEqual({ loaded: readFileSync(fixture).byteLength, total: readFileSync(fixture).byteLength });
     const again = await pretrained('efficientnet_b0', { from: 'torchvision', mirror: mirror(), sha256: fixtureSha.slice(0, 16), cacheDir });
@@ -129,6 +130,8 @@ describe('fetched once into the cache, checksum checked (a loopback mirror)', ()
   test('effnet export-weights --arch A --from torchvision converts the cached checkpoint; a mirror without the file is named', async () => {
     const saved = process.env.EFFNET_CACHE;
     process.env.EFFNET_CACHE = cacheDir;
+    // Where a finished download of torchvision's file lies (its checksum cannot be forged here).
+    symlinkSync(fixture, join(cacheDir, 'checkpoints', B0_FILE));
     try {
       const out = join(cacheDir, 'out', 'b0-torchvision.safetensors');
       const r = await effnet('export-weights', '--arch', 'efficientnet_b0', '--from', 'torchvision', '--out', out, '--json');
