@@ -84,7 +84,7 @@ async function main(): Promise<void> {
 
   // 1. Many runs of one shape.
   {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     const x = image(1, res);
     // The runs measure the steady state: the tuned schedule, not the quick one and the compile that replaces it.
     await model.prepare({ batch: 1, height: res, width: res });
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     let rssAtMark = 0;
     let worstDispose = 0;
     for (let c = 1; c <= cycles; c++) {
-      const model: Model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+      const model: Model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
       const times = c % 10 === 0 ? 3 : 1;
       for (let r = 0; r < times; r++) await model.run(x);
       const t0 = performance.now();
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
 
   // 3. Many shapes through one bounded schedule cache.
   {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', ...(budgetMB === undefined ? {} : { scheduleCacheBytes: budgetMB * MB }) });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', ...(budgetMB === undefined ? {} : { scheduleCacheBytes: budgetMB * MB }) });
     const budget = model.memory().schedules.budgetBytes;
     let worstOver = -Infinity;
     let exact = true;

@@ -18,10 +18,22 @@ import { checkModelOptions } from './runtime/options.js';
 import { attachBackgroundTuner } from './tuning/background.js';
 import { resolveTuning } from './tuning/file.js';
 import { classifySize } from './classify.js';
+import { CpuModel } from './cpu/model.js';
+import { cpuRuntime, type CpuRuntime, type CpuRuntimeOptions } from './cpu/runtime.js';
 import type * as web from './platform-types.js';
 
 /** ModelOptions (each documented there), plus where the weights come from and which device runs them. */
 export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'preprocess'> {
+  /**
+   * Which backend runs the model. 'auto' (default): our WebGPU kernels on a hardware adapter; the CPU runtime
+   * (`cpu`) when WebGPU is absent, offers no adapter, or only a software one (SwiftShader, WARP, llvmpipe) — and
+   * WebGPU after all, software adapter or not, when no CPU runtime is installed or configured. 'webgpu' never
+   * falls back; 'cpu' always runs on the CPU runtime. `model.backend` says which ran and why. Giving a `device`
+   * means 'webgpu'.
+   */
+  backend?: 'auto' | 'webgpu' | 'cpu';
+  /** The CPU runtime's settings: in a browser LiteRT.js's module and wasm URL (required there for the fallback). */
+  cpu?: CpuRuntimeOptions;
   /**
    * A zoo name ('efficientnet_b0' … 'efficientnet_v2_xl', 'effnetv2_s', …) or a custom stage table; omitted, a
    * state dict's keys and shapes name it (family, variant and width: `inferArch`).
@@ -43,11 +55,18 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
   prepare?: 'classify' | readonly (InputShape | 'classify')[];
 }
 
+/** A model either backend runs: both have `run`, `classify` takes both, `dispose`, `memory()` and `backend`. */
+export type LoadedModel = Model | CpuModel;
+
 /**
- * Options are checked before anything is read; then the weights (and the architecture they imply), the device,
- * the tuning for that device's adapter, the model; and a background tuner when asked for.
+ * Options are checked before anything is read; then the backend ('auto': the adapter, and the CPU runtime when the
+ * adapter is missing or software), the weights (and the architecture they imply), for WebGPU the tuning for that
+ * device's adapter; the model; and a background tuner when asked for.
  */
-export async function loadModel(opts: LoadModelOptions): Promise<Model> {
+export async function loadModel(opts: LoadModelOptions & ({ backend: 'webgpu' } | { device: web.GPUDevice | Gpu })): Promise<Model>;
+export async function loadModel(opts: LoadModelOptions & { backend: 'cpu' }): Promise<CpuModel>;
+export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel>;
+export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
   if (!opts) throw new EffnetError('MODEL_SPEC', 'loadModel needs { weights } (and arch, unless the weights are a state dict)');
   if (opts.weights === undefined) {
     throw new EffnetError('WEIGHTS', "loadModel needs weights: a .safetensors path/URL, a TF.js model, ModelParams, or 'random'");
@@ -55,12 +74,18 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
   const { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups, signal, timeoutMs } = opts;
   const options: ModelOptions = { quickStart, target, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups };
   checkModelOptions(options);
+  const backend = opts.backend ?? 'auto';
+  if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new EffnetError('INPUT', `backend must be 'auto', 'webgpu' or 'cpu', got '${String(backend)}'`);
+  if (backend === 'cpu' && opts.device !== undefined) throw new EffnetError('INPUT', "backend 'cpu' takes no device: a device means WebGPU");
+  if (backend === 'cpu' && tune === 'background') throw new EffnetError('INPUT', "tune: 'background' tunes our WebGPU kernels; backend 'cpu' has none");
   const prepare = preparedRuns(opts.prepare);
   const base = archOf(opts.arch);
   throwIfAborted(signal, 'loadModel');
-  // The GPU first: without WebGPU (NO_WEBGPU, NO_ADAPTER) no byte of the weights is requested.
+  // The backend first: without WebGPU and without a CPU runtime no byte of the weights is requested.
+  const chosen = await chooseBackend(backend, opts);
+  if ('cpu' in chosen) return loadCpuModel(base, opts, chosen.cpu, chosen.reason, prepare);
   const given = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
-  const gpu = given ?? (await leaseSharedGpu());
+  const gpu = given ?? chosen.gpu!;
   let model: Model;
   try {
     const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
@@ -72,6 +97,7 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     if (!given) gpu.destroy();
     throw e;
   }
+  model.backend = { name: 'webgpu', runtime: 'effnet-webgpu', detail: adapterName(gpu.report), reason: chosen.reason };
   // Uploading the weights and compiling cannot be cut short midway; an abort during them still rejects, and
   // the model they built is disposed (its GPU buffers freed) rather than handed to a caller who gave up.
   if (signal?.aborted) {
@@ -90,6 +116,61 @@ export async function loadModel(opts: LoadModelOptions): Promise<Model> {
     throw e;
   }
   if (tune === 'background') attachBackgroundTuner(model, tuneBudgetS);
+  return model;
+}
+
+type Chosen = { gpu?: Gpu; reason: string } | { cpu: CpuRuntime; reason: string };
+
+/**
+ * The backend `backend` means here. 'auto' keeps a hardware adapter; a missing or software one goes to the CPU
+ * runtime when there is one, else stays (software adapter) or fails with what is missing (no WebGPU and no CPU
+ * runtime: the WebGPU error, naming the fallback that would have run).
+ */
+async function chooseBackend(backend: 'auto' | 'webgpu' | 'cpu', opts: LoadModelOptions): Promise<Chosen> {
+  if (backend === 'cpu') return { cpu: await cpuRuntime(opts.cpu), reason: "backend 'cpu' was asked for" };
+  if (opts.device !== undefined) return { reason: 'a device was given' };
+  if (backend === 'webgpu') return { gpu: await leaseSharedGpu(), reason: "backend 'webgpu' was asked for" };
+  let gpu: Gpu;
+  try {
+    gpu = await leaseSharedGpu();
+  } catch (e) {
+    if (!isEffnetError(e, 'NO_WEBGPU') && !isEffnetError(e, 'NO_ADAPTER')) throw e;
+    try {
+      return { cpu: await cpuRuntime(opts.cpu), reason: `no WebGPU here (${e.code}: ${e.message})` };
+    } catch (cpuError) {
+      if (!isEffnetError(cpuError, 'CPU_RUNTIME')) throw cpuError;
+      throw new EffnetError(e.code, `${e.message} The CPU fallback is not available either: ${cpuError.message}`, { cause: e });
+    }
+  }
+  if (!gpu.report.isFallback) return { gpu, reason: `a hardware adapter (${adapterName(gpu.report)})` };
+  try {
+    const cpu = await cpuRuntime(opts.cpu);
+    gpu.destroy();
+    return { cpu, reason: `the only adapter is a software one (${adapterName(gpu.report)}): the CPU runtime is faster there` };
+  } catch (cpuError) {
+    if (!isEffnetError(cpuError, 'CPU_RUNTIME')) {
+      gpu.destroy();
+      throw cpuError;
+    }
+    return { gpu, reason: `the only adapter is a software one (${adapterName(gpu.report)}) and no CPU runtime is available (${cpuError.message})` };
+  }
+}
+
+async function loadCpuModel(base: ArchSpec | undefined, opts: LoadModelOptions, runtime: CpuRuntime, reason: string, prepare: readonly (InputShape | 'classify')[]): Promise<CpuModel> {
+  const { signal } = opts;
+  const { spec, params, preprocess } = await resolveWeights(base, opts.weights, opts);
+  throwIfAborted(signal, 'loadModel (after reading the weights)');
+  const model = new CpuModel(spec, params, runtime, preprocess, reason);
+  try {
+    for (const run of prepare) {
+      const res = classifySize(model);
+      await model.prepare(run === 'classify' ? { batch: 1, height: res, width: res } : run);
+      throwIfAborted(signal, 'loadModel (while compiling the prepared runs)');
+    }
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   return model;
 }
 

@@ -14,6 +14,8 @@ import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, presetLaunch, type PreprocessP
 import { IMAGENET_CLASSES, torchvisionEval } from './pretrained.js';
 import { topK, type TopEntry } from './kernels/softmax.js';
 import type { Model } from './runtime/model.js';
+import type { CpuModel } from './cpu/model.js';
+import { preprocessRef } from './reference/preprocess.js';
 import type { StageTime } from './runtime/timing.js';
 
 /**
@@ -60,7 +62,7 @@ export interface Classification {
   wallMs: number;
 }
 
-export async function classifyImages(model: Model, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
+export async function classifyImages(model: Model | CpuModel, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<Prediction[][]> {
   return (await classify(model, images, opts)).predictions;
 }
 
@@ -71,7 +73,7 @@ export type ImageOutcome = { top: Prediction[] } | { error: string };
  * classifyImages for a batch in which an image may be bad (decoded, but more than the GPU takes): a batch
  * that fails is run again image by image, so one image never costs the others their results.
  */
-export async function classifyEach(model: Model, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<ImageOutcome[]> {
+export async function classifyEach(model: Model | CpuModel, images: readonly ImageInput[], opts: ClassifyOptions = {}): Promise<ImageOutcome[]> {
   try {
     return (await classifyImages(model, images, opts)).map((top) => ({ top }));
   } catch {
@@ -107,6 +109,11 @@ function decoded(img: ImageInput, n: number, maxPixels: number | undefined): Dec
 
 function pixelsOf(img: DecodedImage | GpuImageSource, n: number, device: GPUDevice, maxPixels: number | undefined): Pixels {
   if (isGpuImageSource(img)) return { source: 'texture', ...checkGpuSource(img, device, `image ${n}`, maxPixels), image: img };
+  return bufferPixels(img, n);
+}
+
+/** Decoded RGBA8 pixels, checked: an INPUT error naming what image `n` is instead. */
+function bufferPixels(img: unknown, n: number): Extract<Pixels, { source: 'buffer' }> {
   const d = img as Partial<DecodedImage> | null;
   if (typeof d !== 'object' || d === null || !(d.rgba instanceof Uint8Array)) {
     throw new EffnetError(
@@ -126,16 +133,16 @@ function pixelsOf(img: DecodedImage | GpuImageSource, n: number, device: GPUDevi
  * eval transform for the architecture's official weights (B3: resize 320, crop 300, bicubic; V2-L: [-1, 1]
  * normalisation), or B0's (PREPROCESS_TORCHVISION) for an architecture torchvision has no weights for.
  */
-export function classifyPreset(model: Model): PreprocessPreset {
+export function classifyPreset(model: Pick<Model, 'preprocess' | 'spec'>): PreprocessPreset {
   if (model.preprocess === 'tfjs') return PREPROCESS_TFJS;
   return torchvisionEval(model.spec.name) ?? PREPROCESS_TORCHVISION;
 }
 
 /** The input size classify uses with `preset`: the size the weights were evaluated at, else the model's resolution. */
-export const classifySize = (model: Model, preset: PreprocessPreset = classifyPreset(model)): number => preset.size ?? model.spec.resolution;
+export const classifySize = (model: Pick<Model, 'preprocess' | 'spec'>, preset: PreprocessPreset = classifyPreset(model)): number => preset.size ?? model.spec.resolution;
 
 /** classifyImages, plus how long it took and (with `timed`) where the GPU time went. */
-export async function classify(model: Model, images: readonly ImageInput[], options: ClassifyOptions = {}): Promise<Classification> {
+export async function classify(model: Model | CpuModel, images: readonly ImageInput[], options: ClassifyOptions = {}): Promise<Classification> {
   const t0 = performance.now();
   if (typeof options !== 'object' || options === null) throw new EffnetError('INPUT', `classify options must be an object, got ${describe(options)}`);
   const preset = options.preset ?? classifyPreset(model);
@@ -148,6 +155,7 @@ export async function classify(model: Model, images: readonly ImageInput[], opti
   if (images.length === 0) return { predictions: [], wallMs: 0 };
   const size = opts.size ?? classifySize(model, preset);
   const batch = images.length;
+  if (!('gpu' in model)) return classifyOnCpu(model, images, { ...opts, size, t0 });
   const { device } = model.gpu;
   // Encoded images are read and decoded first (a browser image in the same batch is copied after that), then
   // every image is checked before anything is allocated or copied.
@@ -198,4 +206,36 @@ export async function classify(model: Model, images: readonly ImageInput[], opti
     // After the run's read-back: the GPU is done with them.
     for (const b of temporaries) b.destroy();
   }
+}
+
+/**
+ * classify on the CPU backend: the images decoded, then cropped, resized and normalised by the float64
+ * preprocessing reference (the definition the GPU kernels are tested against), into one NHWC batch that the
+ * CPU runtime runs. Browser images need a canvas to read their pixels: decode them first (`decodeImage`).
+ */
+async function classifyOnCpu(
+  model: CpuModel,
+  images: readonly ImageInput[],
+  opts: ClassifyOptions & { preset: PreprocessPreset; labels: readonly string[] | undefined; size: number; t0: number },
+): Promise<Classification> {
+  const decodedImages = await Promise.all(images.map((img, n) => decoded(img, n, opts.maxPixels)));
+  const { size, preset } = opts;
+  const input = new Float32Array(images.length * size * size * 3);
+  decodedImages.forEach((img, n) => {
+    if (isGpuImageSource(img)) {
+      throw new EffnetError('INPUT', `image ${n}: a browser image (${describe(img)}) is copied to the GPU by the WebGPU backend; on the CPU backend pass its bytes or a DecodedImage (decodeImage)`);
+    }
+    const p = bufferPixels(img, n);
+    const hwc = preprocessRef({
+      width: p.width, height: p.height, rgba: p.rgba, crop: preset.crop(p.width, p.height, size), outH: size, outW: size,
+      mode: preset.mode, antialias: preset.antialias, edge: preset.edge, mean: preset.mean, std: preset.std,
+    });
+    input.set(hwc, n * size * size * 3);
+  });
+  const probs = await model.run({ data: input, shape: [images.length, size, size, 3], layout: 'NHWC' }, { probabilities: true });
+  const k = model.classes;
+  const predictions = images.map((_, n) =>
+    topK(probs.subarray(n * k, (n + 1) * k), opts.top ?? 5).map((t) => ({ ...t, label: opts.labels?.[t.index] ?? `class ${t.index}` })),
+  );
+  return { predictions, wallMs: performance.now() - opts.t0 };
 }

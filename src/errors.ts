@@ -24,6 +24,7 @@
  * | ABORTED           | io/read.ts, runtime/model.ts: the caller's AbortSignal fired during a load or a run |
  * | TUNING            | tuning/file.ts, kernels/tuning.ts: a tuning file or entry the kernels cannot take (names the entry and key) |
  * | SELF_TEST         | runtime/self-test.ts: every variant of a launch failed the on-device self-test, so no correct one is left |
+ * | CPU_RUNTIME       | cpu/: the CPU backend's runtime is not installed or not configured, or failed to load or run    |
  */
 export type ErrorCode =
   | 'NO_WEBGPU'
@@ -45,7 +46,8 @@ export type ErrorCode =
   | 'IO'
   | 'ABORTED'
   | 'TUNING'
-  | 'SELF_TEST';
+  | 'SELF_TEST'
+  | 'CPU_RUNTIME';
 
 export class EffnetError extends Error {
   readonly code: ErrorCode;

@@ -109,7 +109,7 @@ describe('a block kind added as one block-table row', () => {
     const params = randomParams(spec, 7);
     const batch = 2;
     const data = randomF32(batch * 3 * RES * RES, 5);
-    const model = await loadModel({ arch: spec, weights: params });
+    const model = await loadModel({ backend: 'webgpu', arch: spec, weights: params });
     try {
       const got = await model.run({ data, shape: [batch, 3, RES, RES], layout: 'NCHW' });
       const want = referenceForward(params, spec, { data, shape: [batch, 3, RES, RES], layout: 'NCHW' }, { blocks: { fused_keep_project: fusedProjectRef } }).logits!;

@@ -16,7 +16,7 @@ describe('classification of real photos with the real pretrained B0 (our decoder
     const names = io.metadata.images!.split(',');
     const want = io.get('probabilities').f32();
     const { modelDir, labels } = await ensurePretrainedB0();
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: modelDir });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: modelDir });
     try {
       const images = await Promise.all(names.map((n) => readImageFile(shared + 'images/' + n)));
       const preds = await classifyImages(model, images, { preset: PREPROCESS_TFJS, top: 5, labels });
@@ -40,7 +40,7 @@ describe('classification of real photos with the real pretrained B0 (our decoder
 describe("loadModel's prepare: the first classify runs on the tuned schedule", () => {
   test("prepare: 'classify' compiles exactly the schedule classify then runs; a bad prepare is refused before any weights byte", async () => {
     const photo = shared + 'images/n01440764_tench.JPEG';
-    const model = await loadModel({ arch: 'efficientnet_b0_small', weights: 'random', tuning: 'none', prepare: 'classify' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0_small', weights: 'random', tuning: 'none', prepare: 'classify' });
     try {
       // Compiled before loadModel resolved: the tuned schedule of one image at the model's resolution.
       expect(model.memory().schedules.schedules).toBe(1);
@@ -51,7 +51,7 @@ describe("loadModel's prepare: the first classify runs on the tuned schedule", (
       model.dispose();
     }
     // Checked before the weights are read: the path does not exist, yet the error is about prepare.
-    const bad = await loadModel({ weights: '/nonexistent.safetensors', prepare: [{ batch: 0, height: 8, width: 8 }] }).catch((e: unknown) => e);
+    const bad = await loadModel({ backend: 'webgpu', weights: '/nonexistent.safetensors', prepare: [{ batch: 0, height: 8, width: 8 }] }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ code: 'INPUT' });
     expect((bad as Error).message).toMatch(/^prepare: each run must be 'classify' or \{ batch, height, width, layout\? \}/);
   });

@@ -104,7 +104,7 @@ describe('the packed package', () => {
       `import { readFile } from 'node:fs/promises';
 import { loadModel, classify, pretrained, parseSafetensors, verifyModel } from 'effnet-webgpu';
 const { arch, weights, preset, source } = await pretrained('efficientnet_v2_s');
-const model = await loadModel({ arch, weights });
+const model = await loadModel({ backend: 'webgpu', arch, weights });
 const { predictions } = await classify(model, [process.argv[2]]);
 const report = await verifyModel(model, parseSafetensors(new Uint8Array(await readFile(process.argv[3]))));
 console.log(JSON.stringify({ arch: model.spec.name, source, preset: preset.name, size: preset.size, top: predictions[0].length, relL2: report.logits.relL2 }));
@@ -134,7 +134,7 @@ model.dispose();
 import { loadModel, classify, pretrained, readImageFile } from 'effnet-webgpu';
 const path = process.argv[2];
 const { arch, weights } = await pretrained('efficientnet_b0');
-const model = await loadModel({ arch, weights });
+const model = await loadModel({ backend: 'webgpu', arch, weights });
 const bytes = new Uint8Array(await readFile(path));
 const { predictions } = await classify(model, [path, bytes, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), await readImageFile(path)]);
 let bad;
@@ -284,7 +284,7 @@ describe('browser apps built with zero-config bundlers, run in headless Chromium
       `import { isSupported, loadModel } from 'effnet-webgpu';
 globalThis.noGpuRun = async (url) => {
   const support = await isSupported();
-  const error = await loadModel({ weights: url }).then(() => undefined, (e) => ({ code: e.code, message: e.message }));
+  const error = await loadModel({ backend: 'webgpu', weights: url }).then(() => undefined, (e) => ({ code: e.code, message: e.message }));
   return { support, error };
 };
 `,

@@ -34,7 +34,7 @@ describe('runtime generality: GPU vs float64 reference on tables and sizes it wa
       const params = randomParams(c.spec, 7);
       const shape = (c.layout === 'NCHW' ? [c.batch, 3, c.res, c.res] : [c.batch, c.res, c.res, 3]) as [number, number, number, number];
       const data = randomF32(c.batch * 3 * c.res * c.res, 5);
-      const model = await loadModel({ arch: c.spec, weights: params });
+      const model = await loadModel({ backend: 'webgpu', arch: c.spec, weights: params });
       try {
         const got = await model.run({ data, shape, layout: c.layout });
         const want = referenceForward(params, c.spec, { data, shape, layout: c.layout }).logits!;

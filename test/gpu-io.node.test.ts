@@ -30,7 +30,7 @@ describe('GPU-resident input and output (Node, Dawn)', () => {
   const read = async (b: GPUBuffer, floats: number) => new Float32Array(await readBuffer(device, b, floats * 4));
 
   beforeAll(async () => {
-    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     device = model.gpu.device;
     const create = device.createBuffer.bind(device);
     device.createBuffer = (d: GPUBufferDescriptor) => {

@@ -54,7 +54,7 @@ const cases: Case[] = [
 describe('oversized inputs: LIMIT_EXCEEDED from the plan, at once, no copy, the model fine afterwards', () => {
   let model: Model;
   beforeAll(async () => {
-    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
   });
   afterAll(() => model?.dispose());
 

@@ -74,7 +74,7 @@ const runCases: RunCase[] = [
 describe('hostile run() arguments and outputs: every one an EffnetError, the model fine afterwards', () => {
   let model: Model;
   beforeAll(async () => {
-    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
   });
   afterAll(() => model?.dispose());
 
@@ -113,7 +113,7 @@ describe('numerically broken weights: NUMERIC naming the stage that overflowed',
       const w = params.blocks[b]!.project.weight;
       for (let i = 0; i < w.length; i++) w[i]! *= 1e38;
     }
-    const model = await loadModel({ arch: spec, weights: params });
+    const model = await loadModel({ backend: 'webgpu', arch: spec, weights: params });
     try {
       expectError(await caught(() => model.run({ data: ramp(), shape })), 'NUMERIC', /logits are non-finite .*the first non-finite stage output is features\.4\b/);
       expectError(await caught(() => model.runStages({ data: ramp(), shape }, { tier: 'quick' })), 'NUMERIC', /features\.4\b/);
@@ -131,7 +131,7 @@ describe('dispose() under work in flight', () => {
     { name: "on the caller's device", gpu: acquireGpu },
   ])('$name: the running call and the queued ones reject with DISPOSED', async ({ gpu }) => {
     const device = await gpu();
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', ...(device ? { device } : {}) });
+    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', backend: 'webgpu', ...(device ? { device } : {}) });
     await stillRuns(model);
     const calls = [
       model.run({ data: ramp(), shape }),
@@ -151,7 +151,7 @@ describe('dispose() under work in flight', () => {
     expect(errors.filter((e) => e !== undefined).length).toBeGreaterThanOrEqual(2);
     expectError(await caught(() => model.run({ data: ramp(), shape })), 'DISPOSED', /disposed/);
     // A fresh model on that device (or a fresh one) still works.
-    const again = await loadModel({ arch: 'efficientnet_b0', weights: 'random', ...(device ? { device } : {}) });
+    const again = await loadModel({ arch: 'efficientnet_b0', weights: 'random', backend: 'webgpu', ...(device ? { device } : {}) });
     try {
       await stillRuns(again);
     } finally {

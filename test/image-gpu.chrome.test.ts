@@ -24,7 +24,7 @@ describe('classify from ImageBitmap, canvas, OffscreenCanvas, <img> and VideoFra
     await chrome.page.evaluate(`import('/effnet.js').then((m) => { globalThis.m = m; })`);
     await chrome.page.evaluate(async () => {
       const { m } = globalThis as unknown as { m: Effnet };
-      const model = await m.loadModel({ arch: 'efficientnet_b0', weights: '/model/model.json' });
+      const model = await m.loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: '/model/model.json' });
       const device = model.gpu.device;
       const textures: { destroyed: boolean }[] = [];
       const create = device.createTexture.bind(device);

@@ -45,7 +45,7 @@ const failures = (r: KernelBenchReport, set?: ShapeRow['set']) =>
 describe('planted bugs in the naive depthwise kernel (B0, default options)', () => {
   let model: Model;
   beforeAll(async () => {
-    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', quickStart: false });
+    model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', quickStart: false });
   });
   afterAll(() => model?.dispose());
   test('a Dispatch line giving 1e9 workgroups is refused before anything runs, naming the shape', async () => {

@@ -124,7 +124,7 @@ describe('the contract check (before anything runs)', () => {
 describe('on the GPU (B0, Node)', () => {
   let model: Model;
   beforeAll(async () => {
-    model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', quickStart: false });
+    model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', quickStart: false });
   });
   afterAll(() => model?.dispose());
 

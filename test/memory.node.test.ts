@@ -72,7 +72,7 @@ describe('the schedule cache is bounded', () => {
   });
 
   test('scheduleCacheBytes must be a finite number ≥ 0', async () => {
-    const e = await loadModel({ arch: 'efficientnet_b0', weights: 'random', scheduleCacheBytes: -1 }).catch((x: unknown) => x);
+    const e = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', scheduleCacheBytes: -1 }).catch((x: unknown) => x);
     expect(isEffnetError(e, 'INPUT')).toBe(true);
     expect((e as Error).message).toMatch(/scheduleCacheBytes must be a finite number of bytes ≥ 0, got -1/);
   });
@@ -83,7 +83,7 @@ describe('dispose() and the shared device', () => {
     const shared = await leaseSharedGpu();
     const census = bufferCensus(shared.device);
     const liveBefore = census.live;
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     expect(model.gpu.device).toBe(shared.device);
     // The second run of a shape starts its tuned compile in the background (seconds on SwiftShader).
     const x = image(1, 96);
@@ -105,7 +105,7 @@ describe('dispose() and the shared device', () => {
     for (let i = 0; i < 300 && census.live > liveBefore; i++) await new Promise((r) => setTimeout(r, 100));
     expect(census.live).toBe(liveBefore);
     // The device outlives the model: the next one leases it again and runs.
-    const again = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const again = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     try {
       expect(again.gpu.device).toBe(shared.device);
       expect((await again.run(image(1, 40))).length).toBe(1000);
@@ -115,14 +115,14 @@ describe('dispose() and the shared device', () => {
   });
 
   test('a lost shared device is replaced by a fresh one for the next model', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     const lost = model.gpu.device;
     lost.destroy();
     const e = await model.run(image(1, 40)).catch((x: unknown) => x);
     expect(isEffnetError(e, 'DEVICE_LOST') || isEffnetError(e, 'GPU_VALIDATION')).toBe(true);
     model.dispose();
     await lost.lost;
-    const fresh = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const fresh = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     try {
       expect(fresh.gpu.device).not.toBe(lost);
       expect((await fresh.run(image(1, 40))).length).toBe(1000);

@@ -19,7 +19,7 @@ describe('parity with torchvision (headless Chromium)', () => {
       const report: VerifyReport = await host.session.page.evaluate(
         async (a, w, d) => {
           const e = (globalThis as unknown as { effnet: typeof import('../src/index.js') }).effnet;
-          const model = await e.loadModel({ arch: a, weights: w });
+          const model = await e.loadModel({ backend: 'webgpu', arch: a, weights: w });
           try {
             const dump = e.parseSafetensors(new Uint8Array(await (await fetch(d)).arrayBuffer()));
             return await e.verifyModel(model, dump);

@@ -15,7 +15,7 @@ const dump = (name: string) => parseSafetensors(new Uint8Array(readFileSync(fixt
  * against the fixture's dump within MODEL_TOLERANCE.relL2, and free the model.
  */
 async function expectParity(arch: string, options: { target?: 'gpu' } = {}, schedule?: 'quick'): Promise<void> {
-  const model = await loadModel({ arch: getArch(arch), weights: fixtures + `${arch}.weights.safetensors`, ...options });
+  const model = await loadModel({ backend: 'webgpu', arch: getArch(arch), weights: fixtures + `${arch}.weights.safetensors`, ...options });
   try {
     const report = await verifyModel(model, dump(`${arch}.io.safetensors`), undefined, schedule);
     console.log(arch, options.target ?? '', schedule ?? '', JSON.stringify(report.stages.map((s) => [s.name, s.relL2.toExponential(2)])), 'logits', report.logits);
@@ -56,7 +56,7 @@ describe('parity with torchvision (Node, Dawn)', () => {
     const bytes = serializeSafetensors(kept);
     const input = dump('efficientnet_v2_s.io.safetensors').get('input');
     const tensor = { data: input.f32(), shape: [...input.shape] };
-    const fallback = await loadModel({ arch, weights: bytes });
+    const fallback = await loadModel({ backend: 'webgpu', arch, weights: bytes });
     const gpu = await loadModel({ arch, weights: bytes, target: 'gpu', device: fallback.gpu });
     try {
       const want = await fallback.runStages(tensor);

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openChrome, type ChromeSession } from '../tools/harness/index.js';
 import { PEER_ASSETS, PEER_ROOTS, runOnce } from '../tools/peers/peers.js';
-import { ensurePeerModel } from '../tools/peers/peer-models.js';
+import { ensurePeerModel } from '../src/cpu/model-files.js';
 import type { EngineName, OpenSpec } from '../tools/browser/peers.js';
 import { customArch, getArch, scaledArch, type ArchSpec } from '../src/model/tables.js';
 import { randomParams } from '../src/weights/random.js';

@@ -18,10 +18,10 @@ import { errorStats } from '../src/verify.js';
 import { MODEL_TOLERANCE } from '../src/tolerance.js';
 import { isEffnetError } from '../src/errors.js';
 import type { ModelParams } from '../src/weights/params.js';
-import { peerGraph } from '../tools/peers/graph.js';
-import { readOnnx, writeOnnx } from '../tools/peers/onnx-writer.js';
-import { TFLITE_OPS, writeTflite } from '../tools/peers/tflite-writer.js';
-import { ensurePeerModel, peerModelKey } from '../tools/peers/peer-models.js';
+import { peerGraph } from '../src/cpu/graph.js';
+import { readOnnx, writeOnnx } from '../src/cpu/onnx-writer.js';
+import { TFLITE_OPS, writeTflite } from '../src/cpu/tflite-writer.js';
+import { ensurePeerModel, peerModelKey } from '../src/cpu/model-files.js';
 
 const b0 = getArch('efficientnet_b0');
 const b0Params = randomParams(b0, 7);
@@ -188,7 +188,7 @@ describe('peer model cache', () => {
     expect(new Set([a, ...other]).size).toBe(5);
     expect(a).toMatch(/tiny-32-b1-[0-9a-f]{16}\.tflite$/);
     // The key follows the weights' values, not the object holding them.
-    expect(peerModelKey('onnx', spec, randomParams(spec, 1), 32, 1)).toBe(peerModelKey('onnx', spec, params, 32, 1));
+    expect(await peerModelKey('onnx', spec, randomParams(spec, 1), 32, 1)).toBe(await peerModelKey('onnx', spec, params, 32, 1));
   });
 });
 

@@ -120,11 +120,11 @@ describe('fetched once into the cache, checksum checked (a loopback mirror)', ()
     expect(again.weights).toBe(got.weights);
     expect(requests.length - before).toBe(1);
 
-    const model = await loadModel({ arch: got.arch, weights: got.weights });
+    const model = await loadModel({ backend: 'webgpu', arch: got.arch, weights: got.weights });
     expect(model.preprocess).toBe('torchvision');
     // classify's default for a torchvision model is the transform pretrained() names for it.
     expect(classifyPreset(model).name).toBe(got.preset.name);
-    expect(await logitsOf(model)).toEqual(await logitsOf(await loadModel({ weights: fixture })));
+    expect(await logitsOf(model)).toEqual(await logitsOf(await loadModel({ backend: 'webgpu', weights: fixture })));
   });
 
   test('effnet export-weights --arch A --from torchvision converts the cached checkpoint; a mirror without the file is named', async () => {
@@ -162,7 +162,7 @@ describe('fetched once into the cache, checksum checked (a loopback mirror)', ()
 
 test("a TF.js model behind a compressing server (no Content-Length): the total is the manifest's, and progress reaches it", async () => {
   const seen: LoadProgress[] = [];
-  const model = await loadModel({ arch: 'efficientnet_b0', weights: `${base}/tfjs/model.json`, onProgress: (p) => seen.push(p) });
+  const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: `${base}/tfjs/model.json`, onProgress: (p) => seen.push(p) });
   model.dispose();
   const total = readdirSync(tfjsDir).filter((f) => f.endsWith('.bin')).reduce((n, f) => n + readFileSync(join(tfjsDir, f)).byteLength, 0);
   expect(seen.length).toBeGreaterThan(1);

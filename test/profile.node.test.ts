@@ -6,7 +6,7 @@ import { profileModel, timestampQuantumNs } from '../src/profile.js';
 
 describe('per-stage GPU profile (timestamp queries)', () => {
   test('B0: a timed pass per table stage, stage times add up to the unprofiled run', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     try {
       const p = await profileModel(model, { runs: 8 });
       console.log(JSON.stringify({ total: p.totalMs, unprofiled: p.unprofiledMs, overhead: p.overheadPct, stages: p.stages.map((s) => [s.name, s.block, s.resolution, s.ms!.median.toFixed(2), s.gflops!.toFixed(2)]) }));

@@ -14,7 +14,7 @@ async function rejects(p: Promise<unknown>, code: ErrorCode, re: RegExp): Promis
 
 describe('model API: bad input is a clear error, never a crash or a wrong answer', () => {
   test('input shape, dtype, NaN, layout and disposal are validated before any GPU work', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     try {
       await rejects(model.run(new Float32Array(100)), 'INPUT', /not a whole number of 3×224×224 images/);
       await rejects(model.run({ data: new Float32Array(3 * 64 * 64), shape: [1, 4, 64, 48] }), 'INPUT', /needs|3 channels/);
@@ -35,14 +35,14 @@ describe('model API: bad input is a clear error, never a crash or a wrong answer
 
   test('weights: unknown format, unreadable path, wrong architecture are named', async () => {
     const bogus = serializeSafetensors({ 'some.tensor': { dtype: 'F32', shape: [2], data: new Float32Array(2) } });
-    await rejects(loadModel({ arch: 'efficientnet_b0', weights: bogus }), 'WEIGHTS', /not a torchvision .* or timm .* state_dict; first tensors: some\.tensor/);
-    await rejects(loadModel({ arch: 'efficientnet_b0', weights: '/no/such/weights.safetensors' }), 'IO', /cannot read weights from \/no\/such\/weights\.safetensors/);
-    await rejects(loadModel({ arch: 'efficientnet_b9' as ArchName, weights: 'random' }), 'MODEL_SPEC', /efficientnet_b9/);
-    await rejects(loadModel({ arch: { ...getArch('efficientnet_b0'), stages: [] }, weights: 'random' }), 'MODEL_SPEC', /stage/);
+    await rejects(loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: bogus }), 'WEIGHTS', /not a torchvision .* or timm .* state_dict; first tensors: some\.tensor/);
+    await rejects(loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: '/no/such/weights.safetensors' }), 'IO', /cannot read weights from \/no\/such\/weights\.safetensors/);
+    await rejects(loadModel({ backend: 'webgpu', arch: 'efficientnet_b9' as ArchName, weights: 'random' }), 'MODEL_SPEC', /efficientnet_b9/);
+    await rejects(loadModel({ backend: 'webgpu', arch: { ...getArch('efficientnet_b0'), stages: [] }, weights: 'random' }), 'MODEL_SPEC', /stage/);
   });
 
   test('a different batch and resolution re-plans and caches per shape; dispose frees every buffer', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     const a = await model.run({ data: new Float32Array(2 * 3 * 64 * 64).fill(0.5), shape: [2, 3, 64, 64] });
     const b = await model.run({ data: new Float32Array(1 * 3 * 64 * 64).fill(0.5), shape: [1, 3, 64, 64] });
     expect(a.length).toBe(2000);
@@ -83,7 +83,7 @@ describe('the output check', () => {
 
 describe('liveness arena', () => {
   test('quick start: first runs on the quick schedule, then the tuned one once compiled; both agree', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random' });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random' });
     try {
       const x = { data: new Float32Array(2 * 3 * 64 * 64).map((_, i) => Math.sin(i * 0.01)), shape: [2, 3, 64, 64] };
       const first = await model.run(x);
@@ -101,7 +101,7 @@ describe('liveness arena', () => {
     } finally {
       model.dispose();
     }
-    const off = await loadModel({ arch: 'efficientnet_b0', weights: 'random', quickStart: false });
+    const off = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', quickStart: false });
     try {
       const x = { data: new Float32Array(3 * 64 * 64).fill(0.25), shape: [1, 3, 64, 64] };
       expect(Array.from(await off.run(x))).toEqual(Array.from(await off.run(x, { tier: 'tuned' })));

@@ -60,7 +60,7 @@ const input64 = { data: Float32Array.from({ length: 2 * 3 * 64 * 64 }, (_, i) =>
 describe('the on-device self-test (Node, Dawn)', () => {
   test('a miscompiled variant is caught before its first use, replaced by its plain sibling, and named; the run stays correct', async () => {
     // What a correct device computes (Dawn's shared device, untouched).
-    const clean = await loadModel({ arch: SMALL, weights: 'random', target: 'gpu', tuning: 'none', quickStart: false });
+    const clean = await loadModel({ backend: 'webgpu', arch: SMALL, weights: 'random', target: 'gpu', tuning: 'none', quickStart: false });
     const want = await clean.run(input64);
     clean.dispose();
     // The GPU target's SE-gated projections: the "driver" applies SiLU where none belongs.
@@ -159,7 +159,7 @@ describe('the tuner checks every candidate against the planned tile (Node, Dawn)
 
 describe('tuning files never change the logits beyond f32 rounding (Node, Dawn)', () => {
   test('legal tiles for every tunable launch agree with the planned schedule; wrong files are typed errors; a bad cache is dropped with warnings', async () => {
-    const base = await loadModel({ arch: SMALL, weights: 'random', target: 'gpu', tuning: 'none', quickStart: false });
+    const base = await loadModel({ backend: 'webgpu', arch: SMALL, weights: 'random', target: 'gpu', tuning: 'none', quickStart: false });
     try {
       const planned = await base.run(input64);
       const s = await instrument(base, { batch: 2, height: 64, width: 64 });
@@ -231,12 +231,12 @@ describe('tuning files never change the logits beyond f32 rounding (Node, Dawn)'
     try {
       const t0 = performance.now();
       let err: unknown;
-      await loadModel({ arch: SMALL, weights: 'random', tuning: `http://127.0.0.1:${port}/tuning.json`, timeoutMs: 300 }).catch((e: unknown) => (err = e));
+      await loadModel({ backend: 'webgpu', arch: SMALL, weights: 'random', tuning: `http://127.0.0.1:${port}/tuning.json`, timeoutMs: 300 }).catch((e: unknown) => (err = e));
       expect(isEffnetError(err, 'IO'), String(err)).toBe(true);
       expect((err as Error).message).toMatch(/no data for 0\.3 s/);
       expect(performance.now() - t0).toBeLessThan(5000);
       // A load that still works afterwards: nothing of the failed one is in the way.
-      const m = await loadModel({ arch: SMALL, weights: 'random', tuning: 'none' });
+      const m = await loadModel({ backend: 'webgpu', arch: SMALL, weights: 'random', tuning: 'none' });
       m.dispose();
     } finally {
       server.closeAllConnections();

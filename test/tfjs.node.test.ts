@@ -12,7 +12,7 @@ const fixtures = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url
 describe('real pretrained B0 (TF.js graph model) on the GPU', () => {
   test('reproduces TensorFlow.js probabilities within 1e-4 with identical top-1 on all 16 images', async () => {
     const { modelDir } = await ensurePretrainedB0();
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: modelDir });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: modelDir });
     try {
       expect(model.spec.padding).toBe('same');
       const io = parseSafetensors(new Uint8Array(readFileSync(fixtures + 'tfjs_b0.io.safetensors')));

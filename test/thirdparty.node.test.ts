@@ -26,7 +26,7 @@ describe('parity with third-party PyTorch model code (Node, Dawn)', () => {
   }
 
   test('loadModel takes a PyTorch checkpoint without arch; weights that cannot name their network need one', async () => {
-    const model = await loadModel({ weights: `${seeds}dli14_effnetv2_s_w050.pth` });
+    const model = await loadModel({ backend: 'webgpu', weights: `${seeds}dli14_effnetv2_s_w050.pth` });
     try {
       expect(model.spec.name).toBe('effnetv2_s_w0.5');
       const io = parseSafetensors(new Uint8Array(readFileSync(`${seeds}dli14_effnetv2_s_w050.io.safetensors`)));
@@ -35,6 +35,6 @@ describe('parity with third-party PyTorch model code (Node, Dawn)', () => {
     } finally {
       model.dispose();
     }
-    await expect(loadModel({ weights: 'random' })).rejects.toThrow("random weights need an arch; only a state dict (safetensors or PyTorch checkpoint) names its own");
+    await expect(loadModel({ backend: 'webgpu', weights: 'random' })).rejects.toThrow("random weights need an arch; only a state dict (safetensors or PyTorch checkpoint) names its own");
   });
 });

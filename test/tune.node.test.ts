@@ -92,7 +92,7 @@ describe('tuning keys, candidates and tuning files (no GPU)', () => {
 
 describe('on-device tuning (Node, Dawn)', () => {
   test('tuneModel times candidates within its budget; the cache it writes is what the next load takes', async () => {
-    const model = await loadModel({ arch: 'efficientnet_b0', weights: 'random', tuning: 'none', quickStart: false });
+    const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: 'random', tuning: 'none', quickStart: false });
     try {
       const r = await tuneModel(model, { res: 64, budgetS: 6, maxCandidates: 3 });
       expect(r.timer).toBe('timestamp-query');
@@ -128,7 +128,7 @@ describe('on-device tuning (Node, Dawn)', () => {
   test('a tuned schedule (every tunable launch on another tile) matches torchvision within MODEL_TOLERANCE', async () => {
     // The GPU target's tiles compile quickly here; the second candidate of every launch stands in for a choice.
     const choices = new Map<string, Record<string, number>>();
-    const model0 = await loadModel({ arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors', target: 'gpu', tuning: 'none' });
+    const model0 = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: fixtures + 'efficientnet_b0.weights.safetensors', target: 'gpu', tuning: 'none' });
     try {
       const s = await instrument(model0, { batch: 2, height: 224, width: 224 });
       for (const op of s.passes.flatMap((p) => p.ops)) {

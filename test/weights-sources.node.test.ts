@@ -80,7 +80,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  reference = await logitsOf(await loadModel({ weights: file }));
+  reference = await logitsOf(await loadModel({ backend: 'webgpu', weights: file }));
 });
 afterAll(() => server?.close());
 
@@ -96,7 +96,7 @@ describe('weights sources', () => {
   ];
   test.each(sources)('$name gives the same logits as the path', async ({ weights }) => {
     const seen: LoadProgress[] = [];
-    const model = await loadModel({ weights: weights() as never, onProgress: (p) => seen.push(p) });
+    const model = await loadModel({ backend: 'webgpu', weights: weights() as never, onProgress: (p) => seen.push(p) });
     expect(model.spec.name).toBe('efficientnet_b0');
     expect(await logitsOf(model)).toEqual(reference);
     if (seen.length) {
@@ -108,7 +108,7 @@ describe('weights sources', () => {
 
   test('a compressing server sends no length: the total comes from the safetensors header, and progress reaches it', async () => {
     const seen: LoadProgress[] = [];
-    const model = await loadModel({ weights: `${base}/gzip/b0.safetensors`, onProgress: (p) => seen.push(p) });
+    const model = await loadModel({ backend: 'webgpu', weights: `${base}/gzip/b0.safetensors`, onProgress: (p) => seen.push(p) });
     expect(await logitsOf(model)).toEqual(reference);
     expect(seen.at(-1)).toEqual({ loaded: bytes.byteLength, total: bytes.byteLength });
     // Every report once the header has been read carries the true total, never less than what was loaded.
@@ -119,21 +119,21 @@ describe('weights sources', () => {
 
   test('a path reports progress with the total, chunk by chunk', async () => {
     const seen: LoadProgress[] = [];
-    (await loadModel({ weights: file, onProgress: (p) => seen.push(p) })).dispose();
+    (await loadModel({ backend: 'webgpu', weights: file, onProgress: (p) => seen.push(p) })).dispose();
     expect(seen.length).toBeGreaterThanOrEqual(Math.ceil(bytes.byteLength / (4 << 20)));
     expect(seen.at(-1)).toEqual({ loaded: bytes.byteLength, total: bytes.byteLength });
   });
 
   test('an AbortSignal stops a load (already aborted, or mid-stream) with ABORTED', async () => {
-    const early = await loadModel({ weights: file, signal: AbortSignal.abort() }).catch((e: unknown) => e);
+    const early = await loadModel({ backend: 'webgpu', weights: file, signal: AbortSignal.abort() }).catch((e: unknown) => e);
     expect(isEffnetError(early, 'ABORTED')).toBe(true);
     const ctl = new AbortController();
-    const mid = await loadModel({ weights: `${base}/b0.safetensors`, signal: ctl.signal, onProgress: () => ctl.abort() }).catch((e: unknown) => e);
+    const mid = await loadModel({ backend: 'webgpu', weights: `${base}/b0.safetensors`, signal: ctl.signal, onProgress: () => ctl.abort() }).catch((e: unknown) => e);
     expect(isEffnetError(mid, 'ABORTED')).toBe(true);
     expect((mid as Error).message).toMatch(/was aborted/);
     // After the last byte: the load still rejects, naming the phase it was in, and the model is never handed out.
     const done = new AbortController();
-    const late = await loadModel({ weights: file, signal: done.signal, onProgress: (p) => p.loaded === p.total && done.abort() }).catch((e: unknown) => e);
+    const late = await loadModel({ backend: 'webgpu', weights: file, signal: done.signal, onProgress: (p) => p.loaded === p.total && done.abort() }).catch((e: unknown) => e);
     expect(isEffnetError(late, 'ABORTED')).toBe(true);
     expect((late as Error).message).toBe('loadModel (after reading the weights) was aborted');
     // While the weights upload: the device aborts at its first buffer, the model built is disposed (its
@@ -177,7 +177,7 @@ describe('weights sources', () => {
   });
 
   test('an AbortSignal on run rejects that run only; the model runs on', async () => {
-    const model = await loadModel({ weights: file });
+    const model = await loadModel({ backend: 'webgpu', weights: file });
     try {
       const aborted = await model.run(input, { signal: AbortSignal.abort() }).catch((e: unknown) => e);
       expect(isEffnetError(aborted, 'ABORTED')).toBe(true);
@@ -194,12 +194,12 @@ describe('weights sources', () => {
   });
 
   test('anything else is a WEIGHTS error naming what was given', async () => {
-    const e = await loadModel({ weights: 42 as never }).catch((x: unknown) => x);
+    const e = await loadModel({ backend: 'webgpu', weights: 42 as never }).catch((x: unknown) => x);
     expect(isEffnetError(e, 'WEIGHTS')).toBe(true);
     expect((e as Error).message).toMatch(/got number/);
     const used = new Response(bytes);
     await used.arrayBuffer();
-    const again = await loadModel({ weights: used }).catch((x: unknown) => x);
+    const again = await loadModel({ backend: 'webgpu', weights: used }).catch((x: unknown) => x);
     expect(isEffnetError(again, 'IO')).toBe(true);
     expect((again as Error).message).toMatch(/already read/);
   });
@@ -210,11 +210,11 @@ describe('the engine weights file', () => {
     const { spec, bytes: written } = await exportWeights({ weights: file });
     const exported = written as Uint8Array<ArrayBuffer>;
     expect(spec.name).toBe('efficientnet_b0');
-    const model = await loadModel({ weights: new Blob([exported]) });
+    const model = await loadModel({ backend: 'webgpu', weights: new Blob([exported]) });
     expect(model.preprocess).toBe('torchvision');
     expect(await logitsOf(model)).toEqual(reference);
     // A file for one network refuses to load as another.
-    const e = await loadModel({ arch: 'efficientnet_b1', weights: exported }).catch((x: unknown) => x);
+    const e = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b1', weights: exported }).catch((x: unknown) => x);
     expect(isEffnetError(e, 'WEIGHTS')).toBe(true);
     expect((e as Error).message).toMatch(/these weights are for efficientnet_b0, not efficientnet_b1/);
   });
@@ -222,9 +222,9 @@ describe('the engine weights file', () => {
   test('a custom table and its input affine survive export (random weights of a 2-stage net)', async () => {
     const spec = { ...getArch('efficientnet_b0'), name: 'tiny', stages: getArch('efficientnet_b0').stages.slice(0, 2), headC: 64 };
     const params = { ...randomParams(spec, 3), inputAffine: { scale: [2, 3, 4], shift: [-1, -0.5, 0.25] } };
-    const direct = await logitsOf(await loadModel({ arch: spec, weights: params }));
+    const direct = await logitsOf(await loadModel({ backend: 'webgpu', arch: spec, weights: params }));
     const exported = (await exportWeights({ arch: spec, weights: params })).bytes as Uint8Array<ArrayBuffer>;
-    const model = await loadModel({ weights: exported });
+    const model = await loadModel({ backend: 'webgpu', weights: exported });
     expect(model.spec).toEqual(spec);
     expect(model.preprocess).toBe('tfjs');
     expect(await logitsOf(model)).toEqual(direct);
@@ -240,7 +240,7 @@ describe('the engine weights file', () => {
     const key = [...b.tensors.keys()].find((k) => k.endsWith('.weight'))!;
     expect(b.tensors.get(key)!.dtype).toBe('F16');
     expect(Array.from(b.tensors.get(key)!.f32())).toEqual(Array.from(a.tensors.get(key)!.f32(), (x) => f16BitsToF32(f32ToF16Bits(x))));
-    const model = await loadModel({ weights: f16 });
+    const model = await loadModel({ backend: 'webgpu', weights: f16 });
     const got = await logitsOf(model);
     const c = compare(got, reference, TOL.f16Weights, 'F16 weights');
     console.log(`F16 export: ${(f16.byteLength / 2 ** 20).toFixed(1)} of ${(f32.byteLength / 2 ** 20).toFixed(1)} MiB; logits max |Δ| ${c.maxAbs.toExponential(2)}`);
@@ -262,7 +262,7 @@ describe('the engine weights file', () => {
     const summary = JSON.parse(r.stdout) as { arch: string; bytes: number; dtype: string };
     expect(summary).toMatchObject({ arch: 'efficientnet_b0', dtype: 'F32' });
     expect(readFileSync(out).byteLength).toBe(summary.bytes);
-    expect(await logitsOf(await loadModel({ weights: out }))).toEqual(reference);
+    expect(await logitsOf(await loadModel({ backend: 'webgpu', weights: out }))).toEqual(reference);
     const half = join(dir, 'new', 'folder', 'b0-f16.safetensors');
     const h = await effnet('export-weights', '--weights', file, '--out', half, '--dtype', 'f16', '--json');
     expect(h.code, h.stderr).toBe(0);

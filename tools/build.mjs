@@ -14,15 +14,16 @@ const common = {
   sourcemap: true,
   logLevel: 'warning',
   // Node-only modules are reached through dynamic imports that never run in a browser.
-  external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild', 'jpeg-js', 'pngjs'],
+  external: ['webgpu', 'puppeteer-core', 'node:*', 'esbuild', 'jpeg-js', 'pngjs', 'onnxruntime-node', 'protobufjs'],
 };
 
 /**
  * The browser builds hold no Node built-in and no Node-only package: every use of one sits behind `isNode`
  * (src/env.ts) as a dynamic import, which here resolves to a module whose import rejects, naming what was
- * asked for. So an app's bundler (esbuild, Vite, webpack) never sees `node:fs`, Dawn or the PNG/JPEG decoders.
+ * asked for. So an app's bundler (esbuild, Vite, webpack) never sees `node:fs`, Dawn, the PNG/JPEG decoders, or the Node CPU
+ * runtime (onnxruntime-node) and the ONNX writer's protobufjs.
  */
-const NODE_ONLY = /^(node:.*|webgpu|jpeg-js|pngjs)$/;
+const NODE_ONLY = /^(node:.*|webgpu|jpeg-js|pngjs|onnxruntime-node|protobufjs)$/;
 const nodeStubs = {
   name: 'node-only-stubs',
   setup(b) {

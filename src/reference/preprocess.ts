@@ -83,20 +83,31 @@ export function preprocessRef(spec: PreprocessRefSpec): Float64Array {
     : [0, W - 1, 0, spec.height - 1];
   const tx = axisTaps(spec, outW, crop.x, crop.width, loX, hiX);
   const ty = axisTaps(spec, outH, crop.y, crop.height, loY, hiY);
+  // Separable: each source row the vertical taps read is resampled horizontally once, then the rows are mixed
+  // (the same sums as Σ_a Σ_b wy_a · wx_b · pixel, and a photo's many rows cost one pass each, not one per output).
+  const rows = new Map<number, Float64Array>();
+  for (const r of ty) {
+    for (const i of r.index) {
+      if (rows.has(i)) continue;
+      const row = new Float64Array(outW * 3);
+      for (let ox = 0; ox < outW; ox++) {
+        const rx = tx[ox]!;
+        for (let c = 0; c < 3; c++) {
+          let acc = 0;
+          for (let b = 0; b < rx.index.length; b++) acc += rx.weight[b]! * spec.rgba[(i * W + rx.index[b]!) * 4 + c]!;
+          row[ox * 3 + c] = acc;
+        }
+      }
+      rows.set(i, row);
+    }
+  }
   const y = new Float64Array(outH * outW * 3);
   for (let oy = 0; oy < outH; oy++) {
     const ry = ty[oy]!;
-    for (let ox = 0; ox < outW; ox++) {
-      const rx = tx[ox]!;
-      for (let c = 0; c < 3; c++) {
-        let acc = 0;
-        for (let a = 0; a < ry.index.length; a++) {
-          let row = 0;
-          for (let b = 0; b < rx.index.length; b++) row += rx.weight[b]! * spec.rgba[(ry.index[a]! * W + rx.index[b]!) * 4 + c]!;
-          acc += ry.weight[a]! * row;
-        }
-        y[(oy * outW + ox) * 3 + c] = (acc / 255 - spec.mean[c]!) / spec.std[c]!;
-      }
+    for (let k = 0; k < outW * 3; k++) {
+      let acc = 0;
+      for (let a = 0; a < ry.index.length; a++) acc += ry.weight[a]! * rows.get(ry.index[a]!)![k]!;
+      y[oy * outW * 3 + k] = (acc / 255 - spec.mean[k % 3]!) / spec.std[k % 3]!;
     }
   }
   return y;

@@ -131,6 +131,17 @@ export interface ModelTuning {
   warnings: readonly string[];
 }
 
+/** Which backend runs a model, and why (`loadModel`'s `backend` decision; the CLI's adapter line prints it). */
+export interface BackendInfo {
+  name: 'webgpu' | 'cpu';
+  /** 'effnet-webgpu' (our kernels) or the CPU runtime: 'onnxruntime-node', 'litert-wasm'. */
+  runtime: string;
+  /** The adapter, or the CPU runtime's version and threads. */
+  detail: string;
+  /** Why this backend: asked for, or what `'auto'` found. */
+  reason: string;
+}
+
 /** What `model.memory()` reports: GPU bytes held, exact from the model's own allocations. */
 export interface ModelMemory {
   weightBytes: number;

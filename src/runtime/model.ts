@@ -5,7 +5,7 @@
  */
 import { abortable, throwIfAborted } from '../abort.js';
 import { EffnetError, isEffnetError } from '../errors.js';
-import type { Gpu } from '../gpu.js';
+import { adapterName, type Gpu } from '../gpu.js';
 import type { Overrides } from '../kernels/library.js';
 import { KernelLibrary } from '../kernels/library.js';
 import type { ArchSpec } from '../model/tables.js';
@@ -15,7 +15,7 @@ import type { ArenaPlan } from './arena.js';
 import { packModel, uploadWeights, type InputLayout } from './builder.js';
 import { ScheduleCompiler } from './compile.js';
 import { exposeInternals, type TunerHooks } from './instrument.js';
-import type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+import type { BackendInfo, GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 import { checkModelOptions, checkRunOptions, warnOnce } from './options.js';
 import { ScheduleTiers } from './schedules.js';
 import { SelfTest } from './self-test.js';
@@ -35,6 +35,8 @@ export class Model {
   readonly #ownsDevice: boolean;
   #disposed = false;
   readonly info: ModelInfo;
+  /** Which backend runs this model and why (loadModel's choice; a Model made otherwise is WebGPU by construction). */
+  backend: BackendInfo;
   /**
    * The input the weights expect: 'tfjs' — [0, 1] RGB, TF-style resize (PREPROCESS_TFJS), for TF-Hub weights
    * that normalise internally; 'torchvision' — ImageNet mean/std (PREPROCESS_TORCHVISION).
@@ -57,6 +59,7 @@ export class Model {
     opts: ModelOptions,
   ) {
     this.info = modelInfo(spec);
+    this.backend = { name: 'webgpu', runtime: 'effnet-webgpu', detail: adapterName(gpu.report), reason: 'made with Model.create' };
     this.preprocess = opts.preprocess ?? 'torchvision';
     this.#tuning = { ...tuning, choices: new Map(tuning.choices) };
     this.#weights = weights;

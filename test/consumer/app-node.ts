@@ -17,6 +17,9 @@ export async function app(path: string, signal: AbortSignal): Promise<string> {
     await classify(model, [42]);
     // @ts-expect-error nor is an <img>'s description
     await classify(model, [{ src: path }]);
+    // @ts-expect-error backend 'auto' may have chosen the CPU runtime: narrow the model before reaching for its GPU
+    void model.gpu;
+    if (!('gpu' in model)) return `${predictions[0]?.[0]?.label} on the CPU (${model.backend.runtime}: ${model.backend.reason})`;
     // @ts-expect-error the device is opaque where WebGPU is not declared, or a GPUDevice: never a string, nor `any`
     const device: string = model.gpu.device;
     return `${predictions[0]?.[0]?.label} on ${model.gpu.report.device} ${device}`;

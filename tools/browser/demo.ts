@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
   setStatus(`loading ${config.arch} weights…`, 'loading');
   const t0 = performance.now();
-  const model = await loadModel({ arch: getArch(config.arch), weights: new URL(config.weights, location.href).href });
+  const model = await loadModel({ backend: 'webgpu', arch: getArch(config.arch), weights: new URL(config.weights, location.href).href });
   const loadMs = performance.now() - t0;
   const preset = config.preset === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION;
   const adapter = formatAdapter(model.gpu.report);

@@ -52,7 +52,7 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
   const threads = navigator.hardwareConcurrency;
   switch (s.engine) {
     case 'effnet-webgpu': {
-      const model = await loadModel({ arch: typeof s.arch === 'string' ? getArch(s.arch) : validateArch(s.arch), weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
+      const model = await loadModel({ backend: 'webgpu', arch: typeof s.arch === 'string' ? getArch(s.arch) : validateArch(s.arch), weights: s.modelUrl, target: s.target, tuning: s.tuning ?? 'none' });
       const probabilities = s.output === 'probabilities';
       const [batch, a, b, c] = s.shape as [number, number, number, number];
       const [height, width] = s.layout === 'NCHW' ? [b, c] : [a, b];

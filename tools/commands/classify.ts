@@ -6,7 +6,7 @@
  */
 import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
-import { intFlag, parseFlags } from '../harness/index.js';
+import { backendFlag, intFlag, parseFlags } from '../harness/index.js';
 import { DEFAULT_MAX_PIXELS } from '../../src/image/decode.js';
 import { getArch, isArchName } from '../../src/model/tables.js';
 import { pretrained } from '../../src/pretrained.js';
@@ -18,9 +18,9 @@ import type { ClassifyResult } from '../jobs/classify.js';
 export const classifyCommand: Command = {
   name: 'classify',
   summary: 'Top-k ImageNet classes for images (default: pretrained EfficientNet-B0 on the sample photos)',
-  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W | --from tf-hub|torchvision] [--mirror URL|DIR] [--batch 8] [--max-mp 120] [--host node|chrome] [--json]',
+  usage: 'effnet classify [IMG...] [--top 5] [--arch efficientnet_b0] [--weights W | --from tf-hub|torchvision] [--mirror URL|DIR] [--batch 8] [--max-mp 120] [--backend auto|webgpu|cpu] [--host node|chrome] [--json]',
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host', 'max-mp', 'from', 'mirror'], booleans: ['json'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['top', 'weights', 'arch', 'batch', 'host', 'max-mp', 'from', 'mirror', 'backend'], booleans: ['json'] });
     const host = hostFlag(flags.host);
     const top = intFlag(flags.top, 'top', 5);
     const batchSize = intFlag(flags.batch, 'batch', 8);
@@ -28,6 +28,8 @@ export const classifyCommand: Command = {
     const maxMp = flags['max-mp'] === undefined ? DEFAULT_MAX_PIXELS / 1e6 : Number(flags['max-mp']);
     if (!(maxMp > 0)) throw new Error(`--max-mp must be a positive number of megapixels, got ${String(flags['max-mp'])}`);
     const maxPixels = maxMp * 1e6;
+    const backend = backendFlag(flags.backend);
+    if (backend === 'cpu' && host === 'chrome') throw new Error('--backend cpu runs in Node (onnxruntime-node); in a page the CPU backend is LiteRT.js, which an app configures (README: "Without WebGPU")');
     const log = (s: string) => process.stderr.write(s + '\n');
     // The package's sample photos and labels; its B0 weights too unless others are asked for.
     const b0 = await ensurePretrainedB0({ log });
@@ -55,7 +57,7 @@ export const classifyCommand: Command = {
         weights: await jobs.weights(weights),
         weightsNote: `${tfjs ? 'TF.js graph' : 'state-dict'} weights from ${weights}`,
         images: files.map((name) => ({ name, file: jobs.file(name) })),
-        top, batchSize, maxPixels, labels: b0.labels, memory: !json,
+        top, batchSize, maxPixels, labels: b0.labels, memory: !json, backend,
       }),
       {
         log: json ? undefined : (s) => log(`effnet: ${s}`),

@@ -48,3 +48,10 @@ export function intFlag(v: string | boolean | undefined, name: string, fallback:
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be ${min === 1 ? 'a positive integer' : `an integer ≥ ${min}`}, got ${String(v)}`);
   return n;
 }
+
+/** `--backend`: loadModel's backend ('auto' when absent), or an error naming the choices. */
+export function backendFlag(v: string | boolean | undefined): 'auto' | 'webgpu' | 'cpu' {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'webgpu' || v === 'cpu') return v;
+  throw new Error(`--backend must be auto, webgpu or cpu, got ${String(v)}`);
+}

@@ -21,8 +21,10 @@ export interface ClassifyJob {
   batchSize: number;
   maxPixels: number;
   labels: string[];
-  /** Also measure the GPU memory the last batch's schedule holds. */
+  /** Also measure the GPU memory the last batch's schedule holds (WebGPU backend only). */
   memory: boolean;
+  /** loadModel's backend ('auto' by default: the CPU runtime on a software adapter when one is installed). */
+  backend: 'auto' | 'webgpu' | 'cpu';
 }
 
 export type ClassifyResult = { image: string; top?: Prediction[]; error?: string };
@@ -34,9 +36,11 @@ export interface Classified {
 }
 
 export async function classifyJob(job: ClassifyJob, host: JobHost): Promise<Classified> {
-  const model = await loadModel({ ...(job.arch ? { arch: getArch(job.arch) } : {}), weights: job.weights });
+  const model = await loadModel({ ...(job.arch ? { arch: getArch(job.arch) } : {}), weights: job.weights, backend: job.backend });
   try {
-    host.log(`${model.spec.name} ${host.where(`${job.weightsNote}, ${model.preprocess} preprocessing`)} on ${formatAdapter(model.gpu.report)}`);
+    const on = 'gpu' in model ? formatAdapter(model.gpu.report) : `the CPU: ${model.backend.detail}`;
+    host.log(`${model.spec.name} ${host.where(`${job.weightsNote}, ${model.preprocess} preprocessing`)} on ${on}`);
+    host.log(`backend: ${model.backend.name} (${model.backend.runtime}), because ${model.backend.reason}`);
     const preset = classifyPreset(model);
     const results: ClassifyResult[] = [];
     const t0 = performance.now();
@@ -61,7 +65,7 @@ export async function classifyJob(job: ClassifyJob, host: JobHost): Promise<Clas
       host.progress(Math.min(i + job.batchSize, job.images.length), job.images.length);
     }
     const seconds = (performance.now() - t0) / 1000;
-    if (!job.memory || !lastBatch) return { results, seconds, memory: null };
+    if (!job.memory || !lastBatch || !('gpu' in model)) return { results, seconds, memory: null };
     // The schedule the last batch ran on (so this compiles nothing, nor waits for the tuned tier).
     const res = classifySize(model, preset);
     const arena = await model.activationArena(lastBatch, res, res, 'nhwc', true);

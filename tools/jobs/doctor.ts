@@ -46,7 +46,7 @@ export interface DoctorReport {
 
 export async function doctorJob(job: DoctorJob, host: JobHost): Promise<DoctorReport> {
   const t0 = performance.now();
-  const model = await loadModel({ arch: getArch(job.arch), weights: 'random', target: job.target, subgroups: job.subgroups, selfTest: 'on' });
+  const model = await loadModel({ backend: 'webgpu', arch: getArch(job.arch), weights: 'random', target: job.target, subgroups: job.subgroups, selfTest: 'on' });
   try {
     const r = model.gpu.report;
     host.log(`adapter: ${formatAdapter(r)}`);

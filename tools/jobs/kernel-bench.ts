@@ -21,7 +21,7 @@ export interface KernelBenchJob {
 export async function kernelBenchJob(job: KernelBenchJob, host: JobHost): Promise<KernelBenchReport> {
   const user = checkUserKernel(job.op, job.source, job.label);
   // Tuned pipelines from the start: the schedule benchmarked is the one every run takes once compiled.
-  const model = await loadModel({ arch: getArch(job.arch), weights: 'random', quickStart: false });
+  const model = await loadModel({ backend: 'webgpu', arch: getArch(job.arch), weights: 'random', quickStart: false });
   try {
     host.log(`${model.spec.name} ${host.where('random weights')} on ${formatAdapter(model.gpu.report)}`);
     return await kernelBench(model, user, { ...job.opts, log: (s) => host.log(s) });

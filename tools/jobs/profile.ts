@@ -19,7 +19,7 @@ export interface ProfileJob {
 
 export async function profileJob(job: ProfileJob, host: JobHost): Promise<Profile> {
   const arch = job.fusedStages === null ? getArch(job.baseArch) : withFusedStages(job.baseArch, job.fusedStages);
-  const model = await loadModel({ arch, weights: job.weights, target: job.target, tuning: job.tuning, subgroups: job.subgroups });
+  const model = await loadModel({ backend: 'webgpu', arch, weights: job.weights, target: job.target, tuning: job.tuning, subgroups: job.subgroups });
   try {
     host.log(`${model.spec.name} ${host.where(`${job.weights} weights`)} on ${formatAdapter(model.gpu.report)}`);
     return await profileModel(model, { ...job.opts, log: (s) => host.log(s) });

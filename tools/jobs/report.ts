@@ -43,7 +43,7 @@ export async function reportJob(job: ReportJob, host: JobHost): Promise<Measured
   if (Date.now() > job.deadline) return job.cells.map((c) => ({ index: c.index, status: 'skipped', reason: 'the time budget (--budget-s) was spent', ...empty }));
   let model: Model;
   try {
-    model = await loadModel({ arch: job.spec, weights: 'random', tuning: job.tuning, scheduleCacheBytes: 0 });
+    model = await loadModel({ backend: 'webgpu', arch: job.spec, weights: 'random', tuning: job.tuning, scheduleCacheBytes: 0 });
   } catch (err) {
     return job.cells.map((c) => ({ index: c.index, status: 'failed', reason: `loading the model failed: ${message(err)}`, ...empty }));
   }

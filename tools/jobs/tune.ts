@@ -28,7 +28,7 @@ export interface TuneMeasured {
 }
 
 export async function tuneJob(job: TuneJob, host: JobHost): Promise<TuneMeasured> {
-  const first = await loadModel({ arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false, subgroups: job.subgroups });
+  const first = await loadModel({ backend: 'webgpu', arch: getArch(job.arch), weights: job.weights, target: job.target, tuning: 'none', quickStart: false, subgroups: job.subgroups });
   let second: Model | undefined;
   try {
     host.log(`${first.spec.name} ${host.where(`${job.weights} weights`)} on ${formatAdapter(first.gpu.report)}, ${first.schedule.target} target`);

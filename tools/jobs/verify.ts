@@ -14,7 +14,7 @@ export interface VerifyJob {
 }
 
 export async function verifyJob(job: VerifyJob, host: JobHost): Promise<{ report: VerifyReport; adapter: AdapterReport }> {
-  const model = await loadModel({ arch: job.arch, weights: job.weights });
+  const model = await loadModel({ backend: 'webgpu', arch: job.arch, weights: job.weights });
   try {
     const dump = parseSafetensors(await host.read(job.io), { source: job.io });
     return { report: await verifyModel(model, dump), adapter: model.gpu.report };

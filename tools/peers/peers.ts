@@ -26,7 +26,7 @@ import type { EngineName, OpenSpec, PeersPageApi } from '../browser/peers.js';
 import type { TuningFile } from '../../src/tuning/file.js';
 import { fixtureArchs, storedOnnx, torchvisionFixture } from './onnx-fixtures.js';
 import { loadPhotos, photoBatchNhwc, torchvisionNchw, torchvisionNhwc, type Photos } from './inputs.js';
-import { ensurePeerModel, weightsHash, type PeerFormat } from './peer-models.js';
+import { ensurePeerModel, weightsHash, type PeerFormat } from '../../src/cpu/model-files.js';
 
 export const OURS = 'effnet-webgpu';
 export const PEERS = ['ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm', 'litert-webgpu', 'litert-wasm'] as const;
@@ -186,7 +186,7 @@ async function plan(o: BenchOptions): Promise<Comparison[]> {
         try {
           const w = await load();
           const files: Record<number, string> = {};
-          for (const batch of o.batches) files[batch] = await ensurePeerModel(format, spec, w.params, res, batch, { log: o.log });
+          for (const batch of o.batches) files[batch] = await ensurePeerModel(format, spec, w.params, res, batch, { log: (line) => o.log(`bench: ${line}`) });
           return { files };
         } catch (e) {
           o.log(`bench: writing the ${format} model of ${arch}@${res} failed: ${(e as Error).message}`);
@@ -229,7 +229,7 @@ const RANDOM_SEED = 1;
 /** Our weights file of `params` (seeded random weights), in the cache beside the peers' files. */
 async function ensureRandomWeights(spec: ArchSpec, params: ModelParams): Promise<string> {
   const dir = join(await defaultCacheDir(), 'peer-models');
-  const target = join(dir, `${spec.name}-random-${weightsHash(spec, params).slice(0, 16)}.safetensors`);
+  const target = join(dir, `${spec.name}-random-${(await weightsHash(spec, params)).slice(0, 16)}.safetensors`);
   if (existsSync(target)) return target;
   await mkdir(dir, { recursive: true });
   // Written beside the target and renamed into place, so an interrupted run leaves no half file behind.

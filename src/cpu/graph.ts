@@ -8,12 +8,12 @@
  * sigmoid(W_e·silu(W_r·mean(x) + b_r) + b_e) multiplied into the projection's input, residual added after
  * the projection, head conv + SiLU, global mean, linear. `inputAffine` is applied before the stem's padding.
  */
-import { EffnetError } from '../../src/errors.js';
-import { layerOps, type NetOp } from '../../src/model/layers.js';
-import { convGeometry } from '../../src/kernels/geometry.js';
-import type { ArchSpec } from '../../src/model/tables.js';
-import { paramValue, type ModelParams } from '../../src/weights/params.js';
-import type { LayerParams } from '../../src/model/ops.js';
+import { EffnetError } from '../errors.js';
+import { layerOps, type NetOp } from '../model/layers.js';
+import { convGeometry } from '../kernels/geometry.js';
+import type { ArchSpec } from '../model/tables.js';
+import { paramValue, type ModelParams } from '../weights/params.js';
+import type { LayerParams } from '../model/ops.js';
 
 /** A tensor of the graph: C channels of H × W per image (rank 2, [N, C], when `flat`). */
 export interface GTensor {
@@ -57,6 +57,8 @@ export interface PeerGraph {
   input: GTensor;
   output: GTensor;
   nodes: GNode[];
+  /** Per node, the profiling pass of the op it lowers (`stem`, `stage1` …, `head`: layers.ts's `pass`). */
+  passes: string[];
 }
 
 /** Pads of one conv axis pair and whether TF SAME would produce the same (out size and leading pad alike). */
@@ -91,6 +93,8 @@ export function peerGraph(spec: ArchSpec, params: ModelParams, res: number, batc
   if (!Number.isInteger(batch) || batch < 1) throw new EffnetError('INPUT', `peer model: batch must be a positive integer, got ${batch}`);
   const ops = layerOps(spec, res);
   const nodes: GNode[] = [];
+  const passes: string[] = [];
+  let pass = ops[0]?.pass ?? 'stem';
   const input: GTensor = { name: 'input', C: 3, H: res, W: res };
   const results: GTensor[] = [];
   let n = 0;
@@ -123,6 +127,9 @@ export function peerGraph(spec: ArchSpec, params: ModelParams, res: number, batc
   }
 
   for (const op of ops) {
+    // Every node pushed while lowering `op` belongs to its pass (the input affine, pushed first, to the stem's).
+    passes.push(...Array<string>(nodes.length - passes.length).fill(pass));
+    pass = op.pass;
     const o = op.op;
     const x = src(op.x, op);
     const p = (part?: string) => need(paramValue(params, op, part), op, part);
@@ -178,7 +185,23 @@ export function peerGraph(spec: ArchSpec, params: ModelParams, res: number, batc
     }
     results[op.index] = y;
   }
+  passes.push(...Array<string>(nodes.length - passes.length).fill(pass));
   const output = results[results.length - 1]!;
   if (output.name !== 'logits') throw new EffnetError('MODEL_SPEC', `peer model: the op list of ${spec.name} does not end in the classifier`);
-  return { spec, res, batch, input, output, nodes };
+  return { spec, res, batch, input, output, nodes, passes };
+}
+
+/**
+ * The part of `g` that one profiling pass runs, as a graph of its own: its input is the one tensor the pass reads
+ * from before it (the previous pass's result), its output the pass's last result. How `profile --backend cpu`
+ * times each stage on a runtime that has no per-node profiler.
+ */
+export function passGraph(g: PeerGraph, pass: string): PeerGraph {
+  const nodes = g.nodes.filter((_, i) => g.passes[i] === pass);
+  if (nodes.length === 0) throw new EffnetError('INPUT', `${g.spec.name} has no pass '${pass}' (it has ${[...new Set(g.passes)].join(', ')})`);
+  const made = new Set(nodes.map((n) => n.y.name));
+  const read = nodes.flatMap((n) => ('x' in n ? [n.x] : [n.a, n.b])).filter((t) => !made.has(t.name));
+  const inputs = [...new Map(read.map((t) => [t.name, t])).values()];
+  if (inputs.length !== 1) throw new EffnetError('MODEL_SPEC', `pass '${pass}' of ${g.spec.name} reads ${inputs.length} tensors from before it (${inputs.map((t) => t.name).join(', ')}); a pass graph takes one`);
+  return { ...g, input: inputs[0]!, output: nodes[nodes.length - 1]!.y, nodes, passes: nodes.map(() => pass) };
 }

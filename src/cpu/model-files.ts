@@ -1,0 +1,115 @@
+/**
+ * The CPU runtimes' model files (TFLite for LiteRT.js, ONNX for ONNX Runtime), written in memory from our own
+ * loaded weights by tflite-writer.ts / onnx-writer.ts: any zoo arch, resolution and batch, no Python. In Node a
+ * file is also cached under `<cache>/peer-models/` (cache: $EFFNET_CACHE, else ~/.cache/effnet-webgpu), so the
+ * CPU backend and `effnet bench`'s peers write it once; a browser writes it again per page (B0: well under a
+ * second). A file's name carries a hash of everything it is made from — writer version, format, the
+ * architecture's stage table, resolution, batch, pass and every weight and bias — so a changed weight file or
+ * table never reuses a stale model.
+ */
+import { EffnetError } from '../errors.js';
+import { isNode } from '../env.js';
+import { layerOps } from '../model/layers.js';
+import { paramTensors } from '../model/ops.js';
+import type { ArchSpec } from '../model/tables.js';
+import { defaultCacheDir } from '../io/cache.js';
+import { paramValue, type ModelParams } from '../weights/params.js';
+import { passGraph, peerGraph } from './graph.js';
+
+export type PeerFormat = 'tflite' | 'onnx';
+
+/** Bumped whenever a writer's output changes, so cached files of an older writer are not reused. */
+const WRITER_VERSION = 1;
+
+const weightHashes = new WeakMap<ModelParams, string>();
+
+/** sha256 over every parameter tensor of `spec` in op order (and the input affine), memoised per params object. Node only. */
+export async function weightsHash(spec: ArchSpec, params: ModelParams): Promise<string> {
+  let h = weightHashes.get(params);
+  if (h) return h;
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256');
+  for (const t of paramTensors(layerOps(spec))) {
+    const p = paramValue(params, t.op, t.part);
+    if (!p) throw new EffnetError('WEIGHTS', `model file: the parameters lack ${t.key}`);
+    hash.update(t.key);
+    hash.update(new Uint8Array(p.weight.buffer, p.weight.byteOffset, p.weight.byteLength));
+    hash.update(new Uint8Array(p.bias.buffer, p.bias.byteOffset, p.bias.byteLength));
+  }
+  hash.update(JSON.stringify(params.inputAffine ?? null));
+  h = hash.digest('hex');
+  weightHashes.set(params, h);
+  return h;
+}
+
+/** What one file holds: the whole network, or one profiling pass of it (`stem`, `stage3`, `head`). */
+export interface ModelFileShape {
+  res: number;
+  batch: number;
+  pass?: string;
+}
+
+/** The cache key of one file: its name stem, which is also how tests find it. Node only. */
+export async function peerModelKey(format: PeerFormat, spec: ArchSpec, params: ModelParams, res: number, batch: number, pass?: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const h = createHash('sha256')
+    .update(JSON.stringify({ writer: WRITER_VERSION, format, spec, res, batch, ...(pass ? { pass } : {}), weights: await weightsHash(spec, params) }))
+    .digest('hex')
+    .slice(0, 16);
+  const safe = spec.name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `${safe}-${res}-b${batch}${pass ? `-${pass}` : ''}-${h}`;
+}
+
+/** The `format` bytes of (spec, params) at `shape`, written in memory. */
+export async function writeModelFile(format: PeerFormat, spec: ArchSpec, params: ModelParams, shape: ModelFileShape): Promise<Uint8Array> {
+  const whole = peerGraph(spec, params, shape.res, shape.batch);
+  const graph = shape.pass ? passGraph(whole, shape.pass) : whole;
+  return format === 'tflite' ? (await import('./tflite-writer.js')).writeTflite(graph) : (await import('./onnx-writer.js')).writeOnnx(graph);
+}
+
+export interface PeerModelOptions {
+  /** Default: `<defaultCacheDir()>/peer-models`. */
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+/** Path of the `format` file of (spec, params, res, batch), written when not cached yet. Node only. */
+export async function ensurePeerModel(format: PeerFormat, spec: ArchSpec, params: ModelParams, res: number, batch: number, o: PeerModelOptions & { pass?: string } = {}): Promise<string> {
+  const { existsSync } = await import('node:fs');
+  const { mkdir, rename, rm, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = o.dir ?? join(await defaultCacheDir(), 'peer-models');
+  const target = join(dir, `${await peerModelKey(format, spec, params, res, batch, o.pass)}.${format}`);
+  if (existsSync(target)) return target;
+  const t0 = performance.now();
+  const bytes = await writeModelFile(format, spec, params, { res, batch, ...(o.pass ? { pass: o.pass } : {}) });
+  await mkdir(dir, { recursive: true });
+  // Written beside the target and renamed into place: a reader never sees half a file, and two writers of the
+  // same key write the same bytes.
+  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  o.log?.(`wrote ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB in ${Math.round(performance.now() - t0)} ms)`);
+  return target;
+}
+
+/**
+ * The file's bytes: from Node's cache (written there first when missing; a cache that cannot be written is not
+ * an error, the bytes are then written in memory only), or in a browser written in memory.
+ */
+export async function modelFileBytes(format: PeerFormat, spec: ArchSpec, params: ModelParams, shape: ModelFileShape): Promise<Uint8Array> {
+  if (!isNode) return writeModelFile(format, spec, params, shape);
+  let path: string;
+  try {
+    path = await ensurePeerModel(format, spec, params, shape.res, shape.batch, shape.pass ? { pass: shape.pass } : {});
+  } catch (e) {
+    if (e instanceof EffnetError) throw e;
+    return writeModelFile(format, spec, params, shape);
+  }
+  const { readFile } = await import('node:fs/promises');
+  return new Uint8Array(await readFile(path));
+}
