@@ -29,6 +29,14 @@ type PropOf<T, K extends string> = T extends { [P in K]?: infer V } ? Exclude<V,
 /** The element type of an iterable `T`; `never` for `never`. */
 type ElementOf<T> = T extends Iterable<infer E> ? E : never;
 
+// Web platform classes that the DOM lib and @types/node both declare; a project with neither has none of them.
+export type URL = Global<'URL'>;
+export type AbortSignal = Global<'AbortSignal'>;
+export type Blob = Global<'Blob'>;
+export type Response = Global<'Response'>;
+/** A ReadableStream (of Uint8Array chunks, which the reader checks: a global generic class's prototype has `any` chunks). */
+export type ReadableByteStream = Global<'ReadableStream'>;
+
 // Images a browser holds.
 export type ImageBitmap = Global<'ImageBitmap'>;
 export type ImageData = Global<'ImageData'>;

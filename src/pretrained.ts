@@ -12,6 +12,7 @@ import { EffnetError } from './errors.js';
 import classes from './imagenet-classes.json';
 import { PREPROCESS_TFJS, torchvisionPreset, type PreprocessPreset, type Rgb } from './kernels/preprocess.js';
 import type { ArchName } from './model/tables.js';
+import type * as web from './platform-types.js';
 
 /** The 1000 ImageNet-1k class names, index = class id ("tench, Tinca tinca", …, "toilet tissue, …"). */
 export const IMAGENET_CLASSES: readonly string[] = Object.freeze(classes as string[]);
@@ -29,7 +30,7 @@ export interface Pretrained {
 
 export interface PretrainedOptions {
   /** The weights file the application serves (`effnet export-weights` output); required in a browser. */
-  url?: string | URL;
+  url?: string | web.URL;
   /** Whose weights: B0 has TF-Hub's (the default) and torchvision's; every other model has torchvision's only. */
   from?: 'tf-hub' | 'torchvision';
   /**
@@ -42,7 +43,7 @@ export interface PretrainedOptions {
   /** Node: the cache directory (default EFFNET_CACHE, else ~/.cache/effnet-webgpu). */
   cacheDir?: string;
   log?: (line: string) => void;
-  signal?: AbortSignal;
+  signal?: web.AbortSignal;
   /** Node, torchvision weights: the download's progress (`total` from Content-Length when the server sends one). */
   onProgress?: (p: { loaded: number; total?: number }) => void;
 }

@@ -147,6 +147,13 @@ async function withProgress(weights: Parameters<typeof resolveWeights>[1]) {
 
 const cases: LimitCase[] = [
   {
+    name: 'a stream whose chunks are not bytes is refused, naming what it gave',
+    run: () => resolveWeights(B0, new ReadableStream({ start: (c) => (c.enqueue('PK\u0003\u0004'), c.close()) })),
+    code: 'IO',
+    message: /<ReadableStream>: the stream gave a chunk that is not a Uint8Array \(string\)$/,
+    withinMs: 5_000,
+  },
+  {
     name: 'an endless stream that starts like a zip stops at the default 1 GiB',
     run: () => resolveWeights(B0, endless()),
     code: 'IO',

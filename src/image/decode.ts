@@ -230,6 +230,6 @@ export const IMAGE_MAX_BYTES = 2 ** 31 - 1;
  * Read an image through the engine's one reader (src/io/read.ts: in Node a path, `file:` or http(s) URL — a FIFO,
  * device or directory is an IO error at once, never waited on; in a browser a URL, with a timeout) and decode it.
  */
-export async function readImageFile(where: string | URL, opts: DecodeOptions = {}): Promise<DecodedImage> {
+export async function readImageFile(where: string | web.URL, opts: DecodeOptions = {}): Promise<DecodedImage> {
   return decodeImage(await readAll(where, { what: 'image', maxBytes: IMAGE_MAX_BYTES }), String(where), opts);
 }

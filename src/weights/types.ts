@@ -6,6 +6,7 @@
 import type { ArchSpec } from '../model/tables.js';
 import type { SafetensorsFile } from '../safetensors.js';
 import type { ModelParams } from './params.js';
+import type * as web from '../platform-types.js';
 
 /**
  * The most bytes one weights read takes when the format declares no size (a PyTorch checkpoint, a TF.js shard of
@@ -31,12 +32,12 @@ export type WeightFormat = 'torchvision' | 'timm' | 'efficientnet_pytorch' | 'ef
 export type WeightsSource =
   | 'random'
   | string
-  | URL
+  | web.URL
   | ArrayBuffer
   | Uint8Array
-  | Blob
-  | Response
-  | ReadableStream<Uint8Array>
+  | web.Blob
+  | web.Response
+  | web.ReadableByteStream
   | SafetensorsFile
   | { modelJson: object; weightData: ArrayBuffer }
   | ModelParams;
@@ -57,7 +58,7 @@ export interface WeightOptions {
   /** Called as weight bytes arrive, after each chunk read (a completed read's last call counts every byte). */
   onProgress?: (p: LoadProgress) => void;
   /** Aborts the read (and the load): the call rejects with an `ABORTED` EffnetError. */
-  signal?: AbortSignal;
+  signal?: web.AbortSignal;
   /**
    * A URL or stream (`Response`, `ReadableStream`) that sends no byte for this long fails the read with an IO
    * error (default 30 000 ms; 0: no limit): the weights' (a TF.js model's JSON and shards included), and in

@@ -10,7 +10,7 @@ import { exportWeights } from '../../src/api.js';
 import { getArch, type ArchName } from '../../src/model/tables.js';
 import { pretrained } from '../../src/pretrained.js';
 import type { Command } from '../command.js';
-import { parseFlags } from '../harness/index.js';
+import { parseFlags, pretrainedFlags } from '../harness/index.js';
 
 export const exportWeightsCommand: Command = {
   name: 'export-weights',
@@ -24,11 +24,7 @@ export const exportWeightsCommand: Command = {
     const source =
       typeof flags.weights === 'string'
         ? resolve(flags.weights)
-        : (await pretrained(arch!.name as ArchName, {
-            log,
-            ...(flags.from === undefined ? {} : { from: String(flags.from) as 'tf-hub' | 'torchvision' }),
-            ...(flags.mirror === undefined ? {} : { mirror: String(flags.mirror) }),
-          })).weights;
+        : (await pretrained(arch!.name as ArchName, { log, ...pretrainedFlags(flags) })).weights;
     const dtype = flags.dtype === undefined ? 'F32' : String(flags.dtype).toUpperCase();
     // f16: half the bytes; the weights load exactly as stored, rounded once from f32 (README: export-weights).
     if (dtype !== 'F32' && dtype !== 'F16') throw new Error(`export-weights: --dtype must be f32 or f16, got '${flags.dtype}'`);

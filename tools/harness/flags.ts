@@ -55,3 +55,11 @@ export function backendFlag(v: string | boolean | undefined): 'auto' | 'webgpu' 
   if (v === 'auto' || v === 'webgpu' || v === 'cpu') return v;
   throw new Error(`--backend must be auto, webgpu or cpu, got ${String(v)}`);
 }
+
+/** `--from` and `--mirror` as `pretrained()`'s options (classify and export-weights take both). */
+export function pretrainedFlags(flags: Record<string, string | boolean | undefined>): { from?: 'tf-hub' | 'torchvision'; mirror?: string } {
+  return {
+    ...(flags.from === undefined ? {} : { from: String(flags.from) as 'tf-hub' | 'torchvision' }),
+    ...(flags.mirror === undefined ? {} : { mirror: String(flags.mirror) }),
+  };
+}
