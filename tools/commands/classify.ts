@@ -6,7 +6,7 @@
  */
 import { resolve, basename } from 'node:path';
 import type { Command } from '../command.js';
-import { backendFlag, intFlag, parseFlags } from '../harness/index.js';
+import { backendFlag, intFlag, parseFlags, pretrainedFlags } from '../harness/index.js';
 import { DEFAULT_MAX_PIXELS } from '../../src/image/decode.js';
 import { getArch, isArchName } from '../../src/model/tables.js';
 import { pretrained } from '../../src/pretrained.js';
@@ -37,11 +37,7 @@ export const classifyCommand: Command = {
     if (archFlag !== undefined && !isArchName(archFlag)) getArch(archFlag); // names the zoo
     const chosen = flags.weights
       ? undefined
-      : await pretrained(archFlag !== undefined && isArchName(archFlag) ? archFlag : 'efficientnet_b0', {
-          log,
-          ...(flags.from === undefined ? {} : { from: String(flags.from) as 'tf-hub' | 'torchvision' }),
-          ...(flags.mirror === undefined ? {} : { mirror: String(flags.mirror) }),
-        });
+      : await pretrained(archFlag !== undefined && isArchName(archFlag) ? archFlag : 'efficientnet_b0', { log, ...pretrainedFlags(flags) });
     const weights = chosen ? chosen.weights : resolve(flags.weights as string);
     const tfjs = (await isDirectory(weights)) || weights.endsWith('model.json');
     const files = positionals.length ? positionals : b0.samples;
