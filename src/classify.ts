@@ -3,12 +3,15 @@
  * OffscreenCanvas, VideoFrame, <video>) are copied by the browser into a texture, with no CPU readback. The
  * preprocessing kernels (kernels/preprocess.wgsl from a buffer, preprocess_texture.wgsl from a texture; the
  * same floats from the same pixels) crop, resize and normalise each straight into the network's input buffer,
- * in the same command buffer as the network and its softmax, so a batch of images costs one submit.
+ * in the same command buffer as the network and its softmax, so a batch of images costs one submit. On the CPU
+ * backend (`CpuModel`) browser images are read back through a 2D canvas instead and preprocessed by the float64
+ * reference (`classifyOnCpu`).
  */
 import { createBuffer } from './buffers.js';
 import { EffnetError } from './errors.js';
 import { decodeImage, readImageFile, type DecodedImage } from './image/decode.js';
 import { checkGpuSource, copySourceToTexture, isGpuImageSource, type GpuImageSource } from './image/gpu.js';
+import { readSourcePixels } from './image/pixels.js';
 import { encodeDispatch } from './kernels/launch.js';
 import { PREPROCESS_TFJS, PREPROCESS_TORCHVISION, presetLaunch, type PreprocessPreset } from './kernels/preprocess.js';
 import { IMAGENET_CLASSES, torchvisionEval } from './pretrained.js';
@@ -17,12 +20,13 @@ import type { Model } from './runtime/model.js';
 import type { CpuModel } from './cpu/model.js';
 import { preprocessRef } from './reference/preprocess.js';
 import type { StageTime } from './runtime/timing.js';
+import type * as web from './platform-types.js';
 
 /**
  * An image file's bytes (JPEG or PNG; in a browser any format it decodes), or where to read it: in Node a path,
  * `file:` or http(s) URL, in a browser a URL — read by the engine's one reader (size caps, timeouts) and decoded.
  */
-export type EncodedImage = Uint8Array | ArrayBuffer | string | URL;
+export type EncodedImage = Uint8Array | ArrayBuffer | string | web.URL;
 
 /**
  * What classify takes: decoded RGBA8 pixels, an image the browser holds (copied to the GPU as it is), or an
@@ -209,22 +213,23 @@ export async function classify(model: Model | CpuModel, images: readonly ImageIn
 }
 
 /**
- * classify on the CPU backend: the images decoded, then cropped, resized and normalised by the float64
- * preprocessing reference (the definition the GPU kernels are tested against), into one NHWC batch that the
- * CPU runtime runs. Browser images need a canvas to read their pixels: decode them first (`decodeImage`).
+ * classify on the CPU backend: browser images (ImageBitmap, <img>, canvas, OffscreenCanvas, VideoFrame, <video>)
+ * read back through a 2D canvas at call time (image/pixels.ts: a video at the frame it shows then, as the GPU path
+ * copies it; the same size checks and `maxPixels`), encoded images read and decoded; then each cropped, resized
+ * and normalised by the float64 preprocessing reference (the definition the GPU kernels are tested against), into
+ * one NHWC batch that the CPU runtime runs.
  */
 async function classifyOnCpu(
   model: CpuModel,
   images: readonly ImageInput[],
   opts: ClassifyOptions & { preset: PreprocessPreset; labels: readonly string[] | undefined; size: number; t0: number },
 ): Promise<Classification> {
-  const decodedImages = await Promise.all(images.map((img, n) => decoded(img, n, opts.maxPixels)));
+  // Every browser image is read before the first await (and before any file is read), so none changes meanwhile.
+  const read = images.map((img, n) => (isGpuImageSource(img) ? readSourcePixels(img, `image ${n}`, opts.maxPixels) : img));
+  const decodedImages = await Promise.all(read.map((img, n) => decoded(img, n, opts.maxPixels)));
   const { size, preset } = opts;
   const input = new Float32Array(images.length * size * size * 3);
   decodedImages.forEach((img, n) => {
-    if (isGpuImageSource(img)) {
-      throw new EffnetError('INPUT', `image ${n}: a browser image (${describe(img)}) is copied to the GPU by the WebGPU backend; on the CPU backend pass its bytes or a DecodedImage (decodeImage)`);
-    }
     const p = bufferPixels(img, n);
     const hwc = preprocessRef({
       width: p.width, height: p.height, rgba: p.rgba, crop: preset.crop(p.width, p.height, size), outH: size, outW: size,

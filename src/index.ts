@@ -10,11 +10,13 @@ export { ARCHS, getArch, isArchName, type ArchName, customArch, withFusedStages,
 export { modelInfo, type ModelInfo } from './model/info.js';
 export { defineBlock, type BlockDef } from './model/blocks.js';
 export type { Step } from './model/ops.js';
-export { loadModel, exportWeights, isSupported, type LoadModelOptions, type Support } from './api.js';
+export { loadModel, exportWeights, isSupported, type LoadModelOptions, type LoadedModel, type Support } from './api.js';
+export { CpuModel, type CpuModelMemory } from './cpu/model.js';
+export type { CpuRuntimeOptions } from './cpu/runtime.js';
 export { pretrained, IMAGENET_CLASSES, PRETRAINED_ARCHS, TORCHVISION_WEIGHTS, torchvisionEval, type Pretrained, type PretrainedOptions, type TorchvisionWeights } from './pretrained.js';
-export { Model, type InputTensor, type InputShape, type RunOptions, type StageDump, type ModelMemory, type ModelOptions, type GpuInputTensor, type GpuOutput } from './runtime/model.js';
+export { Model, type BackendInfo, type InputTensor, type InputShape, type RunOptions, type StageDump, type ModelMemory, type ModelOptions, type GpuInputTensor, type GpuOutput } from './runtime/model.js';
 export { verifyModel, errorStats, type VerifyReport } from './verify.js';
-export { MODEL_TOLERANCE } from './tolerance.js';
+export { MODEL_TOLERANCE, CPU_BACKEND_TOLERANCE } from './tolerance.js';
 export { inferArch } from './weights/infer.js';
 export type { WeightsSource, WeightFormat, LoadProgress } from './weights/types.js';
 export type { ModelParams } from './weights/params.js';

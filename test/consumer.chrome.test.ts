@@ -6,16 +6,22 @@
  *   3. zero-config esbuild, Vite and webpack builds of a browser app succeed with no warning about Node modules,
  *      and the esbuild and Vite builds run the real pretrained B0 in headless Chromium: the expected top-1 on a
  *      sample photo handed over as an ImageBitmap, and the same class from a GPU-buffer output the page reads;
- *   4. the installed CLI runs (`npx effnet export-weights` writes the file the pages load).
- * The tarball's packed and unpacked sizes and the browser bundle's size are printed for the record.
+ *   4. the installed CLI runs (`npx effnet export-weights` writes the file the pages load);
+ *   5. without WebGPU (Chromium with no adapter, and a page where navigator.gpu is undefined) the default backend
+ *      falls back to LiteRT.js, which the app installs, serves the wasm of and hands over: the README's fallback
+ *      snippet classifies the sample photos from <img>s, and from fetched bytes and ImageBitmaps too.
+ * The tarball's packed and unpacked sizes and the browser bundles' sizes are printed for the record.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openChrome, type ChromeSession } from '../tools/harness/index.js';
+import { CPU_BACKEND_TOLERANCE } from '../src/tolerance.js';
+import { ensurePretrainedB0 } from '../src/weights/fetch.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, '..', 'shared', 'fixtures');
@@ -64,10 +70,15 @@ beforeAll(async () => {
   const version = (pkg: string) => (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   // The registry's copies of the dependencies (npm's cache has them after `npm ci`); Dawn is the optional peer a Node
-  // app adds, and @types/node what a Node TypeScript app type-checks with.
-  const installed = await run('npm', ['install', join(app, pack.filename), `webgpu@${version('webgpu')}`, `@types/node@${version('@types/node')}`, '--no-audit', '--no-fund', '--prefer-offline'], app);
+  // app adds, @types/node what a Node TypeScript app type-checks with, and LiteRT.js the optional peer a browser app
+  // adds for the CPU fallback.
+  const installed = await run(
+    'npm',
+    ['install', join(app, pack.filename), `webgpu@${version('webgpu')}`, `@types/node@${version('@types/node')}`, `@litertjs/core@${version('@litertjs/core')}`, '--no-audit', '--no-fund', '--prefer-offline'],
+    app,
+  );
   expect(installed.code, installed.stderr).toBe(0);
-  for (const f of ['node.mjs', 'app.ts', 'app-node.ts', ...TSCONFIGS.map((m) => `tsconfig.${m}.json`), 'browser.js']) copyFileSync(join(here, f), join(app, f));
+  for (const f of ['node.mjs', 'app.ts', 'app-node.ts', ...TSCONFIGS.map((m) => `tsconfig.${m}.json`), 'browser.js', 'browser-cpu.js']) copyFileSync(join(here, f), join(app, f));
 }, 600_000);
 
 describe('the packed package', () => {
@@ -81,8 +92,9 @@ describe('the packed package', () => {
     const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((l) => !/^[a-z]+:/.test(l));
     expect(links.filter((l) => !paths.some((p) => p === l || p.startsWith(`${l.replace(/\/$/, '')}/`)))).toEqual([]);
     // The aim is 1 MB: the builds, the CLI and its pages (three with Chart.js inlined for standalone reports).
-    // Each of the five builds embeds every kernel's WGSL with its machine-read header; 1.15 MiB until they share one copy.
-    expect(pack.size).toBeLessThan(1.15 * 2 ** 20);
+    // Each of the five builds embeds every kernel's WGSL with its machine-read header, and since the CPU backend its
+    // ONNX and TFLite writers (1.12 → 1.20 MiB); 1.25 MiB until they share one copy.
+    expect(pack.size).toBeLessThan(1.25 * 2 ** 20);
   });
 
   test('Node ESM: the fixture logits from the installed package', async () => {
@@ -190,9 +202,11 @@ model.dispose();
 
 describe('browser apps built with zero-config bundlers, run in headless Chromium', () => {
   let chrome: ChromeSession;
-  // Served at /static/: the weights, the photos and the esbuild page. The Vite build is served at /.
+  // Served at /static/: the weights, the photos and the esbuild page. The Vite build is served at /, LiteRT.js's
+  // wasm folder (as the app's copy of node_modules/@litertjs/core/wasm/) at /litert-wasm/.
   const web = join(app, 'web');
   const viteOut = join(app, 'vite-dist');
+  const roots = () => ({ '': viteOut, static: web, 'litert-wasm': join(app, 'node_modules', '@litertjs', 'core', 'wasm') });
 
   beforeAll(async () => {
     mkdirSync(web, { recursive: true });
@@ -203,6 +217,8 @@ describe('browser apps built with zero-config bundlers, run in headless Chromium
     expect(exported.code, exported.stderr).toBe(0);
     copyFileSync(join(app, 'public', 'efficientnet_b0.safetensors'), join(web, 'b0.safetensors'));
     for (const img of ['n01440764_tench.JPEG', 'n03063599_coffee_mug.JPEG']) copyFileSync(join(images, img), join(web, img));
+    // The pretrained package's two sample photos (car.jpg, panda.jpg), from the cache export-weights filled.
+    for (const img of (await ensurePretrainedB0()).samples) copyFileSync(img, join(web, basename(img)));
   }, 600_000);
   afterAll(async () => {
     await chrome?.close();
@@ -240,7 +256,7 @@ describe('browser apps built with zero-config bundlers, run in headless Chromium
   });
 
   test.each(['esbuild', 'vite'])('%s build: ImageBitmap input and GPU-buffer output give the expected top-1', async (bundle) => {
-    chrome ??= await openChrome({ '': viteOut, static: web }, { page: 'static/esbuild.html' });
+    chrome ??= await openChrome(roots(), { page: 'static/esbuild.html' });
     const page = chrome.page;
     await page.goto(`${chrome.url}${bundle === 'vite' ? 'index.html' : 'static/esbuild.html'}`);
     await page.waitForFunction('globalThis.consumerRun !== undefined', { timeout: 120_000 });
@@ -267,7 +283,7 @@ describe('browser apps built with zero-config bundlers, run in headless Chromium
       join(viteOut, 'readme.html'),
       '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><progress></progress><img src="/static/n01440764_tench.JPEG"><script type="module" src="./readme-app.js"></script>\n',
     );
-    chrome ??= await openChrome({ '': viteOut, static: web }, { page: 'readme.html' });
+    chrome ??= await openChrome(roots(), { page: 'readme.html' });
     await chrome.page.goto(`${chrome.url}readme.html`);
     await chrome.page.waitForFunction(() => document.body.textContent!.includes('%)'), { timeout: 300_000 });
     const shown = await chrome.page.evaluate(() => ({ text: document.body.textContent, value: document.querySelector('progress')!.value, max: document.querySelector('progress')!.max }));
@@ -291,7 +307,7 @@ globalThis.noGpuRun = async (url) => {
     );
     await build({ entryPoints: [join(app, 'nogpu.js')], bundle: true, format: 'esm', outfile: join(viteOut, 'nogpu-app.js'), absWorkingDir: app, logLevel: 'silent' });
     writeFileSync(join(viteOut, 'nogpu.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="./nogpu-app.js"></script>\n');
-    chrome ??= await openChrome({ '': viteOut, static: web }, { page: 'nogpu.html' });
+    chrome ??= await openChrome(roots(), { page: 'nogpu.html' });
     const page = await chrome.browser.newPage();
     try {
       // A browser without WebGPU: navigator.gpu is undefined before any script runs.
@@ -308,6 +324,117 @@ globalThis.noGpuRun = async (url) => {
       expect(out.error).toMatchObject({ code: 'NO_WEBGPU' });
       expect(out.error.message).toMatch(/navigator\.gpu is undefined/);
       expect(requested.filter((u) => u.includes('safetensors'))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  /**
+   * The README's fallback snippet, verbatim, and the CPU harness (browser-cpu.js) bundled by esbuild into one page
+   * with the two sample photos as <img>s: one copy of the package and of LiteRT.js, whose wasm folder is served at
+   * /litert-wasm/. Built once for both pages.
+   */
+  let fallbackBuilt: Promise<void> | undefined;
+  const buildFallback = () =>
+    (fallbackBuilt ??= (async () => {
+      const readme = readFileSync(join(app, 'node_modules', 'effnet-webgpu', 'README.md'), 'utf8');
+      writeFileSync(join(app, 'readme-fallback.js'), readmeSnippet(readme, 'browser-fallback'));
+      writeFileSync(join(app, 'fallback.js'), "import './browser-cpu.js';\nimport './readme-fallback.js';\n");
+      const { build } = await import('esbuild');
+      const r = await build({ entryPoints: [join(app, 'fallback.js')], bundle: true, format: 'esm', outfile: join(viteOut, 'fallback-app.js'), absWorkingDir: app, logLevel: 'silent' });
+      expect(r.warnings.map((w) => w.text)).toEqual([]);
+      const minified = async (external: string[]) =>
+        (await build({ entryPoints: [join(app, 'readme-fallback.js')], bundle: true, format: 'esm', minify: true, write: false, external, absWorkingDir: app, logLevel: 'silent' })).outputFiles[0]!.contents.byteLength;
+      const [all, withoutLiteRt] = [await minified([]), await minified(['@litertjs/core'])];
+      const wasm = statSync(join(roots()['litert-wasm'], 'litert_wasm_threaded_internal.wasm')).size;
+      console.log(
+        `esbuild bundle of the README's fallback app: ${(all / 1024).toFixed(0)} KiB minified, LiteRT.js ${((all - withoutLiteRt) / 1024).toFixed(0)} KiB of it; ` +
+          `LiteRT.js's threaded wasm, fetched when the fallback loads: ${(wasm / 2 ** 20).toFixed(1)} MiB`,
+      );
+      copyFileSync(join(app, 'public', 'efficientnet_b0.safetensors'), join(viteOut, 'efficientnet_b0.safetensors'));
+      for (const f of ['efficientnet_b0.weights.safetensors', 'efficientnet_b0.io.safetensors']) if (!existsSync(join(web, f))) symlinkSync(join(fixtures, f), join(web, f));
+      writeFileSync(
+        join(viteOut, 'fallback.html'),
+        '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><img src="/static/car.jpg"><img src="/static/panda.jpg"><script type="module" src="./fallback-app.js"></script>\n',
+      );
+      writeFileSync(join(viteOut, 'blank.html'), '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">\n');
+    })());
+
+  /** LiteRT.js's wasm writes its log (`INFO: [environment.cc:36] …`, `INFO: Created TensorFlow Lite XNNPACK delegate …`) to stderr, which Emscripten prints as console errors. */
+  const notLiteRtLog = (e: string) => !/^(INFO|WARNING): /.test(e);
+
+  /**
+   * On a page that loads fallback.html with no WebGPU: the README snippet's text, then cpuRun on the same photos
+   * (fetched bytes and ImageBitmaps) and, with `fixture`, the torchvision fixture's logits.
+   */
+  async function fallbackRun(page: Page, url: string, errors: string[], code: 'NO_ADAPTER' | 'NO_WEBGPU', fixture: boolean): Promise<void> {
+    const t0 = Date.now();
+    await page.goto(`${url}fallback.html`);
+    // The snippet's line, or the first error it threw.
+    let text = '';
+    while (!(text = (await page.evaluate(() => document.body.textContent ?? '')).trim()) && errors.filter(notLiteRtLog).length === 0) {
+      expect(Date.now() - t0, 'the README fallback snippet wrote nothing in 5 minutes').toBeLessThan(300_000);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    const snippetMs = Date.now() - t0;
+    expect(errors.filter(notLiteRtLog)).toEqual([]);
+    const reason = `no WebGPU here (${code}: `;
+    expect(text.startsWith(`sports car, sport car; giant panda, panda, panda bear, coon bear, Ailuropoda melanoleuca (cpu: ${reason}`), text).toBe(true);
+    const out = (await page.evaluate(
+      (w, imgs, fx) => (globalThis as unknown as { cpuRun(w: string, i: string[], f?: object): Promise<unknown> }).cpuRun(w, imgs, fx),
+      '/efficientnet_b0.safetensors',
+      ['/static/car.jpg', '/static/panda.jpg'],
+      fixture ? { weights: '/static/efficientnet_b0.weights.safetensors', io: '/static/efficientnet_b0.io.safetensors' } : undefined,
+    )) as {
+      backend: { name: string; runtime: string; detail: string; reason: string };
+      bytes: { index: number; prob: number }[];
+      bitmaps: { index: number; prob: number }[];
+      refused: string[];
+      fixture?: { backend: string; relL2: number };
+      ms: Record<string, number>;
+    };
+    expect(errors.filter(notLiteRtLog)).toEqual([]);
+    expect(out.backend).toMatchObject({ name: 'cpu', runtime: 'litert-wasm' });
+    expect(out.backend.reason.startsWith(reason), out.backend.reason).toBe(true);
+    // car.jpg → sports car (817), panda.jpg → giant panda (388), from bytes and from bitmaps alike.
+    expect(out.bytes.map((p) => p.index)).toEqual([817, 388]);
+    expect(out.bitmaps.map((p) => p.index)).toEqual([817, 388]);
+    out.bytes.forEach((p, i) => expect(Math.abs(p.prob - out.bitmaps[i]!.prob)).toBeLessThan(1e-3));
+    expect(out.refused[0]).toMatch(/^INPUT: image 0: HTMLImageElement of 0×0 pixels has nothing to classify/);
+    expect(out.refused[1]).toMatch(/^INPUT: image 0: ImageBitmap of \d+×\d+ pixels \(.*\) is over the cap of 0\.0 MP \(maxPixels\)/);
+    if (fixture) {
+      expect(out.fixture!.backend).toBe('litert-wasm');
+      expect(out.fixture!.relL2).toBeLessThanOrEqual(CPU_BACKEND_TOLERANCE.relL2);
+    }
+    console.log(
+      `CPU fallback (${code}, ${out.backend.detail}): README snippet (load, 2 <img>s) ${snippetMs} ms; cpuRun ${JSON.stringify(out.ms)} ms` +
+        (out.fixture ? `; torchvision fixture relL2 ${out.fixture.relL2.toExponential(2)}` : ''),
+    );
+  }
+
+  test('Chromium with no WebGPU adapter (--disable-software-rasterizer): the default backend falls back to LiteRT.js; the README snippet and bytes/ImageBitmap inputs classify the sample photos', async () => {
+    await buildFallback();
+    // openChrome always passes --enable-unsafe-webgpu; without a GPU SwiftShader is then WebGPU's only adapter, and
+    // --disable-software-rasterizer takes it away: navigator.gpu is there, requestAdapter() resolves to null.
+    const noAdapter = await openChrome(roots(), { page: 'blank.html', extraFlags: ['--disable-software-rasterizer'] });
+    try {
+      expect(await noAdapter.page.evaluate(async () => (await navigator.gpu.requestAdapter()) === null)).toBe(true);
+      await fallbackRun(noAdapter.page, noAdapter.url, noAdapter.errors, 'NO_ADAPTER', true);
+    } finally {
+      await noAdapter.close();
+    }
+  });
+
+  test('a page where navigator.gpu is undefined: the same, on LiteRT.js (NO_WEBGPU)', async () => {
+    await buildFallback();
+    chrome ??= await openChrome(roots(), { page: 'blank.html' });
+    const page = await chrome.browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    page.on('pageerror', (e) => void errors.push(String(e)));
+    try {
+      await page.evaluateOnNewDocument(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+      await fallbackRun(page, chrome.url, errors, 'NO_WEBGPU', false);
     } finally {
       await page.close();
     }

@@ -1,7 +1,7 @@
 /**
  * An ONNX model (opset 13) of any EfficientNet our engine loads, written from our own canonical weights, for
- * ONNX Runtime Web (`effnet bench --peers ort-wasm,ort-webgpu`): any variant, resolution and batch without
- * PyTorch. The messages are encoded with `protobufjs` from the descriptor below, which restates the parts of
+ * the CPU backend in Node (onnxruntime-node) and ONNX Runtime Web (`effnet bench --peers ort-wasm,ort-webgpu`): any
+ * variant, resolution and batch without PyTorch. The messages are encoded with `protobufjs` from the descriptor below, which restates the parts of
  * onnx.proto (github.com/onnx/onnx, onnx/onnx.proto) these models use, with onnx.proto's field numbers.
  *
  * The file takes ONE static shape: input `input` [batch, 3, res, res] float32, NCHW (torchvision's layout,
@@ -110,8 +110,8 @@ const ints = (name: string, v: number[]): Attr => ({ name, type: ATTR.INTS, ints
 const int = (name: string, v: number): Attr => ({ name, type: ATTR.INT, i: v });
 
 /**
- * The `.onnx` bytes of `g`. Async because `protobufjs` is loaded on first use: it is a development
- * dependency (the peers run only from a checkout), and the CLI bundle must start without it.
+ * The `.onnx` bytes of `g`. Async because `protobufjs` is loaded on first use (only the Node CPU backend and the
+ * bench write ONNX; the browser build leaves it out).
  */
 export async function writeOnnx(g: PeerGraph): Promise<Uint8Array> {
   const protobuf = ((await import('protobufjs')) as unknown as { default: typeof import('protobufjs') }).default;

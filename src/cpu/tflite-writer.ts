@@ -1,6 +1,6 @@
 /**
  * A `.tflite` flatbuffer of any EfficientNet our engine loads, written from our own canonical weights, for
- * LiteRT.js (`effnet bench --peers litert-wasm,litert-webgpu`). No TFLite EfficientNet ships in any package
+ * LiteRT.js: the CPU backend in browsers and `effnet bench --peers litert-wasm,litert-webgpu`. No TFLite EfficientNet ships in any package
  * we can install, and converting one needs TensorFlow; the format is a flatbuffer whose schema is public.
  *
  * The tables below are written with the `flatbuffers` package's Builder, field by field, in the field order

@@ -49,15 +49,15 @@ export function gpuSourceSize(src: GpuImageSource): { width: number; height: num
 }
 
 /** The kind of source, for messages. */
-function kindOf(src: GpuImageSource): string {
+export function kindOf(src: GpuImageSource): string {
   return SOURCE_CLASSES.find((c) => isA(src, c)) ?? 'image';
 }
 
 /**
- * Check `src` against the pixel cap and the device's texture limit, before anything is allocated. Returns
- * its size.
+ * Check `src` has pixels to read and is under the pixel cap, before anything is allocated (no device needed: the
+ * CPU backend reads browser images through a canvas, image/pixels.ts). Returns its size.
  */
-export function checkGpuSource(src: GpuImageSource, device: web.GPUDevice, name: string, maxPixels = DEFAULT_MAX_PIXELS): { width: number; height: number } {
+export function checkSourceSize(src: GpuImageSource, name: string, maxPixels = DEFAULT_MAX_PIXELS): { width: number; height: number } {
   if (!(maxPixels > 0)) throw new EffnetError('INPUT', `maxPixels must be a positive number, got ${String(maxPixels)}`);
   const { width, height } = gpuSourceSize(src);
   const kind = kindOf(src);
@@ -69,6 +69,16 @@ export function checkGpuSource(src: GpuImageSource, device: web.GPUDevice, name:
     const mp = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
     throw new EffnetError('INPUT', `${name}: ${kind} of ${width}×${height} pixels (${mp(width * height)}) is over the cap of ${mp(maxPixels)} (maxPixels)`);
   }
+  return { width, height };
+}
+
+/**
+ * Check `src` against the pixel cap and the device's texture limit, before anything is allocated. Returns
+ * its size.
+ */
+export function checkGpuSource(src: GpuImageSource, device: web.GPUDevice, name: string, maxPixels = DEFAULT_MAX_PIXELS): { width: number; height: number } {
+  const { width, height } = checkSourceSize(src, name, maxPixels);
+  const kind = kindOf(src);
   const max = device.limits.maxTextureDimension2D;
   if (width > max || height > max) {
     throw new EffnetError('LIMIT_EXCEEDED', `${name}: ${kind} of ${width}×${height} pixels exceeds this device's maxTextureDimension2D (${max}); scale it down first`);

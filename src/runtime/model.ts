@@ -23,7 +23,7 @@ import { Runner } from './runner.js';
 import { Submitter } from './submit.js';
 import { checkGpuInput, engineLayout, isGpuInput, shapeInput } from './tensor-io.js';
 
-export type { GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
+export type { BackendInfo, GpuInputRun, GpuInputTensor, GpuOutput, InputFill, InputShape, InputTensor, ModelMemory, ModelOptions, ModelTuning, RunOptions, ScheduleTarget, StageDump } from './model-types.js';
 
 export class Model {
   readonly #weights: Map<string, GPUBuffer>;

@@ -13,13 +13,15 @@ export async function app(path: string, signal: AbortSignal): Promise<string> {
     const pixels: DecodedImage = await readImageFile(path);
     const inputs: ImageInput[] = [path, new URL(`file://${path}`), bytes, bytes.slice().buffer, pixels, { width: 1, height: 1, rgba: new Uint8Array(4) }];
     const { predictions }: Classification = await classify(model, inputs, { top: 3 });
+    // Either backend's run gives the logits as an array.
+    const logits: Float32Array = await model.run(new Float32Array(3 * 224 * 224), { signal });
     // @ts-expect-error a number is not an image
     await classify(model, [42]);
     // @ts-expect-error nor is an <img>'s description
     await classify(model, [{ src: path }]);
     // @ts-expect-error backend 'auto' may have chosen the CPU runtime: narrow the model before reaching for its GPU
     void model.gpu;
-    if (!('gpu' in model)) return `${predictions[0]?.[0]?.label} on the CPU (${model.backend.runtime}: ${model.backend.reason})`;
+    if (!('gpu' in model)) return `${predictions[0]?.[0]?.label} ${logits.length} on the CPU (${model.backend.runtime}: ${model.backend.reason})`;
     // @ts-expect-error the device is opaque where WebGPU is not declared, or a GPUDevice: never a string, nor `any`
     const device: string = model.gpu.device;
     return `${predictions[0]?.[0]?.label} on ${model.gpu.report.device} ${device}`;
