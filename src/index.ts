@@ -12,6 +12,7 @@ export { defineBlock, type BlockDef } from './model/blocks.js';
 export type { Step } from './model/ops.js';
 export { loadModel, exportWeights, isSupported, type LoadModelOptions, type LoadedModel, type Support } from './api.js';
 export { CpuModel, type CpuModelMemory } from './cpu/model.js';
+export { profileCpuModel, type CpuProfile, type CpuProfileOptions } from './cpu/profile.js';
 export type { CpuRuntimeOptions } from './cpu/runtime.js';
 export { pretrained, IMAGENET_CLASSES, PRETRAINED_ARCHS, TORCHVISION_WEIGHTS, torchvisionEval, type Pretrained, type PretrainedOptions, type TorchvisionWeights } from './pretrained.js';
 export { Model, type BackendInfo, type InputTensor, type InputShape, type RunOptions, type StageDump, type ModelMemory, type ModelOptions, type GpuInputTensor, type GpuOutput } from './runtime/model.js';

@@ -70,6 +70,9 @@ export class CpuModel {
    * model's resolution; `{data, shape, layout}` for another size, batch or NHWC. `output: 'gpu-buffer'` and GPU
    * inputs are WebGPU-only (INPUT errors here). Runs go one at a time.
    */
+  async run(input: Float32Array | InputTensor, opts?: RunOptions & { output?: 'array' }): Promise<Float32Array>;
+  /** (Written as Model.run's overloads are, so a call on `Model | CpuModel` returns a Float32Array.) */
+  async run(input: Float32Array | InputTensor, opts?: RunOptions): Promise<Float32Array>;
   async run(input: Float32Array | InputTensor, opts: RunOptions = {}): Promise<Float32Array> {
     this.#assertLive();
     throwIfAborted(opts.signal, 'run');
@@ -96,6 +99,12 @@ export class CpuModel {
       return opts.probabilities ? softmaxRows(logits, k) : logits;
     });
     return abortable(work, opts.signal, 'run');
+  }
+
+  /** @internal The weights and the runtime this model writes and runs its files with: how src/cpu/profile.ts times it per stage. */
+  profilerView(): { params: ModelParams; runtime: CpuRuntime } {
+    this.#assertLive();
+    return { params: this.#params, runtime: this.#runtime };
   }
 
   /** Compile the session of runs of this shape now, so the first such run does not pay for it. */

@@ -38,7 +38,29 @@ export interface CpuRuntime {
   layout: 'NCHW' | 'NHWC';
   /** e.g. 'onnxruntime-node 1.31.1, 2 threads'. */
   detail: string;
-  compile(file: Uint8Array, inputShape: readonly number[], outputName: string): Promise<CpuSession>;
+  /** `outputName`/`inputName`: the graph's output and input tensor names ('logits' and 'input' for the whole network). */
+  compile(file: Uint8Array, inputShape: readonly number[], outputName: string, inputName?: string): Promise<CpuSession>;
+  /**
+   * The runtime's own per-node profiler, where it has one (onnxruntime-node: its trace file): `rounds` runs of the
+   * whole-network file on `input`, each with its duration and its nodes' (as the runtime names them after its
+   * fusions: our tensor names, plus the layout reorders it inserts) in execution order.
+   */
+  trace?(file: Uint8Array, inputShape: readonly number[], input: Float32Array, rounds: number): Promise<TracedRun[]>;
+}
+
+/** One run as the runtime's profiler saw it. */
+export interface TracedRun {
+  ms: number;
+  nodes: { name: string; op: string; ms: number }[];
+}
+
+/** A Chrome trace event as onnxruntime writes them (cat 'Session': model_run; cat 'Node': `<node>_kernel_time`). */
+interface TraceEvent {
+  cat?: string;
+  name?: string;
+  ts?: number;
+  dur?: number;
+  args?: { op_name?: string };
 }
 
 /** Minimal views of the two runtimes' APIs (their own types are optional peers, absent from our declarations). */
@@ -90,17 +112,49 @@ async function onnxRuntimeNode(threads?: number): Promise<CpuRuntime> {
     format: 'onnx',
     layout: 'NCHW',
     detail: `onnxruntime-node${version ? ` ${version}` : ''}, ${threads ?? 'its default'} intra-op thread${threads === 1 ? '' : 's'}`,
-    async compile(file, inputShape, outputName) {
+    async compile(file, inputShape, outputName, inputName = 'input') {
       const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) });
       return {
         async run(input) {
-          const out = await session.run({ input: new ort.Tensor('float32', input, inputShape) });
+          const out = await session.run({ [inputName]: new ort.Tensor('float32', input, inputShape) });
           const t = out[outputName];
           if (!t || !(t.data instanceof Float32Array)) throw new EffnetError('CPU_RUNTIME', `onnxruntime-node returned no float32 '${outputName}'`);
           return t.data;
         },
         release: () => void session.release(),
       };
+    },
+    async trace(file, inputShape, input, rounds) {
+      const { tmpdir } = await import('node:os');
+      const { join, basename, dirname } = await import('node:path');
+      const fs = await import('node:fs/promises');
+      const prefix = join(tmpdir(), `effnet-ort-trace-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      const session = await ort.InferenceSession.create(file, {
+        executionProviders: ['cpu'], graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix, ...(threads ? { intraOpNumThreads: threads } : {}),
+      }) as unknown as { run(f: Record<string, OrtTensor>): Promise<unknown>; endProfiling(): unknown; release(): Promise<void> };
+      let events: TraceEvent[];
+      try {
+        for (let r = 0; r < rounds; r++) await session.run({ input: new ort.Tensor('float32', input, inputShape) });
+      } finally {
+        // Writes `<prefix>_<date>.json` (onnxruntime-node returns nothing from it).
+        session.endProfiling();
+        await session.release();
+        const files = (await fs.readdir(dirname(prefix))).filter((f) => f.startsWith(`${basename(prefix)}_`) && f.endsWith('.json'));
+        try {
+          const f = files[0];
+          if (!f) throw new EffnetError('CPU_RUNTIME', `onnxruntime-node wrote no profile under ${prefix}_*.json`);
+          events = JSON.parse(await fs.readFile(join(dirname(prefix), f), 'utf8')) as TraceEvent[];
+        } finally {
+          for (const f of files) await fs.rm(join(dirname(prefix), f), { force: true });
+        }
+      }
+      const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts! - b.ts!);
+      const nodes = events.filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time')).sort((a, b) => a.ts! - b.ts!);
+      if (runs.length !== rounds) throw new EffnetError('CPU_RUNTIME', `onnxruntime-node's profile holds ${runs.length} runs, expected ${rounds}`);
+      return runs.map((r) => ({
+        ms: r.dur! / 1000,
+        nodes: nodes.filter((n) => n.ts! >= r.ts! && n.ts! <= r.ts! + r.dur!).map((n) => ({ name: n.name!.slice(0, -'_kernel_time'.length), op: n.args?.op_name ?? '', ms: n.dur! / 1000 })),
+      }));
     },
   };
 }

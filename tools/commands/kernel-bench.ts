@@ -17,13 +17,14 @@ import { DEFAULT_TIMEOUT_S, SHAPE_SETS, type KernelBenchOptions, type KernelBenc
 import { BENCH_OPS, benchOp, checkUserKernel } from '../../src/kernel-bench/contract.js';
 import { getArch } from '../../src/model/tables.js';
 import { hostFlag, runJob, type HostName } from '../host.js';
+import { webgpuOnly } from '../webgpu-only.js';
 import { kernelBenchHtml } from '../report/html.js';
 import { kernelBenchMarkdown } from '../report/kernel-bench.js';
 
 const USAGE =
   `effnet kernel-bench --op ${BENCH_OPS.join('|')} --kernel my_kernel.wgsl [--arch efficientnet_b0] [--res R] [--batch N]\n` +
   `                    [--runs 5] [--shapes ${SHAPE_SETS.join('|')}] [--layers features.2,features.3.0] [--no-network]\n` +
-  `                    [--timeout-s ${DEFAULT_TIMEOUT_S}] [--host node|chrome] [--json]\n` +
+  `                    [--timeout-s ${DEFAULT_TIMEOUT_S}] [--backend webgpu|auto] [--host node|chrome] [--json]\n` +
   '                    [--out report.html|report.md|report.json]\n\n' +
   '  Checks the kernel against the op\'s contract (bindings, Params fields, a `// Dispatch:` header line; see\n' +
   '  kernels/README.md), then for every distinct layer shape of the model and generated edge launches (--shapes):\n' +
@@ -95,7 +96,9 @@ export const kernelBenchCommand: Command = {
   summary: 'Verify and time your own WGSL kernel for one op on every layer shape of a model, edge shapes, and in the whole network',
   usage: USAGE,
   async run(args) {
-    const { flags, positionals } = parseFlags(args, { strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'shapes', 'layers', 'timeout-s', 'host', 'out'], booleans: ['json', 'no-network'] });
+    const { flags, positionals } = parseFlags(args, { strings: ['op', 'kernel', 'arch', 'res', 'batch', 'runs', 'shapes', 'layers', 'timeout-s', 'host', 'out', 'backend'], booleans: ['json', 'no-network'] });
+    // (The Node worker re-reads these arguments: only the parent says it.)
+    webgpuOnly('kernel-bench', flags.backend, process.env[WORKER_ENV] ? undefined : (s) => process.stderr.write(`effnet: ${s}\n`));
     if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (usage: ${USAGE.split('\n')[0]})`);
     if (flags.op === undefined || flags.kernel === undefined) throw new Error(`kernel-bench needs --op and --kernel\nusage: ${USAGE}`);
     const op = benchOp(flags.op as string);

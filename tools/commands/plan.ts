@@ -8,9 +8,10 @@ import type { LaunchTarget } from '../../src/kernels/launch.js';
 import { planSchedule, WIDE_LAUNCH_WORKGROUPS } from '../../src/runtime/plan.js';
 import { resFlag, targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
+import { webgpuOnly } from '../webgpu-only.js';
 
 const USAGE =
-  'effnet plan --arch A [--res R] [--batch N] [--target gpu|fallback|auto] [--tier tuned|quick] [--no-subgroups] [--json]\n\n' +
+  'effnet plan --arch A [--res R] [--batch N] [--target gpu|fallback|auto] [--tier tuned|quick] [--no-subgroups] [--backend webgpu|auto] [--json]\n\n' +
   '  --target  gpu: a hardware GPU\'s schedule (default); fallback: SwiftShader\'s; auto: this machine\'s adapter (acquires it)\n' +
   '  --no-subgroups  plan without subgroup kernels (as loadModel({ subgroups: false }) runs)\n' +
   '  --json    {arch, res, batch, target, tier, subgroups, launches: [{op, kernel, overrides, workgroupSize, workgroups, invocations,\n' +
@@ -24,7 +25,8 @@ export const planCommand: Command = {
   summary: 'Every kernel launch of one inference: workgroups, invocations, accumulators, serial steps, FLOPs, bytes; latency totals',
   usage: USAGE,
   async run(args) {
-    const { flags } = parseFlags(args, { flagsOnly: 'plan', strings: ['arch', 'res', 'batch', 'target', 'tier'], booleans: ['json', 'no-subgroups'] });
+    const { flags } = parseFlags(args, { flagsOnly: 'plan', strings: ['arch', 'res', 'batch', 'target', 'tier', 'backend'], booleans: ['json', 'no-subgroups'] });
+    webgpuOnly('plan', flags.backend, (s) => process.stderr.write(`effnet: ${s}\n`));
     if (flags.arch === undefined) throw new Error(`plan needs --arch\nusage: ${USAGE}`);
     const spec = getArch(flags.arch as string);
     const res = resFlag(flags.res, spec.resolution);

@@ -16,11 +16,12 @@ import { isTunable } from '../../src/kernels/tile-space.js';
 import { targetFlag, type Command } from '../command.js';
 import { intFlag, parseFlags } from '../harness/index.js';
 import { hostFlag, runJob } from '../host.js';
+import { webgpuOnly } from '../webgpu-only.js';
 import type { TuneMeasured } from '../jobs/tune.js';
 
 const USAGE =
   'effnet tune --arch A [--weights W] [--res R] [--batch N] [--budget-s 60] [--max-candidates 8] [--kernels K,K] [--runs 10]\n' +
-  '            [--target auto|gpu|fallback] [--no-subgroups] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
+  '            [--target auto|gpu|fallback] [--no-subgroups] [--backend webgpu|auto] [--host node|chrome] [--out tuning.json] [--json]\n\n' +
   '  Times candidate tiles of every distinct launch (planned tile first; most expensive launches first, until the\n' +
   '  budget is spent), keeps the fastest, adds them to the tuning cache ($EFFNET_TUNING_DIR or <cache>/tuning) and\n' +
   '  to --out (merged with what the file holds for other adapters) — after loading the model again with that\n' +
@@ -58,9 +59,10 @@ export const tuneCommand: Command = {
   async run(args) {
     const { flags } = parseFlags(args, {
       flagsOnly: 'tune',
-      strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'kernels', 'runs', 'target', 'host', 'out'],
+      strings: ['arch', 'weights', 'res', 'batch', 'budget-s', 'max-candidates', 'kernels', 'runs', 'target', 'host', 'out', 'backend'],
       booleans: ['json', 'no-subgroups'],
     });
+    webgpuOnly('tune', flags.backend, (s) => process.stderr.write(`effnet: ${s}\n`));
     if (flags.arch === undefined) throw new Error(`tune needs --arch\nusage: ${USAGE}`);
     const arch = getArch(flags.arch as string).name;
     const res = intFlag(flags.res, 'res', getArch(arch).resolution);

@@ -2,13 +2,14 @@
  * The profile report as data: the JSON `effnet profile` writes (and `--compare` reads back), the rows its
  * Markdown and HTML tables show, and side-by-side comparisons. Pure code, shared by the CLI and the page.
  */
+import type { CpuProfile } from '../../src/cpu/profile.js';
 import { adapterName, type AdapterReport } from '../../src/gpu.js';
 import type { KernelProfile, Profile, StageProfile, Timing } from '../../src/profile.js';
 
 const REPORT_FORMAT = 'effnet-profile';
 
 /** What the HTML page renders, embedded as JSON in the element with this id. */
-export type PageData = { kind: 'profile'; report: ProfileReport } | { kind: 'compare'; comparison: Comparison };
+export type PageData = { kind: 'profile'; report: AnyProfileReport } | { kind: 'compare'; comparison: Comparison };
 export const DATA_ELEMENT_ID = 'effnet-report-data';
 
 /** Timing of a stage or kernel as reported: `ms` is the median, null wherever the timer could not see it. */
@@ -37,7 +38,8 @@ export interface StageReport extends ReportTiming {
   kernels: KernelReport[];
 }
 
-export interface ProfileReport {
+/** What every report holds, whichever backend it timed. */
+interface ReportBase {
   format: typeof REPORT_FORMAT;
   arch: string;
   /** The zoo architecture the table started from. */
@@ -50,10 +52,6 @@ export interface ProfileReport {
   host: 'node' | 'chrome';
   /** 'random', or the weights file/folder profiled. */
   weights: string;
-  adapter: AdapterReport;
-  /** Reports written before the schedule was recorded lack it. */
-  schedule?: Profile['schedule'];
-  timer: Profile['timer'];
   timerResolutionNs: number | null;
   detail: boolean;
   totalMs: number;
@@ -62,6 +60,38 @@ export interface ProfileReport {
   stages: StageReport[];
   createdAt: string;
 }
+
+/** A profile of our WebGPU kernels (src/profile.ts). */
+export interface ProfileReport extends ReportBase {
+  /** Reports written before the CPU backend lack it. */
+  backend?: 'webgpu';
+  adapter: AdapterReport;
+  /** Reports written before the schedule was recorded lack it. */
+  schedule?: Profile['schedule'];
+  timer: Profile['timer'];
+}
+
+/**
+ * A profile on the CPU runtime (src/cpu/profile.ts: `timer` 'trace', the runtime's per-node profile, or 'wall', a model
+ * file per stage). `totalMs` is the stages summed, `unprofiledMs` an unprofiled run of the whole network, `overheadPct`
+ * the profiled runs (trace) or the stages summed (wall) against it.
+ */
+export interface CpuProfileReport extends ReportBase {
+  backend: 'cpu';
+  runtime: CpuProfile['runtime'];
+  timer: CpuProfile['timer'];
+}
+
+/** Either kind: what the Markdown, the page and `--compare` take. */
+export type AnyProfileReport = ProfileReport | CpuProfileReport;
+
+const isCpu = (r: AnyProfileReport): r is CpuProfileReport => r.backend === 'cpu';
+
+/** What did the timing: the adapter, or the CPU runtime. */
+export const timedOn = (r: AnyProfileReport): string => (isCpu(r) ? `CPU: ${r.runtime.detail}` : adapterName(r.adapter));
+
+/** 'GPU' or 'CPU': whose time a report's stages are. */
+export const timeKind = (r: AnyProfileReport): 'GPU' | 'CPU' => (isCpu(r) ? 'CPU' : 'GPU');
 
 export interface ReportMeta {
   baseArch: string;
@@ -86,7 +116,10 @@ function reportTiming(t: Timing & { flops: number; bytes: number }): ReportTimin
   };
 }
 
-export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport {
+export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport;
+export function toProfileReport(p: CpuProfile, meta: ReportMeta): CpuProfileReport;
+export function toProfileReport(p: Profile | CpuProfile, meta: ReportMeta): AnyProfileReport;
+export function toProfileReport(p: Profile | CpuProfile, meta: ReportMeta): AnyProfileReport {
   const kernel = (k: KernelProfile): KernelReport => ({ name: k.name, kernel: k.kernel, block: BLOCK_NAMES[k.block] ?? k.block, resolution: k.resolution, ...reportTiming(k) });
   const stage = (s: StageProfile): StageReport => ({
     name: s.name,
@@ -95,6 +128,9 @@ export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport {
     ...reportTiming(s),
     kernels: s.kernels.map(kernel),
   });
+  const backend = 'backend' in p
+    ? { backend: p.backend, runtime: p.runtime, timer: p.timer }
+    : { backend: 'webgpu' as const, adapter: p.adapter, schedule: p.schedule, timer: p.timer };
   return {
     format: REPORT_FORMAT,
     arch: p.arch,
@@ -105,9 +141,7 @@ export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport {
     runs: p.runs,
     host: meta.host,
     weights: meta.weights,
-    adapter: p.adapter,
-    schedule: p.schedule,
-    timer: p.timer,
+    ...backend,
     timerResolutionNs: p.timerResolutionNs,
     detail: p.detail,
     totalMs: p.totalMs,
@@ -119,21 +153,23 @@ export function toProfileReport(p: Profile, meta: ReportMeta): ProfileReport {
 }
 
 /** Parse a report written by `effnet profile --out x.json` (or `--json`); `source` names it in errors. */
-export function parseProfileReport(text: string, source: string): ProfileReport {
+export function parseProfileReport(text: string, source: string): AnyProfileReport {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
     throw new Error(`${source} is not valid JSON (${(e as Error).message})`);
   }
-  const r = data as Partial<ProfileReport> | null;
+  const r = data as { [field: string]: unknown; stages?: unknown[] } | null;
   if (!r || typeof r !== 'object' || r.format !== REPORT_FORMAT) {
     throw new Error(`${source} is not an effnet profile report (write one with: effnet profile --arch A --out ${source.endsWith('.json') ? source : 'x.json'})`);
   }
-  const missing = (['arch', 'res', 'batch', 'totalMs', 'timer', 'adapter'] as const).filter((k) => r[k] === undefined);
+  if (r.backend !== undefined && r.backend !== 'webgpu' && r.backend !== 'cpu') throw new Error(`${source}: profile report of an unknown backend '${String(r.backend)}'`);
+  const device = r.backend === 'cpu' ? 'runtime' : 'adapter';
+  const missing = (['arch', 'res', 'batch', 'totalMs', 'timer', device] as const).filter((k) => r[k] === undefined);
   if (missing.length) throw new Error(`${source}: profile report lacks ${missing.join(', ')}`);
-  if (!Array.isArray(r.stages) || r.stages.some((s) => typeof s?.name !== 'string')) throw new Error(`${source}: profile report has no valid stages list`);
-  return r as ProfileReport;
+  if (!Array.isArray(r.stages) || r.stages.some((s) => typeof (s as { name?: unknown } | null)?.name !== 'string')) throw new Error(`${source}: profile report has no valid stages list`);
+  return r as unknown as AnyProfileReport;
 }
 
 // ---- formatting shared by Markdown and HTML ----
@@ -147,7 +183,13 @@ export const fmtRatio = (x: number | null): string => (x === null ? '—' : `${x
 /** FLOP per byte moved. */
 export const intensity = (t: { flops: number; bytes: number }): number => (t.bytes > 0 ? t.flops / t.bytes : 0);
 
-function timerDescription(r: ProfileReport): string {
+function timerDescription(r: AnyProfileReport): string {
+  if (isCpu(r) && r.timer === 'trace') {
+    return `${r.runtime.name}'s own profiler over runs of the whole network: each node's time added to the stage its tensor belongs to (the layout reorders it inserts go with the node they feed or drain)`;
+  }
+  if (isCpu(r)) {
+    return 'wall clock (performance.now()) around each runtime call; each stage is a model file of its own (a way every CPU runtime can be timed), fed seeded random values of the shape the stage before it hands on';
+  }
   if (r.timer === 'submit') {
     return 'submit — COARSE: wall time of whole inferences (submit to read-back, upload included); this adapter has no timestamp-query, so there are no per-stage or per-kernel times';
   }
@@ -161,17 +203,19 @@ function formatNs(ns: number): string {
   return `${ns} ns`;
 }
 
-function archDescription(r: ProfileReport): string {
+function archDescription(r: AnyProfileReport): string {
   if (r.fusedStages === null) return r.arch;
   return `${r.arch} (${r.baseArch} with Fused-MBConv in stages 1..${r.fusedStages}: the V2 paper's Table 3 ablation)`;
 }
 
-export function reportTitle(r: ProfileReport): string {
+export function reportTitle(r: AnyProfileReport): string {
   return `${r.arch} @ ${r.res}×${r.res}, batch ${r.batch}`;
 }
 
-/** One-line subtitle: adapter, timer and overhead. */
-export function reportSubtitle(r: ProfileReport): string {
+/** One-line subtitle: adapter (or CPU runtime), timer and overhead. */
+export function reportSubtitle(r: AnyProfileReport): string {
+  if (isCpu(r) && r.timer === 'trace') return `${timedOn(r)} · ${r.host} · ${r.runtime.name}'s per-node profiler · overhead ${signedPct(r.overheadPct)}`;
+  if (isCpu(r)) return `${timedOn(r)} · ${r.host} · wall-clock timer, a model file per stage · stages summed vs whole network ${signedPct(r.overheadPct)}`;
   const timer = r.timer === 'submit' ? 'submit timer (coarse)' : `timestamp-query${r.timerResolutionNs === null ? '' : ` (${formatNs(r.timerResolutionNs)})`}`;
   return `${adapterName(r.adapter)}${r.adapter.isFallback ? ' (software fallback)' : ''} · ${r.host} · ${timer} · overhead ${signedPct(r.overheadPct)}`;
 }
@@ -185,8 +229,29 @@ export function scheduleDescription(s: NonNullable<ProfileReport['schedule']>): 
 }
 
 /** The report's facts as label/value pairs (a list in Markdown, a definition list in HTML). */
-export function summaryItems(r: ProfileReport): [string, string][] {
+export function summaryItems(r: AnyProfileReport): [string, string][] {
   const gap = (r.totalMs - r.unprofiledMs) / r.unprofiledMs;
+  if (isCpu(r)) {
+    return [
+      ['architecture', archDescription(r)],
+      ['input', `batch ${r.batch} × 3 × ${r.res} × ${r.res}`],
+      ['runtime', `${r.runtime.detail} — the CPU backend: the weights written as ${r.runtime.format} model files and run by ${r.runtime.name}, not our WebGPU kernels`],
+      ['host', 'Node'],
+      ['weights', r.weights === 'random' ? 'random (timings do not depend on weight values)' : r.weights],
+      ['timer', timerDescription(r)],
+      ...(r.timer === 'trace'
+        ? ([
+            ['runs', `${r.runs} unprofiled runs of the whole network, then ${r.runs} under the profiler (after a warm-up of each); ms is the median, p10–p90 the spread`],
+            ['total (sum of stages)', `${fmtMs(r.totalMs)} ms of node time; an unprofiled run of the whole network takes ${fmtMs(r.unprofiledMs)} ms, so the stages account for ${(100 + gap * 100).toFixed(1)}% of it (the rest: the runtime between nodes)`],
+            ['profiler overhead', `${signedPct(r.overheadPct)}: profiled runs against unprofiled ones`],
+          ] as [string, string][])
+        : ([
+            ['runs', `${r.runs} rounds, each the whole network then every stage once (after a warm-up of each); ms is the median, p10–p90 the spread`],
+            ['total (sum of stages)', `${fmtMs(r.totalMs)} ms; the whole network as one model file takes ${fmtMs(r.unprofiledMs)} ms, so the stages account for ${(100 + gap * 100).toFixed(1)}% of it`],
+            ['split overhead', `${signedPct(r.overheadPct)}: the stages as separate model files against the whole network as one (each cut adds a runtime call and copies the tensor there out of the runtime and back in; nothing is subtracted for it)`],
+          ] as [string, string][])),
+    ];
+  }
   return [
     ['architecture', archDescription(r)],
     ['input', `batch ${r.batch} × 3 × ${r.res} × ${r.res}`],
@@ -212,7 +277,7 @@ export interface Table {
   rows: string[][];
 }
 
-export function stageTable(r: ProfileReport): Table {
+export function stageTable(r: AnyProfileReport): Table {
   const row = (name: string, block: string, res: string, t: ReportTiming) => [
     name, block, res, fmtMs(t.ms), t.p10Ms === null ? '—' : `${fmtMs(t.p10Ms)}–${fmtMs(t.p90Ms)}`, fmtPct(t.share),
     mega(t.flops), mega(t.bytes), fmtRate(t.gflops), fmtRate(t.gbps), intensity(t).toFixed(1),
@@ -243,7 +308,7 @@ export interface KernelType {
 }
 
 /** All launches grouped by kernel: where the FLOPs and bytes are, and (in detail mode) where the time goes. */
-export function kernelTypes(r: ProfileReport): KernelType[] {
+export function kernelTypes(r: AnyProfileReport): KernelType[] {
   const all = r.stages.flatMap((s) => s.kernels);
   const flops = all.reduce((a, k) => a + k.flops, 0);
   const bytes = all.reduce((a, k) => a + k.bytes, 0);
@@ -259,9 +324,10 @@ export function kernelTypes(r: ProfileReport): KernelType[] {
   }).sort((a, b) => (b.ms ?? b.flops) - (a.ms ?? a.flops));
 }
 
-export function kernelTypeTable(r: ProfileReport): Table {
+export function kernelTypeTable(r: AnyProfileReport): Table {
   return {
-    header: ['kernel', 'launches', 'ms', 'time share', 'FLOP share', 'byte share', 'GFLOP/s', 'GB/s'],
+    // On the CPU runtime the rows are our op kinds (each a few nodes of the model file), untimed.
+    header: [isCpu(r) ? 'op kind' : 'kernel', isCpu(r) ? 'ops' : 'launches', 'ms', 'time share', 'FLOP share', 'byte share', 'GFLOP/s', 'GB/s'],
     numeric: [false, true, true, true, true, true, true, true],
     rows: kernelTypes(r).map((k) => [
       k.kernel, String(k.launches), fmtMs(k.ms), fmtPct(k.timeShare), fmtPct(k.flopShare), fmtPct(k.byteShare),
@@ -271,7 +337,7 @@ export function kernelTypeTable(r: ProfileReport): Table {
 }
 
 /** Every launch (detail mode). */
-export function kernelTable(r: ProfileReport): Table {
+export function kernelTable(r: AnyProfileReport): Table {
   return {
     header: ['op', 'kernel', 'block', 'input', 'ms', 'p10–p90 ms', 'share', 'MFLOP', 'MB', 'GFLOP/s', 'GB/s'],
     numeric: [false, false, false, false, true, true, true, true, true, true, true],
@@ -289,7 +355,7 @@ export function markdownTable(t: Table): string {
   return [line(t.header), rule, ...t.rows.map(line)].join('\n');
 }
 
-export function profileMarkdown(r: ProfileReport): string {
+export function profileMarkdown(r: AnyProfileReport): string {
   const parts = [
     `# effnet profile: ${reportTitle(r)}`,
     '',
@@ -301,14 +367,18 @@ export function profileMarkdown(r: ProfileReport): string {
     '',
     'FLOPs and bytes (activations read and written plus weights) are estimated from the tensor shapes.',
     '',
-    '## Kernel types',
+    isCpu(r) ? '## Op kinds' : '## Kernel types',
     '',
     markdownTable(kernelTypeTable(r)),
   ];
-  if (!r.detail) parts.push('', 'Per-kernel times need `--detail` (a timed pass per kernel).');
+  if (isCpu(r)) parts.push('', CPU_OPS_NOTE);
+  else if (!r.detail) parts.push('', 'Per-kernel times need `--detail` (a timed pass per kernel).');
   else parts.push('', '## Kernels', '', markdownTable(kernelTable(r)));
   return parts.join('\n') + '\n';
 }
+
+/** Why a CPU profile has no per-op times. */
+export const CPU_OPS_NOTE = 'Per-op times are not measured on the CPU runtime (that would take a model file per op): the op kinds show where the FLOPs and bytes are.';
 
 // ---- comparison ----
 
@@ -317,6 +387,8 @@ export interface CompareEntry {
   key: string;
   label: string;
   source: string;
+  /** Whose time the entry's stages are. */
+  time: 'GPU' | 'CPU';
 }
 
 export interface CompareRow {
@@ -334,14 +406,14 @@ export interface Comparison {
   total: CompareRow;
 }
 
-function reportLabel(r: ProfileReport): string {
-  const parts = [r.fusedStages === null ? r.arch : `${r.baseArch} fused 1..${r.fusedStages}`, `${r.res}px`, `batch ${r.batch}`, `${adapterName(r.adapter)} (${r.host})`];
+function reportLabel(r: AnyProfileReport): string {
+  const parts = [r.fusedStages === null ? r.arch : `${r.baseArch} fused 1..${r.fusedStages}`, `${r.res}px`, `batch ${r.batch}`, `${timedOn(r)} (${r.host})`];
   if (r.timer === 'submit') parts.push('submit timer');
   return parts.join(' · ');
 }
 
 /** Stage names in network order across reports (a stage only some reports have goes after its predecessor). */
-function mergedStageNames(reports: ProfileReport[]): string[] {
+function mergedStageNames(reports: AnyProfileReport[]): string[] {
   const names: string[] = [];
   for (const r of reports) {
     let at = 0;
@@ -354,7 +426,7 @@ function mergedStageNames(reports: ProfileReport[]): string[] {
   return names;
 }
 
-export function compareReports(reports: { report: ProfileReport; source: string }[]): Comparison {
+export function compareReports(reports: { report: AnyProfileReport; source: string }[]): Comparison {
   const rs = reports.map((x) => x.report);
   const row = (name: string, blocks: string[], ms: (number | null)[]): CompareRow => ({
     name,
@@ -363,7 +435,7 @@ export function compareReports(reports: { report: ProfileReport; source: string 
     ratio: ms.map((m) => (m === null || ms[0] === null || ms[0] === 0 ? null : m / ms[0]!)),
   });
   return {
-    entries: reports.map((x, i) => ({ key: String.fromCharCode(65 + i), label: reportLabel(x.report), source: x.source })),
+    entries: reports.map((x, i) => ({ key: String.fromCharCode(65 + i), label: reportLabel(x.report), source: x.source, time: timeKind(x.report) })),
     stages: mergedStageNames(rs).map((name) => {
       const st = rs.map((r) => r.stages.find((s) => s.name === name));
       return row(name, st.map((s) => s?.block ?? ''), st.map((s) => s?.ms ?? null));

@@ -5,8 +5,8 @@
 import Chart from 'chart.js/auto';
 import type { ChartConfiguration, ChartDataset, TooltipItem } from 'chart.js';
 import {
-  DATA_ELEMENT_ID, compareTable, fmtMs, fmtRatio, intensity, kernelTable, kernelTypeTable, kernelTypes, reportSubtitle,
-  reportTitle, stageTable, summaryItems, type Comparison, type PageData, type ProfileReport, type Table,
+  CPU_OPS_NOTE, DATA_ELEMENT_ID, compareTable, fmtMs, fmtRatio, intensity, kernelTable, kernelTypeTable, kernelTypes, reportSubtitle,
+  reportTitle, stageTable, summaryItems, timeKind, type AnyProfileReport, type Comparison, type PageData, type Table,
 } from './model.js';
 import { axisTitle, chartBox, chartTitle, el, logTicks, PALETTE } from './dom.js';
 
@@ -37,20 +37,21 @@ function definitions(items: [string, string][]): HTMLDListElement {
 }
 
 
-function stageChart(r: ProfileReport): ChartConfiguration<'bar'> {
+function stageChart(r: AnyProfileReport): ChartConfiguration<'bar'> {
+  const time = timeKind(r);
   return {
     type: 'bar',
     data: {
       labels: r.stages.map((s) => [s.name, `${s.block} · ${s.resolution}`]),
       datasets: [{
-        label: 'GPU time (ms, median)',
+        label: `${time} time (ms, median)`,
         data: r.stages.map((s) => s.ms),
         backgroundColor: r.stages.map((s) => BLOCK_COLORS[s.block] ?? PALETTE[0]!),
       }],
     },
     options: {
       plugins: {
-        title: chartTitle(`GPU time per stage (median of ${r.runs} runs)`),
+        title: chartTitle(`${time} time per stage (median of ${r.runs} runs)`),
         subtitle: { display: r.timer === 'submit', text: 'no per-stage times: this adapter has no timestamp-query (submit timer only)', color: '#b05000' },
         legend: {
           // One entry per block type (the bars are coloured by it), not the single dataset.
@@ -70,13 +71,13 @@ function stageChart(r: ProfileReport): ChartConfiguration<'bar'> {
       },
       scales: {
         x: { title: axisTitle('stage (block · input resolution)') },
-        y: { beginAtZero: true, title: axisTitle('GPU time, ms (median)') },
+        y: { beginAtZero: true, title: axisTitle(`${time} time, ms (median)`) },
       },
     },
   };
 }
 
-function kernelChart(r: ProfileReport): ChartConfiguration<'bar'> {
+function kernelChart(r: AnyProfileReport): ChartConfiguration<'bar'> {
   const types = kernelTypes(r);
   const pct = (xs: (number | null)[]) => xs.map((x) => (x === null ? null : x * 100));
   const datasets: ChartDataset<'bar'>[] = [];
@@ -91,13 +92,13 @@ function kernelChart(r: ProfileReport): ChartConfiguration<'bar'> {
     options: {
       indexAxis: 'y',
       plugins: {
-        title: chartTitle('Kernel types: where the time, FLOPs and bytes go'),
-        subtitle: { display: !r.detail, text: 'GPU time per kernel needs --detail (a timed pass per kernel)', color: '#667' },
+        title: chartTitle(r.backend === 'cpu' ? 'Op kinds: where the FLOPs and bytes go' : 'Kernel types: where the time, FLOPs and bytes go'),
+        subtitle: { display: !r.detail, text: r.backend === 'cpu' ? CPU_OPS_NOTE : 'GPU time per kernel needs --detail (a timed pass per kernel)', color: '#667' },
         tooltip: { callbacks: { label: (i: TooltipItem<'bar'>) => `${i.dataset.label}: ${(i.raw as number).toFixed(1)}%` } },
       },
       scales: {
         x: { beginAtZero: true, title: axisTitle('% of the network total') },
-        y: { title: axisTitle('kernel (launches)') },
+        y: { title: axisTitle(r.backend === 'cpu' ? 'op kind (ops)' : 'kernel (launches)') },
       },
     },
   };
@@ -105,7 +106,7 @@ function kernelChart(r: ProfileReport): ChartConfiguration<'bar'> {
 
 interface Point { x: number; y: number; name: string }
 
-function rooflineChart(r: ProfileReport): ChartConfiguration<'scatter'> {
+function rooflineChart(r: AnyProfileReport): ChartConfiguration<'scatter'> {
   const point = (name: string, t: { flops: number; bytes: number; gflops: number | null }): Point[] =>
     t.gflops !== null && t.gflops > 0 && t.flops > 0 ? [{ x: intensity(t), y: t.gflops, name }] : [];
   const stagePoints = r.stages.flatMap((s) => point(`${s.name} (${s.block})`, s));
@@ -151,7 +152,7 @@ function rooflineChart(r: ProfileReport): ChartConfiguration<'scatter'> {
         title: chartTitle('Roofline: achieved GFLOP/s vs arithmetic intensity'),
         subtitle: {
           display: true,
-          text: r.timer === 'submit' ? 'no points: needs per-stage times (timestamp-query)' : r.detail ? 'a point per stage and per kernel launch' : 'a point per stage (--detail adds every kernel launch)',
+          text: r.timer === 'submit' ? 'no points: needs per-stage times (timestamp-query)' : r.detail ? 'a point per stage and per kernel launch' : r.backend === 'cpu' ? 'a point per stage' : 'a point per stage (--detail adds every kernel launch)',
           color: '#667',
         },
         tooltip: {
@@ -173,6 +174,7 @@ function rooflineChart(r: ProfileReport): ChartConfiguration<'scatter'> {
 }
 
 function compareChart(c: Comparison): ChartConfiguration<'bar'> {
+  const time = [...new Set(c.entries.map((e) => e.time))].join(' / ');
   return {
     type: 'bar',
     data: {
@@ -181,7 +183,7 @@ function compareChart(c: Comparison): ChartConfiguration<'bar'> {
     },
     options: {
       plugins: {
-        title: chartTitle('GPU time per stage (median), side by side'),
+        title: chartTitle(`${time} time per stage (median), side by side`),
         legend: { position: 'bottom' },
         tooltip: {
           callbacks: {
@@ -195,13 +197,13 @@ function compareChart(c: Comparison): ChartConfiguration<'bar'> {
       },
       scales: {
         x: { title: axisTitle('stage') },
-        y: { beginAtZero: true, title: axisTitle('GPU time, ms (median)') },
+        y: { beginAtZero: true, title: axisTitle(`${time} time, ms (median)`) },
       },
     },
   };
 }
 
-function profilePage(r: ProfileReport): { nodes: Node[]; charts: (() => void)[] } {
+function profilePage(r: AnyProfileReport): { nodes: Node[]; charts: (() => void)[] } {
   const charts = [chartBox('chart-stages', stageChart(r) as ChartConfiguration, true), chartBox('chart-kernels', kernelChart(r) as ChartConfiguration), chartBox('chart-roofline', rooflineChart(r) as ChartConfiguration)];
   const nodes: Node[] = [
     el('h1', {}, `effnet profile: ${reportTitle(r)}`),
@@ -214,7 +216,7 @@ function profilePage(r: ProfileReport): { nodes: Node[]; charts: (() => void)[] 
     el('h2', {}, 'Stages'),
     table(stageTable(r), true),
     el('p', { class: 'note' }, 'FLOPs and bytes (activations read and written plus weights) are estimated from the tensor shapes.'),
-    el('h2', {}, 'Kernel types'),
+    el('h2', {}, r.backend === 'cpu' ? 'Op kinds' : 'Kernel types'),
     table(kernelTypeTable(r)),
   );
   if (r.detail) nodes.push(el('details', {}, el('summary', {}, `Every kernel launch (${r.stages.reduce((a, s) => a + s.kernels.length, 0)})`), table(kernelTable(r))));
