@@ -55,13 +55,13 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
   });
 
   // No stored export at 64 px and no PyTorch anywhere: the peers' files are written from the loaded weights.
-  test('LiteRT and ORT on written models: B0@64, and B3 (no fixture: seeded random weights), agreeing, cached', async () => {
+  test('LiteRT, ORT and our CPU fallback on written models: B0@64, and B3 (no fixture: seeded random weights), agreeing, cached', async () => {
     const saved = process.env.EFFNET_CACHE;
     const cache = mkdtempSync(join(tmpdir(), 'effnet-bench-'));
     process.env.EFFNET_CACHE = cache;
     const args = ['--res', '64', '--batch', '1', '--runs', '3', '--budget-s', '1', '--json'];
     const [r, b3] = await (async () => [
-      await bench('--arch', 'efficientnet_b0', '--peers', 'litert-wasm,litert-webgpu,ort-wasm', ...args),
+      await bench('--arch', 'efficientnet_b0', '--peers', 'litert-wasm,litert-webgpu,ort-wasm,effnet-cpu', ...args),
       await bench('--arch', 'efficientnet_b3', '--peers', 'ort-wasm', ...args),
     ])().finally(() => {
       if (saved === undefined) delete process.env.EFFNET_CACHE;
@@ -74,6 +74,8 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
         ['effnet-webgpu', 64, 'ok'],
         ['ort-wasm', 64, 'ok'],
         ['litert-wasm', 64, 'ok'],
+        // Our CPU fallback right after the peer its median is set against.
+        ['effnet-cpu', 64, 'ok'],
         ['litert-webgpu', 64, 'ok'],
       ]);
       for (const row of report.runs.slice(1)) {
@@ -83,6 +85,21 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
       }
       expect(report.runs.find((x) => x.engine === 'litert-wasm')!.detail).toMatch(/^wasm \(XNNPACK\), \d+ threads?$/);
       expect(report.runs.find((x) => x.engine === 'litert-webgpu')!.detail).toBe('webgpu accelerator');
+      // The fallback row: loadModel({ backend: 'cpu' }) on LiteRT's wasm with the peer's thread count, and its
+      // median over litert-wasm's as its own field and line (speed is the printed number's business, not a test's).
+      const [lw, cpu] = ['litert-wasm', 'effnet-cpu'].map((e) => report.runs.find((x) => x.engine === e)!);
+      expect(cpu!.detail).toMatch(/^loadModel\(\{ backend: 'cpu' \}\): LiteRT\.js wasm \(XNNPACK\), (\d+) threads?$/);
+      expect(cpu!.detail!.match(/(\d+) threads?$/)![1]).toBe(lw!.detail!.match(/(\d+) threads?$/)![1]);
+      // Measured together, run by run, so the ratio is taken under the same load.
+      expect(cpu!.note).toMatch(/steady-state runs interleaved with litert-wasm/);
+      expect(lw!.note).toMatch(/steady-state runs interleaved with effnet-cpu/);
+      expect(cpu!.runs).toBe(lw!.runs);
+      const fallbackKey = 'effnet-cpu/litert-wasm@efficientnet_b0@64@b1';
+      expect(Object.keys(report.fallback)).toEqual([fallbackKey]);
+      expect(Number.isFinite(report.fallback[fallbackKey])).toBe(true);
+      expect(report.fallback[fallbackKey]).toBeCloseTo(cpu!.medianMs! / lw!.medianMs!, 9);
+      expect(markdownReport(report)).toContain(`CPU fallback vs litert-wasm: ${report.fallback[fallbackKey]!.toFixed(2)}× (effnet-cpu median`);
+      expect(await htmlReport(report)).toContain(`"fallback":{"${fallbackKey}"`);
       // One .tflite and one .onnx, written once into the cache and named by their hash.
       const written = readdirSync(join(cache, 'peer-models')).sort();
       expect(written.filter((f) => f.startsWith('efficientnet_b0-'))).toEqual([
@@ -106,7 +123,7 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
   });
 
   test.each([
-    [['--peers', 'ort-wasm,onnx-native'], "unknown peer 'onnx-native' (choose from ort-webgpu, ort-wasm, tfjs-webgpu, tfjs-wasm, litert-webgpu, litert-wasm)"],
+    [['--peers', 'ort-wasm,onnx-native'], "unknown peer 'onnx-native' (choose from ort-webgpu, ort-wasm, tfjs-webgpu, tfjs-wasm, litert-webgpu, litert-wasm, effnet-cpu)"],
     [['--arch', 'resnet50'], "unknown arch 'resnet50' (choose from efficientnet_b0,"],
     [['--runs', '0'], '--runs must be a positive integer, got 0'],
     [['--out', 'report.pdf'], '--out must name a .html or .md file'],

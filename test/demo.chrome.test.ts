@@ -3,14 +3,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { startDemo } from '../tools/commands/demo.js';
-import { openChrome, type ChromeSession, type StaticServer } from '../tools/harness/index.js';
+import { findLiteRt, startDemo, type DemoServer } from '../tools/commands/demo.js';
+import { openChrome, type ChromeSession } from '../tools/harness/index.js';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
 
-// `effnet demo` as a person uses it: the page loads the pretrained B0, a sample and dropped files are
-// classified in the browser, each card shows the top-5 and a per-stage GPU timing bar.
+// `effnet demo` as a person uses it: the page loads the pretrained B0 with loadModel's default backend 'auto', a
+// sample and dropped files are classified in the browser, each card shows the top-5 and the timing — a per-stage
+// GPU bar on WebGPU, wall time on the CPU fallback, which 'auto' picks here (SwiftShader is the only adapter, and
+// LiteRT.js is installed as a devDependency, so the server offers it).
 describe('effnet demo page (headless Chromium)', () => {
-  let server: StaticServer;
+  let server: DemoServer;
   let chrome: ChromeSession;
   beforeAll(async () => {
     server = await startDemo({ port: 0 });
@@ -22,22 +24,38 @@ describe('effnet demo page (headless Chromium)', () => {
     await server?.close();
   });
 
-  const card = async (name: string) => {
+  const card = async (name: string, page = chrome.page) => {
     const sel = `.card[data-image="${name}"]:not([data-state="working"])`;
-    await chrome.page.waitForSelector(sel, { timeout: 300_000 });
-    return chrome.page.$eval(sel, (c) => ({
+    await page.waitForSelector(sel, { timeout: 300_000 });
+    return page.$eval(sel, (c) => ({
       state: (c as HTMLElement).dataset.state,
       text: c.textContent ?? '',
       top: Array.from(c.querySelectorAll('.bar'), (b) => b.textContent),
       probs: Array.from(c.querySelectorAll('.prob'), (p) => parseFloat(p.textContent ?? '')),
       segments: Array.from(c.querySelectorAll<HTMLElement>('.stages div'), (d) => ({ stage: d.dataset.stage, flex: parseFloat(d.style.flexGrow) })),
+      timing: (c.querySelector('.timing') as HTMLElement | null)?.dataset.kind,
     }));
   };
+  const ready = async (page = chrome.page) => {
+    await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 300_000 });
+    return page.evaluate(() => ({
+      status: document.querySelector('#status')!.textContent,
+      backend: document.body.dataset.backend,
+      why: document.querySelector('#backend')!.textContent,
+    }));
+  };
+  // LiteRT.js's wasm writes its own log (INFO/WARNING lines: accelerators registered, no NPU here) to stderr,
+  // which the browser shows as console errors; they are not the page's.
+  const pageErrors = (errors: string[]) => errors.filter((e) => !/Failed to load resource/.test(e) && !/^(INFO|WARNING): /.test(e));
+  const STAGES = ['preprocess', 'stem', ...[1, 2, 3, 4, 5, 6, 7].map((i) => `stage${i}`), 'head'];
 
-  test('loads the model, classifies the car sample and shows the top-5 and a bar segment per stage', async () => {
-    await chrome.page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 300_000 });
-    const status = await chrome.page.$eval('#status', (s) => s.textContent);
-    expect(status).toMatch(/^ready: efficientnet_b0 on /);
+  test("'auto' on SwiftShader: the CPU fallback, said with its reason; the car sample's top-5 and its wall time", async () => {
+    expect(server.cpu).toMatchObject({ wasm: '/litert-wasm/', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const page = await ready();
+    expect(page.status).toMatch(/^ready: efficientnet_b0 on the CPU \(LiteRT\.js wasm/);
+    // The page names the backend loadModel chose and why (model.backend): here the adapter is a software one.
+    expect(page.backend).toBe('cpu');
+    expect(page.why).toMatch(/^CPU \(litert-wasm: LiteRT\.js wasm \(XNNPACK\), \d+ threads?\) — the only adapter is a software one \(.*\): the CPU runtime is faster there$/);
     await chrome.page.click('#samples button:first-child');
     const car = await card('car.jpg');
     expect(car.state).toBe('done');
@@ -46,10 +64,10 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(car.probs[0]).toBeGreaterThan(50);
     // Probabilities are shown best first.
     expect([...car.probs].sort((a, b) => b - a)).toEqual(car.probs);
-    // preprocess, stem, the 7 table stages, head — each with a non-negative GPU time.
-    expect(car.segments.map((s) => s.stage)).toEqual(['preprocess', 'stem', ...[1, 2, 3, 4, 5, 6, 7].map((i) => `stage${i}`), 'head']);
-    for (const s of car.segments) expect(s.flex).toBeGreaterThan(0);
-    expect(car.text).toMatch(/GPU [\d.]+ ms per stage/);
+    // No GPU ran: no stage bar, the wall time instead.
+    expect(car.segments).toEqual([]);
+    expect(car.timing).toBe('wall');
+    expect(car.text).toMatch(/[\d.]+ ms wall time on the CPU \(LiteRT\.js wasm/);
   });
 
   test('chosen files: the panda is classified, a corrupt file gets one line and the page goes on', async () => {
@@ -66,10 +84,10 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(panda.top[0]).toMatch(/^giant panda/);
     const shot = join(tmpdir(), 'effnet-demo.png');
     await chrome.page.screenshot({ path: shot as `${string}.png`, fullPage: true });
-    expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    expect(pageErrors(chrome.errors)).toEqual([]);
   });
 
-  test('video mode: the test clip is classified frame after frame, with frames per second, a stage bar and changing predictions', async () => {
+  test('video mode: the test clip is classified frame after frame, with frames per second, its timing and changing predictions', async () => {
     const page = chrome.page;
     // No camera in headless Chromium: the webcam button says so and points to the file picker and the clip.
     await page.click('#webcam');
@@ -91,6 +109,8 @@ describe('effnet demo page (headless Chromium)', () => {
       text: document.querySelector('#fps')!.textContent,
       bars: document.querySelectorAll('#live-preds .bar').length,
       segments: Array.from(document.querySelectorAll<HTMLElement>('#live-timing .stages div'), (d) => d.dataset.stage),
+      timing: document.querySelector<HTMLElement>('#live-timing .timing')?.dataset.kind,
+      note: document.querySelector('#video-note')!.textContent,
       video: document.body.dataset.video,
     }));
     console.log(`video mode: ${live.fps.toFixed(2)} frames/s over the last frames, ${live.frames} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -99,7 +119,10 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(live.frames).toBeGreaterThanOrEqual(2);
     expect(live.text).toMatch(/^[\d.]+ frames\/s · 320×240 · frame \d+$/);
     expect(live.bars).toBe(5);
-    expect(live.segments).toEqual(['preprocess', 'stem', ...[1, 2, 3, 4, 5, 6, 7].map((i) => `stage${i}`), 'head']);
+    // On the CPU fallback (this machine): frames read through a canvas, wall times, no GPU stage bar.
+    expect(live.segments).toEqual([]);
+    expect(live.timing).toBe('wall');
+    expect(live.note).toMatch(/^test clip: every frame is read from the video through a canvas and run on the CPU/);
     await page.click('#stop');
     const frames = live.frames;
     await new Promise((ok) => setTimeout(ok, 1500));
@@ -109,7 +132,40 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(await page.evaluate(() => Number(document.querySelector<HTMLElement>('#fps')!.dataset.frames))).toBe(after);
     expect(after).toBeGreaterThanOrEqual(frames);
     expect(await page.evaluate(() => document.body.dataset.video)).toBe('off');
-    expect(chrome.errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+    expect(pageErrors(chrome.errors)).toEqual([]);
+  });
+
+  test('without LiteRT.js installed: WebGPU after all, the page says why, and the per-stage GPU bar', async () => {
+    const nowhere = mkdtempSync(join(tmpdir(), 'effnet-demo-no-litert-'));
+    expect(await findLiteRt(nowhere)).toEqual({ missing: expect.stringMatching(/^@litertjs\/core is not installed \(npm install @litertjs\/core/) });
+    const bare = await startDemo({ port: 0, litertFrom: nowhere });
+    const page = await chrome.browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => void (m.type() === 'error' && errors.push(m.text())));
+    try {
+      expect(bare.cpu).toEqual({ missing: expect.stringMatching(/^@litertjs\/core is not installed/) });
+      // Nothing of LiteRT.js is served: the import map's targets are 404s the page never asks for.
+      expect((await fetch(new URL('/litert/core.js', bare.url))).status).toBe(404);
+      await page.goto(bare.url);
+      const r = await ready(page);
+      expect(r.status).toMatch(/^ready: efficientnet_b0 on /);
+      expect(r.backend).toBe('webgpu');
+      expect(r.why).toMatch(/^WebGPU \(effnet-webgpu: .*\) — the only adapter is a software one \(.*\) and no CPU runtime is available \(.*\)\. CPU fallback not offered: @litertjs\/core is not installed/);
+      await page.click('#samples button:first-child');
+      const car = await card('car.jpg', page);
+      expect(car.state).toBe('done');
+      expect(car.top[0]).toBe('sports car, sport car');
+      // preprocess, stem, the 7 table stages, head — each with a non-negative GPU time.
+      expect(car.segments.map((s) => s.stage)).toEqual(STAGES);
+      for (const s of car.segments) expect(s.flex).toBeGreaterThan(0);
+      expect(car.timing).toBe('stages');
+      expect(car.text).toMatch(/GPU [\d.]+ ms per stage/);
+      expect(pageErrors(errors)).toEqual([]);
+    } finally {
+      await page.close();
+      await bare.close();
+    }
   });
 
   test('the server answers GET/HEAD for its own Host only, and streams the weights', async () => {
@@ -132,5 +188,8 @@ describe('effnet demo page (headless Chromium)', () => {
     expect(head.status).toBe(200);
     expect(Number(head.length)).toBeGreaterThan(0);
     expect((await send('GET', '/weights/../../etc/passwd')).status).toBe(404);
+    // LiteRT.js: exactly the import map's two modules and the wasm folder, nothing else of node_modules.
+    for (const path of ['/litert/core.js', '/litert/wasm-utils.js', '/litert-wasm/litert_wasm_internal.wasm']) expect((await send('HEAD', path)).status, path).toBe(200);
+    for (const path of ['/litert/package.json', '/litert/index.js', '/litert-wasm/../package.json']) expect((await send('GET', path)).status, path).toBe(404);
   });
 });

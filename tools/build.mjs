@@ -78,7 +78,9 @@ await Promise.all([
   // Its chart, inlined (Chart.js included) into every `effnet bench --out x.html`, like the profile report's.
   build({ ...common, platform: 'browser', entryPoints: { 'peers-chart': 'tools/browser/peers-chart.ts' }, outdir: 'dist/browser', format: 'iife', minify: true, sourcemap: false }),
   // `effnet demo` serves dist/demo/ and nothing else of dist/.
-  build({ ...browser, entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', minify: true }),
+  // LiteRT.js (the CPU fallback) stays an import the page's import map resolves to the user's own install, which
+  // `effnet demo` serves when it finds one: its JS always matches its wasm, and the demo bundles none of it.
+  build({ ...browser, external: [...browser.external, '@litertjs/core'], entryPoints: { demo: 'tools/browser/demo.ts' }, outdir: 'dist/demo', minify: true }),
 ]);
 await copyFile('tools/browser/demo.html', 'dist/demo/index.html');
 await writeFile(

@@ -1,14 +1,20 @@
 /**
  * The `effnet demo` page: drop images, see the top-5 and where the GPU time of that inference went. The
- * engine runs here, in the browser; images are decoded by the browser (createImageBitmap) and preprocessed
- * on the GPU in the same submit as the network, whose passes carry timestamp queries. Video mode classifies a
- * webcam, a video file or a generated test clip frame after frame: each frame goes from the <video> element
- * straight to the GPU (classify's texture path), and the page shows frames per second and the stage bar.
+ * engine runs here, in the browser, on loadModel's default backend 'auto' (or the server's/`?backend=` choice):
+ * our WebGPU kernels on a hardware adapter — images decoded by the browser (createImageBitmap) and preprocessed
+ * on the GPU in the same submit as the network, whose passes carry timestamp queries — or, where WebGPU is
+ * missing or only a software adapter is, the CPU fallback on LiteRT.js's wasm, when the server offers LiteRT.js
+ * (the page's import map points `@litertjs/core` at the user's install; `effnet demo` says when it is not there).
+ * The page says which backend ran and why; the per-stage GPU bar is WebGPU's, the CPU shows wall times. Video
+ * mode classifies a webcam, a video file or a generated test clip frame after frame: on WebGPU each frame goes
+ * from the <video> element straight to the GPU (classify's texture path), on the CPU through a canvas; the page
+ * shows frames per second and the latest frame's timing.
  */
 import {
-  classify, decodeImage, formatAdapter, getArch, loadModel, PREPROCESS_TFJS, PREPROCESS_TORCHVISION, type Model, type Prediction, type PreprocessPreset, type StageTime,
+  classify, decodeImage, formatAdapter, getArch, loadModel, Model, PREPROCESS_TFJS, PREPROCESS_TORCHVISION,
+  type CpuRuntimeOptions, type LoadedModel, type Prediction, type PreprocessPreset, type StageTime,
 } from '../../src/index.js';
-import type { DemoConfig } from '../commands/demo.js';
+import { DEMO_BACKENDS, type DemoBackend, type DemoConfig } from './demo-config.js';
 
 const BLOCK_COLOURS: Record<string, string> = { input: '#9ca3af', stem: '#7c3aed', mbconv: '#2563eb', fused: '#ea580c', head: '#16a34a' };
 const BLOCK_NAMES: Record<string, string> = { input: 'preprocessing', stem: 'stem', mbconv: 'MBConv', fused: 'Fused-MBConv', head: 'head' };
@@ -35,12 +41,26 @@ function shade(block: string, i: number): string {
   return i % 2 ? `color-mix(in srgb, ${c} 70%, white)` : c;
 }
 
-function timingView(stages: StageTime[] | undefined, wallMs: number, timerNote: string): HTMLElement {
+/** How the timing of one inference is told: the GPU stage bar (WebGPU with timestamp queries) or wall time. */
+interface TimingNote {
+  /** 'gpu': a stage bar when the run has stage times; 'cpu': wall time on the CPU runtime. */
+  kind: 'gpu' | 'cpu';
+  /** GPU: how the stages were timed; CPU: what ran them. */
+  text: string;
+}
+
+function timingView(stages: StageTime[] | undefined, wallMs: number, note: TimingNote): HTMLElement {
   const box = el('div', { className: 'timing' });
+  box.dataset.kind = stages && note.kind === 'gpu' ? 'stages' : 'wall';
+  if (note.kind === 'cpu') {
+    box.append(`${wallMs.toFixed(1)} ms wall time on the CPU (${note.text}): reading the image, preprocessing and the network (the per-stage GPU bar is WebGPU's)`);
+    return box;
+  }
   if (!stages) {
     box.append(`${wallMs.toFixed(1)} ms wall time (this GPU has no timestamp-query: per-stage timing is unavailable)`);
     return box;
   }
+  const timerNote = note.text;
   const gpuMs = stages.reduce((a, s) => a + s.ms, 0);
   const bar = el('div', { className: 'stages' });
   const legend = el('div', { className: 'legend' });
@@ -68,25 +88,55 @@ function timingView(stages: StageTime[] | undefined, wallMs: number, timerNote: 
   return box;
 }
 
+/** The backend the page asks loadModel for: `?backend=` over the server's choice (`effnet demo --backend`). */
+function chosenBackend(config: DemoConfig): DemoBackend {
+  const asked = new URLSearchParams(location.search).get('backend');
+  if (asked === null) return config.backend;
+  if (!(DEMO_BACKENDS as readonly string[]).includes(asked)) throw new Error(`?backend= must be ${DEMO_BACKENDS.join(', ')}; got '${asked}'`);
+  return asked as DemoBackend;
+}
+
+/** Which backend ran and why (`model.backend`), and whether the CPU fallback was on offer at all. */
+function showBackend(model: LoadedModel, config: DemoConfig): void {
+  const b = model.backend;
+  const line = $('backend');
+  line.replaceChildren(
+    el('b', {}, b.name === 'webgpu' ? 'WebGPU' : 'CPU'),
+    ` (${b.runtime}: ${b.detail}) — ${b.reason}`,
+    'missing' in config.cpu ? `. CPU fallback not offered: ${config.cpu.missing}` : '',
+  );
+  document.body.dataset.backend = b.name;
+}
+
 async function main(): Promise<void> {
   setStatus('reading the configuration…', 'loading');
   const config = (await (await fetch('config.json')).json()) as DemoConfig;
-  if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const backend = chosenBackend(config);
+  // LiteRT.js (module and wasm) only when the server found it: 'auto' then falls back to the CPU where WebGPU is
+  // missing or software-only; without it, 'auto' stays on WebGPU (or fails, naming what is missing).
+  const cpu: CpuRuntimeOptions | undefined = 'wasm' in config.cpu ? { litert: () => import('@litertjs/core'), wasm: new URL(config.cpu.wasm, location.href).href } : undefined;
+  if (backend === 'cpu' && !cpu) throw new Error(`the CPU backend runs on LiteRT.js, which the server does not offer: ${'missing' in config.cpu ? config.cpu.missing : ''}`);
   setStatus(`loading ${config.arch} weights…`, 'loading');
   const t0 = performance.now();
-  const model = await loadModel({ backend: 'webgpu', arch: getArch(config.arch), weights: new URL(config.weights, location.href).href });
+  const model = await loadModel({ backend, arch: getArch(config.arch), weights: new URL(config.weights, location.href).href, ...(cpu ? { cpu } : {}) });
   const loadMs = performance.now() - t0;
+  showBackend(model, config);
   const preset = config.preset === 'tfjs' ? PREPROCESS_TFJS : PREPROCESS_TORCHVISION;
-  const adapter = formatAdapter(model.gpu.report);
-  const timerNote = model.gpu.report.isFallback ? 'timestamp queries, software adapter' : 'timestamp queries';
+  const where = model instanceof Model ? formatAdapter(model.gpu.report) : `the CPU (${model.backend.detail})`;
+  const timerNote: TimingNote =
+    model instanceof Model
+      ? { kind: 'gpu', text: model.gpu.report.isFallback ? 'timestamp queries, software adapter' : 'timestamp queries' }
+      : { kind: 'cpu', text: model.backend.detail };
 
-  // The first inference compiles every pipeline; doing it now on a blank image keeps that out of the user's first drop.
-  setStatus(`compiling kernels for ${config.arch} on ${adapter}…`, 'loading');
+  // The first inference compiles every pipeline (on the CPU: writes and compiles the model file); doing it now on
+  // a blank image keeps that out of the user's first drop.
+  const compiling = model instanceof Model ? 'kernels' : 'model file';
+  setStatus(`compiling the ${compiling} for ${config.arch} on ${where}…`, 'loading');
   const t1 = performance.now();
   const blank = { width: 8, height: 8, rgba: new Uint8Array(8 * 8 * 4).fill(128) };
   await classify(model, [blank], { preset, top: 1 });
   const compileMs = performance.now() - t1;
-  setStatus(`ready: ${config.arch} on ${adapter} (weights ${(loadMs / 1000).toFixed(1)} s, kernels ${(compileMs / 1000).toFixed(1)} s)`, 'ready');
+  setStatus(`ready: ${config.arch} on ${where} (weights ${(loadMs / 1000).toFixed(1)} s, ${compiling} ${(compileMs / 1000).toFixed(1)} s)`, 'ready');
 
   let queue = Promise.resolve();
   const enqueue = (name: string, bytes: () => Promise<Uint8Array>, thumbnail: string) => {
@@ -122,7 +172,7 @@ async function main(): Promise<void> {
 }
 
 async function classifyOne(
-  model: Model, config: DemoConfig, preset: typeof PREPROCESS_TFJS, name: string, bytes: () => Promise<Uint8Array>, thumbnail: string, timerNote: string,
+  model: LoadedModel, config: DemoConfig, preset: typeof PREPROCESS_TFJS, name: string, bytes: () => Promise<Uint8Array>, thumbnail: string, timerNote: TimingNote,
 ): Promise<void> {
   const card = el('div', { className: 'card' });
   card.dataset.image = name;
@@ -163,6 +213,18 @@ function predictionBars(preds: Prediction[]): HTMLElement[] {
 }
 
 const message = (e: unknown) => (e as Error)?.message ?? String(e);
+
+/** Resolves in a task of its own (a message event: no timer clamping), after whatever the page has queued. */
+function nextTask(): Promise<void> {
+  return new Promise((ok) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      ok();
+    };
+    channel.port2.postMessage(null);
+  });
+}
 
 /** Frames per second over the last few inferences: a sliding window, so the number follows the load. */
 class FrameRate {
@@ -225,7 +287,7 @@ async function testClip(config: DemoConfig): Promise<{ stream: MediaStream; stop
  * are classified one inference after another (each classify call takes the frame the video shows when it
  * starts), and the live panel shows the top-5, frames per second and the stage bar of the latest frame.
  */
-function videoMode(model: Model, config: DemoConfig, preset: PreprocessPreset, timerNote: string): void {
+function videoMode(model: LoadedModel, config: DemoConfig, preset: PreprocessPreset, timerNote: TimingNote): void {
   const video = $<HTMLVideoElement>('video');
   const note = $('video-note');
   const fpsView = $('fps');
@@ -240,6 +302,11 @@ function videoMode(model: Model, config: DemoConfig, preset: PreprocessPreset, t
     note.textContent = text;
     note.className = error ? 'error' : '';
   };
+  say(
+    timerNote.kind === 'gpu'
+      ? 'Frames go from the video straight to the GPU (copyExternalImageToTexture), one inference after another.'
+      : 'Frames are read from the video through a canvas and classified on the CPU, one inference after another.',
+  );
 
   const stop = () => {
     generation++;
@@ -274,7 +341,11 @@ function videoMode(model: Model, config: DemoConfig, preset: PreprocessPreset, t
     stopButton.disabled = false;
     $('video-view').classList.add('on');
     document.body.dataset.video = 'on';
-    say(`${label}: every frame goes straight from the video to the GPU; one inference after another`);
+    say(
+      timerNote.kind === 'gpu'
+        ? `${label}: every frame goes straight from the video to the GPU; one inference after another`
+        : `${label}: every frame is read from the video through a canvas and run on the CPU; one inference after another`,
+    );
     await classifyFrames(gen, label);
   };
 
@@ -283,6 +354,10 @@ function videoMode(model: Model, config: DemoConfig, preset: PreprocessPreset, t
     const seen = new Set<string>();
     let frames = 0;
     while (gen === generation) {
+      // A CPU run can settle without the page ever leaving the microtask queue (the wasm computes on this thread):
+      // one turn of the event loop per frame keeps timers, the video, rendering and input alive.
+      await nextTask();
+      if (gen !== generation) return;
       // No frame yet (or a seek in progress): wait for one rather than spin.
       if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) {
         await new Promise((ok) => setTimeout(ok, 30));

@@ -12,10 +12,22 @@ const report = JSON.parse(document.getElementById('bench-data')!.textContent!) a
 const groupOf = (r: BenchReport['runs'][number]) => `${r.model}@${r.res} ×${r.batch}`;
 const groups = [...new Set(report.runs.map(groupOf))];
 const engines = [...new Set(report.runs.map((r) => r.engine))];
-const palette = ['#1b5e20', '#1565c0', '#64b5f6', '#e65100', '#ffb74d', '#6a1b9a', '#ce93d8'];
+// One colour per engine whichever of them ran: ours in greens (WebGPU dark, the CPU fallback light, beside
+// litert-wasm's purple it is measured against), each peer family in one hue (WebGPU dark, wasm light).
+const colours: Record<string, string> = {
+  'effnet-webgpu': '#1b5e20', 'effnet-cpu': '#81c784', 'ort-webgpu': '#1565c0', 'ort-wasm': '#64b5f6',
+  'tfjs-webgpu': '#e65100', 'tfjs-wasm': '#ffb74d', 'litert-webgpu': '#6a1b9a', 'litert-wasm': '#ce93d8',
+};
+const palette = ['#455a64', '#90a4ae', '#795548', '#bcaaa4'];
 const medians = report.runs.flatMap((r) => (r.medianMs === null ? [] : [r.medianMs]));
 // The axis starts at least half a decade below the fastest bar: chart.js's own pick can leave it almost flat.
 const floor = medians.length ? 10 ** Math.floor(Math.log10(Math.min(...medians)) - 0.3) : 1;
+
+// Our CPU fallback's median over litert-wasm's in the same run, one line per model (the JSON's `fallback`).
+const fallback = Object.entries(report.fallback ?? {}).map(([key, ratio]) => {
+  const [, model, res, batch] = key.split('@');
+  return `CPU fallback (effnet-cpu) vs litert-wasm: ${ratio.toFixed(2)}× on ${model}@${res} ×${batch!.slice(1)}`;
+});
 
 new Chart(document.getElementById('bench-chart') as HTMLCanvasElement, {
   type: 'bar',
@@ -23,7 +35,7 @@ new Chart(document.getElementById('bench-chart') as HTMLCanvasElement, {
     labels: groups,
     datasets: engines.map((engine, i) => ({
       label: engine,
-      backgroundColor: palette[i % palette.length],
+      backgroundColor: colours[engine] ?? palette[i % palette.length],
       data: groups.map((g) => report.runs.find((r) => r.engine === engine && groupOf(r) === g)?.medianMs ?? null),
     })),
   },
@@ -32,7 +44,7 @@ new Chart(document.getElementById('bench-chart') as HTMLCanvasElement, {
     animation: false,
     // Engines that do not run a model (TF.js on the torchvision ones, ORT on the TF-Hub one) leave no gap.
     skipNull: true,
-    plugins: { title: { display: true, text: 'steady-state median per inference (ms, log scale; lower is better)' } },
+    plugins: { title: { display: true, text: ['steady-state median per inference (ms, log scale; lower is better)', ...fallback] } },
     scales: { y: { type: 'logarithmic', min: floor, title: { display: true, text: 'ms' } } },
   },
 });

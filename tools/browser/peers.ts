@@ -11,19 +11,20 @@ import * as ort from 'onnxruntime-web';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as litert from '@litertjs/core';
 import { loadAndCompile, loadLiteRt, Tensor as LiteRtTensor } from '@litertjs/core';
 import { loadModel } from '../../src/api.js';
 import { acquireGpu, type AdapterReport } from '../../src/gpu.js';
 import type { TuningFile } from '../../src/tuning/file.js';
 import { getArch, validateArch, type ArchSpec } from '../../src/model/tables.js';
 
-export type EngineName = 'effnet-webgpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'litert-webgpu' | 'litert-wasm';
+export type EngineName = 'effnet-webgpu' | 'effnet-cpu' | 'ort-webgpu' | 'ort-wasm' | 'tfjs-webgpu' | 'tfjs-wasm' | 'litert-webgpu' | 'litert-wasm';
 
 export interface OpenSpec {
   engine: EngineName;
-  /** Our engine's zoo name, or the stage table itself for a custom one (for effnet-webgpu). */
+  /** Our engine's zoo name, or the stage table itself for a custom one (for effnet-webgpu and effnet-cpu). */
   arch: string | ArchSpec;
-  /** Weights (ours), .onnx (ORT), model.json (TF.js) or .tflite (LiteRT), as a URL on the bench server. */
+  /** Weights (ours: effnet-webgpu and effnet-cpu), .onnx (ORT), model.json (TF.js) or .tflite (LiteRT), as a URL on the bench server. */
   modelUrl: string;
   inputUrl: string;
   shape: number[];
@@ -64,6 +65,22 @@ async function openEngine(s: OpenSpec): Promise<Runner> {
         // Quick start answers the first run from quick-tier pipelines and compiles the tuned ones after it;
         // prepare() waits for those, so the steady-state runs are the tuned schedule's.
         settle: () => model.prepare({ batch, height, width, layout: s.layout }, { probabilities }),
+        dispose: () => model.dispose(),
+      };
+    }
+    case 'effnet-cpu': {
+      // Our CPU fallback as an app configures it: the TFLite file our package writes (in this page, from the
+      // weights) run by LiteRT.js's wasm build from the same served folder as the litert-wasm peer, with the
+      // same threads (the threaded build when the page is cross-origin isolated, as the peer decides).
+      const threaded = globalThis.crossOriginIsolated === true;
+      const model = await loadModel({
+        backend: 'cpu', arch: typeof s.arch === 'string' ? getArch(s.arch) : validateArch(s.arch), weights: s.modelUrl,
+        cpu: { litert: async () => litert, wasm: s.litertAssets, threads: threaded ? threads : 1 },
+      });
+      const probabilities = s.output === 'probabilities';
+      return {
+        detail: `loadModel({ backend: 'cpu' }): ${model.backend.detail}`,
+        infer: (x) => model.run({ data: x, shape: s.shape, layout: s.layout }, { probabilities }),
         dispose: () => model.dispose(),
       };
     }

@@ -14,11 +14,11 @@ import { BROWSER_DIST } from '../harness/index.js';
 import { ARCHS } from '../../src/model/tables.js';
 import { formatAdapter } from '../../src/gpu.js';
 import { benchPeers, PEERS, type PeerName } from '../peers/peers.js';
-import { htmlReport, markdownReport, markdownTable } from '../peers/report.js';
+import { fallbackLines, htmlReport, markdownReport, markdownTable } from '../peers/report.js';
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Latency, throughput and output agreement vs LiteRT.js, ONNX Runtime Web and TensorFlow.js in headless Chromium',
+  summary: 'Latency, throughput and output agreement vs LiteRT.js, ONNX Runtime Web and TensorFlow.js in headless Chromium (and our CPU fallback vs LiteRT\'s wasm)',
   usage:
     'effnet bench --fixtures DIR [--arch efficientnet_b0,efficientnet_v2_s] [--res R,...] [--batch 1,4] [--runs 10] [--budget-s 60] ' +
     `[--peers ${PEERS.join(',')}] [--target auto|gpu|fallback] [--tuning FILE] [--out FILE.html|FILE.md] [--json]\n\n` +
@@ -27,8 +27,11 @@ export const benchCommand: Command = {
     '  --arch      zoo archs; one without a torchvision fixture in DIR runs on seeded random weights\n' +
     '  --res       resolutions to run every arch at (default: each model\'s own)\n' +
     '  --budget-s  per row: stop the steady-state runs once the row has used this many seconds (at least 3 runs)\n' +
+    '  --peers     the engines beside ours (effnet-webgpu); effnet-cpu is our CPU fallback, loadModel({ backend: \'cpu\' }) on\n' +
+    '              LiteRT.js\'s wasm with the TFLite file our package writes, each time set against litert-wasm (same file, build, threads)\n' +
     '  --target    our schedule: auto (by the adapter), gpu or fallback;  --tuning  a tuning file from effnet tune, for ours\n' +
-    '  --json      {adapter, runs: [...], ratios: {"<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / ours}} on stdout\n\n' +
+    '  --json      {adapter, runs: [...], ratios: {"<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / ours},\n' +
+    '              fallback: {"effnet-cpu/litert-wasm@<model>@<res>@b<batch>": our CPU fallback\'s median / litert-wasm\'s}} on stdout\n\n' +
     'The peers\' models are written from the weights our engine loads — .tflite for LiteRT (input NHWC), .onnx for ORT ' +
     '(input NCHW; torchvision\'s stored B0 export at 224 where it exists) — one file per arch, resolution and batch, ' +
     'cached in <cache>/peer-models (cache: $EFFNET_CACHE or ~/.cache/effnet-webgpu), keyed by a hash of the weights; ' +
@@ -69,6 +72,8 @@ export const benchCommand: Command = {
       console.log(`# effnet bench in headless Chromium: ${formatAdapter(report.adapter)}\n`);
       console.log(markdownTable(report));
       console.log(`\n${report.timing}.`);
+      const fallback = fallbackLines(report);
+      if (fallback.length) console.log(`\n${fallback.join('\n')}`);
     }
     return report.runs.some((r) => r.status === 'failed') ? 1 : 0;
   },

@@ -29,7 +29,14 @@ import { loadPhotos, photoBatchNhwc, torchvisionNchw, torchvisionNhwc, type Phot
 import { ensurePeerModel, weightsHash, type PeerFormat } from '../../src/cpu/model-files.js';
 
 export const OURS = 'effnet-webgpu';
-export const PEERS = ['ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm', 'litert-webgpu', 'litert-wasm'] as const;
+/**
+ * Our CPU fallback (`loadModel({ backend: 'cpu' })`: our TFLite file on LiteRT.js's wasm build), run as a row of
+ * its own beside the peers; its median is also set against litert-wasm's (`BenchReport.fallback`).
+ */
+export const FALLBACK = 'effnet-cpu' as const;
+/** The peer the fallback is measured against: the same file format, runtime, wasm build and threads. */
+export const FALLBACK_PEER = 'litert-wasm' as const;
+export const PEERS = ['ort-webgpu', 'ort-wasm', 'tfjs-webgpu', 'tfjs-wasm', 'litert-webgpu', 'litert-wasm', FALLBACK] as const;
 export type PeerName = (typeof PEERS)[number];
 
 /**
@@ -89,6 +96,11 @@ export interface BenchReport {
   runs: BenchRow[];
   /** "<peer>/effnet-webgpu@<model>@<res>@b<batch>": peer median / our median; > 1 means we are faster. */
   ratios: Record<string, number>;
+  /**
+   * "effnet-cpu/litert-wasm@<model>@<res>@b<batch>": our CPU fallback's median / litert-wasm's median in this same
+   * run (< 1 means the fallback is faster), where both ran and neither disagrees with our output.
+   */
+  fallback: Record<string, number>;
 }
 
 export interface BenchOptions {
@@ -133,6 +145,7 @@ interface Comparison {
 }
 
 export const ratioKey = (peer: string, model: string, res: number, batch: number) => `${peer}/${OURS}@${model}@${res}@b${batch}`;
+export const fallbackKey = (model: string, res: number, batch: number) => `${FALLBACK}/${FALLBACK_PEER}@${model}@${res}@b${batch}`;
 
 export async function benchPeers(o: BenchOptions): Promise<BenchReport> {
   const comparisons = await plan(o);
@@ -149,7 +162,7 @@ export async function benchPeers(o: BenchOptions): Promise<BenchReport> {
     for (const c of comparisons) {
       for (const batch of o.batches) rows.push(...(await runComparison(session, served, c, batch, o)));
     }
-    return { adapter, timing: TIMING, tolerance: AGREEMENT, budgetS: o.budgetS, runsRequested: o.runs, runs: rows, ratios: ratios(rows) };
+    return { adapter, timing: TIMING, tolerance: AGREEMENT, budgetS: o.budgetS, runsRequested: o.runs, runs: rows, ratios: ratios(rows), fallback: fallbackRatios(rows) };
   } finally {
     await session.close();
   }
@@ -159,6 +172,7 @@ async function plan(o: BenchOptions): Promise<Comparison[]> {
   const ort = o.peers.filter((p) => p.startsWith('ort-'));
   const tfjs = o.peers.filter((p) => p.startsWith('tfjs-'));
   const litert = o.peers.filter((p) => p.startsWith('litert-'));
+  const fallback = o.peers.includes(FALLBACK);
   const haveFixture = new Set(fixtureArchs(o.fixtures));
   const out: Comparison[] = [];
   for (const arch of o.archs) {
@@ -202,6 +216,15 @@ async function plan(o: BenchOptions): Promise<Comparison[]> {
       if (litert.length) {
         const tflite = await written('tflite');
         peers.push(...litert.map((engine) => ({ engine, input: 'NHWCnorm' as const, ...tflite })));
+      }
+      if (fallback) {
+        // Our CPU fallback loads our weights and writes its TFLite file itself (the same writer as the peers'
+        // file above), fed the same channels-last input as LiteRT; it runs right after litert-wasm, so the two
+        // medians it is compared by are taken back to back.
+        const w = await load();
+        const row = { engine: FALLBACK, input: 'NHWCnorm' as const, files: Object.fromEntries(o.batches.map((b) => [b, w.file])) };
+        const at = peers.findIndex((p) => p.engine === FALLBACK_PEER);
+        peers.splice(at < 0 ? peers.length : at + 1, 0, row);
       }
       if (tfjs.length && arch !== 'efficientnet_b0') {
         const skip = `TensorFlow.js runs the real TF-Hub EfficientNet-B0 graph here; there is no TF.js ${arch} model`;
@@ -267,6 +290,19 @@ async function runComparison(session: ChromeSession, served: Served, c: Comparis
       rows.push({ engine: OURS, ...base, ...empty, status: 'failed', note: (e as Error).message });
     }
   }
+  // Our CPU fallback and litert-wasm run the same kind of work on the same cores: measured together, run by run,
+  // so a load that comes and goes on the machine falls on both medians alike and their ratio stays meaningful.
+  const pair = [FALLBACK_PEER, FALLBACK].map((e) => c.peers.find((p) => p.engine === e && p.files?.[batch]));
+  const together = new Map<EngineName, Measured>();
+  if (pair[0] && pair[1]) {
+    try {
+      const ms = await measureTogether(session, pair.map((p) => spec(p!.engine, p!.files![batch]!, p!.input ?? c.input)), pair.map((p) => label(p!.engine)), o);
+      pair.forEach((p, i) => together.set(p!.engine, ms[i]!));
+    } catch (e) {
+      // Each is then measured on its own below, where the one that fails says so in its own row.
+      o.log(`bench: ${FALLBACK_PEER} and ${FALLBACK} together: failed (${(e as Error).message}); measuring them one after the other`);
+    }
+  }
   for (const p of c.peers) {
     const file = p.files?.[batch];
     if (!file) {
@@ -274,7 +310,7 @@ async function runComparison(session: ChromeSession, served: Served, c: Comparis
       continue;
     }
     try {
-      const m = await measure(session, spec(p.engine, file, p.input ?? c.input), label(p.engine), o);
+      const m = together.get(p.engine) ?? (await measure(session, spec(p.engine, file, p.input ?? c.input), label(p.engine), o));
       const row: BenchRow = { engine: p.engine, ...base, ...measuredFields(m, batch), maxAbsDiff: null, agrees: null, status: 'ok' };
       if (reference) {
         row.maxAbsDiff = errorStats(m.output, reference).maxAbsErr;
@@ -354,42 +390,95 @@ async function withPeersPage<T>(session: ChromeSession, fn: (page: Page, errors:
  * Load, first inference, settle, then steady-state runs until `runs` or the budget, counted from the start
  * of loading (at least 3 runs, or `runs` if fewer).
  */
-function measure(session: ChromeSession, spec: OpenSpec, label: string, o: BenchOptions): Promise<Measured> {
-  return withPeersPage(session, async (page) => {
+async function measure(session: ChromeSession, spec: OpenSpec, label: string, o: BenchOptions): Promise<Measured> {
+  return (await measureTogether(session, [spec], [label], o))[0]!;
+}
+
+/** Fresh pages, one per engine, open at once (each closed afterwards whatever happens). */
+function withPeersPages<T>(session: ChromeSession, n: number, fn: (pages: Page[]) => Promise<T>, pages: Page[] = []): Promise<T> {
+  return pages.length === n ? fn(pages) : withPeersPage(session, (page) => withPeersPages(session, n, fn, [...pages, page]));
+}
+
+/**
+ * `measure` for several engines at once, each on its own page: all load, all run their first inference and
+ * settle, then the steady-state runs go round the engines one run each (who goes first alternating by round), so
+ * whatever else loads the machine meanwhile falls on every engine alike. The budget is the rows' together.
+ */
+function measureTogether(session: ChromeSession, specs: OpenSpec[], labels: string[], o: BenchOptions): Promise<Measured[]> {
+  return withPeersPages(session, specs.length, async (pages) => {
     const t0 = performance.now();
-    const infer = () => page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.infer());
+    const infer = async (page: Page) => {
+      // A page in front: Chromium may throttle a background page's tasks, which the other engine's page would not be.
+      if (pages.length > 1) await page.bringToFront();
+      return page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.infer());
+    };
+    const states: { loadMs: number; detail: string; firstMs: number; settleMs: number; note?: string; times: number[] }[] = [];
     try {
-      o.log(`bench: ${label}: loading ${basename(spec.modelUrl)}`);
-      const { loadMs, detail } = await page.evaluate((s) => (globalThis as unknown as PeersGlobal).effnetPeers.open(s), spec);
-      o.log(`bench: ${label}: loaded in ${formatMs(loadMs)} (${detail})`);
-      const firstMs = await infer();
-      o.log(`bench: ${label}: first run ${formatMs(firstMs)}`);
-      const settleMs = await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.settle());
-      let note: string | undefined;
-      // Only a wait worth mentioning: a promise that is already resolved still takes a few ms to report.
-      if (settleMs >= 50) {
-        note = `steady state ${formatMs(settleMs)} after the first result (background compilation)`;
-        o.log(`bench: ${label}: ${note}`);
+      for (const [k, page] of pages.entries()) {
+        o.log(`bench: ${labels[k]}: loading ${basename(specs[k]!.modelUrl)}`);
+        const { loadMs, detail } = await page.evaluate((s) => (globalThis as unknown as PeersGlobal).effnetPeers.open(s), specs[k]!);
+        o.log(`bench: ${labels[k]}: loaded in ${formatMs(loadMs)} (${detail})`);
+        states.push({ loadMs, detail, firstMs: 0, settleMs: 0, times: [] });
       }
-      const times: number[] = [];
+      for (const [k, page] of pages.entries()) {
+        const st = states[k]!;
+        st.firstMs = await infer(page);
+        o.log(`bench: ${labels[k]}: first run ${formatMs(st.firstMs)}`);
+        st.settleMs = await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.settle());
+        // Only a wait worth mentioning: a promise that is already resolved still takes a few ms to report.
+        if (st.settleMs >= 50) {
+          st.note = `steady state ${formatMs(st.settleMs)} after the first result (background compilation)`;
+          o.log(`bench: ${labels[k]}: ${st.note}`);
+        }
+      }
+      if (pages.length > 1) {
+        for (const [k, st] of states.entries()) {
+          st.note = join2(st.note, `steady-state runs interleaved with ${specs.filter((_, j) => j !== k).map((s) => s.engine).join(', ')}, one run each in turn`);
+        }
+      }
       const atLeast = Math.min(3, o.runs);
+      const budgetS = o.budgetS * pages.length;
       for (let i = 1; i <= o.runs; i++) {
-        if (i > atLeast && (performance.now() - t0) / 1000 >= o.budgetS) {
-          const spent = `time budget of ${o.budgetS} s spent after ${i - 1} of ${o.runs} runs`;
-          o.log(`bench: ${label}: ${spent}`);
-          note = join2(note, spent);
+        if (i > atLeast && (performance.now() - t0) / 1000 >= budgetS) {
+          const spent = `time budget of ${o.budgetS} s${pages.length > 1 ? ` per row (${budgetS} s together)` : ''} spent after ${i - 1} of ${o.runs} runs`;
+          for (const [k, st] of states.entries()) {
+            o.log(`bench: ${labels[k]}: ${spent}`);
+            st.note = join2(st.note, spent);
+          }
           break;
         }
-        const ms = await infer();
-        times.push(ms);
-        o.log(`bench: ${label}: run ${i}/${o.runs} ${formatMs(ms)}`);
+        const order = pages.map((_, k) => k);
+        if (i % 2 === 0) order.reverse();
+        for (const k of order) {
+          const ms = await infer(pages[k]!);
+          states[k]!.times.push(ms);
+          o.log(`bench: ${labels[k]}: run ${i}/${o.runs} ${formatMs(ms)}`);
+        }
       }
-      const output = Float32Array.from(await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.output()));
-      return { loadMs, firstMs, settleMs, times, output, detail, ...(note ? { note } : {}) };
+      const out: Measured[] = [];
+      for (const [k, page] of pages.entries()) {
+        const output = Float32Array.from(await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.output()));
+        const { loadMs, firstMs, settleMs, times, detail, note } = states[k]!;
+        out.push({ loadMs, firstMs, settleMs, times, output, detail, ...(note ? { note } : {}) });
+      }
+      return out;
     } finally {
-      await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.close()).catch(() => undefined);
+      for (const page of pages) await page.evaluate(() => (globalThis as unknown as PeersGlobal).effnetPeers.close()).catch(() => undefined);
     }
   });
+}
+
+/** Our CPU fallback's median over litert-wasm's, per model, resolution and batch where both ran and agree. */
+function fallbackRatios(rows: BenchRow[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  const usable = (r: BenchRow | undefined) => r?.status === 'ok' && r.agrees !== false && r.medianMs ? r.medianMs : undefined;
+  for (const r of rows) {
+    if (r.engine !== FALLBACK) continue;
+    const peer = rows.find((x) => x.engine === FALLBACK_PEER && x.model === r.model && x.res === r.res && x.batch === r.batch);
+    const [ours, theirs] = [usable(r), usable(peer)];
+    if (ours && theirs) out[fallbackKey(r.model, r.res, r.batch)] = ours / theirs;
+  }
+  return out;
 }
 
 function ratios(rows: BenchRow[]): Record<string, number> {

@@ -1,7 +1,7 @@
 /** `effnet bench` output: the table on stdout, and the same data as Markdown or standalone HTML (--out). */
 import { formatAdapter } from '../../src/gpu.js';
 import { escapeHtml, inlineBundle, scriptJson } from '../harness/index.js';
-import { OURS, formatMs, ratioKey, type BenchReport, type BenchRow } from './peers.js';
+import { FALLBACK, FALLBACK_PEER, OURS, fallbackKey, formatMs, ratioKey, type BenchReport, type BenchRow } from './peers.js';
 
 const HEADER = ['engine', 'model', 'res', 'batch', 'load', 'first', 'load+first', 'median', 'p90', 'img/s', 'runs', 'max abs diff', 'peer/ours', 'note'];
 
@@ -34,7 +34,29 @@ function preamble(report: BenchReport): string[] {
     `Agreement: max |peer − ${OURS}| on the same input; rows beyond ${report.tolerance.logits} (logits; times the largest |logit| where above 1) or ${report.tolerance.probabilities} (probabilities) stay out of the ratios.`,
     'peer/ours = peer median ÷ our median on the same model, resolution and batch (> 1: ours is faster).',
     ...whatRan(report).map((l) => `What ran: ${l}`),
+    ...fallbackLines(report),
   ];
+}
+
+/**
+ * "fallback vs litert-wasm: X×" per model, resolution and batch: our CPU fallback's median ÷ litert-wasm's in this
+ * run (< 1: the fallback is faster), or why there is none where the fallback row was asked for.
+ */
+export function fallbackLines(report: BenchReport): string[] {
+  const ratios = report.fallback ?? {};
+  const lines: string[] = [];
+  for (const r of report.runs) {
+    if (r.engine !== FALLBACK) continue;
+    const ratio = ratios[fallbackKey(r.model, r.res, r.batch)];
+    const what = `${r.model}@${r.res} ×${r.batch}`;
+    const peer = report.runs.find((x) => x.engine === FALLBACK_PEER && x.model === r.model && x.res === r.res && x.batch === r.batch);
+    lines.push(
+      ratio !== undefined
+        ? `CPU fallback vs ${FALLBACK_PEER}: ${ratio.toFixed(2)}× (${FALLBACK} median ${formatMs(r.medianMs!)} ÷ ${FALLBACK_PEER} ${formatMs(peer!.medianMs!)}, ${what}; < 1: the fallback is faster)`
+        : `CPU fallback vs ${FALLBACK_PEER}: — (${what}: ${!peer ? `${FALLBACK_PEER} did not run` : r.status !== 'ok' || peer.status !== 'ok' ? 'a row did not run' : 'a row disagrees with our output'})`,
+    );
+  }
+  return lines;
 }
 
 /** Each engine's own description of what it ran (execution provider, backend; ours: adapter, schedule target, tuning). */
