@@ -1,36 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/api.js';
 import { classifyImages } from '../src/classify.js';
-import { readImageFile } from '../src/image/decode.js';
-import { PREPROCESS_TFJS } from '../src/kernels/preprocess.js';
-import { parseSafetensors } from '../src/safetensors.js';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
-
-const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
+import { expectTfjsTop1, shared } from './support/tfjs-photos.js';
 
 describe('classification of real photos with the real pretrained B0 (our decoder and GPU preprocessing)', () => {
   test('top-1 equals TensorFlow.js on all 16 ImageNet samples, top-1 probability within 0.02', async () => {
-    const io = parseSafetensors(new Uint8Array(readFileSync(shared + 'fixtures/tfjs_b0.io.safetensors')));
-    const names = io.metadata.images!.split(',');
-    const want = io.get('probabilities').f32();
-    const { modelDir, labels } = await ensurePretrainedB0();
+    const { modelDir } = await ensurePretrainedB0();
     const model = await loadModel({ backend: 'webgpu', arch: 'efficientnet_b0', weights: modelDir });
     try {
-      const images = await Promise.all(names.map((n) => readImageFile(shared + 'images/' + n)));
-      const preds = await classifyImages(model, images, { preset: PREPROCESS_TFJS, top: 5, labels });
-      let correct = 0;
-      preds.forEach((p, i) => {
-        const row = want.subarray(i * 1000, (i + 1) * 1000);
-        const tfTop = row.indexOf(Math.max(...row));
-        expect(p[0]!.index, names[i]).toBe(tfTop);
-        expect(Math.abs(p[0]!.prob - row[tfTop]!), names[i]).toBeLessThanOrEqual(0.02);
-        expect(p[0]!.label).toBe(labels[tfTop]);
-        // The class of image i is 63·i (shared/README.md); TF.js itself gets 14 of 16.
-        if (p[0]!.index === 63 * i) correct++;
-      });
-      expect(correct).toBe(14);
+      await expectTfjsTop1(model);
     } finally {
       model.dispose();
     }

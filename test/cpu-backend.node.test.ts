@@ -12,12 +12,12 @@ import { loadModel } from '../src/api.js';
 import { classifyImages } from '../src/classify.js';
 import { CpuModel } from '../src/cpu/model.js';
 import { isEffnetError } from '../src/errors.js';
-import { readImageFile } from '../src/image/decode.js';
 import { PREPROCESS_TFJS } from '../src/kernels/preprocess.js';
 import { parseSafetensors } from '../src/safetensors.js';
 import { errorStats } from '../src/verify.js';
 import { CPU_BACKEND_TOLERANCE } from '../src/tolerance.js';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
+import { expectTfjsTop1 } from './support/tfjs-photos.js';
 
 const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const fixture = (name: string) => parseSafetensors(new Uint8Array(readFileSync(shared + 'fixtures/' + name)));
@@ -78,27 +78,14 @@ describe("'auto' on a software adapter runs the CPU runtime, and its logits are 
   });
 
   test('classify: the 16 real photos through the CPU backend get the WebGPU path’s top-1 (TF.js: 14 of 16 right)', async () => {
-    const io = fixture('tfjs_b0.io.safetensors');
-    const names = io.metadata.images!.split(',');
-    const want = io.get('probabilities').f32();
-    const { modelDir, labels } = await ensurePretrainedB0();
+    const { modelDir } = await ensurePretrainedB0();
     const model = await loadModel({ arch: 'efficientnet_b0', weights: modelDir, prepare: 'classify' });
     try {
       expect(model.backend.name).toBe('cpu');
-      const images = await Promise.all(names.map((n) => readImageFile(shared + 'images/' + n)));
-      const preds = await classifyImages(model, images, { preset: PREPROCESS_TFJS, top: 5, labels });
-      let correct = 0;
-      preds.forEach((p, i) => {
-        const row = want.subarray(i * 1000, (i + 1) * 1000);
-        const tfTop = row.indexOf(Math.max(...row));
-        expect(p[0]!.index, names[i]).toBe(tfTop);
-        expect(Math.abs(p[0]!.prob - row[tfTop]!), names[i]).toBeLessThanOrEqual(0.02);
-        if (p[0]!.index === 63 * i) correct++;
-      });
-      expect(correct).toBe(14);
+      const { paths, top } = await expectTfjsTop1(model);
       // Paths are read and decoded on the CPU path as on the GPU one.
-      const [fromPath] = await classifyImages(model, [shared + 'images/' + names[0]!], { preset: PREPROCESS_TFJS, top: 1 });
-      expect(fromPath![0]!.index).toBe(preds[0]![0]!.index);
+      const [fromPath] = await classifyImages(model, [paths[0]!], { preset: PREPROCESS_TFJS, top: 1 });
+      expect(fromPath![0]!.index).toBe(top[0]);
     } finally {
       model.dispose();
     }
