@@ -57,9 +57,9 @@ const app = mkdtempSync(join(tmpdir(), 'effnet-consumer-'));
 /**
  * The apps the declarations are type-checked with (test/consumer/tsconfig.NAME.json): app.ts, a browser app (the DOM
  * lib), under three resolutions; app-node.ts, a Node app (`"types": ["node"]`), without the DOM lib under two and
- * with it under one.
+ * with it under one; app-bare.ts, with neither (`"types": []`).
  */
-const TSCONFIGS = ['bundler', 'node16', 'nodenext', 'node-nodenext', 'node-bundler', 'node-dom'] as const;
+const TSCONFIGS = ['bundler', 'node16', 'nodenext', 'node-nodenext', 'node-bundler', 'node-dom', 'bare'] as const;
 let pack: PackInfo;
 
 beforeAll(async () => {
@@ -78,7 +78,7 @@ beforeAll(async () => {
     app,
   );
   expect(installed.code, installed.stderr).toBe(0);
-  for (const f of ['node.mjs', 'app.ts', 'app-node.ts', ...TSCONFIGS.map((m) => `tsconfig.${m}.json`), 'browser.js', 'browser-cpu.js']) copyFileSync(join(here, f), join(app, f));
+  for (const f of ['node.mjs', 'app.ts', 'app-node.ts', 'app-bare.ts', ...TSCONFIGS.map((m) => `tsconfig.${m}.json`), 'browser.js', 'browser-cpu.js']) copyFileSync(join(here, f), join(app, f));
 }, 600_000);
 
 describe('the packed package', () => {
@@ -172,7 +172,7 @@ model.dispose();
       const tsc = join(root, 'node_modules', pkg, 'bin', 'tsc');
       const version = await run(process.execPath, [tsc, '-v'], app);
       expect(version.stdout).toMatch(new RegExp(`^Version ${major}\\.`));
-      const webgpuTypes = major === '5' && !mode.startsWith('node-') ? ['--types', '@webgpu/types'] : [];
+      const webgpuTypes = major === '5' && !mode.startsWith('node-') && mode !== 'bare' ? ['--types', '@webgpu/types'] : [];
       const r = await run(process.execPath, [tsc, '-p', `tsconfig.${mode}.json`, ...webgpuTypes], app);
       expect(r.stdout + r.stderr).toBe('');
       expect(r.code).toBe(0);
