@@ -29,7 +29,9 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
    * (`cpu`) when WebGPU is absent, offers no adapter, or only a software one (SwiftShader, WARP, llvmpipe) — and
    * WebGPU after all, software adapter or not, when no CPU runtime is installed or configured. 'webgpu' never
    * falls back; 'cpu' always runs on the CPU runtime. `model.backend` says which ran and why. Giving a `device`
-   * means 'webgpu'.
+   * means 'webgpu'. The options only our WebGPU kernels take (device, quickStart, target, tuning, tune,
+   * tuneBudgetS, scheduleCacheBytes, selfTest, subgroups) are one INPUT error naming them with 'cpu'; when
+   * 'auto' runs on the CPU, `model.backend.reason` names those that were given and did not apply.
    */
   backend?: 'auto' | 'webgpu' | 'cpu';
   /** The CPU runtime's settings: in a browser LiteRT.js's module and wasm URL (required there for the fallback). */
@@ -55,6 +57,9 @@ export interface LoadModelOptions extends WeightOptions, Omit<ModelOptions, 'pre
   prepare?: 'classify' | readonly (InputShape | 'classify')[];
 }
 
+/** loadModel's options that only our WebGPU kernels take: none of them changes what the CPU backend does. */
+const WEBGPU_ONLY_OPTIONS = ['device', 'quickStart', 'target', 'tuning', 'tune', 'tuneBudgetS', 'scheduleCacheBytes', 'selfTest', 'subgroups'] as const satisfies readonly (keyof LoadModelOptions)[];
+
 /** A model either backend runs: both have `run`, `classify` takes both, `dispose`, `memory()` and `backend`. */
 export type LoadedModel = Model | CpuModel;
 
@@ -76,14 +81,21 @@ export async function loadModel(opts: LoadModelOptions): Promise<LoadedModel> {
   checkModelOptions(options);
   const backend = opts.backend ?? 'auto';
   if (!['auto', 'webgpu', 'cpu'].includes(backend)) throw new EffnetError('INPUT', `backend must be 'auto', 'webgpu' or 'cpu', got '${String(backend)}'`);
-  if (backend === 'cpu' && opts.device !== undefined) throw new EffnetError('INPUT', "backend 'cpu' takes no device: a device means WebGPU");
-  if (backend === 'cpu' && tune === 'background') throw new EffnetError('INPUT', "tune: 'background' tunes our WebGPU kernels; backend 'cpu' has none");
+  // Given, an option the CPU backend cannot honour is refused rather than silently dropped.
+  const gpuOnly = WEBGPU_ONLY_OPTIONS.filter((k) => opts[k] !== undefined);
+  if (backend === 'cpu' && gpuOnly.length) {
+    throw new EffnetError('INPUT', `backend 'cpu' takes none of the WebGPU-only options, got ${gpuOnly.join(', ')}: leave ${gpuOnly.length === 1 ? 'it' : 'them'} out, or ask for backend 'auto' or 'webgpu'`);
+  }
   const prepare = preparedRuns(opts.prepare);
   const base = archOf(opts.arch);
   throwIfAborted(signal, 'loadModel');
   // The backend first: without WebGPU and without a CPU runtime no byte of the weights is requested.
   const chosen = await chooseBackend(backend, opts);
-  if ('cpu' in chosen) return loadCpuModel(base, opts, chosen.cpu, chosen.reason, prepare);
+  if ('cpu' in chosen) {
+    // 'auto' could not know before it looked: no error, but the reason says what was not applied.
+    const reason = gpuOnly.length ? `${chosen.reason}; the WebGPU-only ${gpuOnly.join(', ')} did not apply` : chosen.reason;
+    return loadCpuModel(base, opts, chosen.cpu, reason, prepare);
+  }
   const given = opts.device === undefined ? undefined : 'queue' in opts.device ? wrapDevice(opts.device) : opts.device;
   const gpu = given ?? chosen.gpu!;
   let model: Model;

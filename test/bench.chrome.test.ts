@@ -100,11 +100,13 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
       expect(report.fallback[fallbackKey]).toBeCloseTo(cpu!.medianMs! / lw!.medianMs!, 9);
       expect(markdownReport(report)).toContain(`CPU fallback vs litert-wasm: ${report.fallback[fallbackKey]!.toFixed(2)}× (effnet-cpu median`);
       expect(await htmlReport(report)).toContain(`"fallback":{"${fallbackKey}"`);
-      // One .tflite and one .onnx, written once into the cache and named by their hash.
+      // One .tflite and one .onnx, written once into the cache and named by their hash, each with its sha256.
       const written = readdirSync(join(cache, 'peer-models')).sort();
       expect(written.filter((f) => f.startsWith('efficientnet_b0-'))).toEqual([
         expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.onnx$/),
+        expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.onnx\.sha256$/),
         expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.tflite$/),
+        expect.stringMatching(/^efficientnet_b0-64-b1-[0-9a-f]{16}\.tflite\.sha256$/),
       ]);
       expect(r.stderr).toMatch(/bench: wrote .*efficientnet_b0-64-b1-[0-9a-f]{16}\.tflite/);
 
@@ -115,6 +117,7 @@ describe('effnet bench (headless Chromium, peers as devDependencies)', () => {
       expect([ort!.engine, ort!.status, ort!.agrees]).toEqual(['ort-wasm', 'ok', true]);
       expect(written.filter((f) => f.startsWith('efficientnet_b3-'))).toEqual([
         expect.stringMatching(/^efficientnet_b3-64-b1-[0-9a-f]{16}\.onnx$/),
+        expect.stringMatching(/^efficientnet_b3-64-b1-[0-9a-f]{16}\.onnx\.sha256$/),
         expect.stringMatching(/^efficientnet_b3-random-[0-9a-f]{16}\.safetensors$/),
       ]);
     } finally {

@@ -60,13 +60,17 @@ describe('effnet CLI (the built dist/effnet.js)', () => {
     expect(help.stdout).toContain('--fixtures DIR');
   });
 
-  test('demo: a bad arch, port or weights path is one line before anything is served', async () => {
+  test('demo: a bad arch, port, backend or weights path is one line before anything is served', async () => {
     const arch = await effnet('demo', '--arch', 'efficientnet_b99', '--port', '0');
     expect(arch.code).toBe(1);
     expect(arch.stderr).toMatch(/^effnet: .*efficientnet_b99/);
     const port = await effnet('demo', '--port', '99999');
     expect(port.code).toBe(1);
     expect(port.stderr).toContain('--port must be 0..65535');
+    // The same parser, and message, as every other command's --backend.
+    const backend = await effnet('demo', '--port', '0', '--backend', 'tpu');
+    expect(backend.code).toBe(1);
+    expect(backend.stderr).toMatch(/^effnet: --backend must be auto, webgpu or cpu, got tpu\n$/);
     const weights = await effnet('demo', '--port', '0', '--weights', '/nonexistent/model.safetensors');
     expect(weights.code).toBe(1);
     expect(weights.stderr).toContain('cannot read the weights /nonexistent/model.safetensors');

@@ -3,9 +3,12 @@
  * WebGPU kernels, classify through it, and every bad call a typed error. This machine has only SwiftShader, so
  * 'auto' takes the CPU runtime (onnxruntime-node, a dev dependency here) — the issue's own setting.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadModel } from '../src/api.js';
@@ -13,11 +16,18 @@ import { classifyImages } from '../src/classify.js';
 import { CpuModel } from '../src/cpu/model.js';
 import { isEffnetError } from '../src/errors.js';
 import { PREPROCESS_TFJS } from '../src/kernels/preprocess.js';
+import { planLayers } from '../src/model/layers.js';
 import { parseSafetensors } from '../src/safetensors.js';
 import { errorStats } from '../src/verify.js';
 import { CPU_BACKEND_TOLERANCE } from '../src/tolerance.js';
 import { ensurePretrainedB0 } from '../src/weights/fetch.js';
 import { expectTfjsTop1 } from './support/tfjs-photos.js';
+
+// planLayers as is, counted: how a test sees whether a run plans the network again.
+vi.mock('../src/model/layers.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/model/layers.js')>();
+  return { ...actual, planLayers: vi.fn(actual.planLayers) };
+});
 
 const shared = fileURLToPath(new URL('../../shared/', import.meta.url));
 const fixture = (name: string) => parseSafetensors(new Uint8Array(readFileSync(shared + 'fixtures/' + name)));
@@ -123,6 +133,99 @@ describe('bad calls on the CPU backend are typed errors', () => {
     }
     expect(await code(model.run({ data: x, shape }))).toBe('DISPOSED');
     expect(() => model.memory()).toThrow(/disposed/);
+  });
+});
+
+describe('WebGPU-only options on the CPU backend', () => {
+  const base = { arch: 'efficientnet_b0_small', weights: 'random' } as const;
+
+  test("backend 'cpu' refuses them in one INPUT error naming each that was given", async () => {
+    const given = { quickStart: false, target: 'gpu', tuning: 'none', tune: 'off', tuneBudgetS: 5, scheduleCacheBytes: 0, selfTest: 'on', subgroups: false } as const;
+    const all = await loadModel({ ...base, backend: 'cpu', ...given }).then(() => undefined, (e: unknown) => e);
+    expect(isEffnetError(all, 'INPUT')).toBe(true);
+    expect((all as Error).message).toContain('got quickStart, target, tuning, tune, tuneBudgetS, scheduleCacheBytes, selfTest, subgroups: leave them out');
+    const one = await loadModel({ ...base, backend: 'cpu', device: {} as GPUDevice }).then(() => undefined, (e: unknown) => e);
+    expect(isEffnetError(one, 'INPUT')).toBe(true);
+    expect((one as Error).message).toContain('got device: leave it out');
+  });
+
+  test("'auto' that ends on the CPU loads, and its reason names the options that did not apply", async () => {
+    const model = await loadModel({ ...base, quickStart: false, tuning: 'none' });
+    const plain = await loadModel(base);
+    try {
+      expect(model.backend.name).toBe('cpu');
+      expect(model.backend.reason).toMatch(/software one .*; the WebGPU-only quickStart, tuning did not apply$/);
+      expect(plain.backend.name).toBe('cpu');
+      expect(plain.backend.reason).not.toContain('did not apply');
+    } finally {
+      model.dispose();
+      plain.dispose();
+    }
+  });
+});
+
+describe('the CPU backend reuses what it computed per input shape', () => {
+  test('repeated runs of one resolution plan the layers once, not per run', async () => {
+    const model = await loadModel({ arch: 'efficientnet_b0_small', weights: 'random', backend: 'cpu' });
+    const run = () => model.run({ data: new Float32Array(3 * 64 * 64).fill(0.5), shape: [1, 3, 64, 64] });
+    try {
+      const first = await run();
+      vi.mocked(planLayers).mockClear();
+      expect(await run()).toEqual(first);
+      expect(await run()).toEqual(first);
+      expect(planLayers).not.toHaveBeenCalled();
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('a cached model file that lost its sha256 or no longer matches it is written again, with the same logits', async () => {
+    const saved = process.env.EFFNET_CACHE;
+    const cache = mkdtempSync(join(tmpdir(), 'effnet-cpu-cache-'));
+    process.env.EFFNET_CACHE = cache;
+    const x = { data: new Float32Array(3 * 64 * 64).map((_, i) => Math.sin(i)), shape: [1, 3, 64, 64] };
+    // A new model each time: a model keeps its compiled session, so only a new one reads the cache.
+    const logits = async () => {
+      const model = await loadModel({ arch: 'efficientnet_b0_small', weights: 'random', backend: 'cpu' });
+      try {
+        return await model.run(x);
+      } finally {
+        model.dispose();
+      }
+    };
+    try {
+      const first = await logits();
+      const dir = join(cache, 'peer-models');
+      const name = readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+      const file = join(dir, name);
+      expect(readdirSync(dir).sort()).toEqual([name, `${name}.sha256`]);
+      const bytes = readFileSync(file);
+      expect(readFileSync(`${file}.sha256`, 'utf8').trim()).toBe(createHash('sha256').update(bytes).digest('hex'));
+
+      // One byte flipped in the middle (the weights): run as is, the logits would change or the file not load.
+      const flipped = Buffer.from(bytes);
+      flipped[flipped.length >> 1]! ^= 0xff;
+      writeFileSync(file, flipped);
+      expect(await logits()).toEqual(first);
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+
+      // No sidecar: not trusted either; the file is replaced (a new inode, by rename) and its sidecar written.
+      rmSync(`${file}.sha256`);
+      const before = statSync(file).ino;
+      expect(await logits()).toEqual(first);
+      const after = statSync(file).ino;
+      expect(after).not.toBe(before);
+      expect(existsSync(`${file}.sha256`)).toBe(true);
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+
+      // A file that matches its sidecar is read, not written.
+      expect(await logits()).toEqual(first);
+      expect(statSync(file).ino).toBe(after);
+    } finally {
+      if (saved === undefined) delete process.env.EFFNET_CACHE;
+      else process.env.EFFNET_CACHE = saved;
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
 

@@ -5,7 +5,9 @@
  * CPU backend and `effnet bench`'s peers write it once; a browser writes it again per page (B0: well under a
  * second). A file's name carries a hash of everything it is made from — writer version, format, the
  * architecture's stage table, resolution, batch, pass and every weight and bias — so a changed weight file or
- * table never reuses a stale model.
+ * table never reuses a stale model. Beside each file, `<file>.sha256` holds the sha256 of its bytes: a cached file
+ * is used only when its bytes hash to it, so one changed on disk (a flipped bit, a truncated copy) is written again
+ * rather than run with logits nobody checked.
  */
 import { EffnetError } from '../errors.js';
 import { isNode } from '../env.js';
@@ -75,41 +77,60 @@ export interface PeerModelOptions {
 
 /** Path of the `format` file of (spec, params, res, batch), written when not cached yet. Node only. */
 export async function ensurePeerModel(format: PeerFormat, spec: ArchSpec, params: ModelParams, res: number, batch: number, o: PeerModelOptions & { pass?: string } = {}): Promise<string> {
-  const { existsSync } = await import('node:fs');
-  const { mkdir, rename, rm, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const dir = o.dir ?? join(await defaultCacheDir(), 'peer-models');
-  const target = join(dir, `${await peerModelKey(format, spec, params, res, batch, o.pass)}.${format}`);
-  if (existsSync(target)) return target;
-  const t0 = performance.now();
-  const bytes = await writeModelFile(format, spec, params, { res, batch, ...(o.pass ? { pass: o.pass } : {}) });
-  await mkdir(dir, { recursive: true });
-  // Written beside the target and renamed into place: a reader never sees half a file, and two writers of the
-  // same key write the same bytes.
-  const tmp = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, target);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-  o.log?.(`wrote ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB in ${Math.round(performance.now() - t0)} ms)`);
-  return target;
+  return (await cachedModelFile(format, spec, params, { res, batch, ...(o.pass ? { pass: o.pass } : {}) }, o)).path;
 }
 
 /**
- * The file's bytes: from Node's cache (written there first when missing; a cache that cannot be written is not
- * an error, the bytes are then written in memory only), or in a browser written in memory.
+ * The cached file and its bytes: read when its sha256 sidecar matches them, else (no file, no sidecar, another
+ * hash) written again, the file first and then its sidecar, each beside its target and renamed into place: a
+ * reader never sees half a file, one between the two renames finds no matching sidecar and writes the same
+ * bytes again, and two writers of the same key write the same bytes. Node only.
+ */
+async function cachedModelFile(format: PeerFormat, spec: ArchSpec, params: ModelParams, shape: ModelFileShape, o: PeerModelOptions): Promise<{ path: string; bytes: Uint8Array }> {
+  const { createHash } = await import('node:crypto');
+  const { mkdir, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = o.dir ?? join(await defaultCacheDir(), 'peer-models');
+  const target = join(dir, `${await peerModelKey(format, spec, params, shape.res, shape.batch, shape.pass)}.${format}`);
+  const sidecar = `${target}.sha256`;
+  const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  const cached = await readFile(target).catch(() => undefined);
+  if (cached) {
+    const expected = await readFile(sidecar, 'utf8').catch(() => undefined);
+    if (expected?.trim() === sha256(cached)) return { path: target, bytes: new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength) };
+    o.log?.(`${target}: ${expected === undefined ? 'no sha256 beside it' : 'its bytes do not match its sha256'}, writing it again`);
+  }
+  const t0 = performance.now();
+  const bytes = await writeModelFile(format, spec, params, shape);
+  await mkdir(dir, { recursive: true });
+  await replaceFile(target, bytes);
+  await replaceFile(sidecar, `${sha256(bytes)}\n`);
+  o.log?.(`wrote ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB in ${Math.round(performance.now() - t0)} ms)`);
+  return { path: target, bytes };
+}
+
+/** `data` written beside `path` and renamed over it, so no reader sees it half written. */
+async function replaceFile(path: string, data: Uint8Array | string): Promise<void> {
+  const { rename, rm, writeFile } = await import('node:fs/promises');
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+/**
+ * The file's bytes: from Node's cache (written there first when missing or not matching its sha256; a cache that
+ * cannot be written is not an error, the bytes are then written in memory only), or in a browser written in memory.
  */
 export async function modelFileBytes(format: PeerFormat, spec: ArchSpec, params: ModelParams, shape: ModelFileShape): Promise<Uint8Array> {
   if (!isNode) return writeModelFile(format, spec, params, shape);
-  let path: string;
   try {
-    path = await ensurePeerModel(format, spec, params, shape.res, shape.batch, shape.pass ? { pass: shape.pass } : {});
+    return (await cachedModelFile(format, spec, params, shape, {})).bytes;
   } catch (e) {
     if (e instanceof EffnetError) throw e;
     return writeModelFile(format, spec, params, shape);
   }
-  const { readFile } = await import('node:fs/promises');
-  return new Uint8Array(await readFile(path));
 }

@@ -31,6 +31,8 @@ export interface CpuModelMemory {
 const SESSION_CAP = 3;
 /** The largest activation one run may need (batch × the widest feature map), so a huge input is refused before any allocation. */
 const MAX_ACTIVATION_BYTES = 2 ** 31;
+/** Resolutions whose widest activation a model remembers (a number each). */
+const WIDEST_CAP = 16;
 
 interface Compiled {
   session: CpuSession;
@@ -134,22 +136,34 @@ export class CpuModel {
   }
 
   #fileBytes = 0;
+  readonly #widestByRes = new Map<number, number>();
 
   #assertLive(): void {
     if (this.#disposed) throw new EffnetError('DISPOSED', 'this model was disposed');
   }
 
   #checkLimits(batch: number, height: number, width: number): void {
-    const plan = planLayers(this.spec, Math.max(height, width));
-    const widest = Math.max(
-      plan.stem.outC * plan.stem.outH * plan.stem.outW,
-      ...plan.blocks.map((b) => b.expandC * b.inH * b.inW),
-      plan.head.outC * plan.head.H * plan.head.W,
-    );
-    const bytes = batch * widest * 4;
+    const bytes = batch * this.#widest(Math.max(height, width)) * 4;
     if (bytes > MAX_ACTIVATION_BYTES) {
       throw new EffnetError('LIMIT_EXCEEDED', `a batch of ${batch} at ${height}×${width} needs a ${(bytes / 2 ** 30).toFixed(1)} GiB activation on the CPU backend (at most ${MAX_ACTIVATION_BYTES / 2 ** 30} GiB): run fewer or smaller images`);
     }
+  }
+
+  /** Values per image of the widest activation at `res`: planned once per resolution, not on every run. */
+  #widest(res: number): number {
+    let widest = this.#widestByRes.get(res);
+    if (widest === undefined) {
+      const plan = planLayers(this.spec, res);
+      widest = Math.max(
+        plan.stem.outC * plan.stem.outH * plan.stem.outW,
+        ...plan.blocks.map((b) => b.expandC * b.inH * b.inW),
+        plan.head.outC * plan.head.H * plan.head.W,
+      );
+      // Bounded for a caller cycling through sizes: past WIDEST_CAP the earliest planned is forgotten.
+      if (this.#widestByRes.size >= WIDEST_CAP) this.#widestByRes.delete(this.#widestByRes.keys().next().value!);
+      this.#widestByRes.set(res, widest);
+    }
+    return widest;
   }
 
   /** The session of this shape: compiled once, kept among the SESSION_CAP most recently used. */

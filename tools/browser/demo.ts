@@ -14,7 +14,8 @@ import {
   classify, decodeImage, formatAdapter, getArch, loadModel, Model, PREPROCESS_TFJS, PREPROCESS_TORCHVISION,
   type CpuRuntimeOptions, type LoadedModel, type Prediction, type PreprocessPreset, type StageTime,
 } from '../../src/index.js';
-import { DEMO_BACKENDS, type DemoBackend, type DemoConfig } from './demo-config.js';
+import { BACKENDS, isBackend, type Backend } from '../harness/flags.js';
+import type { DemoConfig } from './demo-config.js';
 
 const BLOCK_COLOURS: Record<string, string> = { input: '#9ca3af', stem: '#7c3aed', mbconv: '#2563eb', fused: '#ea580c', head: '#16a34a' };
 const BLOCK_NAMES: Record<string, string> = { input: 'preprocessing', stem: 'stem', mbconv: 'MBConv', fused: 'Fused-MBConv', head: 'head' };
@@ -89,11 +90,11 @@ function timingView(stages: StageTime[] | undefined, wallMs: number, note: Timin
 }
 
 /** The backend the page asks loadModel for: `?backend=` over the server's choice (`effnet demo --backend`). */
-function chosenBackend(config: DemoConfig): DemoBackend {
+function chosenBackend(config: DemoConfig): Backend {
   const asked = new URLSearchParams(location.search).get('backend');
   if (asked === null) return config.backend;
-  if (!(DEMO_BACKENDS as readonly string[]).includes(asked)) throw new Error(`?backend= must be ${DEMO_BACKENDS.join(', ')}; got '${asked}'`);
-  return asked as DemoBackend;
+  if (!isBackend(asked)) throw new Error(`?backend= must be ${BACKENDS.join(', ')}; got '${asked}'`);
+  return asked;
 }
 
 /** Which backend ran and why (`model.backend`), and whether the CPU fallback was on offer at all. */

@@ -13,8 +13,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from '../command.js';
-import { DEMO_DIST, PACKAGE_ROOT, parseFlags, serveStatic, type StaticServer } from '../harness/index.js';
-import { DEMO_BACKENDS, type DemoBackend, type DemoConfig } from '../browser/demo-config.js';
+import { DEMO_DIST, PACKAGE_ROOT, backendFlag, parseFlags, serveStatic, type Backend, type StaticServer } from '../harness/index.js';
+import type { DemoConfig } from '../browser/demo-config.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { getArch } from '../../src/model/tables.js';
 import { tfjsShardPaths } from '../../src/weights/tfjs-manifest.js';
@@ -28,7 +28,7 @@ export interface DemoOptions {
   /** 0 picks a free port. */
   port?: number;
   /** loadModel's backend in the page (default 'auto'); the page's `?backend=` overrides it. */
-  backend?: DemoBackend;
+  backend?: Backend;
   /**
    * The folder @litertjs/core is looked up from, as Node resolves a package (its node_modules and those above it);
    * default this package's own folder. Not found there, the page runs WebGPU only and says so.
@@ -37,7 +37,7 @@ export interface DemoOptions {
   log?: (line: string) => void;
 }
 
-export { DEMO_BACKENDS, type DemoBackend, type DemoConfig };
+export type { DemoConfig };
 
 /** What `startDemo` serves: the server, and LiteRT.js as found (or why not). */
 export interface DemoServer extends StaticServer {
@@ -96,8 +96,7 @@ export async function findLiteRt(from: string = PACKAGE_ROOT): Promise<LiteRtFou
 export async function startDemo(opts: DemoOptions = {}): Promise<DemoServer> {
   const arch = opts.arch ?? 'efficientnet_b0';
   getArch(arch); // an unknown name fails here, with the list of known ones, before anything is served
-  const backend = opts.backend ?? 'auto';
-  if (!DEMO_BACKENDS.includes(backend)) throw new Error(`--backend must be ${DEMO_BACKENDS.join(', ')}; got ${String(backend)}`);
+  const backend = backendFlag(opts.backend);
   const litert = await findLiteRt(opts.litertFrom);
   if (backend === 'cpu' && 'missing' in litert) throw new Error(`--backend cpu runs on LiteRT.js: ${litert.missing}`);
   const pretrained = await ensurePretrainedB0({ log: opts.log });
@@ -152,10 +151,9 @@ export const demoCommand: Command = {
     const { flags } = parseFlags(args, { strings: ['port', 'arch', 'weights', 'backend'] });
     const port = flags.port === undefined ? 8040 : Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${String(flags.port)}`);
-    const backend = (flags.backend as string | undefined) ?? 'auto';
-    if (!(DEMO_BACKENDS as readonly string[]).includes(backend)) throw new Error(`--backend must be ${DEMO_BACKENDS.join(', ')}; got ${backend}`);
+    const backend = backendFlag(flags.backend);
     const log = (s: string) => process.stderr.write(s + '\n');
-    const server = await startDemo({ arch: flags.arch as string | undefined, weights: flags.weights as string | undefined, port, backend: backend as DemoBackend, log });
+    const server = await startDemo({ arch: flags.arch as string | undefined, weights: flags.weights as string | undefined, port, backend, log });
     log(
       'missing' in server.cpu
         ? `effnet demo: WebGPU only — ${server.cpu.missing}`

@@ -1,6 +1,7 @@
 /**
  * Minimal flag parser shared by every subcommand: `--key value`, `--key=value`, boolean `--flag`,
- * and positionals. Unknown flags are an error so that a typo never silently changes what runs.
+ * and positionals. Unknown flags are an error so that a typo never silently changes what runs. No imports: the
+ * demo page (tools/browser/demo.ts) bundles this module for its backend names.
  */
 export function parseFlags(
   args: string[],
@@ -49,11 +50,19 @@ export function intFlag(v: string | boolean | undefined, name: string, fallback:
   return n;
 }
 
+/** loadModel's backends, as `--backend` and the demo page's `?backend=` name them: the one list of them in tools/. */
+export const BACKENDS = ['auto', 'webgpu', 'cpu'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
 /** `--backend`: loadModel's backend ('auto' when absent), or an error naming the choices. */
-export function backendFlag(v: string | boolean | undefined): 'auto' | 'webgpu' | 'cpu' {
+export function backendFlag(v: string | boolean | undefined): Backend {
   if (v === undefined) return 'auto';
-  if (v === 'auto' || v === 'webgpu' || v === 'cpu') return v;
-  throw new Error(`--backend must be auto, webgpu or cpu, got ${String(v)}`);
+  if (isBackend(v)) return v;
+  throw new Error(`--backend must be ${BACKENDS.slice(0, -1).join(', ')} or ${BACKENDS[BACKENDS.length - 1]}, got ${String(v)}`);
+}
+
+export function isBackend(v: unknown): v is Backend {
+  return (BACKENDS as readonly unknown[]).includes(v);
 }
 
 /** `--from` and `--mirror` as `pretrained()`'s options (classify and export-weights take both). */
