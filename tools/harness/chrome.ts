@@ -107,7 +107,13 @@ export async function serveStatic(
   bound = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${bound}/`,
-    close: () => new Promise((ok) => server.close(() => ok())),
+    // A browser that stopped reading a response (a <video> with enough buffered) keeps its connection busy, and
+    // server.close() alone would wait for it to time out (about 100 s, measured): stopping ends every connection.
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }
 
