@@ -71,11 +71,13 @@ export const profileCommand: Command = {
     // loadModel also takes URLs; only local paths are made absolute (and served to the page with --host chrome).
     const weights = w === undefined || w === 'random' || isUrl(w) ? (w ?? 'random') : resolve(w);
     const log = (s: string) => process.stderr.write(`effnet: ${s}\n`);
-    const target = targetFlag(flags.target);
-    // Node reads its tuning cache unless told otherwise; Chromium has none, and gets a file's contents.
-    const t = (flags.tuning as string | undefined) ?? 'cache';
-    const tuning: TuningSource = t === 'cache' ? (host === 'node' ? t : 'none') : t === 'none' ? t : await readTuningFile(resolve(t));
-    const subgroups = !flags['no-subgroups'];
+    // Only the flags given reach loadModel (its defaults otherwise), so an 'auto' load that lands on the CPU names
+    // only options the user actually set as not applying there.
+    const target = flags.target === undefined ? undefined : targetFlag(flags.target);
+    // Node reads its tuning cache by default; Chromium has none, and gets a file's contents.
+    const t = flags.tuning as string | undefined;
+    const tuning: TuningSource | undefined = t === undefined ? undefined : t === 'cache' ? (host === 'node' ? t : 'none') : t === 'none' ? t : await readTuningFile(resolve(t));
+    const subgroups = flags['no-subgroups'] ? false : undefined;
     const profile = await runJob(host, 'profile', async (jobs) => ({ baseArch, fusedStages, weights: await jobs.weights(weights), backend, target, tuning, subgroups, opts }), { log });
     const report = toProfileReport(profile, { baseArch, fusedStages, host, weights });
     if (flags.json) console.log(JSON.stringify(report, null, 1));

@@ -17,9 +17,10 @@ export interface ProfileJob {
   weights: string;
   /** 'webgpu': our kernels (the default); 'cpu': the CPU runtime; 'auto': whichever loadModel's 'auto' picks here. */
   backend: 'auto' | 'webgpu' | 'cpu';
-  target: 'auto' | 'gpu' | 'fallback';
-  tuning: TuningSource;
-  subgroups: boolean;
+  /** Each undefined when its flag was not given: loadModel's default. */
+  target?: 'auto' | 'gpu' | 'fallback';
+  tuning?: TuningSource;
+  subgroups?: boolean;
   opts: ProfileOptions;
 }
 
