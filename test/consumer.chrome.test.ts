@@ -165,10 +165,11 @@ model.dispose();
   // The declarations name no global: each browser or WebGPU type is the app's own where it declares one, else opaque.
   // The browser app names WebGPU's types itself, which TypeScript 6 and 7 declare in their DOM lib and a
   // TypeScript 5 app takes from @webgpu/types (installed here with Dawn), as the README says.
+  // Each check is one tsc process waiting on nothing else: two at a time keep both CI cores busy.
   const typescripts = { 5: 'typescript', 6: 'typescript-6', 7: 'typescript-7' };
-  test.each(Object.entries(typescripts).flatMap(([major, pkg]) => TSCONFIGS.map((mode) => ({ major, pkg, mode }))))(
+  test.concurrent.for(Object.entries(typescripts).flatMap(([major, pkg]) => TSCONFIGS.map((mode) => ({ major, pkg, mode }))))(
     'TypeScript $major: tsc --noEmit, strict, skipLibCheck off, tsconfig $mode',
-    async ({ major, pkg, mode }) => {
+    async ({ major, pkg, mode }, { expect }) => {
       const tsc = join(root, 'node_modules', pkg, 'bin', 'tsc');
       const version = await run(process.execPath, [tsc, '-v'], app);
       expect(version.stdout).toMatch(new RegExp(`^Version ${major}\\.`));
