@@ -14,7 +14,7 @@ import { isNode } from '../env.js';
 import { layerOps } from '../model/layers.js';
 import { paramTensors } from '../model/ops.js';
 import type { ArchSpec } from '../model/tables.js';
-import { defaultCacheDir } from '../io/cache.js';
+import { defaultCacheDir, replaceFile } from '../io/cache.js';
 import { paramValue, type ModelParams } from '../weights/params.js';
 import { passGraph, peerGraph } from './graph.js';
 
@@ -107,18 +107,6 @@ async function cachedModelFile(format: PeerFormat, spec: ArchSpec, params: Model
   await replaceFile(sidecar, `${sha256(bytes)}\n`);
   o.log?.(`wrote ${target} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB in ${Math.round(performance.now() - t0)} ms)`);
   return { path: target, bytes };
-}
-
-/** `data` written beside `path` and renamed over it, so no reader sees it half written. */
-async function replaceFile(path: string, data: Uint8Array | string): Promise<void> {
-  const { rename, rm, writeFile } = await import('node:fs/promises');
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
 }
 
 /**

@@ -9,3 +9,15 @@ export async function defaultCacheDir(): Promise<string> {
   const xdg = process.env.XDG_CACHE_HOME;
   return join(xdg ? xdg : join(homedir(), '.cache'), 'effnet-webgpu');
 }
+
+/** `data` written beside `path` and renamed over it, so no reader sees it half written (Node only). */
+export async function replaceFile(path: string, data: Uint8Array | string): Promise<void> {
+  const { rename, rm, writeFile } = await import('node:fs/promises');
+  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

@@ -9,12 +9,12 @@
  * page, and ours runs first so its output is the reference.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { BROWSER_DIST, PACKAGE_ROOT, openChrome, spread, type ChromeSession } from '../harness/index.js';
 import { errorStats } from '../../src/verify.js';
 import { getArch, type ArchSpec } from '../../src/model/tables.js';
-import { defaultCacheDir } from '../../src/io/cache.js';
+import { defaultCacheDir, replaceFile } from '../../src/io/cache.js';
 import { ensurePretrainedB0 } from '../../src/weights/fetch.js';
 import { resolveWeights } from '../../src/weights/load.js';
 import { randomParams } from '../../src/weights/random.js';
@@ -256,13 +256,7 @@ async function ensureRandomWeights(spec: ArchSpec, params: ModelParams): Promise
   if (existsSync(target)) return target;
   await mkdir(dir, { recursive: true });
   // Written beside the target and renamed into place, so an interrupted run leaves no half file behind.
-  const tmp = `${target}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, serializeEffnetWeights(spec, params, 'torchvision'));
-    await rename(tmp, target);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await replaceFile(target, serializeEffnetWeights(spec, params, 'torchvision'));
   return target;
 }
 
